@@ -1,0 +1,91 @@
+//! Typed errors with stable machine codes.
+//!
+//! Every failure fieldstream reports is one variant of [`Error`]; [`Error::code`] gives the
+//! stable string a program can match on (the JS bindings expose it as `error.code`).
+
+use crate::core::version::ExpectedVersion;
+
+/// A refusal decided by the domain: the command does not hold on the current state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+#[error("{message} ({code})")]
+pub struct DomainError {
+    /// The domain's own machine code, such as `order_not_payable`.
+    pub code: String,
+    /// A human-readable reason.
+    pub message: String,
+}
+
+impl DomainError {
+    /// Creates a domain error from its code and message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError { code: code.into(), message: message.into() }
+    }
+}
+
+/// Every error fieldstream reports.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The stream was not at the expected version.
+    #[error("conflict on stream {stream}: expected {expected}, actual version {actual}")]
+    Conflict {
+        /// The stream written to.
+        stream: String,
+        /// What the writer expected.
+        expected: ExpectedVersion,
+        /// The stream's version when the write was tried.
+        actual: u64,
+    },
+    /// The domain refused the command.
+    #[error("domain error: {0}")]
+    Domain(DomainError),
+    /// Something asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The caller passed something malformed; nothing was written.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The storage layer failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// The storage layer is out of space; nothing of the failed write was kept.
+    #[error("storage full: {0}")]
+    StorageFull(String),
+    /// A value could not be encoded or decoded.
+    #[error("codec error: {0}")]
+    Codec(String),
+}
+
+impl Error {
+    /// The stable machine code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Conflict { .. } => "conflict",
+            Error::Domain(_) => "domain",
+            Error::NotFound(_) => "not_found",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::Storage(_) => "storage",
+            Error::StorageFull(_) => "storage_full",
+            Error::Codec(_) => "codec",
+        }
+    }
+
+    /// Shorthand for an [`Error::InvalidInput`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+}
+
+impl From<DomainError> for Error {
+    fn from(error: DomainError) -> Self {
+        Error::Domain(error)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Self {
+        Error::Codec(error.to_string())
+    }
+}
+
+/// The result type used throughout fieldstream.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! fieldstream: offline-first event sourcing for the web.
+//!
+//! Aggregates decide commands into events, projections turn events into read models, and a
+//! store keeps both, in memory or in IndexedDB, with an outbox that syncs to a server stream.
+//!
+//! - [`core`]: the pure event-sourcing model and the [`Engine`](core::Engine); no JS, no I/O.
+//! - [`store`]: the [`EventStore`](store::EventStore) trait and its stores.
+//! - [`protocol`]: the wire types of protocol v1, shared with `fieldstream-server`.
+//! - [`example`]: the reference Order domain used by tests, examples and the demo.
+//! - `js` (wasm32 only): the WebAssembly bindings.
+#![forbid(unsafe_code)]
+
+pub mod core;
+pub mod example;
+pub mod protocol;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod js;
