@@ -12,8 +12,9 @@
 
 pub mod core;
 pub mod example;
+pub mod platform;
 pub mod protocol;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
-mod js;
+pub mod js;

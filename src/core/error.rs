@@ -18,7 +18,10 @@ pub struct DomainError {
 impl DomainError {
     /// Creates a domain error from its code and message.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        DomainError { code: code.into(), message: message.into() }
+        DomainError {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use crate::core::stream::StreamId;
 
 /// A point in time: milliseconds since the Unix epoch, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -47,7 +49,11 @@ fn first_schema_version() -> u32 {
 impl NewEvent {
     /// An event of `event_type` at schema version 1.
     pub fn new(event_type: impl Into<String>, data: Value) -> Self {
-        NewEvent { event_type: event_type.into(), schema_version: 1, data }
+        NewEvent {
+            event_type: event_type.into(),
+            schema_version: 1,
+            data,
+        }
     }
 
     /// The same event at schema version `schema_version`.
@@ -143,7 +149,10 @@ mod tests {
                 "metadata": {"correlationId": "c", "occurredAt": 5}, "recordedAt": 6
             })
         );
-        assert_eq!(serde_json::from_value::<EventEnvelope>(value).unwrap(), envelope);
+        assert_eq!(
+            serde_json::from_value::<EventEnvelope>(value).unwrap(),
+            envelope
+        );
     }
 
     #[test]

@@ -4,12 +4,25 @@
 //! Nothing here knows about JavaScript, IndexedDB or the network. Decisions are synchronous, so
 //! a command can be decided and committed inside one storage transaction.
 
+pub mod aggregate;
+pub mod engine;
 pub mod error;
 pub mod event;
+pub mod idempotency;
+pub mod runtime;
+pub mod snapshot;
 pub mod stream;
+pub mod testing;
+pub mod upcast;
 pub mod version;
 
+pub use aggregate::{Aggregate, AggregateHandler, DEFAULT_SNAPSHOT_EVERY, State, handler_for};
+pub use engine::{Engine, EngineConfig, ExecuteOptions, ExecuteResult, Loaded};
 pub use error::{DomainError, Error, Result};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, Timestamp};
+pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord};
+pub use runtime::{Clock, IdSource, ManualClock, RandomIds, SequentialIds};
+pub use snapshot::Snapshot;
 pub use stream::{StreamId, check_aggregate_type, check_event_type};
+pub use upcast::{UpcastFn, Upcasters};
 pub use version::ExpectedVersion;

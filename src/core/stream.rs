@@ -45,7 +45,9 @@ impl StreamId {
 
     /// The category: the part before the first `-`, or the whole id when it has none.
     pub fn category(&self) -> &str {
-        self.0.split_once('-').map_or(&self.0, |(category, _)| category)
+        self.0
+            .split_once('-')
+            .map_or(&self.0, |(category, _)| category)
     }
 
     /// The aggregate id: the part after the first `-`, if there is one.
@@ -78,7 +80,10 @@ fn is_stream_char(c: char) -> bool {
 }
 
 fn check_stream_id(text: &str) -> Result<()> {
-    let first = text.chars().next().ok_or_else(|| Error::invalid("stream id must not be empty"))?;
+    let first = text
+        .chars()
+        .next()
+        .ok_or_else(|| Error::invalid("stream id must not be empty"))?;
     if text.len() > MAX_STREAM_ID_LEN {
         return Err(Error::invalid(format!(
             "stream id is {} characters long; the limit is {MAX_STREAM_ID_LEN}",
@@ -86,7 +91,9 @@ fn check_stream_id(text: &str) -> Result<()> {
         )));
     }
     if !first.is_ascii_alphanumeric() {
-        return Err(Error::invalid(format!("stream id {text:?} must start with a letter or a digit")));
+        return Err(Error::invalid(format!(
+            "stream id {text:?} must start with a letter or a digit"
+        )));
     }
     if let Some(bad) = text.chars().find(|c| !is_stream_char(*c)) {
         return Err(Error::invalid(format!(
@@ -99,7 +106,9 @@ fn check_stream_id(text: &str) -> Result<()> {
 /// Checks an aggregate type name: a valid stream id prefix without `-`.
 pub fn check_aggregate_type(name: &str) -> Result<()> {
     if name.contains('-') {
-        return Err(Error::invalid(format!("aggregate type {name:?} must not contain '-'")));
+        return Err(Error::invalid(format!(
+            "aggregate type {name:?} must not contain '-'"
+        )));
     }
     check_stream_id(name).map_err(|_| {
         Error::invalid(format!(
@@ -112,7 +121,9 @@ pub fn check_aggregate_type(name: &str) -> Result<()> {
 pub fn check_event_type(name: &str) -> Result<()> {
     let valid = name.len() <= MAX_EVENT_TYPE_LEN
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
     if valid {
         Ok(())
     } else {

@@ -111,7 +111,10 @@ mod tests {
             (ExpectedVersion::Exact(42), "42"),
         ] {
             assert_eq!(serde_json::to_string(&value).unwrap(), text);
-            assert_eq!(serde_json::from_str::<ExpectedVersion>(text).unwrap(), value);
+            assert_eq!(
+                serde_json::from_str::<ExpectedVersion>(text).unwrap(),
+                value
+            );
         }
         assert!(serde_json::from_str::<ExpectedVersion>("-1").is_err());
         assert!(serde_json::from_str::<ExpectedVersion>("\"latest\"").is_err());

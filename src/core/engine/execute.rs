@@ -1,0 +1,248 @@
+//! Executing commands: idempotency check, load, decide, one atomic commit, bounded retries.
+
+use serde_json::Value;
+
+use super::Engine;
+use crate::core::aggregate::{Aggregate, AggregateHandler};
+use crate::core::error::{Error, Result};
+use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
+use crate::core::idempotency::IdempotencyRecord;
+use crate::core::snapshot::{Snapshot, snapshot_due};
+use crate::core::stream::{StreamId, check_event_type};
+use crate::core::version::ExpectedVersion;
+use crate::store::{Commit, CommitOutcome, EventStore};
+
+/// Optional settings of one command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExecuteOptions {
+    /// A second execute with the same key (within the TTL) returns the first result.
+    pub idempotency_key: Option<String>,
+    /// Copied into every event's metadata.
+    pub correlation_id: Option<String>,
+    /// Copied into every event's metadata.
+    pub causation_id: Option<String>,
+    /// The command's id; one is generated when absent.
+    pub command_id: Option<String>,
+    /// Refuse with a conflict unless the stream is at this version (no retry).
+    pub expected_version: Option<ExpectedVersion>,
+}
+
+/// What an executed command did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecuteResult {
+    /// The aggregate's stream.
+    pub stream: StreamId,
+    /// The stream's version after the command.
+    pub version: u64,
+    /// The events the command committed, as stored.
+    pub events: Vec<EventEnvelope>,
+    /// True when an earlier execute with the same idempotency key had already done the work.
+    pub deduplicated: bool,
+    /// The command's id.
+    pub command_id: String,
+}
+
+impl<S: EventStore> Engine<S> {
+    /// Executes a command on a Rust aggregate.
+    pub async fn execute<A: Aggregate>(
+        &self,
+        id: &str,
+        command: &A::Command,
+        options: ExecuteOptions,
+    ) -> Result<ExecuteResult> {
+        let command = serde_json::to_value(command)?;
+        self.execute_json(A::TYPE, id, &command, options).await
+    }
+
+    /// Executes a JSON command on the aggregate registered as `aggregate_type`.
+    pub async fn execute_json(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+        command: &Value,
+        options: ExecuteOptions,
+    ) -> Result<ExecuteResult> {
+        let (handler, stream) = self.resolve(aggregate_type, id)?;
+        let command_id = match &options.command_id {
+            Some(command_id) => command_id.clone(),
+            None => self.ids.new_id().to_string(),
+        };
+        let mut attempt = 0;
+        loop {
+            if let Some(result) = self.replay_idempotent(&options, &stream).await? {
+                return Ok(result);
+            }
+            let (state, version) = self.load_state(handler.as_ref(), &stream, None).await?;
+            if let Some(expected) = options.expected_version {
+                if !expected.admits(version) {
+                    return Err(conflict(&stream, expected, version));
+                }
+            }
+            let decided = handler.decide(&state, command)?;
+            let commit = self.prepare(
+                handler.as_ref(),
+                &stream,
+                state,
+                version,
+                decided,
+                &options,
+                &command_id,
+            )?;
+            let Some(commit) = commit else {
+                return Ok(ExecuteResult {
+                    stream,
+                    version,
+                    events: Vec::new(),
+                    deduplicated: false,
+                    command_id,
+                });
+            };
+            match self.store.commit(commit).await {
+                Ok(CommitOutcome::Committed(events)) => {
+                    let version = events.last().map_or(version, |event| event.version);
+                    return Ok(ExecuteResult {
+                        stream,
+                        version,
+                        events,
+                        deduplicated: false,
+                        command_id,
+                    });
+                }
+                Ok(CommitOutcome::DuplicateIdempotencyKey(_)) => continue,
+                Err(Error::Conflict { .. })
+                    if options.expected_version.is_none()
+                        && attempt < self.config.max_conflict_retries =>
+                {
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The first result of a command whose idempotency key is still remembered.
+    async fn replay_idempotent(
+        &self,
+        options: &ExecuteOptions,
+        stream: &StreamId,
+    ) -> Result<Option<ExecuteResult>> {
+        let Some(key) = &options.idempotency_key else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.idempotency_record(key, self.clock.now()).await? else {
+            return Ok(None);
+        };
+        if &record.stream != stream {
+            return Err(Error::InvalidInput(format!(
+                "idempotency key {key:?} was already used for stream {}",
+                record.stream
+            )));
+        }
+        let events = match record.first_version {
+            0 => Vec::new(),
+            first => {
+                let count = (record.last_version - first + 1) as usize;
+                self.upcast_all(self.store.read_stream(stream, first, count).await?)?
+            }
+        };
+        let version = match record.last_version {
+            0 => self.store.stream_version(stream).await?,
+            last => last,
+        };
+        Ok(Some(ExecuteResult {
+            stream: stream.clone(),
+            version,
+            events,
+            deduplicated: true,
+            command_id: record.command_id,
+        }))
+    }
+
+    /// Turns a decision into a commit; `None` when there is nothing to write.
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &self,
+        handler: &dyn AggregateHandler,
+        stream: &StreamId,
+        mut state: crate::core::aggregate::State,
+        version: u64,
+        decided: Vec<NewEvent>,
+        options: &ExecuteOptions,
+        command_id: &str,
+    ) -> Result<Option<Commit>> {
+        for event in &decided {
+            check_event_type(&event.event_type)?;
+            if event.schema_version == 0 {
+                return Err(Error::invalid("event schema versions start at 1"));
+            }
+        }
+        let now = self.clock.now();
+        let idempotency = options
+            .idempotency_key
+            .as_ref()
+            .map(|key| IdempotencyRecord {
+                key: key.clone(),
+                stream: stream.clone(),
+                command_id: command_id.to_owned(),
+                first_version: 0,
+                last_version: 0,
+                created_at: now,
+                expires_at: now.plus_millis(self.config.idempotency_ttl_ms),
+            });
+        if decided.is_empty() && idempotency.is_none() {
+            return Ok(None);
+        }
+        let metadata = EventMetadata {
+            correlation_id: options.correlation_id.clone(),
+            causation_id: options.causation_id.clone(),
+            command_id: Some(command_id.to_owned()),
+            client_id: Some(self.store.client_id().to_owned()),
+            occurred_at: now,
+        };
+        let events: Vec<EventEnvelope> = decided
+            .into_iter()
+            .zip(version + 1..)
+            .map(|(event, version)| EventEnvelope {
+                id: self.ids.new_id(),
+                stream: stream.clone(),
+                version,
+                position: None,
+                event_type: event.event_type,
+                schema_version: event.schema_version,
+                data: event.data,
+                metadata: metadata.clone(),
+                recorded_at: None,
+            })
+            .collect();
+        let last = version + events.len() as u64;
+        let snapshot = if snapshot_due(handler.snapshot_every(), version, last) {
+            handler.evolve(&mut state, &self.upcast_all(events.clone())?)?;
+            Some(Snapshot {
+                stream: stream.clone(),
+                version: last,
+                state_version: handler.state_version(),
+                state: handler.state_to_json(&state)?,
+                taken_at: now,
+            })
+        } else {
+            None
+        };
+        Ok(Some(Commit {
+            stream: stream.clone(),
+            expected: ExpectedVersion::Exact(version),
+            events,
+            snapshot,
+            idempotency,
+        }))
+    }
+}
+
+fn conflict(stream: &StreamId, expected: ExpectedVersion, actual: u64) -> Error {
+    Error::Conflict {
+        stream: stream.to_string(),
+        expected,
+        actual,
+    }
+}

@@ -1,0 +1,143 @@
+//! The engine: runs commands against aggregates and keeps their events in an [`EventStore`].
+//!
+//! `execute` loads an aggregate (latest snapshot plus the events after it, upcast to their
+//! current shape), decides the command synchronously, and commits the new events with the
+//! expected version the decision was made at, together with a snapshot when one is due and the
+//! idempotency record when the command has a key — one atomic write. When another writer got
+//! there first, the engine reloads and decides again, a bounded number of times.
+
+mod execute;
+mod load;
+
+pub use execute::{ExecuteOptions, ExecuteResult};
+pub use load::Loaded;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::core::aggregate::{Aggregate, AggregateHandler, handler_for};
+use crate::core::error::{Error, Result};
+use crate::core::idempotency::DEFAULT_IDEMPOTENCY_TTL_MS;
+use crate::core::runtime::{Clock, IdSource, RandomIds};
+use crate::core::stream::{StreamId, check_aggregate_type};
+use crate::core::upcast::Upcasters;
+use crate::platform::SystemClock;
+use crate::store::EventStore;
+
+/// Tunables of an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How many times a command is decided again after a local conflict before giving up.
+    pub max_conflict_retries: u32,
+    /// How long an idempotency key is remembered, in milliseconds.
+    pub idempotency_ttl_ms: i64,
+    /// How many events one store read returns at most.
+    pub read_page_size: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_conflict_retries: 3,
+            idempotency_ttl_ms: DEFAULT_IDEMPOTENCY_TTL_MS,
+            read_page_size: 500,
+        }
+    }
+}
+
+/// Runs commands against aggregates over one [`EventStore`].
+pub struct Engine<S: EventStore> {
+    store: S,
+    handlers: HashMap<String, Rc<dyn AggregateHandler>>,
+    upcasters: Upcasters,
+    clock: Rc<dyn Clock>,
+    ids: Rc<dyn IdSource>,
+    config: EngineConfig,
+}
+
+impl<S: EventStore> Engine<S> {
+    /// An engine over `store` with the platform clock, random ids and the default config.
+    pub fn new(store: S) -> Self {
+        Engine {
+            store,
+            handlers: HashMap::new(),
+            upcasters: Upcasters::new(),
+            clock: Rc::new(SystemClock),
+            ids: Rc::new(RandomIds),
+            config: EngineConfig::default(),
+        }
+    }
+
+    /// Replaces the clock (for tests and simulations).
+    pub fn with_clock(mut self, clock: Rc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the id source (for tests and simulations).
+    pub fn with_ids(mut self, ids: Rc<dyn IdSource>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Replaces the config.
+    pub fn with_config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Replaces the upcasters applied to every event read.
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+
+    /// Registers a Rust aggregate.
+    pub fn register<A: Aggregate>(&mut self) -> Result<()> {
+        self.register_handler(handler_for::<A>())
+    }
+
+    /// Registers an aggregate through its handler; its type name must be new and valid.
+    pub fn register_handler(&mut self, handler: Rc<dyn AggregateHandler>) -> Result<()> {
+        let name = handler.aggregate_type().to_owned();
+        check_aggregate_type(&name)?;
+        if self.handlers.contains_key(&name) {
+            return Err(Error::InvalidInput(format!(
+                "aggregate {name} is already registered"
+            )));
+        }
+        self.handlers.insert(name, handler);
+        Ok(())
+    }
+
+    /// The store the engine writes to.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// The names of the registered aggregate types.
+    pub fn aggregate_types(&self) -> impl Iterator<Item = &str> {
+        self.handlers.keys().map(String::as_str)
+    }
+
+    fn handler(&self, aggregate_type: &str) -> Result<&Rc<dyn AggregateHandler>> {
+        self.handlers.get(aggregate_type).ok_or_else(|| {
+            Error::InvalidInput(format!("unknown aggregate type {aggregate_type:?}"))
+        })
+    }
+
+    fn resolve(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+    ) -> Result<(Rc<dyn AggregateHandler>, StreamId)> {
+        let handler = self.handler(aggregate_type)?.clone();
+        let stream = StreamId::for_aggregate(aggregate_type, id)?;
+        Ok((handler, stream))
+    }
+}

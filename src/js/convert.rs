@@ -1,0 +1,25 @@
+//! Moving values between JavaScript and Rust: plain JS objects ↔ `serde` types.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+use crate::core::{Error, Result};
+
+/// Reads a JS value into a Rust value; a shape mismatch (including an unknown field where the
+/// type denies them) is an `invalid_input` error naming `what`.
+///
+/// The value passes through `serde_json::Value` because serde-wasm-bindgen reads only the fields
+/// a struct names and so cannot notice unknown ones.
+pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
+    let invalid = |error: &dyn std::fmt::Display| Error::InvalidInput(format!("{what}: {error}"));
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(&e))?;
+    serde_json::from_value(json).map_err(|e| invalid(&e))
+}
+
+/// Writes a Rust value as a plain JS value (objects, not `Map`s; numbers, not `BigInt`s).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|error| Error::Codec(error.to_string()))
+}

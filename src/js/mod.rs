@@ -1,0 +1,12 @@
+//! WebAssembly bindings: the only part of fieldstream that knows about JavaScript.
+//!
+//! Thin by design: each file converts between `JsValue` and the core's types and calls the
+//! core; no domain logic lives here. JS-facing types hold `Rc` state and take `&self`, and
+//! async methods return a `Promise` built from a cloned `Rc`, so overlapping calls from JS never
+//! hold a borrow across an await.
+
+mod convert;
+mod engine;
+mod error;
+
+pub use engine::JsEngine;

@@ -1,0 +1,164 @@
+//! Local conflicts: another writer commits between load and commit; the engine decides again.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use common::spy::SpyStore;
+use common::{Counter, CounterCommand, run};
+use fieldstream::core::{Engine, EventEnvelope, EventMetadata, ExpectedVersion, StreamId};
+use fieldstream::example::{Order, OrderCommand};
+use fieldstream::store::{Commit, EventStore, MemoryStore};
+use serde_json::json;
+
+/// Commits one foreign event to `stream` on the inner store, as another tab would.
+fn foreign_commit(
+    store: &MemoryStore,
+    stream: &StreamId,
+    data: serde_json::Value,
+    event_type: &str,
+) {
+    let event = EventEnvelope {
+        id: uuid::Uuid::new_v4(),
+        stream: stream.clone(),
+        version: 0,
+        position: None,
+        event_type: event_type.into(),
+        schema_version: 3,
+        data,
+        metadata: EventMetadata::default(),
+        recorded_at: None,
+    };
+    let commit = Commit {
+        stream: stream.clone(),
+        expected: ExpectedVersion::Any,
+        events: vec![event],
+        snapshot: None,
+        idempotency: None,
+    };
+    let outcome = futures::FutureExt::now_or_never(store.commit(commit))
+        .expect("the memory store never waits");
+    outcome.unwrap();
+}
+
+fn engine(store: &SpyStore) -> Engine<SpyStore> {
+    let mut engine = Engine::new(store.clone());
+    engine.register::<Counter>().unwrap();
+    engine.register::<Order>().unwrap();
+    engine
+}
+
+#[test]
+fn a_lost_race_reloads_and_decides_again() {
+    run(async {
+        let store = SpyStore::default();
+        let raced = Rc::new(Cell::new(false));
+        let flag = raced.clone();
+        store.before_commit(move |inner, commit| {
+            if !flag.replace(true) {
+                foreign_commit(
+                    inner,
+                    &commit.stream,
+                    json!({"amount": 10, "unit": "pcs"}),
+                    "Added",
+                );
+            }
+        });
+        let engine = engine(&store);
+        let result = engine
+            .execute::<Counter>("k", &CounterCommand::Add { amount: 1 }, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(store.commits_tried.get(), 2, "one conflict, one retry");
+        assert_eq!(result.version, 2);
+        let loaded = engine.load::<Counter>("k").await.unwrap();
+        assert_eq!((loaded.version, loaded.state.total), (2, 11));
+    });
+}
+
+#[test]
+fn a_retry_that_no_longer_holds_is_refused_by_the_domain() {
+    run(async {
+        let store = SpyStore::default();
+        let engine = engine(&store);
+        let create = OrderCommand::CreateOrder {
+            customer_id: "c".into(),
+            items: vec![fieldstream::example::OrderItem {
+                product_id: "p".into(),
+                quantity: 1,
+                unit_price: 5,
+            }],
+        };
+        engine
+            .execute::<Order>("o", &create, Default::default())
+            .await
+            .unwrap();
+        let raced = Rc::new(Cell::new(false));
+        let flag = raced.clone();
+        store.before_commit(move |inner, commit| {
+            if !flag.replace(true) {
+                foreign_commit(
+                    inner,
+                    &commit.stream,
+                    json!({"paymentMethod": "cash", "amount": 5}),
+                    "OrderPaid",
+                );
+            }
+        });
+        let pay = OrderCommand::PayOrder {
+            payment_method: "card".into(),
+            amount: 5,
+        };
+        let error = engine
+            .execute::<Order>("o", &pay, Default::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, fieldstream::core::Error::Domain(ref d) if d.code == "order_not_payable")
+        );
+        assert_eq!(
+            store
+                .stream_version(&StreamId::parse("Order-o").unwrap())
+                .await
+                .unwrap(),
+            2
+        );
+    });
+}
+
+#[test]
+fn retries_are_bounded() {
+    run(async {
+        let store = SpyStore::default();
+        store.before_commit(|inner, commit| {
+            foreign_commit(
+                inner,
+                &commit.stream,
+                json!({"amount": 1, "unit": "pcs"}),
+                "Added",
+            );
+        });
+        let engine = engine(&store);
+        let error = engine
+            .execute::<Counter>("k", &CounterCommand::Add { amount: 1 }, Default::default())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "conflict");
+        assert_eq!(
+            store.commits_tried.get(),
+            4,
+            "the first try and three retries"
+        );
+        assert_eq!(
+            store
+                .stream_version(&StreamId::parse("Counter-k").unwrap())
+                .await
+                .unwrap(),
+            4,
+            "only foreign events"
+        );
+    });
+}
