@@ -18,3 +18,8 @@ pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 pub mod js;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

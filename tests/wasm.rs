@@ -78,20 +78,25 @@ const CREATE: &str = r#"{"type":"CreateOrder","customerId":"c-7","items":[{"prod
 async fn javascript_runs_the_order_aggregate_and_reads_its_history() {
     let engine = JsEngine::new().unwrap();
     let options = js(r#"{"correlationId":"corr-1","idempotencyKey":"k-1"}"#);
-    let result =
-        JsFuture::from(engine.execute("Order".into(), "o-1".into(), js(CREATE), options.clone()))
-            .await
-            .unwrap();
+    let result = JsFuture::from(engine.execute(
+        "Order".into(),
+        "o-1".into(),
+        js(CREATE),
+        Some(options.clone()),
+    ))
+    .await
+    .unwrap();
     assert_eq!(get(&result, "stream"), "Order-o-1");
     assert_eq!(get(&result, "version"), 1);
     assert_eq!(get(&result, "deduplicated"), false);
-    let again = JsFuture::from(engine.execute("Order".into(), "o-1".into(), js(CREATE), options))
-        .await
-        .unwrap();
+    let again =
+        JsFuture::from(engine.execute("Order".into(), "o-1".into(), js(CREATE), Some(options)))
+            .await
+            .unwrap();
     assert_eq!(get(&again, "deduplicated"), true);
 
     let pay = js(r#"{"type":"PayOrder","paymentMethod":"card","amount":750}"#);
-    JsFuture::from(engine.execute("Order".into(), "o-1".into(), pay, JsValue::UNDEFINED))
+    JsFuture::from(engine.execute("Order".into(), "o-1".into(), pay, None))
         .await
         .unwrap();
 
@@ -121,14 +126,11 @@ async fn javascript_runs_the_order_aggregate_and_reads_its_history() {
 async fn javascript_receives_typed_errors() {
     let engine = JsEngine::new().unwrap();
     let ship = js(r#"{"type":"ShipOrder","trackingNumber":"T"}"#);
-    let error =
-        rejection(engine.execute("Order".into(), "o-1".into(), ship, JsValue::UNDEFINED)).await;
+    let error = rejection(engine.execute("Order".into(), "o-1".into(), ship, None)).await;
     assert_eq!(error.name(), "DomainError");
     assert_eq!(get(&error, "code"), "order_not_shippable");
 
-    let error =
-        rejection(engine.execute("Invoice".into(), "1".into(), js(CREATE), JsValue::UNDEFINED))
-            .await;
+    let error = rejection(engine.execute("Invoice".into(), "1".into(), js(CREATE), None)).await;
     assert_eq!(
         (String::from(error.name()), get(&error, "code")),
         ("ValidationError".into(), "invalid_input".into())
@@ -138,19 +140,19 @@ async fn javascript_receives_typed_errors() {
         "Order".into(),
         "1".into(),
         js(CREATE),
-        js(r#"{"retries":3}"#),
+        Some(js(r#"{"retries":3}"#)),
     ))
     .await;
     assert_eq!(error.name(), "ValidationError");
 
-    JsFuture::from(engine.execute("Order".into(), "o-2".into(), js(CREATE), JsValue::UNDEFINED))
+    JsFuture::from(engine.execute("Order".into(), "o-2".into(), js(CREATE), None))
         .await
         .unwrap();
     let error = rejection(engine.execute(
         "Order".into(),
         "o-2".into(),
         js(CREATE),
-        js(r#"{"expectedVersion":"no_stream"}"#),
+        Some(js(r#"{"expectedVersion":"no_stream"}"#)),
     ))
     .await;
     assert_eq!(error.name(), "ConflictError");

@@ -53,14 +53,14 @@ impl JsEngine {
         aggregate_type: String,
         id: String,
         command: JsValue,
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> Promise {
         let engine = self.engine.clone();
         spawn(async move {
             let command: Value = from_js(command, "command")?;
-            let options: ExecuteOptions = match options.is_undefined() || options.is_null() {
-                true => ExecuteOptions::default(),
-                false => from_js(options, "execute options")?,
+            let options: ExecuteOptions = match options.filter(|o| !o.is_null()) {
+                None => ExecuteOptions::default(),
+                Some(options) => from_js(options, "execute options")?,
             };
             engine
                 .execute_json(&aggregate_type, &id, &command, options)

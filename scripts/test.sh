@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every test of fieldstream, in order; stops at the first failure. `npm test` runs this after
+# scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}"
+started=$SECONDS
+
+stage() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+
+stage "format (cargo fmt --check)"
+cargo fmt --all --check
+
+stage "lint (cargo clippy, native and wasm32)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p fieldstream --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+stage "native tests (cargo test --workspace)"
+cargo test --workspace
+
+stage "wasm tests in Node.js"
+cargo test -p fieldstream --target wasm32-unknown-unknown --test wasm
+
+stage "wasm tests in headless Chromium"
+WASM_BINDGEN_USE_BROWSER=1 cargo test -p fieldstream --target wasm32-unknown-unknown --test wasm
+
+stage "npm package build (release)"
+node scripts/build.mjs
+
+stage "package tests in Node.js (node --test)"
+node --test tests/js/
+
+stage "TypeScript type check (tsc --noEmit)"
+npx tsc -p tsconfig.json
+
+printf '\n\033[1;32mall tests passed in %ss\033[0m\n' "$((SECONDS - started))"
