@@ -289,3 +289,64 @@ fn state_at_any_version() {
         );
     });
 }
+
+#[test]
+fn each_command_leaves_an_outbox_entry_and_is_counted() {
+    run(async {
+        let (engine, _) = engine_on(MemoryStore::new(), 1);
+        let create = create_order("c-1", 2, 50);
+        let options = ExecuteOptions {
+            idempotency_key: Some("k".into()),
+            ..Default::default()
+        };
+        let first = engine
+            .execute::<Order>("o-1", &create, options.clone())
+            .await
+            .unwrap();
+        engine
+            .execute::<Order>("o-1", &create, options)
+            .await
+            .unwrap();
+        let paid = engine
+            .execute::<Order>("o-1", &pay(100), Default::default())
+            .await
+            .unwrap();
+        engine
+            .execute::<Order>("o-1", &pay(100), Default::default())
+            .await
+            .unwrap_err();
+
+        let outbox = engine.store().read_outbox(10).await.unwrap();
+        assert_eq!(
+            outbox.len(),
+            2,
+            "one entry per executed command; none for the duplicate or the refusal"
+        );
+        assert_eq!(
+            (
+                outbox[0].aggregate_type.as_str(),
+                outbox[0].aggregate_id.as_str()
+            ),
+            ("Order", "o-1")
+        );
+        assert_eq!(outbox[0].command, serde_json::to_value(&create).unwrap());
+        assert_eq!(outbox[0].expected_version, 0);
+        assert_eq!(outbox[0].idempotency_key.as_deref(), Some("k"));
+        assert_eq!(outbox[0].event_ids, vec![first.events[0].id]);
+        assert_eq!(
+            (outbox[1].expected_version, outbox[1].command_id.as_str()),
+            (1, paid.command_id.as_str())
+        );
+
+        let stats = engine.stats();
+        assert_eq!(
+            (
+                stats.commands,
+                stats.events,
+                stats.deduplicated,
+                stats.failed
+            ),
+            (2, 2, 1, 1)
+        );
+    });
+}

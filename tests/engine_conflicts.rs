@@ -38,6 +38,7 @@ fn foreign_commit(
         events: vec![event],
         snapshot: None,
         idempotency: None,
+        outbox: None,
     };
     let outcome = futures::FutureExt::now_or_never(store.commit(commit))
         .expect("the memory store never waits");
@@ -73,6 +74,7 @@ fn a_lost_race_reloads_and_decides_again() {
             .await
             .unwrap();
         assert_eq!(store.commits_tried.get(), 2, "one conflict, one retry");
+        assert_eq!(engine.stats().conflict_retries, 1);
         assert_eq!(result.version, 2);
         let loaded = engine.load::<Counter>("k").await.unwrap();
         assert_eq!((loaded.version, loaded.state.total), (2, 11));

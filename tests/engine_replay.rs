@@ -157,6 +157,7 @@ async fn commit(store: &MemoryStore, stream: &StreamId, events: Vec<EventEnvelop
         events,
         snapshot: None,
         idempotency: None,
+        outbox: None,
     };
     store.commit(commit).await.unwrap();
 }

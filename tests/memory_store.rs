@@ -24,6 +24,7 @@ fn clones_share_the_same_data() {
             events: vec![conformance::event("Order-1", 1)],
             snapshot: None,
             idempotency: None,
+            outbox: None,
         };
         store.commit(commit).await.unwrap();
         assert_eq!(

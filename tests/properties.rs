@@ -214,6 +214,7 @@ async fn append(store: &MemoryStore, stream: &str, events: Vec<EventEnvelope>) {
         events,
         snapshot: None,
         idempotency: None,
+        outbox: None,
     };
     store.commit(commit).await.unwrap();
 }

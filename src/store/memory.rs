@@ -4,13 +4,15 @@
 //! "restart" by building a new engine on the store it had.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use uuid::Uuid;
 
 use super::{Commit, CommitOutcome, EventStore, StoredEvent};
-use crate::core::{Error, EventEnvelope, IdempotencyRecord, Result, Snapshot, StreamId, Timestamp};
+use crate::core::{
+    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId, Timestamp,
+};
 
 /// An event store held in memory.
 #[derive(Clone)]
@@ -28,6 +30,7 @@ struct Data {
     event_ids: HashSet<Uuid>,
     snapshots: HashMap<StreamId, Snapshot>,
     idempotency: HashMap<String, IdempotencyRecord>,
+    outbox: BTreeMap<u64, OutboxEntry>,
 }
 
 impl MemoryStore {
@@ -88,6 +91,9 @@ impl Data {
                     event.id
                 )));
             }
+        }
+        if commit.outbox.is_some() && commit.events.is_empty() {
+            return Err(Error::invalid("an outbox entry needs at least one event"));
         }
         if let Some(snapshot) = &commit.snapshot {
             let last = actual + commit.events.len() as u64;
@@ -161,6 +167,17 @@ impl EventStore for MemoryStore {
             .cloned())
     }
 
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .data
+            .borrow()
+            .outbox
+            .values()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         let mut data = self.data.borrow_mut();
         if let Some(existing) = data.check(&commit)? {
@@ -171,9 +188,11 @@ impl EventStore for MemoryStore {
             events,
             snapshot,
             idempotency,
+            outbox,
             ..
         } = commit;
         let first = data.version_of(&stream) + 1;
+        let first_seq = data.log.len() as u64 + 1;
         let mut stored = Vec::with_capacity(events.len());
         for (offset, mut event) in events.into_iter().enumerate() {
             event.stream = stream.clone();
@@ -186,6 +205,11 @@ impl EventStore for MemoryStore {
         }
         if let Some(snapshot) = snapshot {
             data.snapshots.insert(stream.clone(), snapshot);
+        }
+        if let Some(mut entry) = outbox {
+            entry.seq = first_seq;
+            entry.stream = stream.clone();
+            data.outbox.insert(first_seq, entry);
         }
         if let Some(mut record) = idempotency {
             record.stream = stream;

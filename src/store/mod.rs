@@ -12,7 +12,8 @@ mod memory;
 pub use memory::MemoryStore;
 
 use crate::core::{
-    EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, Snapshot, StreamId, Timestamp,
+    EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId,
+    Timestamp,
 };
 
 /// An event with its place in the store's local order.
@@ -25,6 +26,8 @@ pub struct StoredEvent {
 }
 
 /// One atomic write: a command's events with their expected version, and what goes with them.
+///
+/// An outbox entry needs at least one event.
 #[derive(Debug, Clone)]
 pub struct Commit {
     /// The stream appended to.
@@ -37,6 +40,22 @@ pub struct Commit {
     pub snapshot: Option<Snapshot>,
     /// An idempotency record to store with them; its versions are set by the store.
     pub idempotency: Option<IdempotencyRecord>,
+    /// The command's outbox entry; the store sets its `seq` to its first event's.
+    pub outbox: Option<OutboxEntry>,
+}
+
+impl Commit {
+    /// A commit of `events` alone.
+    pub fn events(stream: StreamId, expected: ExpectedVersion, events: Vec<EventEnvelope>) -> Self {
+        Commit {
+            stream,
+            expected,
+            events,
+            snapshot: None,
+            idempotency: None,
+            outbox: None,
+        }
+    }
 }
 
 /// What a [`Commit`] did.
@@ -77,6 +96,9 @@ pub trait EventStore {
         key: &str,
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>>;
+
+    /// Up to `limit` outbox entries, oldest first.
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
 
     /// Writes a commit atomically.
     ///

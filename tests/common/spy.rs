@@ -3,7 +3,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use fieldstream::core::{EventEnvelope, IdempotencyRecord, Result, Snapshot, StreamId, Timestamp};
+use fieldstream::core::{
+    EventEnvelope, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId, Timestamp,
+};
 use fieldstream::store::{Commit, CommitOutcome, EventStore, MemoryStore, StoredEvent};
 
 type Hook = Box<dyn Fn(&MemoryStore, &Commit)>;
@@ -60,6 +62,10 @@ impl EventStore for SpyStore {
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>> {
         self.inner.idempotency_record(key, now).await
+    }
+
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.inner.read_outbox(limit).await
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {

@@ -10,8 +10,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use fieldstream::core::{
-    Error, EventEnvelope, EventMetadata, ExpectedVersion, IdempotencyRecord, Snapshot, StreamId,
-    Timestamp,
+    Error, EventEnvelope, EventMetadata, ExpectedVersion, IdempotencyRecord, OutboxEntry, Snapshot,
+    StreamId, Timestamp,
 };
 use fieldstream::store::{Commit, CommitOutcome, EventStore};
 use serde_json::json;
@@ -62,6 +62,9 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
             Box::pin(envelopes_round_trip_unchanged(s))
         }),
         ("client_id_is_stable", |s| Box::pin(client_id_is_stable(s))),
+        ("outbox_entries_commit_with_their_events", |s| {
+            Box::pin(outbox_entries_commit_with_their_events(s))
+        }),
     ]
 }
 
@@ -110,6 +113,7 @@ fn commit(stream_name: &str, expected: ExpectedVersion, events: Vec<EventEnvelop
         events,
         snapshot: None,
         idempotency: None,
+        outbox: None,
     }
 }
 
@@ -479,4 +483,70 @@ async fn client_id_is_stable<S: EventStore>(store: S) {
     assert!(!id.is_empty());
     append(&store, "Order-1", ExpectedVersion::NoStream, 1).await;
     assert_eq!(store.client_id(), id);
+}
+
+fn outbox_entry(
+    stream_name: &str,
+    command_id: &str,
+    expected_version: u64,
+    events: &[EventEnvelope],
+) -> OutboxEntry {
+    OutboxEntry {
+        seq: 0,
+        command_id: command_id.into(),
+        aggregate_type: "Order".into(),
+        aggregate_id: stream_name.trim_start_matches("Order-").into(),
+        stream: stream(stream_name),
+        command: json!({ "type": "Do", "n": expected_version }),
+        expected_version,
+        event_ids: events.iter().map(|event| event.id).collect(),
+        idempotency_key: None,
+        created_at: Timestamp(7),
+    }
+}
+
+async fn outbox_entries_commit_with_their_events<S: EventStore>(store: S) {
+    append(&store, "Order-w", ExpectedVersion::NoStream, 2).await;
+    let events = vec![event("Order-o", 1), event("Order-o", 2)];
+    let mut first = commit("Order-o", ExpectedVersion::NoStream, events.clone());
+    first.outbox = Some(outbox_entry("Order-o", "cmd-a", 0, &events));
+    store.commit(first).await.unwrap();
+    let later = vec![event("Order-o", 3)];
+    let mut second = commit("Order-o", ExpectedVersion::Exact(2), later.clone());
+    second.outbox = Some(outbox_entry("Order-o", "cmd-b", 2, &later));
+    store.commit(second).await.unwrap();
+
+    let mut lost = commit(
+        "Order-o",
+        ExpectedVersion::Exact(1),
+        vec![event("Order-o", 9)],
+    );
+    lost.outbox = Some(outbox_entry("Order-o", "cmd-lost", 1, &[]));
+    assert_eq!(store.commit(lost).await.unwrap_err().code(), "conflict");
+    let mut empty = commit("Order-o", ExpectedVersion::Exact(3), vec![]);
+    empty.outbox = Some(outbox_entry("Order-o", "cmd-empty", 3, &[]));
+    assert_eq!(
+        store.commit(empty).await.unwrap_err().code(),
+        "invalid_input"
+    );
+
+    let outbox = store.read_outbox(10).await.unwrap();
+    let summary: Vec<(u64, &str, u64, usize)> = outbox
+        .iter()
+        .map(|e| {
+            (
+                e.seq,
+                e.command_id.as_str(),
+                e.expected_version,
+                e.event_ids.len(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, vec![(3, "cmd-a", 0, 2), (5, "cmd-b", 2, 1)]);
+    assert_eq!(
+        outbox[0].event_ids,
+        events.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    assert_eq!(outbox[0].command, json!({ "type": "Do", "n": 0 }));
+    assert_eq!(store.read_outbox(1).await.unwrap().len(), 1);
 }

@@ -3,10 +3,11 @@
 use serde_json::Value;
 
 use super::Engine;
-use crate::core::aggregate::{Aggregate, AggregateHandler};
+use crate::core::aggregate::{Aggregate, AggregateHandler, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
 use crate::core::idempotency::IdempotencyRecord;
+use crate::core::outbox::OutboxEntry;
 use crate::core::snapshot::{Snapshot, snapshot_due};
 use crate::core::stream::{StreamId, check_event_type};
 use crate::core::version::ExpectedVersion;
@@ -44,6 +45,16 @@ pub struct ExecuteResult {
     pub command_id: String,
 }
 
+/// Everything about one command that stays the same across retries.
+struct CommandContext<'a> {
+    aggregate_type: &'a str,
+    id: &'a str,
+    stream: StreamId,
+    command: &'a Value,
+    options: &'a ExecuteOptions,
+    command_id: String,
+}
+
 impl<S: EventStore> Engine<S> {
     /// Executes a command on a Rust aggregate.
     pub async fn execute<A: Aggregate>(
@@ -69,56 +80,81 @@ impl<S: EventStore> Engine<S> {
             Some(command_id) => command_id.clone(),
             None => self.ids.new_id().to_string(),
         };
+        let context = CommandContext {
+            aggregate_type,
+            id,
+            stream,
+            command,
+            options: &options,
+            command_id,
+        };
+        let result = self.execute_with(handler.as_ref(), &context).await;
+        self.count(|stats| match &result {
+            Ok(result) if result.deduplicated => stats.deduplicated += 1,
+            Ok(result) => {
+                stats.commands += 1;
+                stats.events += result.events.len() as u64;
+            }
+            Err(_) => stats.failed += 1,
+        });
+        result
+    }
+
+    async fn execute_with(
+        &self,
+        handler: &dyn AggregateHandler,
+        context: &CommandContext<'_>,
+    ) -> Result<ExecuteResult> {
+        let stream = &context.stream;
         let mut attempt = 0;
         loop {
-            if let Some(result) = self.replay_idempotent(&options, &stream).await? {
+            if let Some(result) = self.replay_idempotent(context.options, stream).await? {
                 return Ok(result);
             }
-            let (state, version) = self.load_state(handler.as_ref(), &stream, None).await?;
-            if let Some(expected) = options.expected_version {
+            let (state, version) = self.load_state(handler, stream, None).await?;
+            if let Some(expected) = context.options.expected_version {
                 if !expected.admits(version) {
-                    return Err(conflict(&stream, expected, version));
+                    return Err(Error::Conflict {
+                        stream: stream.to_string(),
+                        expected,
+                        actual: version,
+                    });
                 }
             }
-            let decided = handler.decide(&state, command)?;
-            let commit = self.prepare(
-                handler.as_ref(),
-                &stream,
-                state,
-                version,
-                decided,
-                &options,
-                &command_id,
-            )?;
-            let Some(commit) = commit else {
-                return Ok(ExecuteResult {
-                    stream,
-                    version,
-                    events: Vec::new(),
-                    deduplicated: false,
-                    command_id,
-                });
+            let decided = handler.decide(&state, context.command)?;
+            let Some(commit) = self.prepare(handler, context, state, version, decided)? else {
+                return Ok(self.result(context, version, Vec::new()));
             };
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Committed(events)) => {
                     let version = events.last().map_or(version, |event| event.version);
-                    return Ok(ExecuteResult {
-                        stream,
-                        version,
-                        events,
-                        deduplicated: false,
-                        command_id,
-                    });
+                    return Ok(self.result(context, version, events));
                 }
                 Ok(CommitOutcome::DuplicateIdempotencyKey(_)) => continue,
                 Err(Error::Conflict { .. })
-                    if options.expected_version.is_none()
+                    if context.options.expected_version.is_none()
                         && attempt < self.config.max_conflict_retries =>
                 {
                     attempt += 1;
+                    self.count(|stats| stats.conflict_retries += 1);
                 }
                 Err(error) => return Err(error),
             }
+        }
+    }
+
+    fn result(
+        &self,
+        context: &CommandContext<'_>,
+        version: u64,
+        events: Vec<EventEnvelope>,
+    ) -> ExecuteResult {
+        ExecuteResult {
+            stream: context.stream.clone(),
+            version,
+            events,
+            deduplicated: false,
+            command_id: context.command_id.clone(),
         }
     }
 
@@ -161,16 +197,13 @@ impl<S: EventStore> Engine<S> {
     }
 
     /// Turns a decision into a commit; `None` when there is nothing to write.
-    #[allow(clippy::too_many_arguments)]
     fn prepare(
         &self,
         handler: &dyn AggregateHandler,
-        stream: &StreamId,
-        mut state: crate::core::aggregate::State,
+        context: &CommandContext<'_>,
+        mut state: State,
         version: u64,
         decided: Vec<NewEvent>,
-        options: &ExecuteOptions,
-        command_id: &str,
     ) -> Result<Option<Commit>> {
         for event in &decided {
             check_event_type(&event.event_type)?;
@@ -179,13 +212,15 @@ impl<S: EventStore> Engine<S> {
             }
         }
         let now = self.clock.now();
-        let idempotency = options
+        let stream = &context.stream;
+        let idempotency = context
+            .options
             .idempotency_key
             .as_ref()
             .map(|key| IdempotencyRecord {
                 key: key.clone(),
                 stream: stream.clone(),
-                command_id: command_id.to_owned(),
+                command_id: context.command_id.clone(),
                 first_version: 0,
                 last_version: 0,
                 created_at: now,
@@ -195,9 +230,9 @@ impl<S: EventStore> Engine<S> {
             return Ok(None);
         }
         let metadata = EventMetadata {
-            correlation_id: options.correlation_id.clone(),
-            causation_id: options.causation_id.clone(),
-            command_id: Some(command_id.to_owned()),
+            correlation_id: context.options.correlation_id.clone(),
+            causation_id: context.options.causation_id.clone(),
+            command_id: Some(context.command_id.clone()),
             client_id: Some(self.store.client_id().to_owned()),
             occurred_at: now,
         };
@@ -229,20 +264,25 @@ impl<S: EventStore> Engine<S> {
         } else {
             None
         };
+        let outbox = (self.config.record_outbox && !events.is_empty()).then(|| OutboxEntry {
+            seq: 0,
+            command_id: context.command_id.clone(),
+            aggregate_type: context.aggregate_type.to_owned(),
+            aggregate_id: context.id.to_owned(),
+            stream: stream.clone(),
+            command: context.command.clone(),
+            expected_version: version,
+            event_ids: events.iter().map(|event| event.id).collect(),
+            idempotency_key: context.options.idempotency_key.clone(),
+            created_at: now,
+        });
         Ok(Some(Commit {
             stream: stream.clone(),
             expected: ExpectedVersion::Exact(version),
             events,
             snapshot,
             idempotency,
+            outbox,
         }))
-    }
-}
-
-fn conflict(stream: &StreamId, expected: ExpectedVersion, actual: u64) -> Error {
-    Error::Conflict {
-        stream: stream.to_string(),
-        expected,
-        actual,
     }
 }

@@ -12,6 +12,7 @@ mod load;
 pub use execute::{ExecuteOptions, ExecuteResult};
 pub use load::Loaded;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -33,6 +34,24 @@ pub struct EngineConfig {
     pub idempotency_ttl_ms: i64,
     /// How many events one store read returns at most.
     pub read_page_size: usize,
+    /// Whether each command leaves an outbox entry for sync (on by default).
+    pub record_outbox: bool,
+}
+
+/// Counters of what an [`Engine`] has done since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStats {
+    /// Commands that committed (or decided nothing).
+    pub commands: u64,
+    /// Events those commands committed.
+    pub events: u64,
+    /// Commands answered from an earlier result with the same idempotency key.
+    pub deduplicated: u64,
+    /// Commands that failed (refused, conflicted, invalid, storage errors).
+    pub failed: u64,
+    /// Times a command was decided again after another writer committed first.
+    pub conflict_retries: u64,
 }
 
 impl Default for EngineConfig {
@@ -41,6 +60,7 @@ impl Default for EngineConfig {
             max_conflict_retries: 3,
             idempotency_ttl_ms: DEFAULT_IDEMPOTENCY_TTL_MS,
             read_page_size: 500,
+            record_outbox: true,
         }
     }
 }
@@ -53,6 +73,7 @@ pub struct Engine<S: EventStore> {
     clock: Rc<dyn Clock>,
     ids: Rc<dyn IdSource>,
     config: EngineConfig,
+    stats: Cell<EngineStats>,
 }
 
 impl<S: EventStore> Engine<S> {
@@ -65,6 +86,7 @@ impl<S: EventStore> Engine<S> {
             clock: Rc::new(SystemClock),
             ids: Rc::new(RandomIds),
             config: EngineConfig::default(),
+            stats: Cell::new(EngineStats::default()),
         }
     }
 
@@ -113,6 +135,17 @@ impl<S: EventStore> Engine<S> {
     /// The store the engine writes to.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// What the engine has done since it was made.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    fn count(&self, update: impl FnOnce(&mut EngineStats)) {
+        let mut stats = self.stats.get();
+        update(&mut stats);
+        self.stats.set(stats);
     }
 
     /// The engine's clock.

@@ -1,0 +1,40 @@
+//! The outbox: commands executed on this device that the server has not accepted yet.
+//!
+//! Each executed command leaves one entry, written in the same atomic commit as its events.
+//! It keeps the command itself, so that after a sync conflict it can be decided again on the
+//! server's newer state, and the version it was decided at, which is the expected version it is
+//! pushed with.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::core::event::Timestamp;
+use crate::core::stream::StreamId;
+
+/// One command waiting to reach the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    /// The store's local sequence number of the command's first event: the outbox's order.
+    pub seq: u64,
+    /// The command's id.
+    pub command_id: String,
+    /// The aggregate type the command was sent to.
+    pub aggregate_type: String,
+    /// The aggregate's id.
+    pub aggregate_id: String,
+    /// The aggregate's stream.
+    pub stream: StreamId,
+    /// The command, as JSON, so it can be decided again.
+    pub command: Value,
+    /// The stream's version the command was decided at: the expected version of its push.
+    pub expected_version: u64,
+    /// The ids of the events it produced, in order.
+    pub event_ids: Vec<Uuid>,
+    /// The idempotency key it was executed with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// When it was executed.
+    pub created_at: Timestamp,
+}
