@@ -26,11 +26,14 @@ cargo test -p fieldstream --target wasm32-unknown-unknown --test wasm
 stage "wasm tests in headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 cargo test -p fieldstream --target wasm32-unknown-unknown --test wasm
 
+stage "IndexedDB store in headless Chromium: a page, then a dedicated worker"
+cargo test -p fieldstream --target wasm32-unknown-unknown --test web --test worker
+
 stage "npm package build (release)"
 node scripts/build.mjs
 
-stage "package tests in Node.js (node --test)"
-node --test tests/js/
+stage "package tests: Node.js, and Chromium driven by playwright-core (node --test)"
+node --test tests/js/ tests/browser/
 
 stage "TypeScript type check (tsc --noEmit)"
 npx tsc -p tsconfig.json

@@ -1,7 +1,8 @@
-//! `Engine` in JavaScript: the Order example aggregate on the memory store.
+//! `Engine` in JavaScript: the Order example aggregate on the memory store or IndexedDB.
 //!
 //! ```js
-//! const engine = new Engine();
+//! const engine = new Engine();                          // in memory
+//! const stored = await Engine.openIndexedDb("sales");   // in IndexedDB
 //! await engine.execute("Order", "o-1", { type: "CreateOrder", customerId: "c-1", items });
 //! await engine.load("Order", "o-1");     // { state, version }
 //! await engine.history("Order", "o-1");  // event envelopes
@@ -18,14 +19,33 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_js, to_js};
 use super::error::to_js_error;
+use super::store::LocalStore;
 use crate::core::{Engine, ExecuteOptions, Result};
 use crate::example::Order;
-use crate::store::{EventStore, MemoryStore};
+use crate::store::{Durability, EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
 
-/// An engine over an in-memory store with the example Order aggregate registered.
+/// An engine over an in-memory or IndexedDB store with the example Order aggregate registered.
 #[wasm_bindgen(js_name = Engine)]
 pub struct JsEngine {
-    engine: Rc<Engine<MemoryStore>>,
+    engine: Rc<Engine<LocalStore>>,
+}
+
+/// Options of `Engine.openIndexedDb`.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OpenOptions {
+    /// `"relaxed"` (default) or `"strict"`.
+    durability: Option<String>,
+}
+
+impl JsEngine {
+    fn over(store: LocalStore) -> Result<JsEngine, JsValue> {
+        let mut engine = Engine::new(store);
+        engine.register::<Order>().map_err(to_js_error)?;
+        Ok(JsEngine {
+            engine: Rc::new(engine),
+        })
+    }
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -33,11 +53,46 @@ impl JsEngine {
     /// A new engine with an empty memory store.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsEngine, JsValue> {
-        let mut engine = Engine::new(MemoryStore::new());
-        engine.register::<Order>().map_err(to_js_error)?;
-        Ok(JsEngine {
-            engine: Rc::new(engine),
-        })
+        Self::over(LocalStore::Memory(MemoryStore::new()))
+    }
+
+    /// An engine over IndexedDB database `name`, created or migrated as needed.
+    /// `options.durability` is `"relaxed"` (default) or `"strict"`.
+    #[wasm_bindgen(js_name = openIndexedDb)]
+    pub async fn open_indexed_db(
+        name: String,
+        options: Option<JsValue>,
+    ) -> Result<JsEngine, JsValue> {
+        let options: OpenOptions = match options.filter(|o| !o.is_null() && !o.is_undefined()) {
+            None => OpenOptions::default(),
+            Some(options) => from_js(options, "open options").map_err(to_js_error)?,
+        };
+        let durability = match options.durability.as_deref() {
+            None | Some("relaxed") => Durability::Relaxed,
+            Some("strict") => Durability::Strict,
+            Some(other) => {
+                let message =
+                    format!("durability must be \"relaxed\" or \"strict\", not {other:?}");
+                return Err(to_js_error(crate::core::Error::InvalidInput(message)));
+            }
+        };
+        let store = IndexedDbStore::open_with(&name, IndexedDbOptions { durability })
+            .await
+            .map_err(to_js_error)?;
+        Self::over(LocalStore::IndexedDb(store))
+    }
+
+    /// Commands executed here that the server has not accepted yet, oldest first.
+    pub fn outbox(&self) -> Promise {
+        let engine = self.engine.clone();
+        spawn(async move { engine.store().read_outbox(usize::MAX).await })
+    }
+
+    /// Closes the engine's database connections (IndexedDB); later calls fail.
+    pub fn close(&self) {
+        if let LocalStore::IndexedDb(store) = self.engine.store() {
+            store.close();
+        }
     }
 
     /// This engine's client id.

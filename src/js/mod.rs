@@ -8,5 +8,6 @@
 mod convert;
 mod engine;
 mod error;
+mod store;
 
 pub use engine::JsEngine;

@@ -7,8 +7,12 @@
 //! The trait is async without a `Send` bound: WebAssembly in the browser is single-threaded, and
 //! the IndexedDB store's futures are not `Send`.
 
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
 mod memory;
 
+#[cfg(target_arch = "wasm32")]
+pub use indexeddb::{Durability, IndexedDbOptions, IndexedDbStore};
 pub use memory::MemoryStore;
 
 use crate::core::{

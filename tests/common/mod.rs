@@ -22,6 +22,7 @@ pub struct Counter {
 #[serde(tag = "type")]
 pub enum CounterCommand {
     Add { amount: i64 },
+    AddMany { count: u32 },
     Reset,
 }
 
@@ -48,6 +49,12 @@ impl Aggregate for Counter {
                 amount: *amount,
                 unit: "pcs".into(),
             }]),
+            CounterCommand::AddMany { count } => Ok((0..*count)
+                .map(|_| CounterEvent::Added {
+                    amount: 1,
+                    unit: "pcs".into(),
+                })
+                .collect()),
             CounterCommand::Reset if self.total == 0 => Ok(vec![]),
             CounterCommand::Reset => Ok(vec![CounterEvent::Reset]),
         }

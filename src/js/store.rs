@@ -1,0 +1,68 @@
+//! The store behind a JS engine: in memory, or IndexedDB.
+
+use crate::core::{
+    EventEnvelope, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId, Timestamp,
+};
+use crate::store::{Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, StoredEvent};
+
+/// One of the stores a JS engine can run on.
+#[derive(Clone)]
+pub enum LocalStore {
+    /// Nothing persists: Node.js, edge workers, tests.
+    Memory(MemoryStore),
+    /// Browsers and dedicated workers.
+    IndexedDb(IndexedDbStore),
+}
+
+/// Forwards one `EventStore` method to whichever store this is.
+macro_rules! forward {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            LocalStore::Memory($store) => $call,
+            LocalStore::IndexedDb($store) => $call,
+        }
+    };
+}
+
+impl EventStore for LocalStore {
+    fn client_id(&self) -> &str {
+        forward!(self, store => store.client_id())
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        forward!(self, store => store.stream_version(stream).await)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>> {
+        forward!(self, store => store.read_stream(stream, from, limit).await)
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        forward!(self, store => store.read_all(after, limit).await)
+    }
+
+    async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        forward!(self, store => store.latest_snapshot(stream).await)
+    }
+
+    async fn idempotency_record(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>> {
+        forward!(self, store => store.idempotency_record(key, now).await)
+    }
+
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        forward!(self, store => store.read_outbox(limit).await)
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
+        forward!(self, store => store.commit(commit).await)
+    }
+}

@@ -1,0 +1,289 @@
+//! `IndexedDbStore`: the [`EventStore`] of browsers and workers, in IndexedDB through rexie.
+//!
+//! - Events are keyed by `[stream, version]` and written with `add`, so an already-taken
+//!   version fails with `ConstraintError`: that is the conflict, detected with no read.
+//! - A command's events, outbox entry, snapshot and idempotency record go in one readwrite
+//!   transaction; nothing but IndexedDB requests is awaited inside it (IndexedDB commits a
+//!   transaction as soon as control returns to the event loop with no request pending).
+//! - Long streams and the whole log are read in bounded `getAll` pages.
+//! - Several tabs and workers may open one database: readwrite transactions on the same
+//!   stores run one after another, a commit is seen by every other store at its next read, and
+//!   `BroadcastChannel` notices tell them at once.
+//! - Durability: `relaxed` (the browsers' default) or `strict`, see [`Durability`].
+//!
+//! Reads and the database's structure go through rexie. Commits go through a second
+//! connection (`writer`), because they need what rexie does not expose: a transaction's
+//! durability option and the error that aborted it.
+//!
+//! IndexedDB is found on the global scope, so the store works in windows and dedicated workers.
+
+mod commit;
+mod errors;
+mod notices;
+mod records;
+mod schema;
+mod writer;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+pub use notices::ChangeSubscription;
+pub use schema::LAYOUT_VERSION;
+
+use rexie::{Direction, Rexie, TransactionMode};
+use wasm_bindgen::JsValue;
+
+use self::errors::storage_error;
+use self::notices::Notices;
+use self::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
+use self::schema::{BY_SEQ, EVENTS, IDEMPOTENCY, OUTBOX, SNAPSHOTS};
+use self::writer::Writer;
+use super::{Commit, CommitOutcome, EventStore, StoredEvent};
+use crate::core::{
+    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId, Timestamp,
+};
+
+/// When a command's commit counts as done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// The browser's default: done once the data reaches the operating system. Survives a crash
+    /// of the tab or the browser, not a power loss.
+    #[default]
+    Relaxed,
+    /// Done once the data is flushed to persistent storage. Survives a power loss; slower.
+    Strict,
+}
+
+/// How to open an [`IndexedDbStore`].
+#[derive(Debug, Clone, Default)]
+pub struct IndexedDbOptions {
+    /// When a command's commit counts as done.
+    pub durability: Durability,
+}
+
+/// An event store in one IndexedDB database. Clones share the connection.
+#[derive(Clone)]
+pub struct IndexedDbStore {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    db: RefCell<Option<Rexie>>,
+    client_id: String,
+    durability: Durability,
+    writer: Writer,
+    notices: Option<Notices>,
+    last_durability: RefCell<Option<String>>,
+    abort_after: Cell<Option<usize>>,
+}
+
+impl IndexedDbStore {
+    /// Opens (creating or migrating) database `name` with relaxed durability.
+    pub async fn open(name: &str) -> Result<IndexedDbStore> {
+        Self::open_with(name, IndexedDbOptions::default()).await
+    }
+
+    /// Opens (creating or migrating) database `name`.
+    pub async fn open_with(name: &str, options: IndexedDbOptions) -> Result<IndexedDbStore> {
+        let db = schema::open_layout(name, LAYOUT_VERSION).await?;
+        let client_id = schema::migrate_and_identify(&db, uuid::Uuid::new_v4().to_string()).await?;
+        let writer = Writer::open(name).await?;
+        Ok(IndexedDbStore {
+            inner: Rc::new(Inner {
+                name: name.to_owned(),
+                db: RefCell::new(Some(db)),
+                client_id,
+                durability: options.durability,
+                writer,
+                notices: Notices::join(name),
+                last_durability: RefCell::new(None),
+                abort_after: Cell::new(None),
+            }),
+        })
+    }
+
+    /// Deletes database `name`; waits while other connections are open.
+    pub async fn delete_database(name: &str) -> Result<()> {
+        Rexie::delete(name)
+            .await
+            .map_err(|error| storage_error(&format!("deleting database {name:?}"), &error))
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The durability of command commits.
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    /// The durability the browser reported for the last commit's transaction
+    /// (`IDBTransaction.durability`), once there was one.
+    pub fn last_commit_durability(&self) -> Option<String> {
+        self.inner.last_durability.borrow().clone()
+    }
+
+    /// Closes the connections; later calls fail with a storage error.
+    pub fn close(&self) {
+        if let Some(db) = self.inner.db.borrow_mut().take() {
+            db.close();
+        }
+        self.inner.writer.close();
+    }
+
+    /// Calls `listener` with the newest local sequence number each time another store on this
+    /// database commits; `None` where `BroadcastChannel` does not exist.
+    pub fn subscribe(&self, listener: impl Fn(u64) + 'static) -> Option<ChangeSubscription> {
+        self.inner
+            .notices
+            .as_ref()
+            .map(|notices| notices.subscribe(listener))
+    }
+
+    /// Test hook: the next commit aborts its transaction after writing `events` events.
+    #[doc(hidden)]
+    pub fn abort_next_commit_after(&self, events: usize) {
+        self.inner.abort_after.set(Some(events));
+    }
+
+    fn writer(&self) -> Result<&Writer> {
+        Ok(&self.inner.writer)
+    }
+
+    fn notices(&self) -> Option<&Notices> {
+        self.inner.notices.as_ref()
+    }
+
+    fn note_durability(&self, transaction: &web_sys::IdbTransaction) {
+        let reported = js_sys::Reflect::get(transaction, &JsValue::from_str("durability")).ok();
+        *self.inner.last_durability.borrow_mut() = reported.and_then(|value| value.as_string());
+    }
+
+    /// The stream's version, read in a transaction of its own.
+    async fn stream_head(&self, stream: &StreamId) -> Result<u64> {
+        self.stream_version(stream).await
+    }
+
+    fn transaction(&self, stores: &[&str], mode: TransactionMode) -> Result<rexie::Transaction> {
+        let db = self.inner.db.borrow();
+        let db = db
+            .as_ref()
+            .ok_or_else(|| Error::Storage(format!("database {:?} is closed", self.inner.name)))?;
+        db.transaction(stores, mode)
+            .map_err(|error| storage_error("starting a transaction", &error))
+    }
+
+    /// Reads one record by key from `store_name`, decoding its body.
+    async fn get_body<T: serde::de::DeserializeOwned>(
+        &self,
+        store_name: &str,
+        key: JsValue,
+    ) -> Result<Option<T>> {
+        let tx = self.transaction(&[store_name], TransactionMode::ReadOnly)?;
+        let store = tx
+            .store(store_name)
+            .map_err(|e| storage_error(store_name, &e))?;
+        let record = store
+            .get(key)
+            .await
+            .map_err(|e| storage_error(store_name, &e))?;
+        record.map(|record| from_body(&record)).transpose()
+    }
+}
+
+fn read_failed(error: rexie::Error) -> Error {
+    storage_error("reading events", &error)
+}
+
+impl EventStore for IndexedDbStore {
+    fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        let tx = self.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
+        let events = tx.store(EVENTS).map_err(read_failed)?;
+        let range = stream_range(stream.as_str(), 0, MAX_KEY_NUMBER)?;
+        let last = events
+            .scan(Some(range), Some(1), None, Some(Direction::Prev))
+            .await
+            .map_err(read_failed)?;
+        last.first()
+            .map_or(Ok(0), |(_, record)| number(record, "version"))
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>> {
+        let tx = self.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
+        let events = tx.store(EVENTS).map_err(read_failed)?;
+        let range = stream_range(stream.as_str(), from_version.max(1), MAX_KEY_NUMBER)?;
+        let page = events
+            .get_all(Some(range), Some(page_limit(limit)))
+            .await
+            .map_err(read_failed)?;
+        page.iter().map(from_body).collect()
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let tx = self.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
+        let by_seq = tx
+            .store(EVENTS)
+            .and_then(|events| events.index(BY_SEQ))
+            .map_err(read_failed)?;
+        let range = rexie::KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))
+            .map_err(|error| errors::idb_error("reading events", &error))?;
+        let page = by_seq
+            .get_all(Some(range), Some(page_limit(limit)))
+            .await
+            .map_err(read_failed)?;
+        page.iter()
+            .map(|record| {
+                Ok(StoredEvent {
+                    seq: number(record, "seq")?,
+                    event: from_body(record)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        self.get_body(SNAPSHOTS, JsValue::from_str(stream.as_str()))
+            .await
+    }
+
+    async fn idempotency_record(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>> {
+        let record: Option<IdempotencyRecord> =
+            self.get_body(IDEMPOTENCY, JsValue::from_str(key)).await?;
+        Ok(record.filter(|record| record.is_live(now)))
+    }
+
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let tx = self.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let outbox = tx.store(OUTBOX).map_err(read_failed)?;
+        let page = outbox
+            .get_all(None, Some(page_limit(limit)))
+            .await
+            .map_err(read_failed)?;
+        page.iter().map(from_body).collect()
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
+        commit::write(self, commit, self.inner.abort_after.take()).await
+    }
+}
+
+/// IndexedDB counts in u32; a larger limit means "all".
+fn page_limit(limit: usize) -> u32 {
+    u32::try_from(limit).unwrap_or(u32::MAX)
+}

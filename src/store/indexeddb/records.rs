@@ -1,0 +1,85 @@
+//! How fieldstream's records look in IndexedDB, and the keys that find them.
+//!
+//! Every record keeps its key fields as plain properties (for key paths and indexes) and the
+//! rest as one JSON text in `body`: one string crosses between wasm and JS instead of a tree of
+//! small values, and the structured clone IndexedDB makes of it is cheap.
+
+use js_sys::{Array, Object, Reflect};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+use crate::core::{Error, EventEnvelope, Result};
+
+/// The largest integer a JS number holds exactly: the upper bound of version ranges.
+pub const MAX_KEY_NUMBER: f64 = 9_007_199_254_740_991.0;
+
+/// The key of event `version` of `stream`: `[stream, version]`.
+pub fn event_key(stream: &str, version: u64) -> JsValue {
+    Array::of2(
+        &JsValue::from_str(stream),
+        &JsValue::from_f64(version as f64),
+    )
+    .into()
+}
+
+/// The range of `stream`'s events with version in `from..=to`.
+pub fn stream_range(stream: &str, from: u64, to: f64) -> Result<rexie::KeyRange> {
+    let lower = event_key(stream, from);
+    let upper: JsValue = Array::of2(&JsValue::from_str(stream), &JsValue::from_f64(to)).into();
+    rexie::KeyRange::bound(&lower, &upper, Some(false), Some(false))
+        .map_err(|error| Error::Storage(format!("key range of {stream}: {error}")))
+}
+
+/// An object with the given properties.
+pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in fields {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object.into()
+}
+
+/// A property of a record.
+pub fn field(record: &JsValue, key: &str) -> Result<JsValue> {
+    Reflect::get(record, &JsValue::from_str(key))
+        .map_err(|_| Error::Codec(format!("record without a readable {key:?}")))
+}
+
+/// JSON text of a value, for a record's `body`.
+pub fn body<T: Serialize>(value: &T) -> Result<JsValue> {
+    Ok(JsValue::from_str(&serde_json::to_string(value)?))
+}
+
+/// A value back from a record's `body`.
+pub fn from_body<T: DeserializeOwned>(record: &JsValue) -> Result<T> {
+    let text = field(record, "body")?
+        .as_string()
+        .ok_or_else(|| Error::Codec("record body is not text".into()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// A number property of a record.
+pub fn number(record: &JsValue, key: &str) -> Result<u64> {
+    field(record, key)?
+        .as_f64()
+        .map(|n| n as u64)
+        .ok_or_else(|| Error::Codec(format!("record property {key:?} is not a number")))
+}
+
+/// The record of an event, with its local sequence number.
+pub fn event_record(event: &EventEnvelope, seq: u64) -> Result<JsValue> {
+    Ok(object(&[
+        ("stream", JsValue::from_str(event.stream.as_str())),
+        ("version", JsValue::from_f64(event.version as f64)),
+        ("seq", JsValue::from_f64(seq as f64)),
+        ("id", JsValue::from_str(&event.id.to_string())),
+        ("body", body(event)?),
+    ]))
+}
+
+/// A record found by `key` in a store whose key path is `key_name`, holding `value` as its body.
+pub fn keyed_record<T: Serialize>(key_name: &str, key: JsValue, value: &T) -> Result<JsValue> {
+    Ok(object(&[(key_name, key), ("body", body(value)?)]))
+}

@@ -1,0 +1,145 @@
+//! The database layout, its versions, and the migrations between them.
+//!
+//! The IndexedDB version of a fieldstream database is its layout version. Opening with a newer
+//! layout lets rexie add the new object stores and indexes in the upgrade, then
+//! [`migrate_and_identify`] rewrites existing records in place, in one readwrite transaction,
+//! and records the layout reached in `meta`, so an interrupted migration runs again on the
+//! next open. An older connection in another tab closes itself on `versionchange` (rexie's
+//! connections do), so the upgrade is never blocked for long.
+//!
+//! | Layout | Change |
+//! |---|---|
+//! | 1 | `events` keyed by `[stream, version]` with index `by_seq`; `outbox` by `seq`; `snapshots` by `stream`; `idempotency` by `key`; `meta` by `key` |
+//! | 2 | `events` gain a top-level `id` and the unique index `by_id` (old records are backfilled from their body) |
+
+use rexie::{Index, ObjectStore, Rexie, TransactionMode};
+use wasm_bindgen::JsValue;
+
+use super::errors::{idb_error, storage_error};
+use super::records::{event_key, field, from_body, number, object};
+use crate::core::{Error, EventEnvelope, Result};
+
+/// The layout this code reads and writes.
+pub const LAYOUT_VERSION: u32 = 2;
+
+/// Object store names.
+pub const EVENTS: &str = "events";
+/// The outbox of commands not yet accepted by the server.
+pub const OUTBOX: &str = "outbox";
+/// The latest snapshot of each stream.
+pub const SNAPSHOTS: &str = "snapshots";
+/// Idempotency records by key.
+pub const IDEMPOTENCY: &str = "idempotency";
+/// Small named values: client id, local sequence, layout version, pull checkpoint.
+pub const META: &str = "meta";
+/// Index of `events` by local sequence number.
+pub const BY_SEQ: &str = "by_seq";
+/// Index of `events` by event id.
+pub const BY_ID: &str = "by_id";
+
+/// Opens (creating or upgrading the structure of) database `name` at `version`.
+pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
+    let mut events = ObjectStore::new(EVENTS)
+        .key_path_array(["stream", "version"])
+        .add_index(Index::new(BY_SEQ, "seq").unique(true));
+    if version >= 2 {
+        events = events.add_index(Index::new(BY_ID, "id").unique(true));
+    }
+    Rexie::builder(name)
+        .version(version)
+        .add_object_store(events)
+        .add_object_store(ObjectStore::new(OUTBOX).key_path("seq"))
+        .add_object_store(ObjectStore::new(SNAPSHOTS).key_path("stream"))
+        .add_object_store(ObjectStore::new(IDEMPOTENCY).key_path("key"))
+        .add_object_store(ObjectStore::new(META).key_path("key"))
+        .build()
+        .await
+        .map_err(|error| storage_error(&format!("opening database {name:?}"), &error))
+}
+
+/// A `meta` record.
+pub fn meta_record(key: &str, value: JsValue) -> JsValue {
+    object(&[("key", JsValue::from_str(key)), ("value", value)])
+}
+
+/// Brings the records up to [`LAYOUT_VERSION`] and returns the database's client id, made
+/// once on first open.
+pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<String> {
+    let context = "migrating the database";
+    let fail = |error: rexie::Error| storage_error(context, &error);
+    let tx = db
+        .transaction(&[EVENTS, META], TransactionMode::ReadWrite)
+        .map_err(fail)?;
+    let meta = tx.store(META).map_err(fail)?;
+    let events = tx.store(EVENTS).map_err(fail)?;
+    let layout = match meta.get(JsValue::from_str("layout")).await.map_err(fail)? {
+        Some(record) => number(&record, "value")? as u32,
+        None if events.count(None).await.map_err(fail)? == 0 => LAYOUT_VERSION,
+        None => 1,
+    };
+    if layout > LAYOUT_VERSION {
+        return Err(Error::Storage(format!(
+            "the database has layout {layout}, newer than this code's {LAYOUT_VERSION}; update the app"
+        )));
+    }
+    if layout < 2 {
+        backfill_event_ids(&events).await?;
+    }
+    meta.put(
+        &meta_record("layout", JsValue::from_f64(f64::from(LAYOUT_VERSION))),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    let client_id = match meta
+        .get(JsValue::from_str("clientId"))
+        .await
+        .map_err(fail)?
+    {
+        Some(record) => field(&record, "value")?
+            .as_string()
+            .ok_or_else(|| Error::Codec("stored client id is not text".into()))?,
+        None => {
+            meta.put(
+                &meta_record("clientId", JsValue::from_str(&new_client_id)),
+                None,
+            )
+            .await
+            .map_err(fail)?;
+            new_client_id
+        }
+    };
+    tx.done().await.map_err(fail)?;
+    Ok(client_id)
+}
+
+/// Layout 1 → 2: copy each event's id from its body to the record, page by page.
+async fn backfill_event_ids(events: &rexie::Store) -> Result<()> {
+    let fail = |error: rexie::Error| storage_error("backfilling event ids", &error);
+    let mut after: Option<JsValue> = None;
+    loop {
+        let range = match &after {
+            None => None,
+            Some(key) => Some(
+                rexie::KeyRange::lower_bound(key, Some(true))
+                    .map_err(|error| idb_error("backfilling event ids", &error))?,
+            ),
+        };
+        let page = events.get_all(range, Some(500)).await.map_err(fail)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        let (stream, version) = (field(last, "stream")?, number(last, "version")?);
+        after = Some(event_key(&stream.as_string().unwrap_or_default(), version));
+        for record in &page {
+            let event: EventEnvelope = from_body(record)?;
+            js_sys::Reflect::set(
+                record,
+                &JsValue::from_str("id"),
+                &JsValue::from_str(&event.id.to_string()),
+            )
+            .map_err(|_| Error::Codec("event record is not an object".into()))?;
+            events.put(record, None).await.map_err(fail)?;
+        }
+    }
+}

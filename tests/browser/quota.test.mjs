@@ -1,0 +1,69 @@
+// Storage full: with a tiny origin quota (DevTools protocol), a command fails with
+// `storage_full`, nothing of it is kept, and everything written before stays readable.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchChromium, openPage, serveRepository } from "./harness.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await serveRepository();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test("a full disk fails the command with storage_full and keeps earlier data", async () => {
+  const { context, page } = await openPage(browser, server.origin, "/tests/browser/engine.html");
+  // Chromium applies a quota override to databases opened after it.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.origin, quotaSize: 1024 * 1024 });
+  const before = await page.evaluate(async () => {
+    const { Engine } = window.fieldstream;
+    const engine = await Engine.openIndexedDb("quota");
+    const items = [{ productId: "p", quantity: 1, unitPrice: 100 }];
+    for (let n = 0; n < 5; n++) {
+      await engine.execute("Order", `small-${n}`, { type: "CreateOrder", customerId: "c", items });
+    }
+    await engine.execute("Order", "small-0", { type: "PayOrder", paymentMethod: "card", amount: 100 });
+    window.engine = engine;
+    return { outbox: (await engine.outbox()).length };
+  });
+  assert.equal(before.outbox, 6);
+
+  const outcome = await page.evaluate(async () => {
+    const engine = window.engine;
+    const bulky = Array.from({ length: 400 }, (_, n) => ({
+      productId: `product-${n}-${"x".repeat(200)}`, quantity: 1, unitPrice: 1,
+    }));
+    let written = 0;
+    for (let n = 0; n < 400; n++) {
+      try {
+        await engine.execute("Order", `big-${n}`, { type: "CreateOrder", customerId: "c", items: bulky });
+        written++;
+      } catch (error) {
+        return { written, failedAt: n, name: error.name, code: error.code, message: error.message };
+      }
+    }
+    return { written, failedAt: null };
+  });
+  assert.notEqual(outcome.failedAt, null, "the quota was reached");
+  assert.equal(outcome.name, "StorageError");
+  assert.equal(outcome.code, "storage_full", outcome.message);
+
+  const after = await page.evaluate(async (failedAt) => {
+    const engine = window.engine;
+    engine.close();
+    const reopened = await window.fieldstream.Engine.openIndexedDb("quota");
+    const small = await reopened.load("Order", "small-0");
+    const failed = await reopened.history("Order", `big-${failedAt}`);
+    const outbox = await reopened.outbox();
+    return { small, failedEvents: failed.length, outbox: outbox.length };
+  }, outcome.failedAt);
+  assert.deepEqual([after.small.version, after.small.state.status], [2, "Paid"]);
+  assert.equal(after.failedEvents, 0, "nothing of the failed command was kept");
+  assert.equal(after.outbox, 6 + outcome.written, "the outbox holds every command before the failure");
+  await context.close();
+});
