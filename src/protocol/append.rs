@@ -90,8 +90,12 @@ mod tests {
 
     #[test]
     fn conflict_shape() {
-        let conflict =
-            ConflictResponse::new(StreamId::parse("s").unwrap(), ExpectedVersion::Exact(1), 2, vec![]);
+        let conflict = ConflictResponse::new(
+            StreamId::parse("s").unwrap(),
+            ExpectedVersion::Exact(1),
+            2,
+            vec![],
+        );
         let value = serde_json::to_value(&conflict).unwrap();
         assert_eq!(value["error"], "wrong_expected_version");
         assert_eq!(value["expectedVersion"], 1);

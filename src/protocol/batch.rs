@@ -67,7 +67,10 @@ mod tests {
         );
         let error = BatchResult::Error(ErrorBody::new(ErrorCode::InvalidEvent, "bad"));
         let value = serde_json::to_value(&error).unwrap();
-        assert_eq!(value, json!({"status": "error", "error": "invalid_event", "message": "bad"}));
+        assert_eq!(
+            value,
+            json!({"status": "error", "error": "invalid_event", "message": "bad"})
+        );
         assert_eq!(serde_json::from_value::<BatchResult>(value).unwrap(), error);
     }
 }

@@ -93,7 +93,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error body from its code and message.
     pub fn new(error: ErrorCode, message: impl Into<String>) -> Self {
-        ErrorBody { error, message: message.into() }
+        ErrorBody {
+            error,
+            message: message.into(),
+        }
     }
 }
 
@@ -103,7 +106,11 @@ mod tests {
 
     #[test]
     fn codes_serialize_as_their_wire_names() {
-        for code in [ErrorCode::InvalidJson, ErrorCode::TooLarge, ErrorCode::IdempotencyMismatch] {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::TooLarge,
+            ErrorCode::IdempotencyMismatch,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
         assert_eq!(ErrorCode::RateLimited.status(), 429);
