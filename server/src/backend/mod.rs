@@ -136,6 +136,18 @@ impl AnyBackend {
     }
 }
 
+impl From<SqliteBackend> for AnyBackend {
+    fn from(backend: SqliteBackend) -> Self {
+        AnyBackend::Sqlite(backend)
+    }
+}
+
+impl From<PostgresBackend> for AnyBackend {
+    fn from(backend: PostgresBackend) -> Self {
+        AnyBackend::Postgres(backend)
+    }
+}
+
 macro_rules! delegate {
     ($self:ident, $backend:ident => $call:expr) => {
         match $self {
