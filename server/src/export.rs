@@ -1,7 +1,9 @@
 //! `export` and `import`: NDJSON backups that keep tenants, ids, versions and positions.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -100,34 +102,26 @@ impl Continuity {
     }
 }
 
-/// Reads an export from `input` (`size` bytes, for the progress bar) into an empty database.
-pub async fn import(
-    backend: &impl Backend,
-    input: impl BufRead,
-    size: u64,
-) -> Result<u64, TransferError> {
+/// Reads the export at `path` into an empty database. The whole file is checked first (every
+/// line parses; positions and versions run 1, 2, 3…), so a broken file writes nothing.
+pub async fn import(backend: &impl Backend, path: &Path) -> Result<u64, TransferError> {
     let existing = backend.count_events().await?;
     if existing > 0 {
         return Err(TransferError::NotEmpty(existing));
     }
-    let progress = bar(size, "importing {bar:40} {bytes}/{total_bytes} ({eta})");
+    let size = std::fs::metadata(path)?.len();
+    let progress = bar(size * 2, "importing {bar:40} {bytes}/{total_bytes} ({eta})");
     let mut continuity = Continuity::default();
+    for item in events_in(path, &progress)? {
+        let (line, event) = item?;
+        continuity
+            .check(&event)
+            .map_err(|message| TransferError::Invalid { line, message })?;
+    }
     let mut chunk = Vec::with_capacity(CHUNK as usize);
     let mut count = 0;
-    for (index, line) in (1u64..).zip(input.lines()) {
-        let line = line?;
-        progress.inc(line.len() as u64 + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let invalid = |message: String| TransferError::Invalid {
-            line: index,
-            message,
-        };
-        let event: ExportedEvent =
-            serde_json::from_str(&line).map_err(|error| invalid(error.to_string()))?;
-        continuity.check(&event).map_err(invalid)?;
-        chunk.push(event);
+    for item in events_in(path, &progress)? {
+        chunk.push(item?.1);
         if chunk.len() == CHUNK as usize {
             backend.import_chunk(&chunk).await?;
             count += chunk.len() as u64;
@@ -140,4 +134,30 @@ pub async fn import(
     }
     progress.finish_and_clear();
     Ok(count)
+}
+
+/// The events of the file at `path`, each with its 1-based line number.
+fn events_in<'a>(
+    path: &Path,
+    progress: &'a ProgressBar,
+) -> Result<impl Iterator<Item = Result<(u64, ExportedEvent), TransferError>> + 'a, TransferError> {
+    let input = BufReader::new(File::open(path)?);
+    Ok((1u64..).zip(input.lines()).filter_map(move |(line, text)| {
+        let text = match text {
+            Ok(text) => text,
+            Err(error) => return Some(Err(error.into())),
+        };
+        progress.inc(text.len() as u64 + 1);
+        if text.trim().is_empty() {
+            return None;
+        }
+        Some(
+            serde_json::from_str(&text)
+                .map(|event| (line, event))
+                .map_err(|error| TransferError::Invalid {
+                    line,
+                    message: error.to_string(),
+                }),
+        )
+    }))
 }

@@ -5,7 +5,7 @@
 mod cli;
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, IsTerminal};
+use std::io::{BufWriter, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -112,10 +112,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Import(args) => {
-            let file = File::open(&args.input)?;
-            let size = file.metadata()?.len();
             let backend = AnyBackend::open(&args.database.database).await?;
-            let count = export::import(&backend, BufReader::new(file), size).await?;
+            let count = export::import(&backend, &args.input).await?;
             tracing::info!(count, file = %args.input.display(), "imported");
             Ok(())
         }
