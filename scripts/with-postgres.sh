@@ -46,10 +46,10 @@ trap 'exit 143' TERM
 
 as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$workdir/initdb.log" 2>&1 \
   || { cat "$workdir/initdb.log" >&2; exit 1; }
-# Loopback only; the socket lives in the temp folder. fsync is off because the cluster is thrown
-# away: the server still asks for synchronous_commit=on, which is what it controls.
+# Loopback only; the socket lives in the temp folder. Durability settings stay at their defaults
+# (fsync on), like a production server's.
 as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$workdir/postgres.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$workdir -c max_connections=300 -c fsync=off -c full_page_writes=off" \
+  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$workdir -c max_connections=300" \
   start >/dev/null || { cat "$workdir/postgres.log" >&2; exit 1; }
 
 export FIELDSTREAM_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"

@@ -8,7 +8,9 @@
 
 mod decide;
 mod notify;
+mod pg_listen;
 mod postgres;
+mod rows;
 mod sqlite;
 
 use std::future::Future;
@@ -211,33 +213,4 @@ impl Backend for AnyBackend {
     async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
         delegate!(self, b => b.import_chunk(events).await)
     }
-}
-
-/// Converts a stored integer to the unsigned value the protocol uses.
-fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Data(format!("negative {what} {value} stored")))
-}
-
-/// Converts a protocol integer to the signed value the databases store.
-fn signed(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Data(format!("{value} is too large to store")))
-}
-
-/// Milliseconds since the Unix epoch, now.
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
-}
-
-/// The newest position of each tenant among `events`.
-fn chunk_heads(events: &[ExportedEvent]) -> std::collections::BTreeMap<&str, u64> {
-    let mut heads = std::collections::BTreeMap::new();
-    for exported in events {
-        let head = heads.entry(exported.tenant.as_str()).or_insert(0);
-        *head = (*head).max(exported.event.position);
-    }
-    heads
 }

@@ -1,27 +1,23 @@
 //! The PostgreSQL backend: one database shared by any number of server processes.
 //!
 //! Appends lock their tenant's head row (`SELECT … FOR UPDATE`), so positions follow commit order
-//! with no gaps, and `NOTIFY` (delivered at commit) tells every process's subscribers to read.
+//! with no gaps; `NOTIFY` (see [`pg_listen`](super::pg_listen)) wakes every process's subscribers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldstream::core::{ExpectedVersion, StreamId, Timestamp};
+use fieldstream::core::{ExpectedVersion, StreamId};
 use fieldstream::protocol::{
     AppendResponse, ClientEvent, ConflictResponse, MAX_CONFLICT_EVENTS, ServerEvent,
 };
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
-use tokio::task::AbortHandle;
 use uuid::Uuid;
 
 use super::decide::{Prior, StoredId, classify};
-use super::{
-    AppendOutcome, Backend, ExportedEvent, Notifier, StoreError, chunk_heads, now_millis, signed,
-    unsigned,
-};
-
-const CHANNEL: &str = "fieldstream_heads";
+use super::pg_listen::{self, CHANNEL, Listening};
+use super::rows::{COLUMNS, EncodedEvent, RawEvent, chunk_heads, place, signed, unsigned};
+use super::{AppendOutcome, Backend, ExportedEvent, Notifier, StoreError};
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
@@ -43,25 +39,12 @@ const SCHEMA: [&str; 2] = [
         UNIQUE (tenant, stream, version))",
 ];
 
-const COLUMNS: &str =
-    "id, stream, version, position, type, schema_version, data, metadata, recorded_at";
-
-/// Stops the LISTEN task when the last clone of the backend is dropped.
-#[derive(Debug)]
-struct ListenerTask(AbortHandle);
-
-impl Drop for ListenerTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Events in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresBackend {
     pool: PgPool,
     notifier: Notifier,
-    _listener: Arc<ListenerTask>,
+    _listener: Arc<Listening>,
 }
 
 impl PostgresBackend {
@@ -85,10 +68,7 @@ impl PostgresBackend {
         tx.commit().await?;
 
         let notifier = Notifier::default();
-        let mut listener = PgListener::connect_with(&pool).await?;
-        listener.listen(CHANNEL).await?;
-        let task = tokio::spawn(forward_notifications(listener, notifier.clone()));
-        let listener = Arc::new(ListenerTask(task.abort_handle()));
+        let listener = Arc::new(pg_listen::listen(&pool, notifier.clone()).await?);
         Ok(PostgresBackend {
             pool,
             notifier,
@@ -97,83 +77,42 @@ impl PostgresBackend {
     }
 }
 
-async fn forward_notifications(mut listener: PgListener, notifier: Notifier) {
-    loop {
-        match listener.try_recv().await {
-            Ok(Some(notification)) => {
-                match serde_json::from_str::<(String, u64)>(notification.payload()) {
-                    Ok((tenant, head)) => notifier.notify(Some(&tenant), head),
-                    Err(error) => tracing::warn!(%error, "ignored a malformed notification"),
-                }
-            }
-            // The connection was lost and is back: notifications may have been missed.
-            Ok(None) => notifier.notify(None, 0),
-            Err(error) => {
-                tracing::warn!(%error, "lost the notification connection; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                notifier.notify(None, 0);
-            }
-        }
-    }
-}
-
 fn event_from_row(row: &PgRow) -> Result<ServerEvent, StoreError> {
-    let stream: String = row.try_get("stream")?;
-    let data: String = row.try_get("data")?;
-    let metadata: String = row.try_get("metadata")?;
-    let decode = |what: &str, error: String| StoreError::Data(format!("stored {what}: {error}"));
-    Ok(ServerEvent {
+    RawEvent {
         id: row.try_get("id")?,
-        stream: StreamId::parse(stream).map_err(|e| decode("stream", e.to_string()))?,
-        version: unsigned(row.try_get("version")?, "version")?,
-        position: unsigned(row.try_get("position")?, "position")?,
+        stream: row.try_get("stream")?,
+        version: row.try_get("version")?,
+        position: row.try_get("position")?,
         event_type: row.try_get("type")?,
-        schema_version: u32::try_from(row.try_get::<i64, _>("schema_version")?)
-            .map_err(|e| decode("schema version", e.to_string()))?,
-        data: serde_json::from_str(&data).map_err(|e| decode("data", e.to_string()))?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| decode("metadata", e.to_string()))?,
-        recorded_at: Timestamp(row.try_get("recorded_at")?),
-    })
+        schema_version: row.try_get("schema_version")?,
+        data: row.try_get("data")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
+    }
+    .decode()
 }
 
-async fn insert_all(tx: &mut PgConnection, events: &[ExportedEvent]) -> Result<(), StoreError> {
+async fn insert_all(tx: &mut PgConnection, rows: Vec<EncodedEvent>) -> Result<(), StoreError> {
     // 10 parameters per row; PostgreSQL allows 65,535 per statement.
-    for chunk in events.chunks(1_000) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for exported in chunk {
-            let event = &exported.event;
-            let encode = |value: &serde_json::Value| {
-                serde_json::to_string(value).map_err(|e| StoreError::Data(e.to_string()))
-            };
-            rows.push((
-                exported.tenant.clone(),
-                signed(event.position)?,
-                event.id,
-                event.stream.to_string(),
-                signed(event.version)?,
-                event.event_type.clone(),
-                i64::from(event.schema_version),
-                encode(&event.data)?,
-                encode(&event.metadata)?,
-                event.recorded_at.millis(),
-            ));
-        }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<EncodedEvent> = rows.by_ref().take(1_000).collect();
         let mut builder = QueryBuilder::<Postgres>::new(
             "INSERT INTO fieldstream_events (tenant, position, id, stream, version, type, \
              schema_version, data, metadata, recorded_at) ",
         );
-        builder.push_values(rows, |mut values, row| {
+        builder.push_values(chunk, |mut values, row| {
             values
-                .push_bind(row.0)
-                .push_bind(row.1)
-                .push_bind(row.2)
-                .push_bind(row.3)
-                .push_bind(row.4)
-                .push_bind(row.5)
-                .push_bind(row.6)
-                .push_bind(row.7)
-                .push_bind(row.8)
-                .push_bind(row.9);
+                .push_bind(row.tenant)
+                .push_bind(row.position)
+                .push_bind(row.id)
+                .push_bind(row.stream)
+                .push_bind(row.version)
+                .push_bind(row.event_type)
+                .push_bind(row.schema_version)
+                .push_bind(row.data)
+                .push_bind(row.metadata)
+                .push_bind(row.recorded_at);
         });
         builder.build().execute(&mut *tx).await?;
     }
@@ -268,25 +207,8 @@ impl Backend for PostgresBackend {
         }
 
         let head = unsigned(head, "position")?;
-        let recorded_at = Timestamp(now_millis());
-        let rows: Vec<ExportedEvent> = (1u64..)
-            .zip(events)
-            .map(|(offset, event)| ExportedEvent {
-                tenant: tenant.to_owned(),
-                event: ServerEvent {
-                    id: event.id,
-                    stream: stream.clone(),
-                    version: current + offset,
-                    position: head + offset,
-                    event_type: event.event_type.clone(),
-                    schema_version: event.schema_version,
-                    data: event.data.clone(),
-                    metadata: event.metadata.clone(),
-                    recorded_at,
-                },
-            })
-            .collect();
-        insert_all(&mut tx, &rows).await?;
+        let rows = place(tenant, stream, current, head, events)?;
+        insert_all(&mut tx, rows).await?;
         let count = events.len() as u64;
         let last_position = head + count;
         sqlx::query("UPDATE fieldstream_heads SET position = $2 WHERE tenant = $1")
@@ -294,11 +216,9 @@ impl Backend for PostgresBackend {
             .bind(signed(last_position)?)
             .execute(&mut *tx)
             .await?;
-        let payload = serde_json::to_string(&(tenant, last_position))
-            .map_err(|e| StoreError::Data(e.to_string()))?;
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
-            .bind(payload)
+            .bind(pg_listen::payload(tenant, last_position)?)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -422,7 +342,11 @@ impl Backend for PostgresBackend {
 
     async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        insert_all(&mut tx, events).await?;
+        let rows = events
+            .iter()
+            .map(EncodedEvent::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_all(&mut tx, rows).await?;
         for (tenant, head) in chunk_heads(events) {
             sqlx::query(
                 "INSERT INTO fieldstream_heads (tenant, position) VALUES ($1, $2) \

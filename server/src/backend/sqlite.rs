@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldstream::core::{ExpectedVersion, StreamId, Timestamp};
+use fieldstream::core::{ExpectedVersion, StreamId};
 use fieldstream::protocol::{
     AppendResponse, ClientEvent, ConflictResponse, MAX_CONFLICT_EVENTS, ServerEvent,
 };
@@ -20,10 +20,8 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::decide::{Prior, StoredId, classify};
-use super::{
-    AppendOutcome, Backend, ExportedEvent, Notifier, StoreError, chunk_heads, now_millis, signed,
-    unsigned,
-};
+use super::rows::{COLUMNS, EncodedEvent, RawEvent, chunk_heads, place, signed, unsigned};
+use super::{AppendOutcome, Backend, ExportedEvent, Notifier, StoreError};
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
@@ -44,9 +42,6 @@ const SCHEMA: [&str; 2] = [
         UNIQUE (tenant, id),
         UNIQUE (tenant, stream, version))",
 ];
-
-const COLUMNS: &str =
-    "id, stream, version, position, type, schema_version, data, metadata, recorded_at";
 
 /// Events in an SQLite file.
 #[derive(Debug, Clone)]
@@ -86,63 +81,28 @@ impl SqliteBackend {
 
 fn event_from_row(row: &SqliteRow) -> Result<ServerEvent, StoreError> {
     let id: String = row.try_get("id")?;
-    let stream: String = row.try_get("stream")?;
-    let data: String = row.try_get("data")?;
-    let metadata: String = row.try_get("metadata")?;
-    let decode = |what: &str, error: String| StoreError::Data(format!("stored {what}: {error}"));
-    Ok(ServerEvent {
-        id: Uuid::parse_str(&id).map_err(|e| decode("id", e.to_string()))?,
-        stream: StreamId::parse(stream).map_err(|e| decode("stream", e.to_string()))?,
-        version: unsigned(row.try_get("version")?, "version")?,
-        position: unsigned(row.try_get("position")?, "position")?,
+    RawEvent {
+        id: Uuid::parse_str(&id).map_err(|e| StoreError::Data(format!("stored id: {e}")))?,
+        stream: row.try_get("stream")?,
+        version: row.try_get("version")?,
+        position: row.try_get("position")?,
         event_type: row.try_get("type")?,
-        schema_version: u32::try_from(row.try_get::<i64, _>("schema_version")?)
-            .map_err(|e| decode("schema version", e.to_string()))?,
-        data: serde_json::from_str(&data).map_err(|e| decode("data", e.to_string()))?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| decode("metadata", e.to_string()))?,
-        recorded_at: Timestamp(row.try_get("recorded_at")?),
-    })
-}
-
-/// A row to insert, already encoded.
-struct Insert {
-    tenant: String,
-    position: i64,
-    id: String,
-    stream: String,
-    version: i64,
-    event_type: String,
-    schema_version: i64,
-    data: String,
-    metadata: String,
-    recorded_at: i64,
-}
-
-impl Insert {
-    fn new(tenant: &str, event: &ServerEvent) -> Result<Self, StoreError> {
-        let encode = |value: &serde_json::Value| {
-            serde_json::to_string(value).map_err(|e| StoreError::Data(e.to_string()))
-        };
-        Ok(Insert {
-            tenant: tenant.to_owned(),
-            position: signed(event.position)?,
-            id: event.id.to_string(),
-            stream: event.stream.to_string(),
-            version: signed(event.version)?,
-            event_type: event.event_type.clone(),
-            schema_version: i64::from(event.schema_version),
-            data: encode(&event.data)?,
-            metadata: encode(&event.metadata)?,
-            recorded_at: event.recorded_at.millis(),
-        })
+        schema_version: row.try_get("schema_version")?,
+        data: row.try_get("data")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
     }
+    .decode()
 }
 
-async fn insert_all(tx: &mut sqlx::SqliteConnection, rows: Vec<Insert>) -> Result<(), StoreError> {
+async fn insert_all(
+    tx: &mut sqlx::SqliteConnection,
+    rows: Vec<EncodedEvent>,
+) -> Result<(), StoreError> {
     // 10 variables per row; SQLite allows 32,766 per statement.
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<Insert> = rows.by_ref().take(1_000).collect();
+        let chunk: Vec<EncodedEvent> = rows.by_ref().take(1_000).collect();
         let mut builder = QueryBuilder::<Sqlite>::new(
             "INSERT INTO fieldstream_events (tenant, position, id, stream, version, type, \
              schema_version, data, metadata, recorded_at) ",
@@ -151,7 +111,7 @@ async fn insert_all(tx: &mut sqlx::SqliteConnection, rows: Vec<Insert>) -> Resul
             values
                 .push_bind(row.tenant)
                 .push_bind(row.position)
-                .push_bind(row.id)
+                .push_bind(row.id.to_string())
                 .push_bind(row.stream)
                 .push_bind(row.version)
                 .push_bind(row.event_type)
@@ -239,22 +199,7 @@ impl Backend for SqliteBackend {
         }
 
         let head = unsigned(head, "position")?;
-        let recorded_at = Timestamp(now_millis());
-        let mut rows = Vec::with_capacity(events.len());
-        for (offset, event) in (1u64..).zip(events) {
-            let stored = ServerEvent {
-                id: event.id,
-                stream: stream.clone(),
-                version: current + offset,
-                position: head + offset,
-                event_type: event.event_type.clone(),
-                schema_version: event.schema_version,
-                data: event.data.clone(),
-                metadata: event.metadata.clone(),
-                recorded_at,
-            };
-            rows.push(Insert::new(tenant, &stored)?);
-        }
+        let rows = place(tenant, stream, current, head, events)?;
         insert_all(&mut tx, rows).await?;
         let count = events.len() as u64;
         let last_position = head + count;
@@ -394,7 +339,7 @@ impl Backend for SqliteBackend {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let rows = events
             .iter()
-            .map(|exported| Insert::new(&exported.tenant, &exported.event))
+            .map(EncodedEvent::new)
             .collect::<Result<Vec<_>, _>>()?;
         insert_all(&mut tx, rows).await?;
         for (tenant, head) in chunk_heads(events) {
