@@ -131,9 +131,11 @@ pub async fn append(
     State(state): State<AppState>,
     caller: Caller,
     StreamPath(stream): StreamPath,
-    JsonBody(body): JsonBody,
+    body: Result<JsonBody, AppError>,
 ) -> Result<Json<AppendResponse>, AppError> {
+    // Permission before the body, so a forbidden stream is refused whatever the body holds.
     caller.check(&stream)?;
+    let JsonBody(body) = body?;
     let append = check_append(&body, &state.config.limits)?;
     run_append(&state, &caller, &stream, append).await.map(Json)
 }
