@@ -3,6 +3,7 @@
 //! [`router`] builds the whole HTTP application from an [`AppState`], so tests (and the sync
 //! simulation) drive it in-process; `main.rs` only parses flags, opens the backend and serves.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod backend;

@@ -16,6 +16,7 @@ const ATTEMPTS: usize = 1_000;
 
 /// Each writer tries `ATTEMPTS` appends of one event at the version it last saw.
 async fn race_on_one_stream(backend: AnyBackend) {
+    let (kind, started) = (backend.kind(), Instant::now());
     let app = app(backend, config());
     let t = token("t", "racer", None);
     let mut writers = Vec::new();
@@ -96,6 +97,13 @@ async fn race_on_one_stream(backend: AnyBackend) {
             "the stored event is the winner's"
         );
     }
+    let elapsed = started.elapsed().as_secs_f64();
+    let attempts = WRITERS * ATTEMPTS;
+    eprintln!(
+        "{kind}: {attempts} racing appends, {} won, in {elapsed:.1} s ({:.0} appends/s)",
+        stored.len(),
+        attempts as f64 / elapsed
+    );
 }
 
 /// 16 writers on their own streams; one reader polls `/v1/events` and must see every position
@@ -104,6 +112,7 @@ async fn tail_while_writing(backend: AnyBackend) {
     const STREAMS: usize = 16;
     const APPENDS: u64 = 40;
     const PER_APPEND: u64 = 2;
+    let (kind, started) = (backend.kind(), Instant::now());
     let app = app(backend, config());
     let t = token("t", "tail", None);
     let total = STREAMS as u64 * APPENDS * PER_APPEND;
@@ -139,6 +148,8 @@ async fn tail_while_writing(backend: AnyBackend) {
         *version += 1;
         assert_eq!(event["version"], *version, "each stream in version order");
     }
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!("{kind}: {total} events by {STREAMS} writers tailed in order in {elapsed:.1} s");
 }
 
 async fn tail(app: &Router, token: &str, total: u64) -> Vec<Value> {

@@ -108,7 +108,11 @@ async fn stream_prefixes_limit_a_token() {
         .header("content-type", "application/json")
         .body(Body::from("{not json"))
         .unwrap();
-    assert_eq!(send(&app, broken).await.1["error"], "forbidden", "permission before body");
+    assert_eq!(
+        send(&app, broken).await.1["error"],
+        "forbidden",
+        "permission before body"
+    );
     let batch = json!({"appends": [{"stream": "Customer-1", "expectedVersion": "any", "events": [event("E", json!(4))]}]});
     assert_eq!(
         post(&app, "/v1/batch", &orders, &batch).await.1["results"][0]["error"],
