@@ -34,15 +34,20 @@ workdir="$(mktemp -d /tmp/fieldstream-pg.XXXXXX)"
 chmod 755 "$workdir"
 [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$workdir"
 data="$workdir/data"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  else
+    echo $((20000 + RANDOM % 40000))
+  fi
+}
+port="$(free_port)"
 
 cleanup() {
   as_pg "$PG_BIN/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$workdir"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$workdir/initdb.log" 2>&1 \
   || { cat "$workdir/initdb.log" >&2; exit 1; }
@@ -54,8 +59,13 @@ as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$workdir/postgres.log" -w -t 60 \
 
 export FIELDSTREAM_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 echo "with-postgres: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
+# The command runs in the background so that a signal to this script is handled at once: it is
+# passed on to the command, and the EXIT trap removes the cluster.
 set +e
-"$@"
+"$@" &
+child=$!
+trap 'kill -INT "$child" 2>/dev/null; wait "$child"; exit 130' INT
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM
+wait "$child"
 status=$?
-set -e
 exit "$status"
