@@ -6,6 +6,8 @@
 #[path = "server/support.rs"]
 mod support;
 
+#[path = "server/cli.rs"]
+mod cli;
 #[path = "server/concurrency.rs"]
 mod concurrency;
 #[path = "server/conformance.rs"]
