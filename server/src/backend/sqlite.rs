@@ -53,21 +53,31 @@ pub struct SqliteBackend {
 
 impl SqliteBackend {
     /// Opens `location` (a path, or a `sqlite:` URL), creating the file and tables if needed.
+    /// `:memory:` (or `sqlite::memory:`) gives a private in-memory database, for tests.
     pub async fn open(location: &str) -> Result<Self, StoreError> {
         let options = if location.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(location)?
         } else {
             SqliteConnectOptions::new().filename(location)
         };
+        let in_memory = options.get_filename() == std::path::Path::new(":memory:");
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
+        // Each connection to `:memory:` is its own database: keep exactly one, forever.
+        let pool = if in_memory {
+            SqlitePoolOptions::new()
+                .min_connections(1)
+                .max_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        }
+        .connect_with(options)
+        .await?;
         for statement in SCHEMA {
             sqlx::query(statement).execute(&pool).await?;
         }

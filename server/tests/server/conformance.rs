@@ -385,4 +385,9 @@ macro_rules! conformance {
 }
 
 conformance!(sqlite, crate::support::sqlite, crate::support::postgres);
+conformance!(
+    sqlite_in_memory,
+    crate::support::sqlite_in_memory,
+    crate::support::sqlite
+);
 conformance!(postgres, crate::support::postgres, crate::support::sqlite);

@@ -59,6 +59,13 @@ pub async fn sqlite() -> SqliteBackend {
     SqliteBackend::open(&path).await.expect("open SQLite")
 }
 
+/// A private in-memory SQLite backend.
+pub async fn sqlite_in_memory() -> SqliteBackend {
+    SqliteBackend::open(":memory:")
+        .await
+        .expect("open in-memory SQLite")
+}
+
 /// A backend on a fresh PostgreSQL database.
 pub async fn postgres() -> PostgresBackend {
     PostgresBackend::connect(&postgres_database().await)
