@@ -104,3 +104,18 @@ pub fn read_limit(limit: Option<u32>) -> Result<u32, AppError> {
         )),
     }
 }
+
+/// The largest version or position a request may name: the databases store signed 64-bit integers.
+pub const MAX_COUNTER: u64 = i64::MAX as u64;
+
+/// Checks a version or position named by a query parameter or header.
+pub fn counter(value: u64, name: &str) -> Result<u64, AppError> {
+    if value <= MAX_COUNTER {
+        Ok(value)
+    } else {
+        Err(AppError::new(
+            ErrorCode::InvalidQuery,
+            format!("{name} {value} is out of range: at most {MAX_COUNTER}"),
+        ))
+    }
+}

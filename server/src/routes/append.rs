@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::backend::{AppendOutcome, Backend};
 use crate::config::Limits;
 use crate::error::AppError;
-use crate::extract::{JsonBody, StreamPath};
+use crate::extract::{JsonBody, MAX_COUNTER, StreamPath};
 use crate::state::AppState;
 
 /// An append that passed every input check.
@@ -42,6 +42,15 @@ pub fn check_append(body: &Value, limits: &Limits) -> Result<CheckedAppend, AppE
     let expected: ExpectedVersion = serde_json::from_value(expected.clone()).map_err(|error| {
         AppError::new(ErrorCode::InvalidJson, format!("expectedVersion: {error}"))
     })?;
+    if expected
+        .exact()
+        .is_some_and(|version| version > MAX_COUNTER)
+    {
+        return Err(AppError::new(
+            ErrorCode::InvalidJson,
+            format!("expectedVersion is out of range: at most {MAX_COUNTER}"),
+        ));
+    }
     let events = object
         .get("events")
         .and_then(Value::as_array)

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::backend::Backend;
 use crate::error::AppError;
-use crate::extract::{QueryParams, StreamPath, read_limit};
+use crate::extract::{QueryParams, StreamPath, counter, read_limit};
 use crate::state::AppState;
 
 /// Query of a stream read.
@@ -26,7 +26,7 @@ pub async fn read_stream(
     QueryParams(query): QueryParams<StreamQuery>,
 ) -> Result<Json<StreamPage>, AppError> {
     caller.check(&stream)?;
-    let from = query.from.unwrap_or(1);
+    let from = counter(query.from.unwrap_or(1), "from")?;
     if from == 0 {
         return Err(AppError::new(
             ErrorCode::InvalidQuery,
@@ -65,7 +65,7 @@ pub async fn read_all(
         .backend
         .read_all(
             &caller.tenant,
-            query.after.unwrap_or(0),
+            counter(query.after.unwrap_or(0), "after")?,
             limit,
             caller.streams.as_deref(),
         )

@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, watch};
 use crate::auth::Caller;
 use crate::backend::{Backend, HeadChanged};
 use crate::error::AppError;
-use crate::extract::QueryParams;
+use crate::extract::{QueryParams, counter};
 use crate::state::AppState;
 
 const PAGE: u32 = 500;
@@ -137,6 +137,7 @@ pub async fn subscribe(
             })?,
         None => query.after.unwrap_or(0),
     };
+    let after = counter(after, "after")?;
     let heartbeat = state.config.heartbeat;
     let feed = Feed::new(state, caller, after);
     let events = futures_util::stream::unfold(feed, |mut feed| async move {

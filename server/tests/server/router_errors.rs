@@ -54,6 +54,7 @@ async fn invalid_json() {
         json!({"expectedVersion": -1, "events": ok_events}).to_string(),
         json!({"expectedVersion": "latest", "events": ok_events}).to_string(),
         json!({"expectedVersion": 0, "events": {}}).to_string(),
+        json!({"expectedVersion": u64::MAX, "events": ok_events}).to_string(),
     ] {
         refused(
             &app,
@@ -324,6 +325,9 @@ async fn not_found_method_not_allowed_and_bad_queries() {
         "/v1/events?limit=10001",
         "/v1/streams/s?from=0",
         "/v1/streams/s?limit=abc",
+        "/v1/streams/s?from=9223372036854775808",
+        "/v1/events?after=18446744073709551615",
+        "/v1/subscribe?after=9223372036854775808",
     ] {
         let (status, body) = get(&app, uri, &t).await;
         assert_eq!(
