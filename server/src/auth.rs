@@ -123,6 +123,19 @@ impl Authenticator {
                 format!("invalid token: tenant must be 1-{MAX_TENANT_LEN} characters"),
             ));
         }
+        let has_control = |text: &str| text.chars().any(char::is_control);
+        if has_control(&claims.tenant)
+            || claims
+                .streams
+                .iter()
+                .flatten()
+                .any(|prefix| has_control(prefix))
+        {
+            return Err(AppError::new(
+                ErrorCode::Unauthorized,
+                "invalid token: control characters in tenant or streams",
+            ));
+        }
         if claims.sub.is_empty() {
             return Err(AppError::new(
                 ErrorCode::Unauthorized,

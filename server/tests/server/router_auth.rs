@@ -15,6 +15,9 @@ async fn unauthorized_without_a_valid_token() {
     let no_sub = sign(&json!({"tenant": "t", "exp": now_secs() + 3600}));
     let no_exp = sign(&json!({"sub": "a", "tenant": "t"}));
     let empty_tenant = sign(&json!({"sub": "a", "tenant": "", "exp": now_secs() + 3600}));
+    let nul_tenant = sign(&json!({"sub": "a", "tenant": "t\u{0}", "exp": now_secs() + 3600}));
+    let long_tenant =
+        sign(&json!({"sub": "a", "tenant": "t".repeat(201), "exp": now_secs() + 3600}));
     let other_key = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &json!({"sub": "a", "tenant": "t", "exp": now_secs() + 3600}),
@@ -43,6 +46,8 @@ async fn unauthorized_without_a_valid_token() {
         no_sub,
         no_exp,
         empty_tenant,
+        nul_tenant,
+        long_tenant,
         other_key,
         hs512,
         alg_none,
