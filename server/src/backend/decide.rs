@@ -1,0 +1,109 @@
+//! The backend-independent decisions of an append: is it a retry, a mismatch, or new?
+
+use fieldstream::core::StreamId;
+use fieldstream::protocol::AppendResponse;
+use uuid::Uuid;
+
+/// Where an event id of the request is stored already.
+#[derive(Debug, Clone)]
+pub struct StoredId {
+    /// The event id.
+    pub id: Uuid,
+    /// Its stream.
+    pub stream: String,
+    /// Its version.
+    pub version: u64,
+    /// Its position.
+    pub position: u64,
+}
+
+/// What the stored ids say about an append.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prior {
+    /// None of the ids is stored: a new append.
+    New,
+    /// All of them, in this stream, in order, at consecutive versions: a retry.
+    Replay(AppendResponse),
+    /// Anything else: refused, with the reason.
+    Mismatch(String),
+}
+
+/// Classifies an append of `requested` ids to `stream` given the ids found stored.
+pub fn classify(stream: &StreamId, requested: &[Uuid], found: &[StoredId]) -> Prior {
+    if found.is_empty() {
+        return Prior::New;
+    }
+    if let Some(other) = found.iter().find(|stored| stored.stream != stream.as_str()) {
+        return Prior::Mismatch(format!(
+            "event {} is already stored in another stream",
+            other.id
+        ));
+    }
+    if found.len() != requested.len() {
+        return Prior::Mismatch(format!(
+            "{} of the {} events are already stored; a retry must resend exactly the same events",
+            found.len(),
+            requested.len()
+        ));
+    }
+    let mut ordered = Vec::with_capacity(requested.len());
+    for id in requested {
+        match found.iter().find(|stored| stored.id == *id) {
+            Some(stored) => ordered.push(stored),
+            None => return Prior::Mismatch(format!("event {id} is not stored")),
+        }
+    }
+    let consecutive = ordered.windows(2).all(|pair| {
+        pair[1].version == pair[0].version + 1 && pair[1].position == pair[0].position + 1
+    });
+    if !consecutive {
+        return Prior::Mismatch(
+            "these events are stored, but not as one append in this order".to_string(),
+        );
+    }
+    let (first, last) = (ordered[0], ordered[ordered.len() - 1]);
+    Prior::Replay(AppendResponse {
+        stream: stream.clone(),
+        first_version: first.version,
+        last_version: last.version,
+        first_position: first.position,
+        last_position: last.position,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(n: u128, stream: &str, version: u64) -> StoredId {
+        StoredId {
+            id: Uuid::from_u128(n),
+            stream: stream.into(),
+            version,
+            position: version + 10,
+        }
+    }
+
+    #[test]
+    fn classification() {
+        let s = StreamId::parse("s").unwrap();
+        let ids = [Uuid::from_u128(1), Uuid::from_u128(2)];
+        assert_eq!(classify(&s, &ids, &[]), Prior::New);
+        let replay = classify(&s, &ids, &[stored(2, "s", 4), stored(1, "s", 3)]);
+        assert!(
+            matches!(replay, Prior::Replay(r) if r.first_version == 3 && r.last_position == 14)
+        );
+        assert!(matches!(
+            classify(&s, &ids, &[stored(1, "s", 3)]),
+            Prior::Mismatch(_)
+        ));
+        assert!(matches!(
+            classify(&s, &ids, &[stored(1, "t", 3), stored(2, "t", 4)]),
+            Prior::Mismatch(_)
+        ));
+        assert!(matches!(
+            classify(&s, &ids, &[stored(1, "s", 4), stored(2, "s", 3)]),
+            Prior::Mismatch(_)
+        ));
+    }
+}

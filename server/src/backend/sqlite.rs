@@ -1,0 +1,368 @@
+//! The SQLite backend: one embedded file in WAL mode with `synchronous=FULL`.
+//!
+//! Appends take an in-process lock and `BEGIN IMMEDIATE`, so one writer at a time holds the
+//! database (also across processes, through SQLite's own lock and a busy timeout).
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fieldstream::core::{ExpectedVersion, StreamId};
+use fieldstream::protocol::{
+    AppendResponse, ClientEvent, ConflictResponse, MAX_CONFLICT_EVENTS, ServerEvent,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use super::decide::{Prior, StoredId, classify};
+use super::rows::{COLUMNS, EncodedEvent, RawEvent, chunk_heads, place, signed, unsigned};
+use super::{AppendOutcome, Backend, ExportedEvent, Notifier, StoreError};
+
+const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS fieldstream_heads (
+        tenant TEXT PRIMARY KEY NOT NULL,
+        position INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS fieldstream_events (
+        tenant TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, position),
+        UNIQUE (tenant, id),
+        UNIQUE (tenant, stream, version))",
+];
+
+/// Events in an SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteBackend {
+    pool: SqlitePool,
+    write_lock: Arc<Mutex<()>>,
+    notifier: Notifier,
+}
+
+impl SqliteBackend {
+    /// Opens `location` (a path, or a `sqlite:` URL), creating the file and tables if needed.
+    /// `:memory:` (or `sqlite::memory:`) gives a private in-memory database, for tests.
+    pub async fn open(location: &str) -> Result<Self, StoreError> {
+        let options = if location.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(location)?
+        } else {
+            SqliteConnectOptions::new().filename(location)
+        };
+        let in_memory = options.get_filename() == std::path::Path::new(":memory:");
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        // Each connection to `:memory:` is its own database: keep exactly one, forever.
+        let pool = if in_memory {
+            SqlitePoolOptions::new()
+                .min_connections(1)
+                .max_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        }
+        .connect_with(options)
+        .await?;
+        for statement in SCHEMA {
+            sqlx::query(statement).execute(&pool).await?;
+        }
+        Ok(SqliteBackend {
+            pool,
+            write_lock: Arc::default(),
+            notifier: Notifier::default(),
+        })
+    }
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<ServerEvent, StoreError> {
+    let id: String = row.try_get("id")?;
+    RawEvent {
+        id: Uuid::parse_str(&id).map_err(|e| StoreError::Data(format!("stored id: {e}")))?,
+        stream: row.try_get("stream")?,
+        version: row.try_get("version")?,
+        position: row.try_get("position")?,
+        event_type: row.try_get("type")?,
+        schema_version: row.try_get("schema_version")?,
+        data: row.try_get("data")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
+    }
+    .decode()
+}
+
+async fn insert_all(
+    tx: &mut sqlx::SqliteConnection,
+    rows: Vec<EncodedEvent>,
+) -> Result<(), StoreError> {
+    // 10 variables per row; SQLite allows 32,766 per statement.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<EncodedEvent> = rows.by_ref().take(1_000).collect();
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO fieldstream_events (tenant, position, id, stream, version, type, \
+             schema_version, data, metadata, recorded_at) ",
+        );
+        builder.push_values(chunk, |mut values, row| {
+            values
+                .push_bind(row.tenant)
+                .push_bind(row.position)
+                .push_bind(row.id.to_string())
+                .push_bind(row.stream)
+                .push_bind(row.version)
+                .push_bind(row.event_type)
+                .push_bind(row.schema_version)
+                .push_bind(row.data)
+                .push_bind(row.metadata)
+                .push_bind(row.recorded_at);
+        });
+        builder.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+impl Backend for SqliteBackend {
+    async fn append(
+        &self,
+        tenant: &str,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[ClientEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        let _writer = self.write_lock.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let head: i64 =
+            sqlx::query_scalar("SELECT position FROM fieldstream_heads WHERE tenant = ?")
+                .bind(tenant.to_owned())
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0);
+
+        let ids: Vec<Uuid> = events.iter().map(|event| event.id).collect();
+        let mut lookup = QueryBuilder::<Sqlite>::new(
+            "SELECT id, stream, version, position FROM fieldstream_events WHERE tenant = ",
+        );
+        lookup.push_bind(tenant.to_owned()).push(" AND id IN (");
+        let mut list = lookup.separated(", ");
+        for id in &ids {
+            list.push_bind(id.to_string());
+        }
+        lookup.push(")");
+        let mut found = Vec::new();
+        for row in lookup.build().fetch_all(&mut *tx).await? {
+            let id: String = row.try_get("id")?;
+            found.push(StoredId {
+                id: Uuid::parse_str(&id).map_err(|e| StoreError::Data(e.to_string()))?,
+                stream: row.try_get("stream")?,
+                version: unsigned(row.try_get("version")?, "version")?,
+                position: unsigned(row.try_get("position")?, "position")?,
+            });
+        }
+        match classify(stream, &ids, &found) {
+            Prior::New => {}
+            Prior::Replay(response) => return Ok(AppendOutcome::Replayed(response)),
+            Prior::Mismatch(reason) => return Ok(AppendOutcome::IdempotencyMismatch(reason)),
+        }
+
+        let current: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) FROM fieldstream_events WHERE tenant = ? AND stream = ?",
+        )
+        .bind(tenant.to_owned())
+        .bind(stream.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let current = unsigned(current, "version")?;
+        if !expected.admits(current) {
+            let mut after = Vec::new();
+            if let Some(known) = expected.exact() {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = ? AND stream = ? \
+                     AND version > ? ORDER BY version LIMIT ?"
+                );
+                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.to_owned())
+                    .bind(stream.to_string())
+                    .bind(signed(known)?)
+                    .bind(i64::from(MAX_CONFLICT_EVENTS))
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    after.push(event_from_row(&row)?);
+                }
+            }
+            let conflict = ConflictResponse::new(stream.clone(), expected, current, after);
+            return Ok(AppendOutcome::Conflict(Box::new(conflict)));
+        }
+
+        let head = unsigned(head, "position")?;
+        let rows = place(tenant, stream, current, head, events)?;
+        insert_all(&mut tx, rows).await?;
+        let count = events.len() as u64;
+        let last_position = head + count;
+        sqlx::query(
+            "INSERT INTO fieldstream_heads (tenant, position) VALUES (?, ?) \
+             ON CONFLICT (tenant) DO UPDATE SET position = excluded.position",
+        )
+        .bind(tenant.to_owned())
+        .bind(signed(last_position)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.notifier.notify(Some(tenant), last_position);
+        Ok(AppendOutcome::Appended(AppendResponse {
+            stream: stream.clone(),
+            first_version: current + 1,
+            last_version: current + count,
+            first_position: head + 1,
+            last_position,
+        }))
+    }
+
+    async fn read_stream(
+        &self,
+        tenant: &str,
+        stream: &StreamId,
+        from: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ServerEvent>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let current: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) FROM fieldstream_events WHERE tenant = ? AND stream = ?",
+        )
+        .bind(tenant.to_owned())
+        .bind(stream.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = ? AND stream = ? \
+             AND version >= ? ORDER BY version LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_owned())
+            .bind(stream.to_string())
+            .bind(signed(from)?)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+        Ok((unsigned(current, "version")?, events))
+    }
+
+    async fn read_all(
+        &self,
+        tenant: &str,
+        after: u64,
+        limit: u32,
+        prefixes: Option<&[String]>,
+    ) -> Result<Vec<ServerEvent>, StoreError> {
+        if prefixes.is_some_and(|prefixes| prefixes.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = "
+        ));
+        query
+            .push_bind(tenant.to_owned())
+            .push(" AND position > ")
+            .push_bind(signed(after)?);
+        if let Some(prefixes) = prefixes {
+            query.push(" AND (");
+            let mut any = query.separated(" OR ");
+            for prefix in prefixes {
+                any.push("substr(stream, 1, ")
+                    .push_bind_unseparated(prefix.chars().count() as i64)
+                    .push_unseparated(") = ")
+                    .push_bind_unseparated(prefix.clone());
+            }
+            query.push(")");
+        }
+        query
+            .push(" ORDER BY position LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn head(&self, tenant: &str) -> Result<u64, StoreError> {
+        let head: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM fieldstream_heads WHERE tenant = ?")
+                .bind(tenant.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+        unsigned(head.unwrap_or(0), "position")
+    }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    async fn count_events(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fieldstream_events")
+            .fetch_one(&self.pool)
+            .await?;
+        unsigned(count, "count")
+    }
+
+    async fn export_page(
+        &self,
+        after: Option<(&str, u64)>,
+        limit: u32,
+    ) -> Result<Vec<ExportedEvent>, StoreError> {
+        let (tenant, position) = after.unwrap_or(("", 0));
+        let sql = format!(
+            "SELECT tenant, {COLUMNS} FROM fieldstream_events WHERE (tenant, position) > (?, ?) \
+             ORDER BY tenant, position LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_owned())
+            .bind(signed(position)?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ExportedEvent {
+                    tenant: row.try_get("tenant")?,
+                    event: event_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
+        let _writer = self.write_lock.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = events
+            .iter()
+            .map(EncodedEvent::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_all(&mut tx, rows).await?;
+        for (tenant, head) in chunk_heads(events) {
+            sqlx::query(
+                "INSERT INTO fieldstream_heads (tenant, position) VALUES (?, ?) \
+                 ON CONFLICT (tenant) DO UPDATE SET position = MAX(position, excluded.position)",
+            )
+            .bind(tenant.to_owned())
+            .bind(signed(head)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

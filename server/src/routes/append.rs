@@ -1,0 +1,150 @@
+//! `POST /v1/streams/{stream}`: parse, check and run one append.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::State;
+use fieldstream::core::{ExpectedVersion, StreamId};
+use fieldstream::protocol::{AppendResponse, ClientEvent, ErrorCode};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::backend::{AppendOutcome, Backend};
+use crate::config::Limits;
+use crate::error::AppError;
+use crate::extract::{JsonBody, MAX_COUNTER, StreamPath};
+use crate::state::AppState;
+
+/// An append that passed every input check.
+#[derive(Debug)]
+pub struct CheckedAppend {
+    /// The optimistic-concurrency check.
+    pub expected: ExpectedVersion,
+    /// The events, validated.
+    pub events: Vec<ClientEvent>,
+}
+
+fn invalid_event(index: usize, message: impl std::fmt::Display) -> AppError {
+    AppError::new(
+        ErrorCode::InvalidEvent,
+        format!("events[{index}]: {message}"),
+    )
+}
+
+/// Checks an append body (`{"expectedVersion", "events"}`) against protocol v1 and `limits`.
+pub fn check_append(body: &Value, limits: &Limits) -> Result<CheckedAppend, AppError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| AppError::new(ErrorCode::InvalidJson, "an append must be a JSON object"))?;
+    let expected = object
+        .get("expectedVersion")
+        .ok_or_else(|| AppError::new(ErrorCode::InvalidJson, "missing field expectedVersion"))?;
+    let expected: ExpectedVersion = serde_json::from_value(expected.clone()).map_err(|error| {
+        AppError::new(ErrorCode::InvalidJson, format!("expectedVersion: {error}"))
+    })?;
+    if expected
+        .exact()
+        .is_some_and(|version| version > MAX_COUNTER)
+    {
+        return Err(AppError::new(
+            ErrorCode::InvalidJson,
+            format!("expectedVersion is out of range: at most {MAX_COUNTER}"),
+        ));
+    }
+    let events = object
+        .get("events")
+        .and_then(Value::as_array)
+        .ok_or_else(|| AppError::new(ErrorCode::InvalidJson, "events must be an array"))?;
+    if events.is_empty() {
+        return Err(AppError::new(
+            ErrorCode::InvalidEvent,
+            "an append needs at least one event",
+        ));
+    }
+    if events.len() > limits.max_events_per_append {
+        return Err(AppError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "{} events in one append; the limit is {}",
+                events.len(),
+                limits.max_events_per_append
+            ),
+        ));
+    }
+    let mut checked = Vec::with_capacity(events.len());
+    let mut ids = HashSet::with_capacity(events.len());
+    for (index, raw) in events.iter().enumerate() {
+        let size = serde_json::to_vec(raw).map_or(usize::MAX, |bytes| bytes.len());
+        if size > limits.max_event_bytes {
+            return Err(AppError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "events[{index}] is {size} bytes; the limit is {}",
+                    limits.max_event_bytes
+                ),
+            ));
+        }
+        let event: ClientEvent =
+            serde_json::from_value(raw.clone()).map_err(|error| invalid_event(index, error))?;
+        event
+            .validate()
+            .map_err(|error| invalid_event(index, error))?;
+        if !ids.insert(event.id) {
+            return Err(invalid_event(
+                index,
+                format!("id {} appears twice", event.id),
+            ));
+        }
+        checked.push(event);
+    }
+    Ok(CheckedAppend {
+        expected,
+        events: checked,
+    })
+}
+
+/// Runs a checked append for `caller` and counts it; a conflict or mismatch is an [`AppError`].
+pub async fn run_append(
+    state: &AppState,
+    caller: &Caller,
+    stream: &StreamId,
+    append: CheckedAppend,
+) -> Result<AppendResponse, AppError> {
+    let outcome = state
+        .backend
+        .append(&caller.tenant, stream, append.expected, &append.events)
+        .await?;
+    let metrics = &state.metrics;
+    match outcome {
+        AppendOutcome::Appended(response) => {
+            metrics.appends.inc();
+            metrics.events.inc_by(append.events.len() as u64);
+            Ok(response)
+        }
+        AppendOutcome::Replayed(response) => {
+            metrics.replays.inc();
+            Ok(response)
+        }
+        AppendOutcome::Conflict(conflict) => {
+            metrics.conflicts.inc();
+            Err(AppError::Conflict(conflict))
+        }
+        AppendOutcome::IdempotencyMismatch(reason) => {
+            Err(AppError::new(ErrorCode::IdempotencyMismatch, reason))
+        }
+    }
+}
+
+/// `POST /v1/streams/{stream}`.
+pub async fn append(
+    State(state): State<AppState>,
+    caller: Caller,
+    StreamPath(stream): StreamPath,
+    body: Result<JsonBody, AppError>,
+) -> Result<Json<AppendResponse>, AppError> {
+    // Permission before the body, so a forbidden stream is refused whatever the body holds.
+    caller.check(&stream)?;
+    let JsonBody(body) = body?;
+    let append = check_append(&body, &state.config.limits)?;
+    run_append(&state, &caller, &stream, append).await.map(Json)
+}

@@ -1,0 +1,148 @@
+//! `GET /v1/subscribe`: stored events after a position, then new ones live, as server-sent events.
+//!
+//! A subscription registers for head signals before it reads, then reads from the database each
+//! time its tenant's head moves (or every heartbeat interval, in case a signal was lost).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use fieldstream::protocol::{ErrorCode, ServerEvent};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::auth::Caller;
+use crate::backend::{Backend, HeadChanged};
+use crate::error::AppError;
+use crate::extract::{QueryParams, counter};
+use crate::state::AppState;
+
+const PAGE: u32 = 500;
+
+/// Query of a subscription (`access_token` is read by the authenticator).
+#[derive(Debug, Deserialize)]
+pub struct SubscribeQuery {
+    after: Option<u64>,
+}
+
+struct Feed {
+    state: AppState,
+    caller: Caller,
+    cursor: u64,
+    buffer: VecDeque<ServerEvent>,
+    heads: broadcast::Receiver<HeadChanged>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Feed {
+    fn new(state: AppState, caller: Caller, cursor: u64) -> Self {
+        state.metrics.subscribers.inc();
+        Feed {
+            heads: state.backend.notifier().subscribe(),
+            shutdown: state.shutdown_signal(),
+            buffer: VecDeque::new(),
+            state,
+            caller,
+            cursor,
+        }
+    }
+
+    /// The next event to send; `None` ends the response (shutdown or a database failure).
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                self.cursor = event.position;
+                return Some(sse_event(&event));
+            }
+            let page = self
+                .state
+                .backend
+                .read_all(
+                    &self.caller.tenant,
+                    self.cursor,
+                    PAGE,
+                    self.caller.streams.as_deref(),
+                )
+                .await;
+            match page {
+                Ok(events) if !events.is_empty() => {
+                    self.buffer.extend(events);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(%error, "subscription read failed; closing it");
+                    return None;
+                }
+            }
+            if !self.wait().await {
+                return None;
+            }
+        }
+    }
+
+    /// Waits until there may be something new to read; `false` when the server shuts down.
+    async fn wait(&mut self) -> bool {
+        let recheck = tokio::time::sleep(self.state.config.heartbeat);
+        tokio::pin!(recheck);
+        loop {
+            tokio::select! {
+                _ = self.shutdown.wait_for(|stop| *stop) => return false,
+                _ = &mut recheck => return true,
+                signal = self.heads.recv() => match signal {
+                    Ok(changed) if changed.concerns(&self.caller.tenant, self.cursor) => return true,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                    Err(broadcast::error::RecvError::Closed) => return false,
+                },
+            }
+        }
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.state.metrics.subscribers.dec();
+    }
+}
+
+fn sse_event(event: &ServerEvent) -> Event {
+    let data = serde_json::to_string(event).unwrap_or_else(|_| "null".into());
+    Event::default()
+        .id(event.position.to_string())
+        .event("event")
+        .data(data)
+}
+
+/// `GET /v1/subscribe?after` (or `Last-Event-ID` on reconnect).
+pub async fn subscribe(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<SubscribeQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let after = match headers.get("last-event-id") {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidQuery,
+                    "Last-Event-ID must be a position (an integer)",
+                )
+            })?,
+        None => query.after.unwrap_or(0),
+    };
+    let after = counter(after, "after")?;
+    let heartbeat = state.config.heartbeat;
+    let feed = Feed::new(state, caller, after);
+    let events = futures_util::stream::unfold(feed, |mut feed| async move {
+        let event = feed.next().await?;
+        Some((Ok(event), feed))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat")))
+}

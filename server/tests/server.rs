@@ -1,0 +1,28 @@
+//! The server's test suite, compiled as one binary (one link instead of many).
+//!
+//! PostgreSQL tests need `FIELDSTREAM_TEST_POSTGRES_URL` (run them through
+//! `scripts/with-postgres.sh cargo test -p fieldstream-server`); they fail without it.
+
+#[path = "server/support.rs"]
+mod support;
+
+#[path = "server/cli.rs"]
+mod cli;
+#[path = "server/concurrency.rs"]
+mod concurrency;
+#[path = "server/conformance.rs"]
+mod conformance;
+#[path = "server/export_import.rs"]
+mod export_import;
+#[path = "server/multiprocess.rs"]
+mod multiprocess;
+#[path = "server/retries.rs"]
+mod retries;
+#[path = "server/router_auth.rs"]
+mod router_auth;
+#[path = "server/router_errors.rs"]
+mod router_errors;
+#[path = "server/router_ok.rs"]
+mod router_ok;
+#[path = "server/router_subscribe.rs"]
+mod router_subscribe;
