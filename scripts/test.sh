@@ -17,8 +17,8 @@ stage "lint (cargo clippy, native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p fieldstream --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-stage "native tests (cargo test --workspace)"
-cargo test --workspace
+stage "native tests, the server on SQLite and on a throwaway PostgreSQL (cargo test --workspace)"
+scripts/with-postgres.sh cargo test --workspace
 
 stage "wasm tests in Node.js"
 cargo test -p fieldstream --target wasm32-unknown-unknown --test wasm
