@@ -1,0 +1,21 @@
+//! Reliability suite of `fieldstream-server` (issue 10, the server's half): writers through a
+//! fault-injecting proxy, SIGKILL in a loop, load with live subscribers, abuse, and fuzzing.
+//!
+//! Bounded by default; `FIELDSTREAM_SOAK=1` runs the long versions (`scripts/soak.sh`). The
+//! PostgreSQL scenarios need `FIELDSTREAM_TEST_POSTGRES_URL` (`scripts/with-postgres.sh`) and
+//! fail without it. Figures go to stderr and `target/tmp/reliability-figures.ndjson`.
+
+#[path = "server/support.rs"]
+mod support;
+
+#[path = "reliability/ledger.rs"]
+mod ledger;
+#[path = "reliability/mode.rs"]
+mod mode;
+#[path = "reliability/process.rs"]
+mod process;
+#[path = "reliability/writer.rs"]
+mod writer;
+
+#[path = "reliability/through_proxy.rs"]
+mod through_proxy;
