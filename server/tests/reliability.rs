@@ -17,5 +17,9 @@ mod process;
 #[path = "reliability/writer.rs"]
 mod writer;
 
+#[path = "reliability/load.rs"]
+mod load;
+#[path = "reliability/sigkill.rs"]
+mod sigkill;
 #[path = "reliability/through_proxy.rs"]
 mod through_proxy;

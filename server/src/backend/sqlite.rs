@@ -1,7 +1,9 @@
 //! The SQLite backend: one embedded file in WAL mode with `synchronous=FULL`.
 //!
 //! Appends take an in-process lock and `BEGIN IMMEDIATE`, so one writer at a time holds the
-//! database (also across processes, through SQLite's own lock and a busy timeout).
+//! database (also across processes, through SQLite's own lock and a busy timeout). They run on a
+//! connection of their own, so readers (live subscriptions re-read on every append) never hold
+//! up a writer that waits for a pooled connection.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -47,6 +49,7 @@ const SCHEMA: [&str; 2] = [
 #[derive(Debug, Clone)]
 pub struct SqliteBackend {
     pool: SqlitePool,
+    writer: SqlitePool,
     write_lock: Arc<Mutex<()>>,
     notifier: Notifier,
 }
@@ -67,22 +70,32 @@ impl SqliteBackend {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
         // Each connection to `:memory:` is its own database: keep exactly one, forever.
-        let pool = if in_memory {
-            SqlitePoolOptions::new()
+        let (pool, writer) = if in_memory {
+            let pool = SqlitePoolOptions::new()
                 .min_connections(1)
                 .max_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
+                .connect_with(options)
+                .await?;
+            (pool.clone(), pool)
         } else {
-            SqlitePoolOptions::new().max_connections(8)
-        }
-        .connect_with(options)
-        .await?;
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            let readers = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            (readers, writer)
+        };
         for statement in SCHEMA {
-            sqlx::query(statement).execute(&pool).await?;
+            sqlx::query(statement).execute(&writer).await?;
         }
         Ok(SqliteBackend {
             pool,
+            writer,
             write_lock: Arc::default(),
             notifier: Notifier::default(),
         })
@@ -144,7 +157,7 @@ impl Backend for SqliteBackend {
         events: &[ClientEvent],
     ) -> Result<AppendOutcome, StoreError> {
         let _writer = self.write_lock.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let head: i64 =
             sqlx::query_scalar("SELECT position FROM fieldstream_heads WHERE tenant = ?")
                 .bind(tenant.to_owned())
@@ -346,7 +359,7 @@ impl Backend for SqliteBackend {
 
     async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
         let _writer = self.write_lock.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let rows = events
             .iter()
             .map(EncodedEvent::new)

@@ -41,7 +41,10 @@ impl ServerProcess {
             .args(["serve", "--database", &self.database, "--rate-limit", "0"])
             .args(["--listen", &self.addr.to_string()])
             .args(&self.extra)
-            .env("FIELDSTREAM_JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
+            .env(
+                "FIELDSTREAM_JWT_SECRET",
+                std::str::from_utf8(SECRET).unwrap(),
+            )
             // The listening line and every error; not a line per request.
             .env("FIELDSTREAM_LOG", "warn,fieldstream_server=info")
             .stdout(Stdio::null())

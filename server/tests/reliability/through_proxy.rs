@@ -77,7 +77,11 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
     let stored = read_everything(&server.base(), &t).await;
     let verdict = judge(&stored, &acks);
 
-    assert_eq!(verdict.acked, WRITERS * commands, "every command acknowledged");
+    assert_eq!(
+        verdict.acked,
+        WRITERS * commands,
+        "every command acknowledged"
+    );
     assert_eq!(
         (verdict.lost, verdict.duplicated, verdict.unacknowledged),
         (0, 0, 0),

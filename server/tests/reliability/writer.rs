@@ -168,7 +168,9 @@ impl Writer {
                             position: answer.first_position,
                         };
                     }
-                    Outcome::Answered(409, answer) if answer["error"] == "wrong_expected_version" => {
+                    Outcome::Answered(409, answer)
+                        if answer["error"] == "wrong_expected_version" =>
+                    {
                         self.tally.latencies.push(sent.elapsed());
                         break answer;
                     }
