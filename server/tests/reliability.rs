@@ -17,6 +17,12 @@ mod process;
 #[path = "reliability/writer.rs"]
 mod writer;
 
+#[path = "reliability/abuse.rs"]
+mod abuse;
+#[path = "reliability/abuse_http.rs"]
+mod abuse_http;
+#[path = "reliability/abuse_input.rs"]
+mod abuse_input;
 #[path = "reliability/load.rs"]
 mod load;
 #[path = "reliability/sigkill.rs"]

@@ -22,8 +22,8 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `fieldstream-server serve` on `database` with `extra` flags, rate limit off, on a
-    /// free port; returns once it listens.
+    /// Starts `fieldstream-server serve` on `database` with `extra` flags (rate limit off unless
+    /// `extra` sets `--rate-limit`), on a free port; returns once it listens.
     pub async fn start(database: &str, extra: &[&str]) -> Self {
         let mut server = ServerProcess {
             child: None,
@@ -37,8 +37,12 @@ impl ServerProcess {
     }
 
     async fn launch(&mut self) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fieldstream-server"))
-            .args(["serve", "--database", &self.database, "--rate-limit", "0"])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fieldstream-server"));
+        command.args(["serve", "--database", &self.database]);
+        if !self.extra.iter().any(|flag| flag == "--rate-limit") {
+            command.args(["--rate-limit", "0"]);
+        }
+        let mut child = command
             .args(["--listen", &self.addr.to_string()])
             .args(&self.extra)
             .env(
