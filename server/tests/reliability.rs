@@ -23,6 +23,8 @@ mod abuse;
 mod abuse_http;
 #[path = "reliability/abuse_input.rs"]
 mod abuse_input;
+#[path = "reliability/fuzz.rs"]
+mod fuzz;
 #[path = "reliability/load.rs"]
 mod load;
 #[path = "reliability/sigkill.rs"]
