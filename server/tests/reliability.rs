@@ -8,6 +8,8 @@
 #[path = "server/support.rs"]
 mod support;
 
+#[path = "reliability/follower.rs"]
+mod follower;
 #[path = "reliability/ledger.rs"]
 mod ledger;
 #[path = "reliability/mode.rs"]

@@ -1,7 +1,10 @@
 //! Scenario 1, the server's half: writers append through the fault proxy at 30% lost answers,
 //! 10% duplicated requests and 10% errors (plus a few dropped requests, resets and delays), on
-//! the real server binary over SQLite and over PostgreSQL. Afterwards every acknowledged event is
-//! stored exactly once where its acknowledgement said, and nothing else is stored.
+//! the real server binary over SQLite and over PostgreSQL, while two live subscribers follow the
+//! tenant through the same proxy (their streams cut, refused and delayed), reconnecting with
+//! `Last-Event-ID`. Afterwards every acknowledged event is stored exactly once where its
+//! acknowledgement said, nothing else is stored, and each subscriber received every position
+//! exactly once, in order.
 //!
 //! Bounded: 4 writers × 150 commands. `FIELDSTREAM_SOAK=1`: 4 × 2,500. The seed is
 //! `FIELDSTREAM_FAULT_SEED` (default 1); the proxy's NDJSON log is written to
@@ -11,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use fault_proxy::{Fault, FaultPlan, FaultProxy, ProxyConfig};
 use serde_json::json;
+use tokio::sync::watch;
 
+use crate::follower::follow;
 use crate::ledger::{judge, read_everything};
 use crate::mode::{heavy, pick, report};
 use crate::process::ServerProcess;
@@ -20,6 +25,7 @@ use crate::writer::Writer;
 
 const WRITERS: u64 = 4;
 const STREAMS: u64 = 3;
+const FOLLOWERS: usize = 2;
 
 fn seed() -> u64 {
     std::env::var("FIELDSTREAM_FAULT_SEED")
@@ -41,6 +47,8 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
         reset: 0.02,
         delay: 0.20,
         max_delay: Duration::from_millis(20),
+        stream_cut: 0.9,
+        max_stream_life: Duration::from_millis(1000),
         ..FaultPlan::none(seed)
     };
     let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -51,6 +59,13 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
     };
     let proxy = FaultProxy::start(config).await.expect("start the proxy");
     let t = token("field-sales", "rep", None);
+    let (until, target) = watch::channel(None);
+    let followers: Vec<_> = (0..FOLLOWERS)
+        .map(|_| {
+            let base = format!("http://{}", proxy.addr());
+            tokio::spawn(follow(base, t.clone(), target.clone()))
+        })
+        .collect();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..WRITERS {
@@ -72,9 +87,23 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
         resends += tally.resends;
         conflicts += tally.conflicts;
     }
+    let stored = read_everything(&server.base(), &t).await;
+    until.send_replace(Some(stored.len() as u64));
+    let mut reconnects = 0;
+    for follower in followers {
+        let followed = tokio::time::timeout(Duration::from_secs(60), follower)
+            .await
+            .expect("followers catch up within 60 s")
+            .expect("a follower finished");
+        let expected: Vec<u64> = (1..=stored.len() as u64).collect();
+        assert_eq!(
+            followed.positions, expected,
+            "every position once, in order"
+        );
+        reconnects += followed.reconnects;
+    }
     let elapsed = started.elapsed();
     let stats = proxy.stop().await;
-    let stored = read_everything(&server.base(), &t).await;
     let verdict = judge(&stored, &acks);
 
     assert_eq!(
@@ -93,7 +122,7 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
     for fault in [Fault::DropResponse, Fault::Duplicate, Fault::Error] {
         assert!(stats.count(fault) > 0, "{fault:?} was injected: {stats:?}");
     }
-    assert!(resends > 0 && conflicts > 0);
+    assert!(resends > 0 && conflicts > 0 && reconnects > 0);
     report(
         &format!("proxy-{backend}"),
         json!({
@@ -103,6 +132,8 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
             "verdict": verdict,
             "resends": resends,
             "conflicts": conflicts,
+            "followers": FOLLOWERS,
+            "followerReconnects": reconnects,
             "proxy": stats,
             "seconds": elapsed.as_secs_f64(),
             "log": log,

@@ -45,6 +45,12 @@ struct Cli {
     /// The longest delay, in milliseconds.
     #[arg(long, default_value_t = 50)]
     max_delay_ms: u64,
+    /// Probability that an event stream is cut at a random moment up to --max-stream-life-ms.
+    #[arg(long, default_value_t = 0.0)]
+    stream_cut: f64,
+    /// The longest life of an event stream picked by --stream-cut, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    max_stream_life_ms: u64,
     /// NDJSON log of every request and decision.
     #[arg(long, value_name = "FILE.ndjson")]
     log: Option<PathBuf>,
@@ -62,6 +68,8 @@ async fn main() -> ExitCode {
         reset: cli.reset,
         delay: cli.delay,
         max_delay: Duration::from_millis(cli.max_delay_ms),
+        stream_cut: cli.stream_cut,
+        max_stream_life: Duration::from_millis(cli.max_stream_life_ms),
     };
     let config = ProxyConfig {
         listen: cli.listen,

@@ -51,6 +51,11 @@ pub struct FaultPlan {
     pub delay: f64,
     /// The longest delay.
     pub max_delay: Duration,
+    /// Probability that an event stream (a `text/event-stream` answer) that would otherwise
+    /// pass is cut (reset) at a random moment up to `max_stream_life` after it started.
+    pub stream_cut: f64,
+    /// The longest an event stream picked by `stream_cut` lives.
+    pub max_stream_life: Duration,
 }
 
 /// A [`FaultPlan`] whose probabilities are out of range.
@@ -73,10 +78,23 @@ pub struct Decision {
     pub error_after_forward: bool,
     /// For [`Fault::Duplicate`]: which of the two answers the caller gets (0 or 1).
     pub duplicate_answer: u8,
+    /// For an event stream: when to cut it, if at all (see [`FaultPlan::stream_cut`]).
+    #[serde(rename = "streamCutMs", serialize_with = "maybe_millis")]
+    pub stream_cut: Option<Duration>,
 }
 
 fn millis<S: serde::Serializer>(delay: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(delay.as_millis() as u64)
+}
+
+fn maybe_millis<S: serde::Serializer>(
+    delay: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match delay {
+        Some(delay) => millis(delay, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 impl FaultPlan {
@@ -91,6 +109,8 @@ impl FaultPlan {
             reset: 0.0,
             delay: 0.0,
             max_delay: Duration::ZERO,
+            stream_cut: 0.0,
+            max_stream_life: Duration::ZERO,
         }
     }
 
@@ -103,6 +123,7 @@ impl FaultPlan {
             ("error", self.error),
             ("reset", self.reset),
             ("delay", self.delay),
+            ("stream_cut", self.stream_cut),
         ];
         if let Some((name, p)) = named.iter().find(|(_, p)| !(0.0..=1.0).contains(p)) {
             return Err(InvalidPlan(format!("{name} = {p} is not a probability")));
@@ -146,6 +167,8 @@ impl FaultPlan {
         let error_status = if rng.random_bool(0.5) { 500 } else { 503 };
         let error_after_forward = rng.random_bool(0.5);
         let duplicate_answer = u8::from(rng.random_bool(0.5));
+        let cut = rng.random_bool(self.stream_cut);
+        let life_ms = rng.random_range(0..=self.max_stream_life.as_millis() as u64);
         let delay = if delayed || fault == Fault::DropRequest {
             Duration::from_millis(delay_ms)
         } else {
@@ -157,6 +180,7 @@ impl FaultPlan {
             error_status,
             error_after_forward,
             duplicate_answer,
+            stream_cut: cut.then(|| Duration::from_millis(life_ms)),
         }
     }
 }
@@ -187,6 +211,8 @@ mod tests {
             reset: 0.05,
             delay: 0.2,
             max_delay: Duration::from_millis(40),
+            stream_cut: 0.5,
+            max_stream_life: Duration::from_millis(300),
             ..FaultPlan::none(7)
         }
     }
@@ -230,6 +256,13 @@ mod tests {
                 .all(|d| d.delay <= Duration::from_millis(40))
         );
         assert!(rate(&|d| d.error_status == 503) > 0.45 && rate(&|d| d.error_status == 500) > 0.45);
+        let cut = rate(&|d| d.stream_cut.is_some());
+        assert!((cut - 0.5).abs() < 0.02, "stream cut rate {cut}");
+        assert!(
+            decisions
+                .iter()
+                .all(|d| d.stream_cut <= Some(Duration::from_millis(300)))
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -233,22 +233,20 @@ async fn act(
         Fault::Pass => {
             let upstream = shared.forward(template, body).await;
             hold().await;
-            (vec![upstream.status()], Ok(upstream.into_answer()))
+            let status = upstream.status();
+            (
+                vec![status],
+                Ok(cut_if(upstream, decision.stream_cut, hangup)),
+            )
         }
         Fault::DropResponse => {
             let upstream = shared.forward(template, body).await;
             let status = upstream.status();
-            if let Upstream::Streaming(response) = upstream {
+            if let Upstream::Streaming(_) = upstream {
                 // The stream starts, then the connection is reset after the delay.
-                let (parts, stream) = response.into_parts();
-                let stream = CutOff {
-                    inner: stream,
-                    deadline: Box::pin(tokio::time::sleep(decision.delay)),
-                    hangup: hangup.clone(),
-                };
                 return (
                     vec![status],
-                    Ok(Response::from_parts(parts, BodyExt::boxed(stream))),
+                    Ok(cut_if(upstream, Some(decision.delay), hangup)),
                 );
             }
             (vec![status], Err(Hangup::Reset))
@@ -265,7 +263,7 @@ async fn act(
                 second
             };
             hold().await;
-            (statuses, Ok(chosen.into_answer()))
+            (statuses, Ok(cut_if(chosen, decision.stream_cut, hangup)))
         }
         Fault::Error => {
             let status = StatusCode::from_u16(decision.error_status)
@@ -279,6 +277,22 @@ async fn act(
             let answer = error_answer(status, "injected", "fault-proxy: injected error");
             (upstream, Ok(answer))
         }
+    }
+}
+
+/// The answer to send; an event stream with `cut` set is reset that long after it starts.
+fn cut_if(upstream: Upstream, cut: Option<Duration>, hangup: &HangupSender) -> Response<ProxyBody> {
+    match (upstream, cut) {
+        (Upstream::Streaming(response), Some(after)) => {
+            let (parts, stream) = response.into_parts();
+            let stream = CutOff {
+                inner: stream,
+                deadline: Box::pin(tokio::time::sleep(after)),
+                hangup: hangup.clone(),
+            };
+            Response::from_parts(parts, BodyExt::boxed(stream))
+        }
+        (upstream, _) => upstream.into_answer(),
     }
 }
 

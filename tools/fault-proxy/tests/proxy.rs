@@ -296,3 +296,34 @@ async fn an_unreachable_server_is_a_502_and_counted() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_passing_event_stream_is_cut_when_the_plan_says_so() {
+    let server = upstream().await;
+    let plan = FaultPlan {
+        stream_cut: 1.0,
+        max_stream_life: Duration::from_millis(30),
+        ..FaultPlan::none(4)
+    };
+    let proxy = FaultProxy::start(ProxyConfig::new(server.addr, plan))
+        .await
+        .unwrap();
+    let response = client()
+        .get(format!("http://{}/sse", proxy.addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    // The upstream never sends its second event: only the cut can end this stream.
+    let mut broke = false;
+    while let Some(chunk) = body.next().await {
+        if chunk.is_err() {
+            broke = true;
+            break;
+        }
+    }
+    assert!(broke, "the stream is reset, not ended");
+    let stats = proxy.stop().await;
+    assert_eq!(stats.count(Fault::Pass), 1);
+}
