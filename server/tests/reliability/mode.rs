@@ -31,6 +31,7 @@ pub fn report(scenario: &str, figures: Value) {
     let line = serde_json::json!({
         "scenario": scenario,
         "mode": if soak() { "long" } else { "bounded" },
+        "server": std::env::var("FIELDSTREAM_SERVER_BIN").unwrap_or_else(|_| "debug build".into()),
         "figures": figures,
     });
     eprintln!("FIGURES {line}");

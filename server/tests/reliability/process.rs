@@ -12,6 +12,13 @@ use tokio::process::{Child, Command};
 
 use crate::support::SECRET;
 
+/// The server binary: `FIELDSTREAM_SERVER_BIN` when set (an optimised build, for the soak's
+/// figures), else the debug build cargo made for this test.
+pub fn binary() -> String {
+    std::env::var("FIELDSTREAM_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_fieldstream-server").to_owned())
+}
+
 /// A running (or killed) server process and how to start it again.
 pub struct ServerProcess {
     child: Option<Child>,
@@ -37,7 +44,7 @@ impl ServerProcess {
     }
 
     async fn launch(&mut self) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fieldstream-server"));
+        let mut command = Command::new(binary());
         command.args(["serve", "--database", &self.database]);
         if !self.extra.iter().any(|flag| flag == "--rate-limit") {
             command.args(["--rate-limit", "0"]);

@@ -39,6 +39,9 @@ pub struct Tally {
     pub commands: u64,
     /// Requests resent after an unknown outcome.
     pub resends: u64,
+    /// Requests that reached the server's socket but got no answer (reset or closed mid-way),
+    /// as opposed to connections refused outright.
+    pub cut_off: u64,
     /// `wrong_expected_version` answers (each followed by a pull and a new decision).
     pub conflicts: u64,
     /// How long each append request with a definite answer (200 or 409) took.
@@ -89,8 +92,14 @@ impl Writer {
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Outcome {
-        let Ok(response) = request.bearer_auth(&self.token).send().await else {
-            return Outcome::Unknown;
+        let response = match request.bearer_auth(&self.token).send().await {
+            Ok(response) => response,
+            Err(error) => {
+                if !error.is_connect() {
+                    self.tally.cut_off += 1;
+                }
+                return Outcome::Unknown;
+            }
         };
         let status = response.status().as_u16();
         match response.bytes().await {
