@@ -1,5 +1,6 @@
 //! Comparing what the writers were told with what the server holds: lost, duplicated and
-//! unacknowledged events, and the gap-free numbering of positions and versions.
+//! unacknowledged events, commands stored only in part, and the gap-free numbering of positions
+//! and versions.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -14,13 +15,17 @@ use crate::writer::Ack;
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     /// Commands acknowledged to the writers.
+    pub commands: u64,
+    /// Events acknowledged to the writers.
     pub acked: u64,
     /// Events the server holds.
     pub stored: u64,
     /// Acknowledged events not stored where the acknowledgement said.
     pub lost: u64,
-    /// Commands stored more than once (under any ids), plus ids stored more than once.
+    /// Events of a command stored more than once (under any ids), plus ids stored more than once.
     pub duplicated: u64,
+    /// Commands of which only some events are stored.
+    pub torn: u64,
     /// Stored events no writer was told about.
     pub unacknowledged: u64,
 }
@@ -70,31 +75,46 @@ pub fn judge(stored: &[ServerEvent], acks: &[Ack]) -> Verdict {
         );
     }
     let by_id: HashMap<_, _> = stored.iter().map(|e| (e.id, e)).collect();
-    let mut commands: HashMap<(u64, u64), u64> = HashMap::new();
+    // Per (client, command): how many times each part is stored, and how many parts it has.
+    let mut commands: HashMap<(u64, u64), (HashMap<u64, u64>, u64)> = HashMap::new();
     for event in stored {
-        let key = (
-            event.data["client"].as_u64().unwrap_or(u64::MAX),
-            event.data["command"].as_u64().unwrap_or(u64::MAX),
-        );
-        *commands.entry(key).or_insert(0) += 1;
+        let field = |name: &str| event.data[name].as_u64().unwrap_or(u64::MAX);
+        let parts = commands
+            .entry((field("client"), field("command")))
+            .or_insert_with(|| (HashMap::new(), field("of")));
+        *parts.0.entry(field("part")).or_insert(0) += 1;
     }
-    let acked_ids: HashSet<_> = acks.iter().map(|a| a.id).collect();
+    let duplicated = commands
+        .values()
+        .flat_map(|(parts, _)| parts.values())
+        .map(|n| n - 1)
+        .sum::<u64>()
+        + (stored.len() - by_id.len()) as u64;
+    let torn = commands
+        .values()
+        .filter(|(parts, of)| parts.len() as u64 != *of)
+        .count() as u64;
+    let acked_ids: HashSet<_> = acks.iter().flat_map(|a| a.ids.iter().copied()).collect();
+    let by_id = &by_id;
     let lost = acks
         .iter()
-        .filter(|ack| {
-            by_id.get(&ack.id).is_none_or(|e| {
-                (e.stream.as_str(), e.version, e.position)
-                    != (ack.stream.as_str(), ack.version, ack.position)
+        .flat_map(|ack| {
+            ack.ids.iter().zip(0..).map(move |(id, i)| {
+                by_id.get(id).is_none_or(|e| {
+                    (e.stream.as_str(), e.version, e.position)
+                        != (ack.stream.as_str(), ack.version + i, ack.position + i)
+                })
             })
         })
+        .filter(|lost| *lost)
         .count() as u64;
-    let duplicated = commands.values().map(|n| n.saturating_sub(1)).sum::<u64>()
-        + (stored.len() - by_id.len()) as u64;
     Verdict {
-        acked: acks.len() as u64,
+        commands: acks.len() as u64,
+        acked: acked_ids.len() as u64,
         stored: stored.len() as u64,
         lost,
         duplicated,
+        torn,
         unacknowledged: stored.iter().filter(|e| !acked_ids.contains(&e.id)).count() as u64,
     }
 }

@@ -1,5 +1,5 @@
-//! Scenario 6: load on loopback. 50 writers append (mostly to their own streams, a tenth of the
-//! time to one shared stream, which makes conflicts) while 200 live subscribers follow the same
+//! Scenario 6: load on loopback. 50 writers append (mostly to their own streams, one command in
+//! twenty to one shared stream, which makes conflicts) while 200 live subscribers follow the same
 //! tenant through `/v1/subscribe`, against the real server binary on SQLite and on PostgreSQL.
 //!
 //! Measured: throughput, append latency (p50, p99, max), and the server's resident memory from
@@ -164,8 +164,13 @@ async fn under_load(database: &str, backend: &str) {
 
     let verdict = judge(&stored, &acks);
     assert_eq!(
-        (verdict.lost, verdict.duplicated, verdict.unacknowledged),
-        (0, 0, 0),
+        (
+            verdict.lost,
+            verdict.duplicated,
+            verdict.torn,
+            verdict.unacknowledged
+        ),
+        (0, 0, 0, 0),
         "{verdict:?}"
     );
     assert_eq!(resends, 0, "no unknown outcome on a healthy server");

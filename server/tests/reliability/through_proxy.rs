@@ -6,7 +6,8 @@
 //! exactly once where its acknowledgement said, nothing else is stored, and each subscriber
 //! received every position exactly once, in order.
 //!
-//! Bounded: 4 writers × 150 commands. `FIELDSTREAM_SOAK=1`: 4 × 2,500. The seed is
+//! Each command appends 1 to 3 events at once. Bounded: 4 writers × 150 commands.
+//! `FIELDSTREAM_SOAK=1`: 4 × 2,500. The seed is
 //! `FIELDSTREAM_FAULT_SEED` (default 1); the proxy's NDJSON log is written to
 //! `target/tmp/fault-proxy-<backend>-<seed>.ndjson`.
 
@@ -75,7 +76,8 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
             let mut acks = Vec::new();
             for command in 0..commands {
                 let stream = format!("Counter-{}", writer.below(STREAMS));
-                acks.push(writer.increment(command, &stream).await);
+                let size = 1 + writer.below(3);
+                acks.push(writer.increment_by(command, &stream, size).await);
             }
             (acks, writer.tally)
         }));
@@ -107,13 +109,18 @@ async fn writers_through_the_proxy(database: &str, backend: &str) {
     let verdict = judge(&stored, &acks);
 
     assert_eq!(
-        verdict.acked,
+        verdict.commands,
         WRITERS * commands,
         "every command acknowledged"
     );
     assert_eq!(
-        (verdict.lost, verdict.duplicated, verdict.unacknowledged),
-        (0, 0, 0),
+        (
+            verdict.lost,
+            verdict.duplicated,
+            verdict.torn,
+            verdict.unacknowledged
+        ),
+        (0, 0, 0, 0),
         "{verdict:?}"
     );
     assert_eq!(verdict.stored, verdict.acked);

@@ -1,7 +1,7 @@
 //! A plain HTTP writer that follows protocol v1's retry rules, for driving a real server.
 //!
-//! Its command is "increment a counter": append one `Incremented` event to a stream at the
-//! version the writer last saw. An unknown outcome (no answer, a reset, a 5xx) is answered by
+//! Its command is "increment a counter": append one `Incremented` event (or several, as one
+//! atomic append) to a stream at the version the writer last saw. An unknown outcome (no answer, a reset, a 5xx) is answered by
 //! resending the same request: same event id, same expected version. A `409
 //! wrong_expected_version` is answered by pulling the stream and deciding again with a fresh id.
 //! Anything else (`idempotency_mismatch`, another 4xx) fails the test.
@@ -15,20 +15,20 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// An acknowledged command: the event id the server accepted and where it put it.
+/// An acknowledged command: the event ids the server accepted and where it put them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
     /// The writer that sent it.
     pub client: u64,
     /// The writer's command number.
     pub command: u64,
-    /// The accepted event's id.
-    pub id: Uuid,
+    /// The accepted events' ids, in order.
+    pub ids: Vec<Uuid>,
     /// The stream.
     pub stream: String,
-    /// The event's version, as acknowledged.
+    /// The first event's version, as acknowledged (the others follow one by one).
     pub version: u64,
-    /// The event's position, as acknowledged.
+    /// The first event's position, as acknowledged (the others follow one by one).
     pub position: u64,
 }
 
@@ -144,17 +144,30 @@ impl Writer {
 
     /// Runs command number `command` (one increment of `stream`) until it is acknowledged.
     pub async fn increment(&mut self, command: u64, stream: &str) -> Ack {
+        self.increment_by(command, stream, 1).await
+    }
+
+    /// Runs command number `command`, `size` increments of `stream` in one append, until it is
+    /// acknowledged. Event `part` of `of` carries `{client, command, part, of}` as its data.
+    pub async fn increment_by(&mut self, command: u64, stream: &str, size: u64) -> Ack {
         let started = Instant::now();
         let url = format!("{}/v1/streams/{stream}", self.base);
         let mut expected = self.known.get(stream).copied().unwrap_or(0);
         loop {
-            // Decide: a fresh event id at the version last seen.
-            let id = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
-            let body = json!({
-                "expectedVersion": expected,
-                "events": [{"id": id, "type": "Incremented",
-                            "data": {"client": self.client, "command": command}}],
-            });
+            // Decide: fresh event ids at the version last seen.
+            let ids: Vec<Uuid> = (0..size)
+                .map(|_| uuid::Builder::from_random_bytes(self.rng.random()).into_uuid())
+                .collect();
+            let events: Vec<Value> = ids
+                .iter()
+                .zip(0..)
+                .map(|(id, part)| {
+                    let data = json!({"client": self.client, "command": command,
+                                      "part": part, "of": size});
+                    json!({"id": id, "type": "Incremented", "data": data})
+                })
+                .collect();
+            let body = json!({"expectedVersion": expected, "events": events});
             let mut tries = 0;
             // Send, and resend the very same body until the answer is definite.
             let conflict = loop {
@@ -165,13 +178,14 @@ impl Writer {
                         self.tally.latencies.push(sent.elapsed());
                         let answer: AppendResponse =
                             serde_json::from_value(answer).expect("an append answer");
-                        assert_eq!(answer.first_version, answer.last_version);
+                        assert_eq!(answer.last_version + 1 - answer.first_version, size);
+                        assert_eq!(answer.last_position + 1 - answer.first_position, size);
                         self.known.insert(stream.to_owned(), answer.last_version);
                         self.tally.commands += 1;
                         return Ack {
                             client: self.client,
                             command,
-                            id,
+                            ids,
                             stream: stream.to_owned(),
                             version: answer.first_version,
                             position: answer.first_position,
