@@ -128,3 +128,54 @@ pub fn quantile_ms(samples: &mut [Duration], q: f64) -> f64 {
     let index = ((samples.len() - 1) as f64 * q).round() as usize;
     samples[index].as_secs_f64() * 1000.0
 }
+
+/// The judge itself must catch what it claims to catch.
+#[test]
+fn the_judge_counts_lost_duplicated_torn_and_unacknowledged_events() {
+    use serde_json::json;
+    use uuid::Uuid;
+
+    let ids: Vec<Uuid> = (1..=6).map(Uuid::from_u128).collect();
+    let stored_event = |i: usize, stream: &str, version: u64, command: u64, part: u64, of: u64| {
+        serde_json::from_value::<ServerEvent>(json!({
+            "id": ids[i], "stream": stream, "version": version, "position": i as u64 + 1,
+            "type": "Incremented", "data": {"client": 0, "command": command, "part": part, "of": of},
+            "schemaVersion": 1, "metadata": {}, "recordedAt": 0,
+        }))
+        .unwrap()
+    };
+    let ack = |command: u64, range: std::ops::Range<usize>, version: u64| Ack {
+        client: 0,
+        command,
+        ids: ids[range.clone()].to_vec(),
+        stream: "s".into(),
+        version,
+        position: range.start as u64 + 1,
+    };
+    // Command 0: two events, both stored. Command 1: the same command again under new ids
+    // (a duplicate). Command 2: two parts, one stored (torn). Event 6: stored, never acknowledged.
+    let stored = vec![
+        stored_event(0, "s", 1, 0, 0, 2),
+        stored_event(1, "s", 2, 0, 1, 2),
+        stored_event(2, "s", 3, 0, 0, 1),
+        stored_event(3, "s", 4, 2, 0, 2),
+        stored_event(4, "s", 5, 9, 0, 1),
+    ];
+    let mut acks = vec![ack(0, 0..2, 1), ack(2, 3..4, 4)];
+    let verdict = judge(&stored, &acks);
+    assert_eq!(
+        (
+            verdict.lost,
+            verdict.duplicated,
+            verdict.torn,
+            verdict.unacknowledged
+        ),
+        (0, 1, 1, 2),
+        "{verdict:?}"
+    );
+    // An acknowledgement naming a place where its event is not: lost.
+    acks.push(ack(3, 5..6, 6));
+    acks[0].version = 2;
+    let verdict = judge(&stored, &acks);
+    assert_eq!(verdict.lost, 3, "{verdict:?}");
+}
