@@ -152,8 +152,9 @@ fn the_judge_counts_lost_duplicated_torn_and_unacknowledged_events() {
         version,
         position: range.start as u64 + 1,
     };
-    // Command 0: two events, both stored. Command 1: the same command again under new ids
-    // (a duplicate). Command 2: two parts, one stored (torn). Event 6: stored, never acknowledged.
+    // Command 0: two events, both stored, and its first part stored once more under another id
+    // (a duplicate, never acknowledged). Command 2: two parts, one stored (torn). Command 9:
+    // stored, never acknowledged.
     let stored = vec![
         stored_event(0, "s", 1, 0, 0, 2),
         stored_event(1, "s", 2, 0, 1, 2),
