@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The long versions of the reliability suite (issue 10); `npm run soak` runs this.
-#   scripts/soak.sh            # everything, ~15 minutes on 2 cores after the builds
+#   scripts/soak.sh            # everything: ~20 min on 2 cores the first time (6 building), ~14 after
 # FIELDSTREAM_SOAK=1 selects the long mode of every scenario: 4 x 2,500 commands through the
 # fault proxy, 150 SIGKILLs per backend, 60 s of load with 200 subscribers, and 20,000 fuzz cases
 # per property (PROPTEST_CASES). The scenarios drive an optimised server binary (built here with
