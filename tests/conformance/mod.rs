@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+mod projections;
+
 use std::future::Future;
 use std::pin::Pin;
 
@@ -71,11 +73,11 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
 /// Runs every case, each on a fresh store from `make`.
 pub async fn run_all<S, F, Fut>(make: F)
 where
-    S: EventStore + 'static,
+    S: EventStore + Clone + 'static,
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
 {
-    for (name, case) in cases::<S>() {
+    for (name, case) in cases::<S>().into_iter().chain(projections::cases::<S>()) {
         println!("conformance: {name}");
         case(make().await).await;
     }
@@ -114,6 +116,7 @@ fn commit(stream_name: &str, expected: ExpectedVersion, events: Vec<EventEnvelop
         snapshot: None,
         idempotency: None,
         outbox: None,
+        projector: None,
     }
 }
 

@@ -128,6 +128,7 @@ impl<S: EventStore> Engine<S> {
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Committed(events)) => {
                     let version = events.last().map_or(version, |event| event.version);
+                    self.refresh_subscriptions().await;
                     return Ok(self.result(context, version, events));
                 }
                 Ok(CommitOutcome::DuplicateIdempotencyKey(_)) => continue,
@@ -283,6 +284,7 @@ impl<S: EventStore> Engine<S> {
             snapshot,
             idempotency,
             outbox,
+            projector: self.projector.has_inline().then(|| self.projector.clone()),
         }))
     }
 }
