@@ -23,6 +23,7 @@
 //! A failing `apply` is never skipped silently: the event, the projection and the error go to
 //! a dead letter, and the projection stops there (default) or skips the event (opt-in).
 
+mod fold;
 pub mod index;
 pub mod projector;
 pub mod query;
