@@ -1,6 +1,6 @@
 //! What a sync round hands to a store: one atomic batch of pulls, acknowledgements and rebases.
 
-use crate::core::{EventEnvelope, StreamId};
+use crate::core::{Error, EventEnvelope, Result, StreamId};
 use crate::store::Commit;
 
 /// Everything one sync round changes locally, applied atomically in this order:
@@ -13,6 +13,10 @@ use crate::store::Commit;
 ///    is added, and its stream version must be free.
 /// 4. `commits`: commands decided again, as new pending events with their outbox entries.
 /// 5. `checkpoint`: the new pull checkpoint, when given.
+///
+/// Confirmed events are folded into read models in position order, so a batch never confirms
+/// an event beyond the pull checkpoint it leaves behind: an acknowledgement travels with a pull
+/// that reaches past it. A batch that would is refused.
 #[derive(Debug, Clone, Default)]
 pub struct SyncBatch {
     /// `(stream, from_version)`: pending events to remove.
@@ -25,4 +29,22 @@ pub struct SyncBatch {
     pub commits: Vec<Commit>,
     /// The new pull checkpoint.
     pub checkpoint: Option<u64>,
+}
+
+impl SyncBatch {
+    /// Checks that no confirmed event lies beyond the checkpoint the batch leaves behind.
+    pub fn check_positions(&self, current_checkpoint: u64) -> Result<()> {
+        let checkpoint = self.checkpoint.unwrap_or(0).max(current_checkpoint);
+        match self
+            .confirmed
+            .iter()
+            .find(|event| event.position.is_none_or(|p| p > checkpoint))
+        {
+            Some(event) => Err(Error::InvalidInput(format!(
+                "event {} is confirmed at {:?}, beyond the pull checkpoint {checkpoint}; pull up to it in the same batch",
+                event.id, event.position
+            ))),
+            None => Ok(()),
+        }
+    }
 }

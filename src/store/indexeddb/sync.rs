@@ -46,6 +46,17 @@ pub(super) async fn apply(
 }
 
 async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
+    let checkpoint = match tx
+        .meta
+        .get(JsValue::from_str("checkpoint"))
+        .map_err(fail)?
+        .await
+        .map_err(fail)?
+    {
+        Some(record) => number(&record, "value")?,
+        None => 0,
+    };
+    batch.check_positions(checkpoint)?;
     let mut dropped: HashSet<Uuid> = HashSet::new();
     for (stream, from) in &batch.drop_pending {
         let range = stream_range(stream.as_str(), *from, super::records::MAX_KEY_NUMBER)?;

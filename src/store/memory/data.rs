@@ -254,6 +254,7 @@ impl Data {
     /// Checks a sync batch against the data as it will be after its earlier steps, so that
     /// applying it cannot fail halfway.
     fn check_sync(&self, batch: &SyncBatch) -> Result<()> {
+        batch.check_positions(self.checkpoint)?;
         let mut dropped: HashSet<u64> = HashSet::new();
         for (stream, from) in &batch.drop_pending {
             for seq in self
