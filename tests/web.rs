@@ -284,3 +284,53 @@ async fn a_long_stream_replays_in_bounded_pages() {
         "100 full pages and the empty one that ends the stream"
     );
 }
+
+#[wasm_bindgen_test]
+async fn live_queries_follow_commits_made_in_another_tab() {
+    use std::rc::Rc;
+    let name = fresh_name("live");
+    let projection = fieldstream::core::ProjectionOptions::default();
+    let tab = |store: IndexedDbStore| {
+        let mut engine = order_engine(store);
+        engine
+            .register_projection(Rc::new(fieldstream::example::OrderProjection), projection)
+            .unwrap();
+        Rc::new(engine)
+    };
+    let a = tab(IndexedDbStore::open(&name).await.unwrap());
+    let b = tab(IndexedDbStore::open(&name).await.unwrap());
+    a.catch_up_projections().await.unwrap();
+    b.catch_up_projections().await.unwrap();
+    let (changed, mut changes) = futures::channel::mpsc::unbounded::<serde_json::Value>();
+    let spec =
+        serde_json::from_value(serde_json::json!({"index": "status", "equals": "Paid"})).unwrap();
+    let watch = fieldstream::core::engine::Watch::Query(spec);
+    b.subscribe(
+        "orders",
+        watch,
+        Rc::new(move |result: &serde_json::Value| changed.unbounded_send(result.clone()).unwrap()),
+    )
+    .await
+    .unwrap();
+    let refresher = b.clone();
+    let _notices = b.store().subscribe(move |_| {
+        let engine = refresher.clone();
+        wasm_bindgen_futures::spawn_local(async move { engine.refresh_subscriptions().await });
+    });
+    use futures::StreamExt;
+    assert_eq!(
+        changes.next().await.unwrap()["docs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    a.execute::<Order>("o-1", &create(), ExecuteOptions::default())
+        .await
+        .unwrap();
+    a.execute::<Order>("o-1", &pay(), ExecuteOptions::default())
+        .await
+        .unwrap();
+    let paid = changes.next().await.unwrap();
+    assert_eq!(paid["docs"][0]["key"], "o-1", "tab B sees tab A's payment");
+}

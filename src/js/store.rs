@@ -8,7 +8,8 @@ use crate::core::{
     Timestamp,
 };
 use crate::store::{
-    Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, StoredEvent, SyncBatch,
+    Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, ReadStats, StoredEvent,
+    SyncBatch,
 };
 
 /// One of the stores a JS engine can run on.
@@ -31,6 +32,10 @@ macro_rules! forward {
 }
 
 impl EventStore for LocalStore {
+    fn read_stats(&self) -> ReadStats {
+        forward!(self, store => store.read_stats())
+    }
+
     fn client_id(&self) -> &str {
         forward!(self, store => store.client_id())
     }

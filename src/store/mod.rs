@@ -105,6 +105,9 @@ pub trait EventStore {
     /// The id of this client (device and database), made once when the store was created.
     fn client_id(&self) -> &str;
 
+    /// What this store has read and tried so far.
+    fn read_stats(&self) -> ReadStats;
+
     /// The number of events in `stream` (0 when it does not exist).
     async fn stream_version(&self, stream: &StreamId) -> Result<u64>;
 

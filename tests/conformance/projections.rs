@@ -8,8 +8,8 @@ use std::rc::Rc;
 
 use fieldstream::core::projection::QuerySpec;
 use fieldstream::core::{
-    Engine, Error, EventEnvelope, ExecuteOptions, OnFailure, Projection, ProjectionOptions, Result,
-    View,
+    Engine, Error, EventEnvelope, ExecuteOptions, OnFailure, Projection, ProjectionMode,
+    ProjectionOptions, Result, View,
 };
 use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
 use fieldstream::store::{EventStore, SyncBatch};
@@ -37,6 +37,12 @@ pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> 
         }),
         ("live_queries_fire_once_per_change", |s| {
             Box::pin(live_queries_fire_once_per_change(s))
+        }),
+        ("background_projections_catch_up_in_batches", |s| {
+            Box::pin(background_projections_catch_up_in_batches(s))
+        }),
+        ("index_queries_read_only_matching_documents", |s| {
+            Box::pin(index_queries_read_only_matching_documents(s))
         }),
     ]
 }
@@ -552,4 +558,102 @@ async fn live_queries_fire_once_per_change<S: EventStore + Clone>(store: S) {
         .unwrap();
     assert_eq!(calls.borrow().len(), 3);
     assert_eq!(calls.borrow()[2]["docs"].as_array().unwrap().len(), 2);
+}
+
+async fn background_projections_catch_up_in_batches<S: EventStore + Clone>(store: S) {
+    let background = ProjectionOptions {
+        mode: ProjectionMode::Background { batch_size: 2 },
+        ..Default::default()
+    };
+    let engine = orders_engine(&store, Rc::new(OrderProjection), background).await;
+    for n in 0..5 {
+        engine
+            .execute::<Order>(
+                &format!("o-{n}"),
+                &create("c", 1),
+                ExecuteOptions::default(),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        engine.projection_status("orders").await.unwrap().lag,
+        5,
+        "commits do not wait for it"
+    );
+    assert_eq!(engine.get("orders", "o-0").await.unwrap(), None);
+    let mut lags = Vec::new();
+    loop {
+        let steps = engine.run_projections(100).await.unwrap();
+        assert!(steps[0].1.processed <= 2, "one batch per step");
+        lags.push(engine.projection_status("orders").await.unwrap().lag);
+        if steps[0].1.finished {
+            break;
+        }
+    }
+    assert_eq!(lags, vec![3, 1, 0]);
+    assert_eq!(all_orders(&engine).await, rebuilt(&store).await);
+}
+
+async fn index_queries_read_only_matching_documents<S: EventStore + Clone>(store: S) {
+    let engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    let events: Vec<EventEnvelope> = (1..=10_000u64)
+        .map(|n| {
+            let customer = if n % 100 == 7 {
+                "c-7".to_owned()
+            } else {
+                format!("c-{}", n % 50 + 100)
+            };
+            foreign(
+                &format!("Order-{n}"),
+                1,
+                n,
+                "OrderCreated",
+                json!({"customerId": customer, "items": [], "total": n}),
+            )
+        })
+        .collect();
+    engine
+        .apply_sync(SyncBatch {
+            confirmed: events,
+            checkpoint: Some(10_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let before = store.read_stats().docs_read;
+    let page = engine
+        .query(
+            "orders",
+            spec("customerId", Some(json!("c-7")), None, 1_000, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.docs.len(), 100);
+    assert_eq!(
+        store.read_stats().docs_read - before,
+        100,
+        "only the matching documents were read"
+    );
+    let before = store.read_stats().docs_read;
+    let range = engine
+        .query(
+            "orders",
+            spec(
+                "total",
+                None,
+                Some((json!(9_990), Value::Null)),
+                1_000,
+                None,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(range.docs.len(), 11);
+    assert_eq!(store.read_stats().docs_read - before, 11);
 }

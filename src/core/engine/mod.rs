@@ -79,6 +79,7 @@ pub struct Engine<S: EventStore> {
     stats: Cell<EngineStats>,
     projector: Rc<Projector>,
     subscriptions: views::Subscriptions,
+    retries: std::cell::RefCell<HashMap<String, views::Retry>>,
 }
 
 impl<S: EventStore> Engine<S> {
@@ -94,6 +95,7 @@ impl<S: EventStore> Engine<S> {
             stats: Cell::new(EngineStats::default()),
             projector: Rc::new(Projector::new()),
             subscriptions: views::Subscriptions::default(),
+            retries: Default::default(),
         }
     }
 

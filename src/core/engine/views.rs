@@ -32,6 +32,18 @@ pub struct ProjectionStatus {
     pub rebuild: Option<(u64, u64)>,
     /// How many events it failed on.
     pub dead_letters: usize,
+    /// The last failure of a catch-up step, while it waits to be retried.
+    pub last_error: Option<String>,
+    /// How many catch-up steps in a row have failed.
+    pub failed_attempts: u32,
+}
+
+/// A projection's failed catch-up steps, waiting for a retry.
+#[derive(Debug, Clone, Default)]
+pub struct Retry {
+    attempts: u32,
+    next_at: i64,
+    last_error: Option<String>,
 }
 
 /// What a live query watches.
@@ -73,17 +85,49 @@ impl<S: EventStore> Engine<S> {
             .add(projection, options)
     }
 
-    /// One catch-up step (at most `limit` events) of every projection that has work: first
-    /// builds, rebuilds after a version change, background catch-up.
+    /// One catch-up step of every projection that has work: first builds and rebuilds after a
+    /// version change (at most `limit` events), background catch-up (at most its batch size).
+    ///
+    /// A step that fails (a storage error) is retried on a later call after a backoff that
+    /// doubles from the projection's `backoff_ms`; the failure shows in its status meanwhile.
     pub async fn run_projections(&self, limit: usize) -> Result<Vec<(String, CatchUp)>> {
         let mut steps = Vec::new();
+        let now = self.clock.now().millis();
         for registered in self.projector.all() {
             let name = registered.projection.name();
-            let step = self
+            if self
+                .retries
+                .borrow()
+                .get(name)
+                .is_some_and(|retry| retry.next_at > now)
+            {
+                steps.push((name.to_owned(), CatchUp::default()));
+                continue;
+            }
+            let batch = match registered.options.mode {
+                ProjectionMode::Background { batch_size } => batch_size.min(limit),
+                ProjectionMode::Inline => limit,
+            };
+            match self
                 .store
-                .run_projection(&self.projector, name, limit)
-                .await?;
-            steps.push((name.to_owned(), step));
+                .run_projection(&self.projector, name, batch)
+                .await
+            {
+                Ok(step) => {
+                    self.retries.borrow_mut().remove(name);
+                    steps.push((name.to_owned(), step));
+                }
+                Err(error) => {
+                    let mut retries = self.retries.borrow_mut();
+                    let retry = retries.entry(name.to_owned()).or_default();
+                    retry.attempts += 1;
+                    let doublings = retry.attempts.min(16) - 1;
+                    let delay = registered.options.backoff_ms.saturating_mul(1 << doublings);
+                    retry.next_at = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
+                    retry.last_error = Some(error.to_string());
+                    steps.push((name.to_owned(), CatchUp::default()));
+                }
+            }
         }
         if steps.iter().any(|(_, step)| step.processed > 0) {
             self.refresh_subscriptions().await;
@@ -154,6 +198,16 @@ impl<S: EventStore> Engine<S> {
             stopped_at: state.stopped_at,
             rebuild: state.rebuild.map(|rebuild| (rebuild.done, rebuild.total)),
             dead_letters: self.store.dead_letters(name).await?.len(),
+            last_error: self
+                .retries
+                .borrow()
+                .get(name)
+                .and_then(|retry| retry.last_error.clone()),
+            failed_attempts: self
+                .retries
+                .borrow()
+                .get(name)
+                .map_or(0, |retry| retry.attempts),
         })
     }
 

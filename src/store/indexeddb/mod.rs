@@ -150,11 +150,6 @@ impl IndexedDbStore {
             .map(|notices| notices.subscribe(listener))
     }
 
-    /// What this store has read so far.
-    pub fn read_stats(&self) -> super::ReadStats {
-        self.inner.stats.get()
-    }
-
     fn count(&self, update: impl FnOnce(&mut super::ReadStats)) {
         let mut stats = self.inner.stats.get();
         update(&mut stats);
@@ -225,6 +220,10 @@ fn read_failed(error: rexie::Error) -> Error {
 }
 
 impl EventStore for IndexedDbStore {
+    fn read_stats(&self) -> super::ReadStats {
+        self.inner.stats.get()
+    }
+
     fn client_id(&self) -> &str {
         &self.inner.client_id
     }

@@ -53,11 +53,6 @@ impl MemoryStore {
         }
     }
 
-    /// What this store has read and tried so far.
-    pub fn read_stats(&self) -> ReadStats {
-        self.stats.get()
-    }
-
     /// Sets the counters back to zero.
     pub fn reset_read_stats(&self) {
         self.stats.set(ReadStats::default());
@@ -92,6 +87,10 @@ impl Default for MemoryStore {
 }
 
 impl EventStore for MemoryStore {
+    fn read_stats(&self) -> ReadStats {
+        self.stats.get()
+    }
+
     fn client_id(&self) -> &str {
         &self.client_id
     }
