@@ -23,7 +23,7 @@ pub use engine::{Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResul
 pub use error::{DomainError, Error, Result};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};
 pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord};
-pub use outbox::OutboxEntry;
+pub use outbox::{OutboxEntry, RejectedCommand, RejectionReason};
 pub use projection::{
     OnFailure, Projection, ProjectionMode, ProjectionOptions, ProjectionState, View,
 };

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
-    EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, Result, Snapshot, StreamId,
-    Timestamp,
+    EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
+    Snapshot, StreamId, Timestamp,
 };
 use crate::store::{
     Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, ReadStats, StoredEvent,
@@ -79,6 +79,14 @@ impl EventStore for LocalStore {
 
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
         forward!(self, store => store.apply_sync(batch, projector).await)
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        forward!(self, store => store.rejected().await)
+    }
+
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
+        forward!(self, store => store.dismiss_rejected(command_id).await)
     }
 
     async fn pull_checkpoint(&self) -> Result<u64> {

@@ -24,8 +24,8 @@ use serde_json::Value;
 
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
-    EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, ProjectionState, Result,
-    Snapshot, StreamId, Timestamp,
+    EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, ProjectionState,
+    RejectedCommand, Result, Snapshot, StreamId, Timestamp,
 };
 
 pub use crate::core::event::StoredEvent;
@@ -146,6 +146,12 @@ pub trait EventStore {
     /// Applies what a sync round learned, atomically, then brings the inline projections of
     /// `projector` up to date in the same write. See [`SyncBatch`] for the rules.
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()>;
+
+    /// The rejected inbox, oldest first.
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>>;
+
+    /// Removes a command from the rejected inbox; `false` when it was not there.
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool>;
 
     /// The server position up to which this store has pulled (0 before the first pull).
     async fn pull_checkpoint(&self) -> Result<u64>;

@@ -1,6 +1,6 @@
 //! What a sync round hands to a store: one atomic batch of pulls, acknowledgements and rebases.
 
-use crate::core::{Error, EventEnvelope, Result, StreamId};
+use crate::core::{Error, EventEnvelope, RejectedCommand, Result, StreamId};
 use crate::store::Commit;
 
 /// Everything one sync round changes locally, applied atomically in this order:
@@ -13,6 +13,7 @@ use crate::store::Commit;
 ///    is added, and its stream version must be free.
 /// 4. `commits`: commands decided again, as new pending events with their outbox entries.
 /// 5. `checkpoint`: the new pull checkpoint, when given.
+/// 6. `rejected`: commands that came back, into the rejected inbox.
 ///
 /// Confirmed events are folded into read models in position order, so a batch never confirms
 /// an event beyond the pull checkpoint it leaves behind: an acknowledgement travels with a pull
@@ -29,6 +30,8 @@ pub struct SyncBatch {
     pub commits: Vec<Commit>,
     /// The new pull checkpoint.
     pub checkpoint: Option<u64>,
+    /// Commands turned down, for the rejected inbox.
+    pub rejected: Vec<RejectedCommand>,
 }
 
 impl SyncBatch {

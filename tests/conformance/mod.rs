@@ -67,6 +67,9 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
         ("outbox_entries_commit_with_their_events", |s| {
             Box::pin(outbox_entries_commit_with_their_events(s))
         }),
+        ("rejected_commands_wait_in_the_inbox", |s| {
+            Box::pin(rejected_commands_wait_in_the_inbox(s))
+        }),
     ]
 }
 
@@ -552,4 +555,60 @@ async fn outbox_entries_commit_with_their_events<S: EventStore>(store: S) {
     );
     assert_eq!(outbox[0].command, json!({ "type": "Do", "n": 0 }));
     assert_eq!(store.read_outbox(1).await.unwrap().len(), 1);
+}
+
+fn rejection(command_id: &str, code: &str) -> fieldstream::core::RejectedCommand {
+    fieldstream::core::RejectedCommand {
+        command_id: command_id.into(),
+        aggregate_type: "Order".into(),
+        aggregate_id: "r".into(),
+        command: json!({ "type": "PayOrder" }),
+        reason: fieldstream::core::RejectionReason {
+            code: code.into(),
+            message: format!("{code} happened"),
+        },
+        caused_by: vec![],
+        at: Timestamp(9),
+    }
+}
+
+async fn rejected_commands_wait_in_the_inbox<S: EventStore>(store: S) {
+    let events = vec![event("Order-r", 1)];
+    let mut first = commit("Order-r", ExpectedVersion::NoStream, events.clone());
+    first.outbox = Some(outbox_entry("Order-r", "cmd-r", 0, &events));
+    store.commit(first).await.unwrap();
+    let seq = store.read_outbox(1).await.unwrap()[0].seq;
+    let batch = fieldstream::store::SyncBatch {
+        drop_pending: vec![(stream("Order-r"), 1)],
+        drop_outbox: vec![seq],
+        rejected: vec![
+            rejection("cmd-r", "forbidden"),
+            rejection("cmd-q", "order_not_payable"),
+        ],
+        ..Default::default()
+    };
+    store.apply_sync(batch, None).await.unwrap();
+    assert_eq!(
+        store.stream_version(&stream("Order-r")).await.unwrap(),
+        0,
+        "its pending events are gone"
+    );
+    assert!(
+        store.read_outbox(10).await.unwrap().is_empty(),
+        "so is its outbox entry"
+    );
+    let inbox = store.rejected().await.unwrap();
+    let ids: Vec<&str> = inbox.iter().map(|r| r.command_id.as_str()).collect();
+    assert_eq!(ids, vec!["cmd-r", "cmd-q"]);
+    assert_eq!(inbox[0].reason.code, "forbidden");
+    assert!(store.dismiss_rejected("cmd-r").await.unwrap());
+    assert!(!store.dismiss_rejected("cmd-r").await.unwrap());
+    let again = fieldstream::store::SyncBatch {
+        rejected: vec![rejection("cmd-q", "order_not_shippable")],
+        ..Default::default()
+    };
+    store.apply_sync(again, None).await.unwrap();
+    let inbox = store.rejected().await.unwrap();
+    assert_eq!(inbox.len(), 1, "a command is in the inbox once");
+    assert_eq!(inbox[0].reason.code, "order_not_shippable");
 }

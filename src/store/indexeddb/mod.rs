@@ -44,8 +44,8 @@ use self::writer::Writer;
 use super::{Commit, CommitOutcome, EventStore, StoredEvent, SyncBatch};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
-    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, Result, Snapshot,
-    StreamId, Timestamp,
+    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
+    Snapshot, StreamId, Timestamp,
 };
 
 /// When a command's commit counts as done.
@@ -315,6 +315,14 @@ impl EventStore for IndexedDbStore {
             notices.announce(queries::last_seq(self).await?);
         }
         Ok(())
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        queries::rejected(self).await
+    }
+
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
+        queries::dismiss_rejected(self, command_id).await
     }
 
     async fn pull_checkpoint(&self) -> Result<u64> {

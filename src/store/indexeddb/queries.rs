@@ -7,9 +7,12 @@ use wasm_bindgen::JsValue;
 use super::IndexedDbStore;
 use super::errors::{idb_error, storage_error};
 use super::records::{array_key, field, from_body, number};
-use super::schema::{BY_PENDING, BY_POSITION, BY_PROJECTION, DEAD_LETTERS, DOCS, EVENTS, IX, META};
+use super::schema::{
+    BY_COMMAND, BY_PENDING, BY_POSITION, BY_PROJECTION, DEAD_LETTERS, DOCS, EVENTS, IX, META,
+    REJECTED,
+};
 use crate::core::projection::{Condition, Cursor, DeadLetter, Doc, IndexValue, Page, Query};
-use crate::core::{Error, Result};
+use crate::core::{Error, RejectedCommand, Result};
 
 fn read(error: rexie::Error) -> Error {
     storage_error("reading", &error)
@@ -140,4 +143,36 @@ pub async fn query_docs(store: &IndexedDbStore, ns: &str, query: &Query) -> Resu
         _ => None,
     };
     Ok(Page { docs, next })
+}
+
+/// The rejected inbox, oldest first.
+pub async fn rejected(store: &IndexedDbStore) -> Result<Vec<RejectedCommand>> {
+    let tx = store.transaction(&[REJECTED], TransactionMode::ReadOnly)?;
+    let records = tx
+        .store(REJECTED)
+        .map_err(read)?
+        .get_all(None, None)
+        .await
+        .map_err(read)?;
+    records.iter().map(from_body).collect()
+}
+
+/// Removes a command from the rejected inbox.
+pub async fn dismiss_rejected(store: &IndexedDbStore, command_id: &str) -> Result<bool> {
+    let tx = store.transaction(&[REJECTED], TransactionMode::ReadWrite)?;
+    let rejected = tx.store(REJECTED).map_err(read)?;
+    let only = rexie::KeyRange::only(&JsValue::from_str(command_id))
+        .map_err(|e| idb_error("dismissing", &e))?;
+    let keys = rejected
+        .index(BY_COMMAND)
+        .map_err(read)?
+        .get_all_keys(Some(only), Some(1))
+        .await
+        .map_err(read)?;
+    let Some(key) = keys.into_iter().next() else {
+        return Ok(false);
+    };
+    rejected.delete(key).await.map_err(read)?;
+    tx.done().await.map_err(read)?;
+    Ok(true)
 }

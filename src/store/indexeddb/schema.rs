@@ -12,6 +12,7 @@
 //! | 1 | `events` keyed by `[stream, version]` with index `by_seq`; `outbox` by `seq`; `snapshots` by `stream`; `idempotency` by `key`; `meta` by `key` |
 //! | 2 | `events` gain a top-level `id` and the unique index `by_id` (old records are backfilled from their body) |
 //! | 3 | `events` gain `position` (confirmed) or `pending` (local sequence number) and their indexes; read models: `docs`, `undo`, `projections`, `dead_letters` |
+//! | 4 | the rejected inbox: `rejected`, in arrival order, with the unique index `by_command` |
 
 use rexie::{Index, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
@@ -21,7 +22,7 @@ use super::records::{event_key, event_record, field, from_body, number, object};
 use crate::core::{Error, EventEnvelope, Result};
 
 /// The layout this code reads and writes.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// Object store names.
 pub const EVENTS: &str = "events";
@@ -53,6 +54,10 @@ pub const PROJECTIONS: &str = "projections";
 pub const DEAD_LETTERS: &str = "dead_letters";
 /// Index of dead letters by projection.
 pub const BY_PROJECTION: &str = "by_projection";
+/// The rejected inbox.
+pub const REJECTED: &str = "rejected";
+/// Index of the rejected inbox by command id.
+pub const BY_COMMAND: &str = "by_command";
 
 /// Opens (creating or upgrading the structure of) database `name` at `version`.
 pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
@@ -89,6 +94,13 @@ pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
                     .add_index(Index::new(BY_PROJECTION, "projection")),
             );
     }
+    if version >= 4 {
+        builder = builder.add_object_store(
+            ObjectStore::new(REJECTED)
+                .auto_increment(true)
+                .add_index(Index::new(BY_COMMAND, "commandId").unique(true)),
+        );
+    }
     builder
         .build()
         .await
@@ -120,7 +132,7 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
             "the database has layout {layout}, newer than this code's {LAYOUT_VERSION}; update the app"
         )));
     }
-    if layout < LAYOUT_VERSION {
+    if layout < 3 {
         rewrite_event_records(&events).await?;
     }
     meta.put(

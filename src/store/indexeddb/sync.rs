@@ -8,8 +8,8 @@ use wasm_bindgen::JsValue;
 
 use super::IndexedDbStore;
 use super::commit::{base_version, check_shape, write_commit};
-use super::records::{from_body, number, stream_range};
-use super::schema::{BY_ID, meta_record};
+use super::records::{body, from_body, number, object, stream_range};
+use super::schema::{BY_COMMAND, BY_ID, meta_record};
 use super::txn::WriteTx;
 use super::writer::failed;
 use crate::core::projection::Projector;
@@ -82,10 +82,10 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
             .delete(JsValue::from_f64(*seq as f64))
             .map_err(fail)?;
     }
-    for event in batch.confirmed {
+    for event in batch.confirmed.iter().cloned() {
         confirm(tx, event, &dropped).await?;
     }
-    for commit in batch.commits {
+    for commit in batch.commits.iter().cloned() {
         let base = base_version(tx, &commit).await?;
         write_commit(tx, commit, base, None)?;
     }
@@ -104,6 +104,22 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
         tx.meta
             .put(&meta_record("checkpoint", value), None)
             .map_err(fail)?;
+    }
+    for command in &batch.rejected {
+        let by_command = tx.rejected.index(BY_COMMAND).map_err(fail)?;
+        let held = by_command
+            .get_key(JsValue::from_str(&command.command_id))
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        if let Some(key) = held {
+            tx.rejected.delete(key).map_err(fail)?;
+        }
+        let record = object(&[
+            ("commandId", JsValue::from_str(&command.command_id)),
+            ("body", body(command)?),
+        ]);
+        tx.rejected.add(&record, None).map_err(fail)?;
     }
     if let Some(projector) = projector {
         projector.after_sync(tx).await?;

@@ -14,13 +14,13 @@ use super::records::{
 };
 use super::schema::{
     BY_PENDING, BY_POSITION, DEAD_LETTERS, DOCS, EVENTS, IDEMPOTENCY, META, OUTBOX, PROJECTIONS,
-    SNAPSHOTS, UNDO, meta_record,
+    REJECTED, SNAPSHOTS, UNDO, meta_record,
 };
 use super::writer::{Ending, Watch, failed};
 use crate::core::projection::{DeadLetter, DocTx, IndexValue, UndoEntry};
 use crate::core::{EventEnvelope, ProjectionState, Result, StoredEvent};
 
-const STORES: [&str; 9] = [
+const STORES: [&str; 10] = [
     EVENTS,
     OUTBOX,
     SNAPSHOTS,
@@ -30,6 +30,7 @@ const STORES: [&str; 9] = [
     UNDO,
     PROJECTIONS,
     DEAD_LETTERS,
+    REJECTED,
 ];
 
 fn fail(error: idb::Error) -> crate::core::Error {
@@ -45,6 +46,7 @@ pub struct WriteTx {
     pub snapshots: ObjectStore,
     pub idempotency: ObjectStore,
     pub meta: ObjectStore,
+    pub rejected: ObjectStore,
     docs: ObjectStore,
     undo: ObjectStore,
     projections: ObjectStore,
@@ -67,6 +69,7 @@ impl WriteTx {
             snapshots: open(SNAPSHOTS)?,
             idempotency: open(IDEMPOTENCY)?,
             meta: open(META)?,
+            rejected: open(REJECTED)?,
             docs: open(DOCS)?,
             undo: open(UNDO)?,
             projections: open(PROJECTIONS)?,

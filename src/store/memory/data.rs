@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::views::Views;
 use crate::core::{
-    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result, Snapshot, StoredEvent, StreamId,
+    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, RejectedCommand, Result, Snapshot,
+    StoredEvent, StreamId,
 };
 use crate::store::{Commit, SyncBatch};
 
@@ -28,6 +29,8 @@ pub struct Data {
     pub outbox: BTreeMap<u64, OutboxEntry>,
     pub checkpoint: u64,
     pub views: Views,
+    /// The rejected inbox, oldest first.
+    pub rejected: Vec<RejectedCommand>,
 }
 
 /// What a commit did, with local sequence numbers.
@@ -396,6 +399,11 @@ impl Data {
         }
         if let Some(checkpoint) = batch.checkpoint {
             self.checkpoint = self.checkpoint.max(checkpoint);
+        }
+        for command in batch.rejected {
+            self.rejected
+                .retain(|held| held.command_id != command.command_id);
+            self.rejected.push(command);
         }
         Ok(())
     }

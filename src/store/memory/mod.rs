@@ -21,8 +21,8 @@ use self::views::MemoryTx;
 use super::{Commit, CommitOutcome, EventStore, ReadStats, StoredEvent, SyncBatch};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
-    EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, Result, Snapshot, StreamId,
-    Timestamp,
+    EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
+    Snapshot, StreamId, Timestamp,
 };
 
 /// An event store held in memory.
@@ -176,6 +176,17 @@ impl EventStore for MemoryStore {
             Ok(())
         })
         .await
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        Ok(self.data.borrow().rejected.clone())
+    }
+
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
+        let mut data = self.data.borrow_mut();
+        let before = data.rejected.len();
+        data.rejected.retain(|held| held.command_id != command_id);
+        Ok(data.rejected.len() < before)
     }
 
     async fn pull_checkpoint(&self) -> Result<u64> {
