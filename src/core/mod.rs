@@ -18,7 +18,9 @@ pub mod testing;
 pub mod upcast;
 pub mod version;
 
-pub use aggregate::{Aggregate, AggregateHandler, DEFAULT_SNAPSHOT_EVERY, State, handler_for};
+pub use aggregate::{
+    Aggregate, AggregateHandler, ConflictPolicy, DEFAULT_SNAPSHOT_EVERY, State, handler_for,
+};
 pub use engine::{Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded};
 pub use error::{DomainError, Error, Result};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};

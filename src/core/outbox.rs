@@ -35,6 +35,15 @@ pub struct OutboxEntry {
     /// The idempotency key it was executed with, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The correlation id its events carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The causation id its events carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    /// How many times it was decided again after a sync conflict (0 for the first decision).
+    #[serde(default)]
+    pub attempt: u32,
     /// When it was executed.
     pub created_at: Timestamp,
 }

@@ -507,6 +507,9 @@ fn outbox_entry(
         expected_version,
         event_ids: events.iter().map(|event| event.id).collect(),
         idempotency_key: None,
+        correlation_id: None,
+        causation_id: None,
+        attempt: 0,
         created_at: Timestamp(7),
     }
 }

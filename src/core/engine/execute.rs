@@ -275,6 +275,9 @@ impl<S: EventStore> Engine<S> {
             expected_version: version,
             event_ids: events.iter().map(|event| event.id).collect(),
             idempotency_key: context.options.idempotency_key.clone(),
+            correlation_id: context.options.correlation_id.clone(),
+            causation_id: context.options.causation_id.clone(),
+            attempt: 0,
             created_at: now,
         });
         Ok(Some(Commit {

@@ -8,10 +8,12 @@
 
 mod execute;
 mod load;
+mod rebase;
 mod views;
 
 pub use execute::{ExecuteOptions, ExecuteResult};
 pub use load::Loaded;
+pub use rebase::Redecision;
 pub use views::{ProjectionStatus, SubscriptionId, Watch};
 
 use std::cell::Cell;
