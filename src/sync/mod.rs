@@ -204,6 +204,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 Err(TransportError::Unauthorized(message)) => {
                     return Err(Error::Unauthorized(message));
                 }
+                Err(TransportError::Offline(message)) => return Err(Error::Network(message)),
                 Err(TransportError::RateLimited { retry_after_ms }) => {
                     self.transport.pause(retry_after_ms).await
                 }

@@ -9,6 +9,9 @@ pub enum TransportError {
     /// No answer, or one that does not say whether the request took effect (a network
     /// failure, a timeout, a 5xx): the same request is sent again, unchanged.
     Unknown(String),
+    /// The device is offline: the request was not sent, so nothing happened; the round stops
+    /// without retrying and the next one starts over.
+    Offline(String),
     /// `401`, even after the transport asked for a fresh token.
     Unauthorized(String),
     /// `429`: wait this long before the next request.
