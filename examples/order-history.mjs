@@ -5,7 +5,7 @@
 //   node examples/order-history.mjs
 import { Engine } from "fieldstream";
 
-const engine = new Engine();
+const engine = await Engine.inMemory();
 const items = [
   { productId: "espresso-beans-1kg", quantity: 2, unitPrice: 2490 },
   { productId: "milk-frother", quantity: 1, unitPrice: 3900 },

@@ -6,6 +6,7 @@
 //! - [`core`]: the pure event-sourcing model and the [`Engine`](core::Engine); no JS, no I/O.
 //! - [`store`]: the [`EventStore`](store::EventStore) trait and its stores.
 //! - [`protocol`]: the wire types of protocol v1, shared with `fieldstream-server`.
+//! - [`sync`]: the sync client: outbox push, pull, conflict resolution, rejected inbox.
 //! - [`example`]: the reference Order domain used by tests, examples and the demo.
 //! - `js` (wasm32 only): the WebAssembly bindings.
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod example;
 pub mod platform;
 pub mod protocol;
 pub mod store;
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod js;

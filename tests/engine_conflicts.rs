@@ -7,7 +7,6 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::spy::SpyStore;
 use common::{Counter, CounterCommand, run};
 use fieldstream::core::{Engine, EventEnvelope, EventMetadata, ExpectedVersion, StreamId};
 use fieldstream::example::{Order, OrderCommand};
@@ -39,13 +38,14 @@ fn foreign_commit(
         snapshot: None,
         idempotency: None,
         outbox: None,
+        projector: None,
     };
     let outcome = futures::FutureExt::now_or_never(store.commit(commit))
         .expect("the memory store never waits");
     outcome.unwrap();
 }
 
-fn engine(store: &SpyStore) -> Engine<SpyStore> {
+fn engine(store: &MemoryStore) -> Engine<MemoryStore> {
     let mut engine = Engine::new(store.clone());
     engine.register::<Counter>().unwrap();
     engine.register::<Order>().unwrap();
@@ -55,25 +55,31 @@ fn engine(store: &SpyStore) -> Engine<SpyStore> {
 #[test]
 fn a_lost_race_reloads_and_decides_again() {
     run(async {
-        let store = SpyStore::default();
+        let store = MemoryStore::default();
         let raced = Rc::new(Cell::new(false));
         let flag = raced.clone();
-        store.before_commit(move |inner, commit| {
-            if !flag.replace(true) {
-                foreign_commit(
-                    inner,
-                    &commit.stream,
-                    json!({"amount": 10, "unit": "pcs"}),
-                    "Added",
-                );
-            }
-        });
+        store.set_commit_hook(Some(Rc::new(
+            move |inner: &MemoryStore, commit: &Commit| {
+                if !flag.replace(true) {
+                    foreign_commit(
+                        inner,
+                        &commit.stream,
+                        json!({"amount": 10, "unit": "pcs"}),
+                        "Added",
+                    );
+                }
+            },
+        )));
         let engine = engine(&store);
         let result = engine
             .execute::<Counter>("k", &CounterCommand::Add { amount: 1 }, Default::default())
             .await
             .unwrap();
-        assert_eq!(store.commits_tried.get(), 2, "one conflict, one retry");
+        assert_eq!(
+            store.read_stats().commits,
+            3,
+            "the other writer's commit, then ours twice"
+        );
         assert_eq!(engine.stats().conflict_retries, 1);
         assert_eq!(result.version, 2);
         let loaded = engine.load::<Counter>("k").await.unwrap();
@@ -84,7 +90,7 @@ fn a_lost_race_reloads_and_decides_again() {
 #[test]
 fn a_retry_that_no_longer_holds_is_refused_by_the_domain() {
     run(async {
-        let store = SpyStore::default();
+        let store = MemoryStore::default();
         let engine = engine(&store);
         let create = OrderCommand::CreateOrder {
             customer_id: "c".into(),
@@ -100,16 +106,18 @@ fn a_retry_that_no_longer_holds_is_refused_by_the_domain() {
             .unwrap();
         let raced = Rc::new(Cell::new(false));
         let flag = raced.clone();
-        store.before_commit(move |inner, commit| {
-            if !flag.replace(true) {
-                foreign_commit(
-                    inner,
-                    &commit.stream,
-                    json!({"paymentMethod": "cash", "amount": 5}),
-                    "OrderPaid",
-                );
-            }
-        });
+        store.set_commit_hook(Some(Rc::new(
+            move |inner: &MemoryStore, commit: &Commit| {
+                if !flag.replace(true) {
+                    foreign_commit(
+                        inner,
+                        &commit.stream,
+                        json!({"paymentMethod": "cash", "amount": 5}),
+                        "OrderPaid",
+                    );
+                }
+            },
+        )));
         let pay = OrderCommand::PayOrder {
             payment_method: "card".into(),
             amount: 5,
@@ -134,15 +142,15 @@ fn a_retry_that_no_longer_holds_is_refused_by_the_domain() {
 #[test]
 fn retries_are_bounded() {
     run(async {
-        let store = SpyStore::default();
-        store.before_commit(|inner, commit| {
+        let store = MemoryStore::default();
+        store.set_commit_hook(Some(Rc::new(|inner: &MemoryStore, commit: &Commit| {
             foreign_commit(
                 inner,
                 &commit.stream,
                 json!({"amount": 1, "unit": "pcs"}),
                 "Added",
             );
-        });
+        })));
         let engine = engine(&store);
         let error = engine
             .execute::<Counter>("k", &CounterCommand::Add { amount: 1 }, Default::default())
@@ -150,10 +158,11 @@ fn retries_are_bounded() {
             .unwrap_err();
         assert_eq!(error.code(), "conflict");
         assert_eq!(
-            store.commits_tried.get(),
-            4,
-            "the first try and three retries"
+            store.read_stats().commits,
+            8,
+            "the first try and three retries, each after the other writer's commit"
         );
+        assert_eq!(engine.stats().conflict_retries, 3);
         assert_eq!(
             store
                 .stream_version(&StreamId::parse("Counter-k").unwrap())

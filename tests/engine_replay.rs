@@ -4,7 +4,6 @@
 
 mod common;
 
-use common::spy::SpyStore;
 use common::{Counter, CounterCommand, run};
 use fieldstream::core::{
     Aggregate, DomainError, Engine, EngineConfig, EventEnvelope, EventMetadata, ExpectedVersion,
@@ -14,7 +13,7 @@ use fieldstream::store::{Commit, EventStore, MemoryStore};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-fn counter_engine(store: SpyStore) -> Engine<SpyStore> {
+fn counter_engine(store: MemoryStore) -> Engine<MemoryStore> {
     let mut engine = Engine::new(store).with_upcasters(counter_upcasters());
     engine.register::<Counter>().unwrap();
     engine
@@ -37,7 +36,7 @@ fn counter_upcasters() -> Upcasters {
 #[test]
 fn snapshots_are_taken_every_n_events_and_used_on_load() {
     run(async {
-        let store = SpyStore::default();
+        let store = MemoryStore::default();
         let engine = counter_engine(store.clone());
         for _ in 0..12 {
             engine
@@ -53,11 +52,11 @@ fn snapshots_are_taken_every_n_events_and_used_on_load() {
         assert_eq!((snapshot.version, snapshot.state_version), (10, 1));
         assert_eq!(snapshot.state, json!({"total": 20, "adds": 10}));
 
-        store.events_read.set(0);
+        store.reset_read_stats();
         let loaded = engine.load::<Counter>("k").await.unwrap();
         assert_eq!((loaded.version, loaded.state.total), (12, 24));
         assert_eq!(
-            store.events_read.get(),
+            store.read_stats().events_read,
             2,
             "only the events after the snapshot are read"
         );
@@ -93,7 +92,7 @@ impl Aggregate for CounterV2 {
 #[test]
 fn snapshots_of_another_state_version_are_rebuilt_from_events() {
     run(async {
-        let store = SpyStore::default();
+        let store = MemoryStore::default();
         let engine = counter_engine(store.clone());
         for amount in 1..=7 {
             engine
@@ -103,11 +102,11 @@ fn snapshots_of_another_state_version_are_rebuilt_from_events() {
         }
         let mut upgraded = Engine::new(store.clone());
         upgraded.register::<CounterV2>().unwrap();
-        store.events_read.set(0);
+        store.reset_read_stats();
         let loaded = upgraded.load::<CounterV2>("k").await.unwrap();
         assert_eq!(loaded.state, CounterV2 { sum: 28, count: 7 });
         assert_eq!(
-            store.events_read.get(),
+            store.read_stats().events_read,
             7,
             "the v1 snapshot at 5 is ignored"
         );
@@ -117,14 +116,14 @@ fn snapshots_of_another_state_version_are_rebuilt_from_events() {
 #[test]
 fn snapshots_can_be_turned_off() {
     run(async {
-        let store = SpyStore::default();
+        let store = MemoryStore::default();
         let mut engine = Engine::new(store.clone());
         engine.register::<CounterV2>().unwrap();
         let stream = StreamId::parse("Counter-k").unwrap();
         let events = (0..120)
             .map(|n| added(n, 2, json!({"amount": 1, "unit": "pcs"})))
             .collect();
-        commit(&store.inner, &stream, events).await;
+        commit(&store, &stream, events).await;
         assert!(store.latest_snapshot(&stream).await.unwrap().is_none());
         assert_eq!(
             engine.load::<CounterV2>("k").await.unwrap().state.count,
@@ -158,6 +157,7 @@ async fn commit(store: &MemoryStore, stream: &StreamId, events: Vec<EventEnvelop
         snapshot: None,
         idempotency: None,
         outbox: None,
+        projector: None,
     };
     store.commit(commit).await.unwrap();
 }
@@ -165,7 +165,7 @@ async fn commit(store: &MemoryStore, stream: &StreamId, events: Vec<EventEnvelop
 #[test]
 fn upcaster_chains_bring_old_events_to_the_current_shape_without_rewriting_them() {
     run(async {
-        let store = SpyStore::default();
+        let store = MemoryStore::default();
         let engine = counter_engine(store.clone());
         let stream = StreamId::parse("Counter-k").unwrap();
         let old = vec![
@@ -173,7 +173,7 @@ fn upcaster_chains_bring_old_events_to_the_current_shape_without_rewriting_them(
             added(2, 2, json!({"amount": 4})),
             added(3, 3, json!({"amount": 5, "unit": "pcs"})),
         ];
-        commit(&store.inner, &stream, old).await;
+        commit(&store, &stream, old).await;
         assert_eq!(engine.load::<Counter>("k").await.unwrap().state.total, 12);
 
         let history = engine.history("Counter", "k").await.unwrap();
@@ -198,7 +198,7 @@ fn upcaster_chains_bring_old_events_to_the_current_shape_without_rewriting_them(
 #[test]
 fn long_streams_are_read_in_pages() {
     run(async {
-        let store = SpyStore::default();
+        let store = MemoryStore::default();
         let config = EngineConfig {
             read_page_size: 7,
             ..Default::default()
@@ -207,7 +207,7 @@ fn long_streams_are_read_in_pages() {
         engine.register::<CounterV2>().unwrap();
         let stream = StreamId::parse("Counter-k").unwrap();
         commit(
-            &store.inner,
+            &store,
             &stream,
             (0..50)
                 .map(|n| added(n, 3, json!({"amount": 2, "unit": "x"})))
@@ -215,7 +215,11 @@ fn long_streams_are_read_in_pages() {
         )
         .await;
         assert_eq!(engine.load::<CounterV2>("k").await.unwrap().state.sum, 100);
-        assert_eq!(store.stream_reads.get(), 8, "50 events in pages of 7");
+        assert_eq!(
+            store.read_stats().stream_pages,
+            8,
+            "50 events in pages of 7"
+        );
         assert_eq!(engine.history("Counter", "k").await.unwrap().len(), 50);
     });
 }

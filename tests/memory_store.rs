@@ -25,6 +25,7 @@ fn clones_share_the_same_data() {
             snapshot: None,
             idempotency: None,
             outbox: None,
+            projector: None,
         };
         store.commit(commit).await.unwrap();
         assert_eq!(

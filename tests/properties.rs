@@ -215,6 +215,7 @@ async fn append(store: &MemoryStore, stream: &str, events: Vec<EventEnvelope>) {
         snapshot: None,
         idempotency: None,
         outbox: None,
+        projector: None,
     };
     store.commit(commit).await.unwrap();
 }

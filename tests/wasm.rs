@@ -76,7 +76,9 @@ const CREATE: &str = r#"{"type":"CreateOrder","customerId":"c-7","items":[{"prod
 
 #[wasm_bindgen_test]
 async fn javascript_runs_the_order_aggregate_and_reads_its_history() {
-    let engine = JsEngine::new().unwrap();
+    let engine = JsEngine::in_memory()
+        .await
+        .unwrap_or_else(|_| panic!("an engine"));
     let options = js(r#"{"correlationId":"corr-1","idempotencyKey":"k-1"}"#);
     let result = JsFuture::from(engine.execute(
         "Order".into(),
@@ -124,7 +126,9 @@ async fn javascript_runs_the_order_aggregate_and_reads_its_history() {
 
 #[wasm_bindgen_test]
 async fn javascript_receives_typed_errors() {
-    let engine = JsEngine::new().unwrap();
+    let engine = JsEngine::in_memory()
+        .await
+        .unwrap_or_else(|_| panic!("an engine"));
     let ship = js(r#"{"type":"ShipOrder","trackingNumber":"T"}"#);
     let error = rejection(engine.execute("Order".into(), "o-1".into(), ship, None)).await;
     assert_eq!(error.name(), "DomainError");

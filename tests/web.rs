@@ -264,23 +264,73 @@ async fn a_long_stream_replays_in_bounded_pages() {
     let store = IndexedDbStore::open(&fresh_name("replay")).await.unwrap();
     let total = fixtures::append_counter_events(&store, "Counter-big", 100_000, 5_000).await;
     assert_eq!(total, 100_000);
-    let spy = fixtures::PageSpy::new(store);
     let config = EngineConfig {
         read_page_size: 1_000,
         ..EngineConfig::default()
     };
-    let mut engine = fieldstream::core::Engine::new(spy.clone()).with_config(config);
+    let mut engine = fieldstream::core::Engine::new(store.clone()).with_config(config);
     engine.register::<fixtures::Counter>().unwrap();
+    let before = store.read_stats();
     let loaded = engine.load::<fixtures::Counter>("big").await.unwrap();
     assert_eq!((loaded.version, loaded.state.total), (100_000, 100_000));
+    let reads = store.read_stats();
     assert_eq!(
-        spy.largest_page(),
-        1_000,
+        reads.largest_page, 1_000,
         "no read returned more than one page"
     );
     assert_eq!(
-        spy.pages(),
+        reads.stream_pages - before.stream_pages,
         101,
         "100 full pages and the empty one that ends the stream"
     );
+}
+
+#[wasm_bindgen_test]
+async fn live_queries_follow_commits_made_in_another_tab() {
+    use std::rc::Rc;
+    let name = fresh_name("live");
+    let projection = fieldstream::core::ProjectionOptions::default();
+    let tab = |store: IndexedDbStore| {
+        let mut engine = order_engine(store);
+        engine
+            .register_projection(Rc::new(fieldstream::example::OrderProjection), projection)
+            .unwrap();
+        Rc::new(engine)
+    };
+    let a = tab(IndexedDbStore::open(&name).await.unwrap());
+    let b = tab(IndexedDbStore::open(&name).await.unwrap());
+    a.catch_up_projections().await.unwrap();
+    b.catch_up_projections().await.unwrap();
+    let (changed, mut changes) = futures::channel::mpsc::unbounded::<serde_json::Value>();
+    let spec =
+        serde_json::from_value(serde_json::json!({"index": "status", "equals": "Paid"})).unwrap();
+    let watch = fieldstream::core::engine::Watch::Query(spec);
+    b.subscribe(
+        "orders",
+        watch,
+        Rc::new(move |result: &serde_json::Value| changed.unbounded_send(result.clone()).unwrap()),
+    )
+    .await
+    .unwrap();
+    let refresher = b.clone();
+    let _notices = b.store().subscribe(move |_| {
+        let engine = refresher.clone();
+        wasm_bindgen_futures::spawn_local(async move { engine.refresh_subscriptions().await });
+    });
+    use futures::StreamExt;
+    assert_eq!(
+        changes.next().await.unwrap()["docs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    a.execute::<Order>("o-1", &create(), ExecuteOptions::default())
+        .await
+        .unwrap();
+    a.execute::<Order>("o-1", &pay(), ExecuteOptions::default())
+        .await
+        .unwrap();
+    let paid = changes.next().await.unwrap();
+    assert_eq!(paid["docs"][0]["key"], "o-1", "tab B sees tab A's payment");
 }

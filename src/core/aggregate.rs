@@ -50,6 +50,11 @@ pub trait Aggregate: Default + Serialize + DeserializeOwned + 'static {
     fn schema_version(_event_type: &str) -> u32 {
         1
     }
+
+    /// What to do with a pending command after another device changed this aggregate first.
+    fn on_conflict(_command: &Self::Command, _server_events: &[EventEnvelope]) -> ConflictPolicy {
+        ConflictPolicy::Rebase
+    }
 }
 
 /// An aggregate's state while the engine holds it; its concrete type belongs to the handler.
@@ -73,6 +78,22 @@ pub trait AggregateHandler {
     fn state_to_json(&self, state: &State) -> Result<Value>;
     /// The state back from JSON written by [`AggregateHandler::state_to_json`].
     fn state_from_json(&self, json: &Value) -> Result<State>;
+    /// What to do with a pending `command` after another device changed the aggregate first
+    /// (`server_events`): decide it again (the default) or reject it.
+    fn on_conflict(&self, _command: &Value, _server_events: &[EventEnvelope]) -> ConflictPolicy {
+        ConflictPolicy::Rebase
+    }
+}
+
+/// What happens to a pending command whose aggregate another device changed first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConflictPolicy {
+    /// Decide it again on the new state: it goes on if it still holds, else it is rejected.
+    #[default]
+    Rebase,
+    /// Reject it, with the other device's events as the reason.
+    Reject,
 }
 
 /// Adapts a Rust [`Aggregate`] to the engine's [`AggregateHandler`].
@@ -134,6 +155,13 @@ impl<A: Aggregate> AggregateHandler for TypedHandler<A> {
 
     fn state_from_json(&self, json: &Value) -> Result<State> {
         Ok(Box::new(A::deserialize(json)?))
+    }
+
+    fn on_conflict(&self, command: &Value, server_events: &[EventEnvelope]) -> ConflictPolicy {
+        match serde_json::from_value::<A::Command>(command.clone()) {
+            Ok(command) => A::on_conflict(&command, server_events),
+            Err(_) => ConflictPolicy::Reject,
+        }
     }
 }
 

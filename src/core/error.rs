@@ -56,6 +56,12 @@ pub enum Error {
     /// A value could not be encoded or decoded.
     #[error("codec error: {0}")]
     Codec(String),
+    /// The sync server could not be reached, or did not answer, after every retry.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The sync server refused the credentials, even fresh ones.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
 }
 
 impl Error {
@@ -69,6 +75,8 @@ impl Error {
             Error::Storage(_) => "storage",
             Error::StorageFull(_) => "storage_full",
             Error::Codec(_) => "codec",
+            Error::Network(_) => "network",
+            Error::Unauthorized(_) => "unauthorized",
         }
     }
 

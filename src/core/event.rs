@@ -118,6 +118,15 @@ impl EventEnvelope {
     }
 }
 
+/// An event with its place in a store's local order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// The store's local sequence number: 1, 2, 3… in commit order on this device.
+    pub seq: u64,
+    /// The event.
+    pub event: EventEnvelope,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

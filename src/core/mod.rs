@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod idempotency;
 pub mod outbox;
+pub mod projection;
 pub mod runtime;
 pub mod snapshot;
 pub mod stream;
@@ -17,12 +18,17 @@ pub mod testing;
 pub mod upcast;
 pub mod version;
 
-pub use aggregate::{Aggregate, AggregateHandler, DEFAULT_SNAPSHOT_EVERY, State, handler_for};
+pub use aggregate::{
+    Aggregate, AggregateHandler, ConflictPolicy, DEFAULT_SNAPSHOT_EVERY, State, handler_for,
+};
 pub use engine::{Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded};
 pub use error::{DomainError, Error, Result};
-pub use event::{EventEnvelope, EventMetadata, NewEvent, Timestamp};
+pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};
 pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord};
-pub use outbox::OutboxEntry;
+pub use outbox::{OutboxEntry, RejectedCommand, RejectionReason};
+pub use projection::{
+    OnFailure, Projection, ProjectionMode, ProjectionOptions, ProjectionState, View,
+};
 pub use runtime::{Clock, IdSource, ManualClock, RandomIds, SequentialIds};
 pub use snapshot::Snapshot;
 pub use stream::{StreamId, check_aggregate_type, check_event_type};

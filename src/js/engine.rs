@@ -1,17 +1,22 @@
-//! `Engine` in JavaScript: the Order example aggregate on the memory store or IndexedDB.
+//! `Engine` in JavaScript: the Order example aggregate and its `orders` read model, on the
+//! memory store or IndexedDB, with sync to a `fieldstream-server`.
 //!
 //! ```js
-//! const engine = new Engine();                          // in memory
+//! const engine = await Engine.inMemory();               // in memory
 //! const stored = await Engine.openIndexedDb("sales");   // in IndexedDB
 //! await engine.execute("Order", "o-1", { type: "CreateOrder", customerId: "c-1", items });
 //! await engine.load("Order", "o-1");     // { state, version }
 //! await engine.history("Order", "o-1");  // event envelopes
+//! await engine.get("orders", "o-1");     // the read model's document
+//! engine.connect("http://127.0.0.1:8080");
+//! await engine.sync();                   // { pushed, pulled, conflicts, rejected }
 //! ```
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use js_sys::Promise;
+use js_sys::{Function, Promise};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -19,15 +24,22 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_js, to_js};
 use super::error::to_js_error;
+use super::fetch::FetchTransport;
 use super::store::LocalStore;
-use crate::core::{Engine, ExecuteOptions, Result};
-use crate::example::Order;
+use crate::core::projection::QuerySpec;
+use crate::core::{Engine, Error, ExecuteOptions, ProjectionOptions, Result};
+use crate::example::{Order, OrderProjection};
 use crate::store::{Durability, EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
+use crate::sync::{SyncClient, SyncConfig};
 
-/// An engine over an in-memory or IndexedDB store with the example Order aggregate registered.
+type Sync = SyncClient<LocalStore, FetchTransport>;
+
+/// An engine over an in-memory or IndexedDB store with the example Order aggregate and its
+/// `orders` read model registered.
 #[wasm_bindgen(js_name = Engine)]
 pub struct JsEngine {
     engine: Rc<Engine<LocalStore>>,
+    sync: RefCell<Option<Rc<Sync>>>,
 }
 
 /// Options of `Engine.openIndexedDb`.
@@ -39,21 +51,34 @@ struct OpenOptions {
 }
 
 impl JsEngine {
-    fn over(store: LocalStore) -> Result<JsEngine, JsValue> {
+    async fn over(store: LocalStore) -> Result<JsEngine, JsValue> {
         let mut engine = Engine::new(store);
         engine.register::<Order>().map_err(to_js_error)?;
+        let orders = Rc::new(OrderProjection);
+        engine
+            .register_projection(orders, ProjectionOptions::default())
+            .map_err(to_js_error)?;
+        engine.catch_up_projections().await.map_err(to_js_error)?;
         Ok(JsEngine {
             engine: Rc::new(engine),
+            sync: RefCell::new(None),
         })
+    }
+
+    fn sync_client(&self) -> Result<Rc<Sync>> {
+        self.sync
+            .borrow()
+            .clone()
+            .ok_or_else(|| Error::invalid("call connect(url) before syncing"))
     }
 }
 
 #[wasm_bindgen(js_class = Engine)]
 impl JsEngine {
-    /// A new engine with an empty memory store.
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> Result<JsEngine, JsValue> {
-        Self::over(LocalStore::Memory(MemoryStore::new()))
+    /// An engine over an empty memory store.
+    #[wasm_bindgen(js_name = inMemory)]
+    pub async fn in_memory() -> Result<JsEngine, JsValue> {
+        Self::over(LocalStore::Memory(MemoryStore::new())).await
     }
 
     /// An engine over IndexedDB database `name`, created or migrated as needed.
@@ -73,13 +98,62 @@ impl JsEngine {
             Some(other) => {
                 let message =
                     format!("durability must be \"relaxed\" or \"strict\", not {other:?}");
-                return Err(to_js_error(crate::core::Error::InvalidInput(message)));
+                return Err(to_js_error(Error::InvalidInput(message)));
             }
         };
         let store = IndexedDbStore::open_with(&name, IndexedDbOptions { durability })
             .await
             .map_err(to_js_error)?;
-        Self::over(LocalStore::IndexedDb(store))
+        Self::over(LocalStore::IndexedDb(store)).await
+    }
+
+    /// Syncs with the `fieldstream-server` at `url`; `token` is an optional
+    /// `async () => string` giving a bearer token.
+    pub fn connect(&self, url: String, token: Option<Function>) {
+        let transport = FetchTransport::new(&url, token);
+        let client = SyncClient::new(self.engine.clone(), transport, SyncConfig::default());
+        *self.sync.borrow_mut() = Some(Rc::new(client));
+    }
+
+    /// Runs sync rounds until the outbox is drained; resolves to `{ pushed, pulled, conflicts, rejected }`.
+    pub fn sync(&self) -> Promise {
+        let client = self.sync_client();
+        spawn(async move { client?.sync().await })
+    }
+
+    /// Where sync stands: `{ online, pending, rejected, syncing, progress, lastSyncAt, lastError, lag }`.
+    #[wasm_bindgen(js_name = syncStatus)]
+    pub fn sync_status(&self) -> Result<JsValue, JsValue> {
+        let client = self.sync_client().map_err(to_js_error)?;
+        to_js(&client.status()).map_err(to_js_error)
+    }
+
+    /// The rejected inbox: commands that came back, with their reasons.
+    pub fn rejected(&self) -> Promise {
+        let engine = self.engine.clone();
+        spawn(async move { engine.store().rejected().await })
+    }
+
+    /// Removes a command from the rejected inbox; resolves to whether it was there.
+    #[wasm_bindgen(js_name = dismissRejected)]
+    pub fn dismiss_rejected(&self, command_id: String) -> Promise {
+        let engine = self.engine.clone();
+        spawn(async move { engine.store().dismiss_rejected(&command_id).await })
+    }
+
+    /// A document of read model `name`, or `null`.
+    pub fn get(&self, name: String, key: String) -> Promise {
+        let engine = self.engine.clone();
+        spawn(async move { engine.get(&name, &key).await })
+    }
+
+    /// A page of read model `name`: `{ index, equals | range: [lo, hi], limit?, after? }`.
+    pub fn query(&self, name: String, spec: JsValue) -> Promise {
+        let engine = self.engine.clone();
+        spawn(async move {
+            let spec: QuerySpec = from_js(spec, "query")?;
+            engine.query(&name, spec).await
+        })
     }
 
     /// Commands executed here that the server has not accepted yet, oldest first.

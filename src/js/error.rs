@@ -8,6 +8,8 @@
 //! | `NotFound` | `NotFoundError` | `not_found` |
 //! | `Storage`, `StorageFull` | `StorageError` | `storage`, `storage_full` |
 //! | `Codec` | `CodecError` | `codec` |
+//! | `Network` | `NetworkError` | `network` |
+//! | `Unauthorized` | `UnauthorizedError` | `unauthorized` |
 
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
@@ -23,6 +25,8 @@ pub fn error_name(error: &Error) -> &'static str {
         Error::NotFound(_) => "NotFoundError",
         Error::Storage(_) | Error::StorageFull(_) => "StorageError",
         Error::Codec(_) => "CodecError",
+        Error::Network(_) => "NetworkError",
+        Error::Unauthorized(_) => "UnauthorizedError",
     }
 }
 

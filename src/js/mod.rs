@@ -8,6 +8,7 @@
 mod convert;
 mod engine;
 mod error;
+mod fetch;
 mod store;
 
 pub use engine::JsEngine;

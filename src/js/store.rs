@@ -1,9 +1,16 @@
 //! The store behind a JS engine: in memory, or IndexedDB.
 
+use serde_json::Value;
+
+use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
-    EventEnvelope, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId, Timestamp,
+    EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
+    Snapshot, StreamId, Timestamp,
 };
-use crate::store::{Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, StoredEvent};
+use crate::store::{
+    Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, ReadStats, StoredEvent,
+    SyncBatch,
+};
 
 /// One of the stores a JS engine can run on.
 #[derive(Clone)]
@@ -25,6 +32,10 @@ macro_rules! forward {
 }
 
 impl EventStore for LocalStore {
+    fn read_stats(&self) -> ReadStats {
+        forward!(self, store => store.read_stats())
+    }
+
     fn client_id(&self) -> &str {
         forward!(self, store => store.client_id())
     }
@@ -64,5 +75,50 @@ impl EventStore for LocalStore {
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         forward!(self, store => store.commit(commit).await)
+    }
+
+    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
+        forward!(self, store => store.apply_sync(batch, projector).await)
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        forward!(self, store => store.rejected().await)
+    }
+
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
+        forward!(self, store => store.dismiss_rejected(command_id).await)
+    }
+
+    async fn pull_checkpoint(&self) -> Result<u64> {
+        forward!(self, store => store.pull_checkpoint().await)
+    }
+
+    async fn run_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        limit: usize,
+    ) -> Result<CatchUp> {
+        forward!(self, store => store.run_projection(projector, name, limit).await)
+    }
+
+    async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>> {
+        forward!(self, store => store.projection_state(name).await)
+    }
+
+    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
+        forward!(self, store => store.dead_letters(name).await)
+    }
+
+    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>> {
+        forward!(self, store => store.get_doc(ns, key).await)
+    }
+
+    async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page> {
+        forward!(self, store => store.query_docs(ns, query).await)
+    }
+
+    async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
+        forward!(self, store => store.unprocessed(checkpoint, pending_upto).await)
     }
 }

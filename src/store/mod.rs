@@ -1,8 +1,9 @@
-//! Event stores: where events, snapshots and idempotency records live.
+//! Event stores: where events, snapshots, idempotency records, the outbox and read models live.
 //!
 //! [`EventStore`] is what the engine needs of storage. Every store passes the same conformance
-//! suite (`tests/conformance/`). A [`Commit`] is all or nothing: its events, its snapshot and its
-//! idempotency record land together or not at all.
+//! suite (`tests/conformance/`). A [`Commit`] is all or nothing: its events, its outbox entry,
+//! its snapshot, its idempotency record and its effect on inline projections land together or
+//! not at all; so is a [`SyncBatch`].
 //!
 //! The trait is async without a `Send` bound: WebAssembly in the browser is single-threaded, and
 //! the IndexedDB store's futures are not `Send`.
@@ -10,24 +11,24 @@
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 mod memory;
+mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub use indexeddb::{Durability, IndexedDbOptions, IndexedDbStore};
-pub use memory::MemoryStore;
+pub use memory::{CommitHook, MemoryStore};
+pub use sync::SyncBatch;
 
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
-    EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId,
-    Timestamp,
+    EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, ProjectionState,
+    RejectedCommand, Result, Snapshot, StreamId, Timestamp,
 };
 
-/// An event with its place in the store's local order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    /// The store's local sequence number: 1, 2, 3… in commit order on this device.
-    pub seq: u64,
-    /// The event.
-    pub event: EventEnvelope,
-}
+pub use crate::core::event::StoredEvent;
 
 /// One atomic write: a command's events with their expected version, and what goes with them.
 ///
@@ -46,6 +47,8 @@ pub struct Commit {
     pub idempotency: Option<IdempotencyRecord>,
     /// The command's outbox entry; the store sets its `seq` to its first event's.
     pub outbox: Option<OutboxEntry>,
+    /// The projections whose inline ones apply the events in the same write.
+    pub projector: Option<Rc<Projector>>,
 }
 
 impl Commit {
@@ -58,7 +61,32 @@ impl Commit {
             snapshot: None,
             idempotency: None,
             outbox: None,
+            projector: None,
         }
+    }
+}
+
+/// Counters of what a store has read and tried, for tests and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Pages of stream events read.
+    pub stream_pages: u64,
+    /// Stream events read.
+    pub events_read: u64,
+    /// The largest page of stream events read.
+    pub largest_page: u64,
+    /// Read-model documents read by queries and gets.
+    pub docs_read: u64,
+    /// Commits tried.
+    pub commits: u64,
+}
+
+impl ReadStats {
+    /// Counts a page of `events` stream events.
+    pub fn page(&mut self, events: usize) {
+        self.stream_pages += 1;
+        self.events_read += events as u64;
+        self.largest_page = self.largest_page.max(events as u64);
     }
 }
 
@@ -76,6 +104,9 @@ pub enum CommitOutcome {
 pub trait EventStore {
     /// The id of this client (device and database), made once when the store was created.
     fn client_id(&self) -> &str;
+
+    /// What this store has read and tried so far.
+    fn read_stats(&self) -> ReadStats;
 
     /// The number of events in `stream` (0 when it does not exist).
     async fn stream_version(&self, stream: &StreamId) -> Result<u64>;
@@ -104,11 +135,47 @@ pub trait EventStore {
     /// Up to `limit` outbox entries, oldest first.
     async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
 
-    /// Writes a commit atomically.
+    /// Writes a commit atomically, applying it to the inline projections of its projector.
     ///
     /// Fails with [`Error::Conflict`](crate::core::Error::Conflict) when the stream is not at
     /// the expected version, with `InvalidInput` when the commit is malformed (no events and
     /// no idempotency record, an event id already stored, a snapshot at the wrong version),
     /// and in every failure writes nothing.
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome>;
+
+    /// Applies what a sync round learned, atomically, then brings the inline projections of
+    /// `projector` up to date in the same write. See [`SyncBatch`] for the rules.
+    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()>;
+
+    /// The rejected inbox, oldest first.
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>>;
+
+    /// Removes a command from the rejected inbox; `false` when it was not there.
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool>;
+
+    /// The server position up to which this store has pulled (0 before the first pull).
+    async fn pull_checkpoint(&self) -> Result<u64>;
+
+    /// Runs one catch-up step of projection `name` (at most `limit` events) in one write.
+    async fn run_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        limit: usize,
+    ) -> Result<CatchUp>;
+
+    /// The stored state of projection `name`.
+    async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>>;
+
+    /// The events projection `name` failed on.
+    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>>;
+
+    /// A document of projection namespace `ns`.
+    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>>;
+
+    /// A page of the documents of namespace `ns` an index query selects, reading only those.
+    async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page>;
+
+    /// How many events a fold at `checkpoint` and `pending_upto` has not processed yet.
+    async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64>;
 }

@@ -50,3 +50,52 @@ export async function openPage(browser, origin, path) {
   if (failed) throw new Error(`page failed to start: ${failed}`);
   return { context, page, errors };
 }
+
+/**
+ * Starts the real `fieldstream-server` (debug build, built if missing) in dev mode on a free
+ * loopback port with a fresh SQLite file, serving the repository as its static folder so pages
+ * and the API share one origin.
+ */
+export async function startServer() {
+  const { spawn, execFileSync } = await import("node:child_process");
+  const { existsSync, mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const binary = join(root, "target", "debug", "fieldstream-server");
+  if (!existsSync(binary)) {
+    execFileSync("cargo", ["build", "-p", "fieldstream-server"], { cwd: root, stdio: "inherit" });
+  }
+  const port = await new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), "fieldstream-test-"));
+  const child = spawn(binary, [
+    "serve", "--dev", "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
+    "--static", root, "--log", "warn",
+  ], { stdio: ["ignore", "inherit", "inherit"] });
+  const origin = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if ((await fetch(`${origin}/health`)).ok) break;
+    } catch {
+      if (attempt > 200) throw new Error("fieldstream-server did not start");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    origin,
+    /** Every event on the server, in position order. */
+    async events() {
+      const answer = await fetch(`${origin}/v1/events?after=0&limit=10000`);
+      return (await answer.json()).events;
+    },
+    async close() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

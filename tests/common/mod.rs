@@ -2,8 +2,6 @@
 
 #![allow(dead_code)]
 
-pub mod spy;
-
 use std::rc::Rc;
 
 use fieldstream::core::{Aggregate, DomainError, Engine, ManualClock, SequentialIds};

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+mod projections;
+
 use std::future::Future;
 use std::pin::Pin;
 
@@ -65,17 +67,20 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
         ("outbox_entries_commit_with_their_events", |s| {
             Box::pin(outbox_entries_commit_with_their_events(s))
         }),
+        ("rejected_commands_wait_in_the_inbox", |s| {
+            Box::pin(rejected_commands_wait_in_the_inbox(s))
+        }),
     ]
 }
 
 /// Runs every case, each on a fresh store from `make`.
 pub async fn run_all<S, F, Fut>(make: F)
 where
-    S: EventStore + 'static,
+    S: EventStore + Clone + 'static,
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
 {
-    for (name, case) in cases::<S>() {
+    for (name, case) in cases::<S>().into_iter().chain(projections::cases::<S>()) {
         println!("conformance: {name}");
         case(make().await).await;
     }
@@ -114,6 +119,7 @@ fn commit(stream_name: &str, expected: ExpectedVersion, events: Vec<EventEnvelop
         snapshot: None,
         idempotency: None,
         outbox: None,
+        projector: None,
     }
 }
 
@@ -501,6 +507,9 @@ fn outbox_entry(
         expected_version,
         event_ids: events.iter().map(|event| event.id).collect(),
         idempotency_key: None,
+        correlation_id: None,
+        causation_id: None,
+        attempt: 0,
         created_at: Timestamp(7),
     }
 }
@@ -549,4 +558,60 @@ async fn outbox_entries_commit_with_their_events<S: EventStore>(store: S) {
     );
     assert_eq!(outbox[0].command, json!({ "type": "Do", "n": 0 }));
     assert_eq!(store.read_outbox(1).await.unwrap().len(), 1);
+}
+
+fn rejection(command_id: &str, code: &str) -> fieldstream::core::RejectedCommand {
+    fieldstream::core::RejectedCommand {
+        command_id: command_id.into(),
+        aggregate_type: "Order".into(),
+        aggregate_id: "r".into(),
+        command: json!({ "type": "PayOrder" }),
+        reason: fieldstream::core::RejectionReason {
+            code: code.into(),
+            message: format!("{code} happened"),
+        },
+        caused_by: vec![],
+        at: Timestamp(9),
+    }
+}
+
+async fn rejected_commands_wait_in_the_inbox<S: EventStore>(store: S) {
+    let events = vec![event("Order-r", 1)];
+    let mut first = commit("Order-r", ExpectedVersion::NoStream, events.clone());
+    first.outbox = Some(outbox_entry("Order-r", "cmd-r", 0, &events));
+    store.commit(first).await.unwrap();
+    let seq = store.read_outbox(1).await.unwrap()[0].seq;
+    let batch = fieldstream::store::SyncBatch {
+        drop_pending: vec![(stream("Order-r"), 1)],
+        drop_outbox: vec![seq],
+        rejected: vec![
+            rejection("cmd-r", "forbidden"),
+            rejection("cmd-q", "order_not_payable"),
+        ],
+        ..Default::default()
+    };
+    store.apply_sync(batch, None).await.unwrap();
+    assert_eq!(
+        store.stream_version(&stream("Order-r")).await.unwrap(),
+        0,
+        "its pending events are gone"
+    );
+    assert!(
+        store.read_outbox(10).await.unwrap().is_empty(),
+        "so is its outbox entry"
+    );
+    let inbox = store.rejected().await.unwrap();
+    let ids: Vec<&str> = inbox.iter().map(|r| r.command_id.as_str()).collect();
+    assert_eq!(ids, vec!["cmd-r", "cmd-q"]);
+    assert_eq!(inbox[0].reason.code, "forbidden");
+    assert!(store.dismiss_rejected("cmd-r").await.unwrap());
+    assert!(!store.dismiss_rejected("cmd-r").await.unwrap());
+    let again = fieldstream::store::SyncBatch {
+        rejected: vec![rejection("cmd-q", "order_not_shippable")],
+        ..Default::default()
+    };
+    store.apply_sync(again, None).await.unwrap();
+    let inbox = store.rejected().await.unwrap();
+    assert_eq!(inbox.len(), 1, "a command is in the inbox once");
+    assert_eq!(inbox[0].reason.code, "order_not_shippable");
 }

@@ -6,7 +6,7 @@ import { Engine } from "fieldstream";
 const items = [{ productId: "p-1", quantity: 4, unitPrice: 125 }];
 
 test("an order runs through the engine and its history reads back", async () => {
-  const engine = new Engine();
+  const engine = await Engine.inMemory();
   const created = await engine.execute("Order", "o-1", { type: "CreateOrder", customerId: "c-1", items });
   assert.equal(created.version, 1);
   assert.equal(created.events[0].data.total, 500);
@@ -18,7 +18,7 @@ test("an order runs through the engine and its history reads back", async () => 
 });
 
 test("refusals and bad input reject with Error objects carrying name and code", async () => {
-  const engine = new Engine();
+  const engine = await Engine.inMemory();
   await assert.rejects(
     engine.execute("Order", "o-1", { type: "ShipOrder", trackingNumber: "T" }),
     (error) => error instanceof Error && error.name === "DomainError" && error.code === "order_not_shippable",

@@ -2,7 +2,7 @@
 import { Engine } from "fieldstream";
 
 async function main(): Promise<void> {
-  const engine: Engine = new Engine();
+  const engine: Engine = await Engine.inMemory();
   const id: string = engine.clientId;
   const result: unknown = await engine.execute("Order", id, { type: "CreateOrder" }, { correlationId: "c" });
   const loaded: unknown = await engine.load("Order", id);

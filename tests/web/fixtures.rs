@@ -2,12 +2,8 @@
 
 #![allow(dead_code)]
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use fieldstream::core::{
-    Engine, EngineConfig, EventEnvelope, EventMetadata, ExpectedVersion, IdempotencyRecord,
-    OutboxEntry, Result, Snapshot, StreamId, Timestamp,
+    Engine, EngineConfig, EventEnvelope, EventMetadata, ExpectedVersion, StreamId, Timestamp,
 };
 use fieldstream::example::{Order, OrderCommand, OrderItem};
 use fieldstream::store::{Commit, CommitOutcome, EventStore, IndexedDbStore, StoredEvent};
@@ -214,67 +210,4 @@ pub async fn append_counter_events(
         }
     }
     written
-}
-
-/// Forwards to an `IndexedDbStore`, counting stream pages and the largest one.
-#[derive(Clone)]
-pub struct PageSpy {
-    inner: IndexedDbStore,
-    pages: Rc<Cell<usize>>,
-    largest: Rc<Cell<usize>>,
-}
-
-impl PageSpy {
-    pub fn new(inner: IndexedDbStore) -> Self {
-        PageSpy {
-            inner,
-            pages: Rc::default(),
-            largest: Rc::default(),
-        }
-    }
-    pub fn pages(&self) -> usize {
-        self.pages.get()
-    }
-    pub fn largest_page(&self) -> usize {
-        self.largest.get()
-    }
-}
-
-impl EventStore for PageSpy {
-    fn client_id(&self) -> &str {
-        self.inner.client_id()
-    }
-    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        self.inner.stream_version(stream).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &StreamId,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<EventEnvelope>> {
-        let page = self.inner.read_stream(stream, from, limit).await?;
-        self.pages.set(self.pages.get() + 1);
-        self.largest.set(self.largest.get().max(page.len()));
-        Ok(page)
-    }
-    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        self.inner.read_all(after, limit).await
-    }
-    async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
-        self.inner.latest_snapshot(stream).await
-    }
-    async fn idempotency_record(
-        &self,
-        key: &str,
-        now: Timestamp,
-    ) -> Result<Option<IdempotencyRecord>> {
-        self.inner.idempotency_record(key, now).await
-    }
-    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.inner.read_outbox(limit).await
-    }
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
-        self.inner.commit(commit).await
-    }
 }

@@ -128,6 +128,7 @@ impl<S: EventStore> Engine<S> {
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Committed(events)) => {
                     let version = events.last().map_or(version, |event| event.version);
+                    self.refresh_subscriptions().await;
                     return Ok(self.result(context, version, events));
                 }
                 Ok(CommitOutcome::DuplicateIdempotencyKey(_)) => continue,
@@ -274,6 +275,9 @@ impl<S: EventStore> Engine<S> {
             expected_version: version,
             event_ids: events.iter().map(|event| event.id).collect(),
             idempotency_key: context.options.idempotency_key.clone(),
+            correlation_id: context.options.correlation_id.clone(),
+            causation_id: context.options.causation_id.clone(),
+            attempt: 0,
             created_at: now,
         });
         Ok(Some(Commit {
@@ -283,6 +287,7 @@ impl<S: EventStore> Engine<S> {
             snapshot,
             idempotency,
             outbox,
+            projector: self.projector.has_inline().then(|| self.projector.clone()),
         }))
     }
 }

@@ -8,9 +8,13 @@
 
 mod execute;
 mod load;
+mod rebase;
+mod views;
 
 pub use execute::{ExecuteOptions, ExecuteResult};
 pub use load::Loaded;
+pub use rebase::Redecision;
+pub use views::{ProjectionStatus, SubscriptionId, Watch};
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -19,6 +23,7 @@ use std::rc::Rc;
 use crate::core::aggregate::{Aggregate, AggregateHandler, handler_for};
 use crate::core::error::{Error, Result};
 use crate::core::idempotency::DEFAULT_IDEMPOTENCY_TTL_MS;
+use crate::core::projection::Projector;
 use crate::core::runtime::{Clock, IdSource, RandomIds};
 use crate::core::stream::{StreamId, check_aggregate_type};
 use crate::core::upcast::Upcasters;
@@ -74,6 +79,9 @@ pub struct Engine<S: EventStore> {
     ids: Rc<dyn IdSource>,
     config: EngineConfig,
     stats: Cell<EngineStats>,
+    projector: Rc<Projector>,
+    subscriptions: views::Subscriptions,
+    retries: std::cell::RefCell<HashMap<String, views::Retry>>,
 }
 
 impl<S: EventStore> Engine<S> {
@@ -87,6 +95,9 @@ impl<S: EventStore> Engine<S> {
             ids: Rc::new(RandomIds),
             config: EngineConfig::default(),
             stats: Cell::new(EngineStats::default()),
+            projector: Rc::new(Projector::new()),
+            subscriptions: views::Subscriptions::default(),
+            retries: Default::default(),
         }
     }
 

@@ -2,37 +2,24 @@
 //!
 //! Everything is computed before the transaction opens. Inside it, only IndexedDB requests are
 //! awaited: the idempotency record and the stream head are read, then every write is issued
-//! without waiting for each, and the transaction's own end says whether all of it landed.
-//! An `add` of a version already taken aborts the transaction with `ConstraintError`: the
-//! conflict. A full disk aborts it with `QuotaExceededError`: `storage_full`. Either way
-//! nothing of the commit remains.
+//! without waiting for each, the inline projections apply the new events, and the
+//! transaction's own end says whether all of it landed. An `add` of a version already taken
+//! aborts the transaction with `ConstraintError`: the conflict. A full disk aborts it with
+//! `QuotaExceededError`: `storage_full`. Either way nothing of the commit remains.
 
 use std::collections::HashSet;
 
-use idb::{CursorDirection, ObjectStore, Query};
 use wasm_bindgen::JsValue;
 
-use super::records::{
-    MAX_KEY_NUMBER, event_key, event_record, from_body, keyed_record, number, stream_range,
-};
-use super::schema::{EVENTS, IDEMPOTENCY, META, OUTBOX, SNAPSHOTS, meta_record};
-use super::writer::{Watch, failed};
+use super::records::{event_key, from_body};
+use super::txn::WriteTx;
+use super::writer::failed;
 use super::{IndexedDbStore, errors};
-use crate::core::{Error, ExpectedVersion, IdempotencyRecord, Result};
+use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, StreamId};
 use crate::store::{Commit, CommitOutcome};
 
-const STORES: [&str; 5] = [EVENTS, OUTBOX, SNAPSHOTS, IDEMPOTENCY, META];
-
-struct Stores {
-    events: ObjectStore,
-    outbox: ObjectStore,
-    snapshots: ObjectStore,
-    idempotency: ObjectStore,
-    meta: ObjectStore,
-}
-
 /// Checks what can be checked without the database.
-fn check_shape(commit: &Commit) -> Result<()> {
+pub fn check_shape(commit: &Commit) -> Result<()> {
     if commit.events.is_empty() && commit.idempotency.is_none() {
         return Err(Error::invalid(
             "a commit needs events or an idempotency record",
@@ -51,70 +38,31 @@ fn check_shape(commit: &Commit) -> Result<()> {
     Ok(())
 }
 
-/// Writes `commit` in one transaction. `abort_after` (a test hook) aborts it after that many events.
-pub(super) async fn write(
-    store: &IndexedDbStore,
-    commit: Commit,
-    abort_after: Option<usize>,
-) -> Result<CommitOutcome> {
-    check_shape(&commit)?;
-    let context = "committing";
-    let fail = |error: idb::Error| failed(context, &error);
-    let transaction = store.writer()?.begin(&STORES, store.durability())?;
-    let watch = Watch::new(&transaction);
-    store.note_durability(&transaction);
-    let handle = idb::Transaction::from(transaction.clone());
-    let stores = Stores {
-        events: handle.object_store(EVENTS).map_err(fail)?,
-        outbox: handle.object_store(OUTBOX).map_err(fail)?,
-        snapshots: handle.object_store(SNAPSHOTS).map_err(fail)?,
-        idempotency: handle.object_store(IDEMPOTENCY).map_err(fail)?,
-        meta: handle.object_store(META).map_err(fail)?,
+/// Checks a commit's expected version inside `tx`; returns the version its events follow.
+pub async fn base_version(tx: &WriteTx, commit: &Commit) -> Result<u64> {
+    let stream = commit.stream.as_str();
+    let conflict = |actual| Error::Conflict {
+        stream: stream.into(),
+        expected: commit.expected,
+        actual,
     };
-
-    if let Some(record) = &commit.idempotency {
-        let existing = stores
-            .idempotency
-            .get(JsValue::from_str(&record.key))
-            .map_err(fail)?
-            .await
-            .map_err(fail)?;
-        if let Some(existing) = existing {
-            let existing: IdempotencyRecord = from_body(&existing)?;
-            if existing.is_live(record.created_at) {
-                return Ok(CommitOutcome::DuplicateIdempotencyKey(existing));
-            }
-        }
-    }
-    let stream_id = commit.stream.clone();
-    let stream = stream_id.as_str();
     let base = match commit.expected {
         ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => 0,
         ExpectedVersion::Exact(n) => {
-            let present = stores
+            let present = tx
                 .events
                 .get_key(event_key(stream, n))
-                .map_err(fail)?
-                .await
-                .map_err(fail)?;
-            if present.is_none() {
-                let actual = head(&stores.events, stream).await?;
-                return Err(Error::Conflict {
-                    stream: stream.into(),
-                    expected: commit.expected,
-                    actual,
-                });
+                .map_err(|e| failed("committing", &e))?
+                .await;
+            if present.map_err(|e| failed("committing", &e))?.is_none() {
+                return Err(conflict(tx.head(stream).await?));
             }
             n
         }
         ExpectedVersion::Any | ExpectedVersion::StreamExists => {
-            let actual = head(&stores.events, stream).await?;
+            let actual = tx.head(stream).await?;
             if !commit.expected.admits(actual) {
-                return Err(Error::Conflict {
-                    stream: stream.into(),
-                    expected: commit.expected,
-                    actual,
-                });
+                return Err(conflict(actual));
             }
             actual
         }
@@ -128,19 +76,19 @@ pub(super) async fn write(
             )));
         }
     }
-    let last_seq = match stores
-        .meta
-        .get(JsValue::from_str("seq"))
-        .map_err(fail)?
-        .await
-        .map_err(fail)?
-    {
-        Some(record) => number(&record, "value")?,
-        None => 0,
-    };
+    Ok(base)
+}
 
-    let expected = commit.expected;
+/// Issues a commit's writes after `base`; returns its events as stored. `abort_after` (a test
+/// hook) stops after that many events.
+pub fn write_commit(
+    tx: &WriteTx,
+    commit: Commit,
+    base: u64,
+    abort_after: Option<usize>,
+) -> Result<Vec<crate::core::StoredEvent>> {
     let Commit {
+        stream,
         events,
         snapshot,
         idempotency,
@@ -152,66 +100,107 @@ pub(super) async fn write(
         if abort_after == Some(offset) {
             break;
         }
-        event.stream = stream_id.clone();
+        event.stream = stream.clone();
         event.version = base + 1 + offset as u64;
-        stores
-            .events
-            .add(&event_record(&event, last_seq + 1 + offset as u64)?, None)
-            .map_err(fail)?;
-        stored.push(event);
+        stored.push(tx.add_event(&event)?);
     }
-    if abort_after.is_some() {
-        handle.abort().map_err(fail)?;
-        let _ = watch.ended().await;
-        return Err(Error::Storage(format!(
-            "{context}: aborted by the test hook"
-        )));
-    }
-    let new_last_seq = last_seq + stored.len() as u64;
-    stores
-        .meta
-        .put(
-            &meta_record("seq", JsValue::from_f64(new_last_seq as f64)),
-            None,
-        )
-        .map_err(fail)?;
     if let Some(snapshot) = &snapshot {
-        let record = keyed_record("stream", JsValue::from_str(stream), snapshot)?;
-        stores.snapshots.put(&record, None).map_err(fail)?;
+        tx.put_keyed(
+            &tx.snapshots,
+            "stream",
+            JsValue::from_str(stream.as_str()),
+            snapshot,
+        )?;
     }
-    if let Some(mut entry) = outbox {
-        entry.seq = last_seq + 1;
-        entry.stream = stream_id.clone();
-        let record = keyed_record("seq", JsValue::from_f64(entry.seq as f64), &entry)?;
-        stores.outbox.add(&record, None).map_err(fail)?;
+    if let (Some(mut entry), Some(first)) = (outbox, stored.first()) {
+        entry.seq = first.seq;
+        entry.stream = stream.clone();
+        tx.put_keyed(
+            &tx.outbox,
+            "seq",
+            JsValue::from_f64(entry.seq as f64),
+            &entry,
+        )?;
     }
     if let Some(mut record) = idempotency {
-        record.stream = stream_id.clone();
-        (record.first_version, record.last_version) = match stored.len() {
-            0 => (0, 0),
-            _ => (base + 1, last),
+        record.stream = stream.clone();
+        (record.first_version, record.last_version) = match (stored.first(), stored.last()) {
+            (Some(first), Some(last)) => (first.event.version, last.event.version),
+            _ => (0, 0),
         };
-        let record = keyed_record("key", JsValue::from_str(&record.key), &record)?;
-        stores.idempotency.put(&record, None).map_err(fail)?;
+        tx.put_keyed(
+            &tx.idempotency,
+            "key",
+            JsValue::from_str(&record.key),
+            &record,
+        )?;
     }
+    Ok(stored)
+}
 
-    match watch.ended().await {
+/// Writes `commit` in one transaction.
+pub(super) async fn write(
+    store: &IndexedDbStore,
+    commit: Commit,
+    abort_after: Option<usize>,
+) -> Result<CommitOutcome> {
+    check_shape(&commit)?;
+    let tx = WriteTx::begin(store).await?;
+    if let Some(record) = &commit.idempotency {
+        let existing = tx
+            .idempotency
+            .get(JsValue::from_str(&record.key))
+            .map_err(|e| failed("committing", &e))?;
+        if let Some(existing) = existing.await.map_err(|e| failed("committing", &e))? {
+            let existing: IdempotencyRecord = from_body(&existing)?;
+            if existing.is_live(record.created_at) {
+                return Ok(CommitOutcome::DuplicateIdempotencyKey(existing));
+            }
+        }
+    }
+    let base = base_version(&tx, &commit).await?;
+    let (stream, expected, projector) = (
+        commit.stream.clone(),
+        commit.expected,
+        commit.projector.clone(),
+    );
+    let stored = write_commit(&tx, commit, base, abort_after)?;
+    if abort_after.is_some() {
+        tx.abort().await;
+        return Err(Error::Storage(
+            "committing: aborted by the test hook".into(),
+        ));
+    }
+    if let Some(projector) = projector {
+        if let Err(error) = projector.on_commit(&tx, &stored).await {
+            tx.abort().await;
+            return Err(error);
+        }
+    }
+    let last_seq = tx.last_seq();
+    match tx.finish().await {
         Ok(()) => {
             if let Some(notices) = store.notices() {
-                notices.announce(new_last_seq);
+                notices.announce(last_seq);
             }
-            Ok(CommitOutcome::Committed(stored))
+            Ok(CommitOutcome::Committed(
+                stored.into_iter().map(|stored| stored.event).collect(),
+            ))
         }
-        Err(error) => Err(explain_abort(store, &stream_id, &expected, &stored, error).await),
+        Err(error) => {
+            let written: Vec<EventEnvelope> =
+                stored.into_iter().map(|stored| stored.event).collect();
+            Err(explain_abort(store, &stream, &expected, &written, error).await)
+        }
     }
 }
 
-/// Turns an aborted commit into the error it stands for.
-async fn explain_abort(
+/// Turns an aborted write into the error it stands for.
+pub async fn explain_abort(
     store: &IndexedDbStore,
-    stream: &crate::core::StreamId,
+    stream: &StreamId,
     expected: &ExpectedVersion,
-    written: &[crate::core::EventEnvelope],
+    written: &[EventEnvelope],
     error: Option<web_sys::DomException>,
 ) -> Error {
     let name = error.as_ref().map(|e| e.name());
@@ -238,19 +227,4 @@ async fn explain_abort(
     Error::InvalidInput(format!(
         "an event id of this commit to {stream} is already stored ({detail})"
     ))
-}
-
-/// The version of the newest event of `stream`, within the open transaction.
-async fn head(events: &ObjectStore, stream: &str) -> Result<u64> {
-    let fail = |error: idb::Error| failed("reading the stream head", &error);
-    let range = stream_range(stream, 0, MAX_KEY_NUMBER)?;
-    let cursor = events
-        .open_cursor(Some(Query::from(range)), Some(CursorDirection::Prev))
-        .map_err(fail)?
-        .await
-        .map_err(fail)?;
-    match cursor {
-        None => Ok(0),
-        Some(cursor) => number(&cursor.value().map_err(fail)?, "version"),
-    }
 }

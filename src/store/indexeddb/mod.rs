@@ -20,8 +20,11 @@
 mod commit;
 mod errors;
 mod notices;
+mod queries;
 mod records;
 mod schema;
+mod sync;
+mod txn;
 mod writer;
 
 use std::cell::{Cell, RefCell};
@@ -38,9 +41,11 @@ use self::notices::Notices;
 use self::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
 use self::schema::{BY_SEQ, EVENTS, IDEMPOTENCY, OUTBOX, SNAPSHOTS};
 use self::writer::Writer;
-use super::{Commit, CommitOutcome, EventStore, StoredEvent};
+use super::{Commit, CommitOutcome, EventStore, StoredEvent, SyncBatch};
+use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
-    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result, Snapshot, StreamId, Timestamp,
+    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
+    Snapshot, StreamId, Timestamp,
 };
 
 /// When a command's commit counts as done.
@@ -76,6 +81,7 @@ struct Inner {
     notices: Option<Notices>,
     last_durability: RefCell<Option<String>>,
     abort_after: Cell<Option<usize>>,
+    stats: Cell<super::ReadStats>,
 }
 
 impl IndexedDbStore {
@@ -99,6 +105,7 @@ impl IndexedDbStore {
                 notices: Notices::join(name),
                 last_durability: RefCell::new(None),
                 abort_after: Cell::new(None),
+                stats: Cell::new(super::ReadStats::default()),
             }),
         })
     }
@@ -143,6 +150,16 @@ impl IndexedDbStore {
             .map(|notices| notices.subscribe(listener))
     }
 
+    fn count(&self, update: impl FnOnce(&mut super::ReadStats)) {
+        let mut stats = self.inner.stats.get();
+        update(&mut stats);
+        self.inner.stats.set(stats);
+    }
+
+    fn count_docs_read(&self, docs: usize) {
+        self.count(|stats| stats.docs_read += docs as u64);
+    }
+
     /// Test hook: the next commit aborts its transaction after writing `events` events.
     #[doc(hidden)]
     pub fn abort_next_commit_after(&self, events: usize) {
@@ -167,7 +184,11 @@ impl IndexedDbStore {
         self.stream_version(stream).await
     }
 
-    fn transaction(&self, stores: &[&str], mode: TransactionMode) -> Result<rexie::Transaction> {
+    pub(crate) fn transaction(
+        &self,
+        stores: &[&str],
+        mode: TransactionMode,
+    ) -> Result<rexie::Transaction> {
         let db = self.inner.db.borrow();
         let db = db
             .as_ref()
@@ -199,6 +220,10 @@ fn read_failed(error: rexie::Error) -> Error {
 }
 
 impl EventStore for IndexedDbStore {
+    fn read_stats(&self) -> super::ReadStats {
+        self.inner.stats.get()
+    }
+
     fn client_id(&self) -> &str {
         &self.inner.client_id
     }
@@ -228,6 +253,7 @@ impl EventStore for IndexedDbStore {
             .get_all(Some(range), Some(page_limit(limit)))
             .await
             .map_err(read_failed)?;
+        self.count(|stats| stats.page(page.len()));
         page.iter().map(from_body).collect()
     }
 
@@ -279,7 +305,76 @@ impl EventStore for IndexedDbStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
+        self.count(|stats| stats.commits += 1);
         commit::write(self, commit, self.inner.abort_after.take()).await
+    }
+
+    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
+        sync::apply(self, batch, projector).await?;
+        if let Some(notices) = self.notices() {
+            notices.announce(queries::last_seq(self).await?);
+        }
+        Ok(())
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        queries::rejected(self).await
+    }
+
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
+        queries::dismiss_rejected(self, command_id).await
+    }
+
+    async fn pull_checkpoint(&self) -> Result<u64> {
+        queries::meta_number(self, "checkpoint").await
+    }
+
+    async fn run_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        limit: usize,
+    ) -> Result<CatchUp> {
+        let tx = txn::WriteTx::begin(self).await?;
+        match projector.catch_up(&tx, name, limit).await {
+            Ok(step) => {
+                tx.finish().await.map_err(|error| {
+                    let name = error.as_ref().map(|e| e.name());
+                    errors::classify(
+                        "running a projection",
+                        name.as_deref(),
+                        "the transaction was aborted",
+                    )
+                })?;
+                Ok(step)
+            }
+            Err(error) => {
+                tx.abort().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>> {
+        self.get_body(schema::PROJECTIONS, JsValue::from_str(name))
+            .await
+    }
+
+    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
+        queries::dead_letters(self, name).await
+    }
+
+    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<serde_json::Value>> {
+        let key = records::array_key(&[JsValue::from_str(ns), JsValue::from_str(key)]);
+        self.get_body(schema::DOCS, key).await
+    }
+
+    async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page> {
+        queries::query_docs(self, ns, query).await
+    }
+
+    async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
+        queries::unprocessed(self, checkpoint, pending_upto).await
     }
 }
 

@@ -68,15 +68,36 @@ pub fn number(record: &JsValue, key: &str) -> Result<u64> {
         .ok_or_else(|| Error::Codec(format!("record property {key:?} is not a number")))
 }
 
-/// The record of an event, with its local sequence number.
+/// The record of an event, with its local sequence number: `position` when confirmed,
+/// `pending` (the sequence number again) while pending, so each has its own sparse index.
 pub fn event_record(event: &EventEnvelope, seq: u64) -> Result<JsValue> {
+    let state = match event.position {
+        Some(position) => ("position", JsValue::from_f64(position as f64)),
+        None => ("pending", JsValue::from_f64(seq as f64)),
+    };
     Ok(object(&[
         ("stream", JsValue::from_str(event.stream.as_str())),
         ("version", JsValue::from_f64(event.version as f64)),
         ("seq", JsValue::from_f64(seq as f64)),
         ("id", JsValue::from_str(&event.id.to_string())),
+        state,
         ("body", body(event)?),
     ]))
+}
+
+/// `[a, b, …]` as a JS array key.
+pub fn array_key(parts: &[JsValue]) -> JsValue {
+    parts.iter().collect::<Array>().into()
+}
+
+/// The range of array keys that start with `prefix` (`[…prefix]` up to `[…prefix, []]`: an
+/// array sorts after every number and string).
+pub fn prefix_range(prefix: &[JsValue]) -> Result<idb::KeyRange> {
+    let lower = array_key(prefix);
+    let mut upper: Vec<JsValue> = prefix.to_vec();
+    upper.push(Array::new().into());
+    idb::KeyRange::bound(&lower, &array_key(&upper), Some(false), Some(false))
+        .map_err(|error| Error::Storage(format!("key range: {error}")))
 }
 
 /// A record found by `key` in a store whose key path is `key_name`, holding `value` as its body.

@@ -11,16 +11,18 @@
 //! |---|---|
 //! | 1 | `events` keyed by `[stream, version]` with index `by_seq`; `outbox` by `seq`; `snapshots` by `stream`; `idempotency` by `key`; `meta` by `key` |
 //! | 2 | `events` gain a top-level `id` and the unique index `by_id` (old records are backfilled from their body) |
+//! | 3 | `events` gain `position` (confirmed) or `pending` (local sequence number) and their indexes; read models: `docs`, `undo`, `projections`, `dead_letters` |
+//! | 4 | the rejected inbox: `rejected`, in arrival order, with the unique index `by_command` |
 
 use rexie::{Index, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
 
 use super::errors::{idb_error, storage_error};
-use super::records::{event_key, field, from_body, number, object};
+use super::records::{event_key, event_record, field, from_body, number, object};
 use crate::core::{Error, EventEnvelope, Result};
 
 /// The layout this code reads and writes.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// Object store names.
 pub const EVENTS: &str = "events";
@@ -36,6 +38,26 @@ pub const META: &str = "meta";
 pub const BY_SEQ: &str = "by_seq";
 /// Index of `events` by event id.
 pub const BY_ID: &str = "by_id";
+/// Index of confirmed `events` by server position.
+pub const BY_POSITION: &str = "by_position";
+/// Index of pending `events` by local sequence number.
+pub const BY_PENDING: &str = "by_pending";
+/// Read-model documents, keyed by `[namespace, key]`.
+pub const DOCS: &str = "docs";
+/// The multi-entry index of documents: `[namespace, index, value, key]` per indexed field.
+pub const IX: &str = "ix";
+/// Undo records of pending events, keyed by `[namespace, seq, key]`.
+pub const UNDO: &str = "undo";
+/// Projection states, keyed by name.
+pub const PROJECTIONS: &str = "projections";
+/// Events projections failed on.
+pub const DEAD_LETTERS: &str = "dead_letters";
+/// Index of dead letters by projection.
+pub const BY_PROJECTION: &str = "by_projection";
+/// The rejected inbox.
+pub const REJECTED: &str = "rejected";
+/// Index of the rejected inbox by command id.
+pub const BY_COMMAND: &str = "by_command";
 
 /// Opens (creating or upgrading the structure of) database `name` at `version`.
 pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
@@ -45,13 +67,41 @@ pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
     if version >= 2 {
         events = events.add_index(Index::new(BY_ID, "id").unique(true));
     }
-    Rexie::builder(name)
+    if version >= 3 {
+        events = events
+            .add_index(Index::new(BY_POSITION, "position").unique(true))
+            .add_index(Index::new(BY_PENDING, "pending").unique(true));
+    }
+    let mut builder = Rexie::builder(name)
         .version(version)
         .add_object_store(events)
         .add_object_store(ObjectStore::new(OUTBOX).key_path("seq"))
         .add_object_store(ObjectStore::new(SNAPSHOTS).key_path("stream"))
         .add_object_store(ObjectStore::new(IDEMPOTENCY).key_path("key"))
-        .add_object_store(ObjectStore::new(META).key_path("key"))
+        .add_object_store(ObjectStore::new(META).key_path("key"));
+    if version >= 3 {
+        builder = builder
+            .add_object_store(
+                ObjectStore::new(DOCS)
+                    .key_path_array(["ns", "key"])
+                    .add_index(Index::new(IX, "ix").multi_entry(true)),
+            )
+            .add_object_store(ObjectStore::new(UNDO).key_path_array(["ns", "seq", "key"]))
+            .add_object_store(ObjectStore::new(PROJECTIONS).key_path("name"))
+            .add_object_store(
+                ObjectStore::new(DEAD_LETTERS)
+                    .auto_increment(true)
+                    .add_index(Index::new(BY_PROJECTION, "projection")),
+            );
+    }
+    if version >= 4 {
+        builder = builder.add_object_store(
+            ObjectStore::new(REJECTED)
+                .auto_increment(true)
+                .add_index(Index::new(BY_COMMAND, "commandId").unique(true)),
+        );
+    }
+    builder
         .build()
         .await
         .map_err(|error| storage_error(&format!("opening database {name:?}"), &error))
@@ -82,8 +132,8 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
             "the database has layout {layout}, newer than this code's {LAYOUT_VERSION}; update the app"
         )));
     }
-    if layout < 2 {
-        backfill_event_ids(&events).await?;
+    if layout < 3 {
+        rewrite_event_records(&events).await?;
     }
     meta.put(
         &meta_record("layout", JsValue::from_f64(f64::from(LAYOUT_VERSION))),
@@ -113,16 +163,17 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
     Ok(client_id)
 }
 
-/// Layout 1 → 2: copy each event's id from its body to the record, page by page.
-async fn backfill_event_ids(events: &rexie::Store) -> Result<()> {
-    let fail = |error: rexie::Error| storage_error("backfilling event ids", &error);
+/// Layouts 1 and 2 → 3: rewrites every event record in the current shape (top-level `id`, and
+/// `position` or `pending`) from its body and sequence number, page by page.
+async fn rewrite_event_records(events: &rexie::Store) -> Result<()> {
+    let fail = |error: rexie::Error| storage_error("rewriting event records", &error);
     let mut after: Option<JsValue> = None;
     loop {
         let range = match &after {
             None => None,
             Some(key) => Some(
                 rexie::KeyRange::lower_bound(key, Some(true))
-                    .map_err(|error| idb_error("backfilling event ids", &error))?,
+                    .map_err(|error| idb_error("rewriting event records", &error))?,
             ),
         };
         let page = events.get_all(range, Some(500)).await.map_err(fail)?;
@@ -133,13 +184,8 @@ async fn backfill_event_ids(events: &rexie::Store) -> Result<()> {
         after = Some(event_key(&stream.as_string().unwrap_or_default(), version));
         for record in &page {
             let event: EventEnvelope = from_body(record)?;
-            js_sys::Reflect::set(
-                record,
-                &JsValue::from_str("id"),
-                &JsValue::from_str(&event.id.to_string()),
-            )
-            .map_err(|_| Error::Codec("event record is not an object".into()))?;
-            events.put(record, None).await.map_err(fail)?;
+            let current = event_record(&event, number(record, "seq")?)?;
+            events.put(&current, None).await.map_err(fail)?;
         }
     }
 }

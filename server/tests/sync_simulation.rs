@@ -1,0 +1,369 @@
+//! Deterministic simulation of the sync protocol: several clients (the real engine and sync
+//! client on memory stores) against the real server router in-process, through a transport
+//! that drops requests, loses acknowledgements after the server committed, and sends requests
+//! twice, while the clients work offline and online and restart from their stores.
+//!
+//! Every run is a proptest case: a failing one is shrunk, printed, and saved to
+//! `proptest-regressions/`, from which every later run replays it first. 256 cases by default;
+//! `PROPTEST_CASES=10000` for the long mode.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+
+use axum::Router;
+use axum::body::Body;
+use fieldstream::core::{Engine, ExecuteOptions, ProjectionOptions, SequentialIds};
+use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
+use fieldstream::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage, ServerEvent};
+use fieldstream::store::{EventStore, MemoryStore};
+use fieldstream::sync::{SyncClient, SyncConfig, Transport, TransportError};
+use fieldstream_server::backend::{AnyBackend, SqliteBackend};
+use fieldstream_server::config::{AuthMode, Config};
+use fieldstream_server::router;
+use fieldstream_server::state::AppState;
+use http_body_util::BodyExt;
+use proptest::prelude::*;
+use tower::ServiceExt;
+
+/// What the network does to one client's requests, decided step by step from the case's seed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Faults {
+    offline: bool,
+    drop_request: bool,
+    lose_answer: bool,
+    duplicate: bool,
+}
+
+/// A transport that calls the router in-process and applies the current faults.
+struct SimTransport {
+    router: Router,
+    faults: Rc<RefCell<Faults>>,
+}
+
+impl SimTransport {
+    async fn call(
+        &self,
+        request: axum::http::Request<Body>,
+        replay: Option<axum::http::Request<Body>>,
+    ) -> Result<(u16, axum::body::Bytes), TransportError> {
+        let faults = *self.faults.borrow();
+        if faults.offline || faults.drop_request {
+            return Err(TransportError::Unknown("the request was lost".into()));
+        }
+        if let (true, Some(replay)) = (faults.duplicate, replay) {
+            let _ = self.router.clone().oneshot(replay).await;
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("in-memory body")
+            .to_bytes();
+        if faults.lose_answer {
+            return Err(TransportError::Unknown("the answer was lost".into()));
+        }
+        Ok((status, body))
+    }
+}
+
+fn answer<T: serde::de::DeserializeOwned>(
+    (status, body): (u16, axum::body::Bytes),
+) -> Result<T, TransportError> {
+    match status {
+        200 => Ok(serde_json::from_slice(&body).expect("the server answers its protocol")),
+        401 => Err(TransportError::Unauthorized(
+            String::from_utf8_lossy(&body).into(),
+        )),
+        429 => Err(TransportError::RateLimited { retry_after_ms: 10 }),
+        400..=499 => Err(TransportError::Refused(
+            serde_json::from_slice::<ErrorBody>(&body).expect("error body"),
+        )),
+        _ => Err(TransportError::Unknown(format!("status {status}"))),
+    }
+}
+
+impl Transport for SimTransport {
+    async fn batch(&self, request: &BatchRequest) -> Result<BatchResponse, TransportError> {
+        let body = serde_json::to_vec(request).unwrap();
+        let make = || {
+            axum::http::Request::post("/v1/batch")
+                .header("content-type", "application/json")
+                .body(Body::from(body.clone()))
+                .unwrap()
+        };
+        answer(self.call(make(), Some(make())).await?)
+    }
+
+    async fn events(&self, after: u64, limit: u32) -> Result<EventsPage, TransportError> {
+        let request = axum::http::Request::get(format!("/v1/events?after={after}&limit={limit}"))
+            .body(Body::empty())
+            .unwrap();
+        answer(self.call(request, None).await?)
+    }
+
+    async fn pause(&self, _millis: u64) {}
+}
+
+/// One device: a store that survives restarts, and the engine and sync client of this run.
+struct Device {
+    store: MemoryStore,
+    faults: Rc<RefCell<Faults>>,
+    client: SyncClient<MemoryStore, SimTransport>,
+    seed: u64,
+}
+
+fn client_for(
+    store: &MemoryStore,
+    router: &Router,
+    faults: &Rc<RefCell<Faults>>,
+    seed: u64,
+) -> SyncClient<MemoryStore, SimTransport> {
+    let mut engine = Engine::new(store.clone()).with_ids(Rc::new(SequentialIds::with_seed(seed)));
+    engine.register::<Order>().unwrap();
+    engine
+        .register_projection(Rc::new(OrderProjection), ProjectionOptions::default())
+        .unwrap();
+    let transport = SimTransport {
+        router: router.clone(),
+        faults: faults.clone(),
+    };
+    let config = SyncConfig {
+        batch_size: 3,
+        max_attempts: 3,
+        ..SyncConfig::default()
+    };
+    SyncClient::new(Rc::new(engine), transport, config)
+        .with_ids(Rc::new(SequentialIds::with_seed(seed + 1_000)))
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Execute {
+        device: usize,
+        order: u8,
+        kind: u8,
+    },
+    Sync {
+        device: usize,
+    },
+    Network {
+        device: usize,
+        faults: (bool, bool, bool, bool),
+    },
+    Restart {
+        device: usize,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..3usize, 0u8..4, 0u8..3).prop_map(|(device, order, kind)| Step::Execute { device, order, kind }),
+        3 => (0..3usize).prop_map(|device| Step::Sync { device }),
+        2 => (0..3usize, (prop::bool::weighted(0.2), prop::bool::weighted(0.3), prop::bool::weighted(0.3), prop::bool::weighted(0.2)))
+            .prop_map(|(device, faults)| Step::Network { device, faults }),
+        1 => (0..3usize).prop_map(|device| Step::Restart { device }),
+    ]
+}
+
+fn command(kind: u8) -> OrderCommand {
+    match kind {
+        0 => OrderCommand::CreateOrder {
+            customer_id: "c".into(),
+            items: vec![OrderItem {
+                product_id: "p".into(),
+                quantity: 1,
+                unit_price: 10,
+            }],
+        },
+        1 => OrderCommand::PayOrder {
+            payment_method: "card".into(),
+            amount: 10,
+        },
+        _ => OrderCommand::ShipOrder {
+            tracking_number: "T".into(),
+        },
+    }
+}
+
+async fn server_log(router: &Router) -> Vec<ServerEvent> {
+    let transport = SimTransport {
+        router: router.clone(),
+        faults: Rc::default(),
+    };
+    let mut events = Vec::new();
+    loop {
+        let page = transport.events(events.len() as u64, 1_000).await.unwrap();
+        let done = page.events.is_empty();
+        events.extend(page.events);
+        if done {
+            return events;
+        }
+    }
+}
+
+async fn run_case(steps: Vec<Step>) {
+    let backend = AnyBackend::Sqlite(SqliteBackend::open(":memory:").await.unwrap());
+    let mut config = Config::new(AuthMode::Dev);
+    config.limits.requests_per_second = 0;
+    let router = router(AppState::new(backend, config)).unwrap();
+    let mut devices: Vec<Device> = (0..3u64)
+        .map(|n| {
+            let store = MemoryStore::with_client_id(format!("device-{n}"));
+            let faults = Rc::new(RefCell::new(Faults::default()));
+            let seed = (n + 1) * 100_000;
+            Device {
+                client: client_for(&store, &router, &faults, seed),
+                store,
+                faults,
+                seed,
+            }
+        })
+        .collect();
+    let mut executed: Vec<(usize, String)> = Vec::new();
+    for step in &steps {
+        match step {
+            Step::Execute {
+                device,
+                order,
+                kind,
+            } => {
+                let engine = devices[*device].client.engine().clone();
+                let id = order.to_string();
+                let outcome = engine
+                    .execute::<Order>(&id, &command(*kind), ExecuteOptions::default())
+                    .await;
+                if let Some(result) = outcome.ok().filter(|result| !result.events.is_empty()) {
+                    executed.push((*device, result.command_id));
+                }
+            }
+            Step::Sync { device } => {
+                let _ = devices[*device].client.sync().await;
+            }
+            Step::Network {
+                device,
+                faults: (offline, drop_request, lose_answer, duplicate),
+            } => {
+                let faults = Faults {
+                    offline: *offline,
+                    drop_request: *drop_request,
+                    lose_answer: *lose_answer,
+                    duplicate: *duplicate,
+                };
+                *devices[*device].faults.borrow_mut() = faults;
+            }
+            Step::Restart { device } => {
+                let device = &mut devices[*device];
+                device.seed += 10;
+                device.client = client_for(&device.store, &router, &device.faults, device.seed);
+                device.client.engine().catch_up_projections().await.unwrap();
+            }
+        }
+    }
+    for device in &devices {
+        *device.faults.borrow_mut() = Faults::default();
+    }
+    for _ in 0..2 {
+        for device in &devices {
+            device
+                .client
+                .sync()
+                .await
+                .expect("a sync on a good network succeeds");
+        }
+    }
+    check(&router, &devices, &executed).await;
+}
+
+async fn check(router: &Router, devices: &[Device], executed: &[(usize, String)]) {
+    let log = server_log(router).await;
+    let ids: HashSet<_> = log.iter().map(|event| event.id).collect();
+    assert_eq!(ids.len(), log.len(), "no event is on the server twice");
+    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for event in &log {
+        versions
+            .entry(event.stream.to_string())
+            .or_default()
+            .push(event.version);
+    }
+    for (stream, versions) in &versions {
+        assert_eq!(
+            versions,
+            &(1..=versions.len() as u64).collect::<Vec<_>>(),
+            "{stream} is contiguous"
+        );
+    }
+    let mut accepted: HashMap<String, HashSet<u32>> = HashMap::new();
+    for event in &log {
+        let command = event.metadata["commandId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        accepted
+            .entry(command)
+            .or_default()
+            .insert(event.id.as_u128() as u32);
+    }
+    for (device, command_id) in executed {
+        let rejected = devices[*device]
+            .store
+            .rejected()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| &r.command_id == command_id);
+        let on_server = accepted.contains_key(command_id);
+        assert!(
+            on_server != rejected,
+            "command {command_id} of device {device}: on the server {on_server}, rejected {rejected}"
+        );
+    }
+    for device in devices {
+        assert!(
+            device
+                .store
+                .read_outbox(usize::MAX)
+                .await
+                .unwrap()
+                .is_empty(),
+            "every outbox drained"
+        );
+    }
+    let fresh = MemoryStore::with_client_id("fresh");
+    let fresh_client = client_for(&fresh, router, &Rc::default(), 9_000_000);
+    fresh_client.engine().catch_up_projections().await.unwrap();
+    fresh_client.sync().await.unwrap();
+    for order in 0u8..4 {
+        let id = order.to_string();
+        let expected = fresh_client.engine().load::<Order>(&id).await.unwrap();
+        let expected_doc = fresh_client.engine().get("orders", &id).await.unwrap();
+        for (n, device) in devices.iter().enumerate() {
+            let engine = device.client.engine();
+            assert_eq!(
+                engine.load::<Order>(&id).await.unwrap(),
+                expected,
+                "order {id} on device {n}"
+            );
+            assert_eq!(
+                engine.get("orders", &id).await.unwrap(),
+                expected_doc,
+                "read model of {id} on device {n}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn every_command_is_accepted_once_or_rejected_and_all_devices_converge(steps in prop::collection::vec(step(), 1..60)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(tokio::task::LocalSet::new().run_until(run_case(steps)));
+    }
+}

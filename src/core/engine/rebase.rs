@@ -1,0 +1,119 @@
+//! Deciding pending commands again after another device changed their aggregate first.
+//!
+//! Pure and synchronous: given the stream's confirmed history (the server's, as pulled) and the
+//! stream's pending commands in order, each command is decided on the state the history and the
+//! commands before it built. One that still holds gets new events — their ids derived from the
+//! command id and the attempt, so a retry of the same rebase produces the same ids — and one
+//! that no longer holds comes back with its domain error.
+
+use super::Engine;
+use crate::core::aggregate::ConflictPolicy;
+use crate::core::error::{DomainError, Error, Result};
+use crate::core::event::{EventEnvelope, EventMetadata};
+use crate::core::outbox::OutboxEntry;
+use crate::core::runtime::derived_event_id;
+use crate::core::stream::check_event_type;
+use crate::store::EventStore;
+
+/// What deciding a pending command again gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redecision {
+    /// It still holds: its outbox entry for the new decision and its new events (none when on
+    /// the new state it has nothing left to do).
+    Holds {
+        /// The entry, with its new expected version, event ids and attempt.
+        entry: OutboxEntry,
+        /// The new events, at the versions after the new base.
+        events: Vec<EventEnvelope>,
+    },
+    /// It no longer holds.
+    Refused {
+        /// The entry as it was.
+        entry: OutboxEntry,
+        /// Why.
+        error: DomainError,
+    },
+}
+
+impl<S: EventStore> Engine<S> {
+    /// What the aggregate of `entry` wants done with it after a conflict with `server_events`.
+    pub fn conflict_policy(
+        &self,
+        entry: &OutboxEntry,
+        server_events: &[EventEnvelope],
+    ) -> Result<ConflictPolicy> {
+        Ok(self
+            .handler(&entry.aggregate_type)?
+            .on_conflict(&entry.command, server_events))
+    }
+
+    /// Decides `pending` (one stream's commands, oldest first) again on top of `history` (the
+    /// stream's confirmed events, in version order).
+    pub fn redecide(
+        &self,
+        history: &[EventEnvelope],
+        pending: &[OutboxEntry],
+    ) -> Result<Vec<Redecision>> {
+        let Some(first) = pending.first() else {
+            return Ok(Vec::new());
+        };
+        let handler = self.handler(&first.aggregate_type)?.clone();
+        let mut state = handler.initial_state()?;
+        handler.evolve(&mut state, &self.upcast_all(history.to_vec())?)?;
+        let mut version = history.last().map_or(0, |event| event.version);
+        let now = self.clock.now();
+        let mut outcomes = Vec::with_capacity(pending.len());
+        for entry in pending {
+            if entry.stream != first.stream {
+                return Err(Error::invalid("redecide takes the commands of one stream"));
+            }
+            let decided = match handler.decide(&state, &entry.command) {
+                Ok(decided) => decided,
+                Err(Error::Domain(error)) => {
+                    outcomes.push(Redecision::Refused {
+                        entry: entry.clone(),
+                        error,
+                    });
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            let attempt = entry.attempt + 1;
+            let metadata = EventMetadata {
+                correlation_id: entry.correlation_id.clone(),
+                causation_id: entry.causation_id.clone(),
+                command_id: Some(entry.command_id.clone()),
+                client_id: Some(self.store.client_id().to_owned()),
+                occurred_at: now,
+            };
+            let mut events = Vec::with_capacity(decided.len());
+            for (index, event) in decided.into_iter().enumerate() {
+                check_event_type(&event.event_type)?;
+                events.push(EventEnvelope {
+                    id: derived_event_id(&entry.command_id, attempt, index),
+                    stream: entry.stream.clone(),
+                    version: version + 1 + index as u64,
+                    position: None,
+                    event_type: event.event_type,
+                    schema_version: event.schema_version,
+                    data: event.data,
+                    metadata: metadata.clone(),
+                    recorded_at: None,
+                });
+            }
+            handler.evolve(&mut state, &self.upcast_all(events.clone())?)?;
+            let redecided = OutboxEntry {
+                expected_version: version,
+                event_ids: events.iter().map(|event| event.id).collect(),
+                attempt,
+                ..entry.clone()
+            };
+            version += events.len() as u64;
+            outcomes.push(Redecision::Holds {
+                entry: redecided,
+                events,
+            });
+        }
+        Ok(outcomes)
+    }
+}

@@ -1,0 +1,246 @@
+//! How the projector folds events into one projection namespace: newly confirmed events onto
+//! the base (or only dropping undo records when they are our own acknowledged events), then
+//! pending events on top with undo records, dead-lettering what fails.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::index::index_entries;
+use super::projector::{Applied, CatchUp, Projector, Registered};
+use super::storage::{DocTx, Fold, UndoEntry};
+use super::view::{Known, View};
+use super::{DeadLetter, OnFailure};
+use crate::core::error::{Error, Result};
+use crate::core::event::StoredEvent;
+
+impl Projector {
+    pub(super) async fn fold_step<T: DocTx>(
+        &self,
+        tx: &T,
+        registered: &Registered,
+        ns: &str,
+        fold: &mut Fold,
+        limit: usize,
+    ) -> Result<(CatchUp, Option<u64>)> {
+        let mut processed = 0usize;
+        let mut known = Known::new();
+        while processed < limit {
+            let confirmed = tx
+                .confirmed_after(fold.checkpoint, limit - processed)
+                .await?;
+            let Some(last) = confirmed.last() else { break };
+            let last_position = last.event.position.unwrap_or(fold.checkpoint);
+            if self.is_acknowledgement(tx, fold, &confirmed).await? {
+                for event in &confirmed {
+                    tx.delete_undo_of(ns, event.seq)?;
+                }
+                fold.pending_applied -= confirmed.len() as u64;
+                processed += confirmed.len();
+            } else {
+                self.revert_pending(tx, registered, ns, fold, &mut known)
+                    .await?;
+                for event in &confirmed {
+                    if let Some(stop) = self
+                        .process(tx, registered, ns, event, false, &mut known)
+                        .await?
+                    {
+                        return Ok((
+                            CatchUp {
+                                processed: processed as u64,
+                                finished: true,
+                            },
+                            Some(stop),
+                        ));
+                    }
+                    fold.checkpoint = event.event.position.unwrap_or(fold.checkpoint);
+                    processed += 1;
+                }
+            }
+            fold.checkpoint = last_position;
+        }
+        if fold.pending_applied != tx.pending_count_upto(fold.pending_upto).await? {
+            self.revert_pending(tx, registered, ns, fold, &mut known)
+                .await?;
+        }
+        while processed < limit {
+            let pending = tx
+                .pending_after(fold.pending_upto, limit - processed)
+                .await?;
+            if pending.is_empty() {
+                return Ok((
+                    CatchUp {
+                        processed: processed as u64,
+                        finished: true,
+                    },
+                    None,
+                ));
+            }
+            for event in &pending {
+                if let Some(stop) = self
+                    .process(tx, registered, ns, event, true, &mut known)
+                    .await?
+                {
+                    return Ok((
+                        CatchUp {
+                            processed: processed as u64,
+                            finished: true,
+                        },
+                        Some(stop),
+                    ));
+                }
+                fold.pending_upto = event.seq;
+                fold.pending_applied += 1;
+                processed += 1;
+            }
+        }
+        Ok((
+            CatchUp {
+                processed: processed as u64,
+                finished: false,
+            },
+            None,
+        ))
+    }
+
+    /// Whether `confirmed` are exactly the oldest pending events this fold applied, in order:
+    /// then their effects are already in place and only their undo records go.
+    pub(super) async fn is_acknowledgement<T: DocTx>(
+        &self,
+        tx: &T,
+        fold: &Fold,
+        confirmed: &[StoredEvent],
+    ) -> Result<bool> {
+        let seqs: Vec<u64> = confirmed.iter().map(|event| event.seq).collect();
+        let ascending = seqs.windows(2).all(|pair| pair[0] < pair[1]);
+        let applied = seqs.iter().all(|seq| *seq <= fold.pending_upto);
+        if !ascending || !applied || fold.pending_applied < seqs.len() as u64 {
+            return Ok(false);
+        }
+        let last = *seqs.last().unwrap_or(&0);
+        let older_pending_remains = tx
+            .first_pending_seq()
+            .await?
+            .is_some_and(|first| first < last);
+        let none_removed = fold.pending_applied - seqs.len() as u64
+            == tx.pending_count_upto(fold.pending_upto).await?;
+        Ok(!older_pending_remains && none_removed)
+    }
+
+    /// Undoes every pending effect of the fold, newest first, leaving the confirmed base.
+    pub(super) async fn revert_pending<T: DocTx>(
+        &self,
+        tx: &T,
+        registered: &Registered,
+        ns: &str,
+        fold: &mut Fold,
+        known: &mut Known,
+    ) -> Result<()> {
+        let log = tx.undo_log(ns).await?;
+        for entry in log.iter().rev() {
+            self.write(tx, registered, ns, &entry.key, entry.before.as_ref())?;
+        }
+        tx.clear_undo(ns)?;
+        known.clear();
+        fold.pending_upto = 0;
+        fold.pending_applied = 0;
+        Ok(())
+    }
+
+    /// Applies one event; returns the sequence number it stopped at, if the projection stops.
+    pub(super) async fn process<T: DocTx>(
+        &self,
+        tx: &T,
+        registered: &Registered,
+        ns: &str,
+        stored: &StoredEvent,
+        pending: bool,
+        known: &mut Known,
+    ) -> Result<Option<u64>> {
+        match self
+            .apply(tx, registered, ns, stored, pending, known)
+            .await?
+        {
+            Applied::Done => Ok(None),
+            Applied::Failed(error) => {
+                let skipped = registered.options.on_failure == OnFailure::Skip;
+                tx.put_dead_letter(&DeadLetter {
+                    projection: registered.projection.name().to_owned(),
+                    seq: stored.seq,
+                    event: stored.event.clone(),
+                    code: match &error {
+                        Error::Domain(domain) => domain.code.clone(),
+                        other => other.code().to_owned(),
+                    },
+                    message: error.to_string(),
+                    skipped,
+                })?;
+                Ok((!skipped).then_some(stored.seq))
+            }
+        }
+    }
+
+    pub(super) async fn apply<T: DocTx>(
+        &self,
+        tx: &T,
+        registered: &Registered,
+        ns: &str,
+        stored: &StoredEvent,
+        pending: bool,
+        known: &mut Known,
+    ) -> Result<Applied> {
+        let writes = loop {
+            let mut view = View::new(known);
+            let outcome = registered.projection.apply(&stored.event, &mut view);
+            if view.misses().is_empty() {
+                match outcome {
+                    Ok(()) => break view.into_writes(),
+                    Err(error) => return Ok(Applied::Failed(error)),
+                }
+            }
+            let misses = view.misses().to_vec();
+            for key in misses {
+                let doc = tx.get_doc(ns, &key).await?;
+                known.insert(key, doc);
+            }
+        };
+        let unknown: Vec<String> = writes
+            .keys()
+            .filter(|key| !known.contains_key(*key))
+            .cloned()
+            .collect();
+        for key in unknown {
+            let doc = tx.get_doc(ns, &key).await?;
+            known.insert(key, doc);
+        }
+        let mut written = HashSet::new();
+        for (key, doc) in writes {
+            if pending && written.insert(key.clone()) {
+                let before = known.get(&key).cloned().flatten();
+                tx.put_undo(&UndoEntry {
+                    ns: ns.to_owned(),
+                    seq: stored.seq,
+                    key: key.clone(),
+                    before,
+                })?;
+            }
+            self.write(tx, registered, ns, &key, doc.as_ref())?;
+            known.insert(key, doc);
+        }
+        Ok(Applied::Done)
+    }
+
+    pub(super) fn write<T: DocTx>(
+        &self,
+        tx: &T,
+        registered: &Registered,
+        ns: &str,
+        key: &str,
+        doc: Option<&Value>,
+    ) -> Result<()> {
+        match doc {
+            Some(doc) => tx.put_doc(ns, key, doc, &index_entries(registered.indexes(), doc)),
+            None => tx.delete_doc(ns, key),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Projections: events in, read models (keyed JSON documents) out.
+//!
+//! # The consistency model
+//!
+//! Events from this device wait in the outbox until the server accepts them (*pending*);
+//! events the server has stored carry its global position (*confirmed*). A read model always
+//! equals a fresh rebuild from **the confirmed events in server order, then the pending events
+//! in local order**:
+//!
+//! - **Base and overlay.** A projection folds confirmed events into its documents in position
+//!   order and remembers how far it got (its checkpoint). It folds pending events on top, and
+//!   for each document a pending event changes it keeps the document's previous value in an
+//!   undo log.
+//! - **Read your writes.** A command's pending events are applied in the same atomic write that
+//!   stores them (for inline projections, the default), so a query right after `execute`
+//!   resolves sees them.
+//! - **Correction.** When confirmed events arrive that are not simply the oldest pending events
+//!   in order (another device's events, or ours in a different order), the projection undoes
+//!   every pending effect, folds the confirmed events into the base, and applies the pending
+//!   events again. When they are exactly our oldest pending events (the usual
+//!   acknowledgement), their undo records are dropped and nothing is recomputed.
+//!
+//! A failing `apply` is never skipped silently: the event, the projection and the error go to
+//! a dead letter, and the projection stops there (default) or skips the event (opt-in).
+
+mod fold;
+pub mod index;
+pub mod projector;
+pub mod query;
+pub mod storage;
+pub mod view;
+
+pub use index::IndexValue;
+pub use projector::{CatchUp, Projector, Registered};
+pub use query::{Condition, Cursor, Doc, Page, Query, QuerySpec};
+pub use storage::{DocTx, Fold, UndoEntry};
+pub use view::View;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::error::Result;
+use crate::core::event::EventEnvelope;
+
+/// Turns events into keyed JSON documents.
+pub trait Projection {
+    /// The read model's name, used in queries.
+    fn name(&self) -> &str;
+    /// The projection's version; raising it rebuilds the read model from the log.
+    fn version(&self) -> u32 {
+        1
+    }
+    /// Top-level document fields to index (strings and numbers are indexed).
+    fn indexes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Applies one event: reads documents and writes (puts or deletes) them through `view`.
+    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> Result<()>;
+}
+
+/// When a projection runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProjectionMode {
+    /// In the same atomic write as the events (read-your-writes). The default.
+    Inline,
+    /// After commits, in batches of `batch_size` events, with retries and backoff.
+    Background {
+        /// Events per batch (default 50).
+        batch_size: usize,
+    },
+}
+
+/// What a projection does when `apply` fails on an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnFailure {
+    /// Dead-letter the event and stop the projection there. The default.
+    #[default]
+    Stop,
+    /// Dead-letter the event and go on with the next.
+    Skip,
+}
+
+/// How a projection is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectionOptions {
+    /// Inline (default) or background.
+    pub mode: ProjectionMode,
+    /// Stop (default) or skip on a failing event.
+    pub on_failure: OnFailure,
+    /// Background mode: attempts of a failing batch before its event is dead-lettered.
+    pub max_retries: u32,
+    /// Background mode: the first retry's delay, doubled for each further one.
+    pub backoff_ms: u64,
+}
+
+impl Default for ProjectionOptions {
+    fn default() -> Self {
+        ProjectionOptions {
+            mode: ProjectionMode::Inline,
+            on_failure: OnFailure::Stop,
+            max_retries: 5,
+            backoff_ms: 1_000,
+        }
+    }
+}
+
+/// Where a projection stands, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionState {
+    /// The projection's name.
+    pub name: String,
+    /// The version whose documents queries read (0 before the first build finished).
+    pub version: u32,
+    /// The last server position folded into that version's base.
+    pub checkpoint: u64,
+    /// Pending events with a local sequence number up to this were processed.
+    pub pending_upto: u64,
+    /// How many pending events were processed.
+    pub pending_applied: u64,
+    /// The local sequence number of the event it stopped at, if it stopped.
+    pub stopped_at: Option<u64>,
+    /// Set while a newer version is being built.
+    pub rebuild: Option<Rebuild>,
+}
+
+/// A build of a newer version, in progress.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rebuild {
+    /// The version being built.
+    pub version: u32,
+    /// How far the build got.
+    pub fold: storage::Fold,
+    /// Events processed so far.
+    pub done: u64,
+    /// Events in the store when the build started.
+    pub total: u64,
+}
+
+/// An event a projection failed to apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    /// The projection.
+    pub projection: String,
+    /// The event's local sequence number.
+    pub seq: u64,
+    /// The event.
+    pub event: EventEnvelope,
+    /// The error's code.
+    pub code: String,
+    /// The error's message.
+    pub message: String,
+    /// Whether the projection skipped the event (otherwise it stopped there).
+    pub skipped: bool,
+}
+
+/// The storage namespace of version `version` of projection `name`.
+pub fn namespace(name: &str, version: u32) -> String {
+    format!("{name}@{version}")
+}

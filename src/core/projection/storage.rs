@@ -1,0 +1,80 @@
+//! What the projector needs of a store: [`DocTx`], implemented by each store over one atomic
+//! write of its own. The projector awaits nothing but its methods, so it can run inside an
+//! IndexedDB transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::index::IndexValue;
+use super::{DeadLetter, ProjectionState};
+use crate::core::error::Result;
+use crate::core::event::StoredEvent;
+
+/// A document's value before a pending event changed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoEntry {
+    /// The projection namespace (`name@version`).
+    pub ns: String,
+    /// The pending event's local sequence number.
+    pub seq: u64,
+    /// The document's key.
+    pub key: String,
+    /// The document before the event; `None` when it did not exist.
+    pub before: Option<Value>,
+}
+
+/// What the projector needs of a store, inside one atomic write.
+#[allow(async_fn_in_trait)]
+pub trait DocTx {
+    /// A document of namespace `ns`.
+    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>>;
+    /// Stores a document with its index entries.
+    fn put_doc(
+        &self,
+        ns: &str,
+        key: &str,
+        doc: &Value,
+        index: &[(String, IndexValue)],
+    ) -> Result<()>;
+    /// Removes a document.
+    fn delete_doc(&self, ns: &str, key: &str) -> Result<()>;
+    /// Removes every document of a namespace.
+    fn clear_namespace(&self, ns: &str) -> Result<()>;
+    /// The undo records of a namespace, by sequence number then key.
+    async fn undo_log(&self, ns: &str) -> Result<Vec<UndoEntry>>;
+    /// Adds an undo record.
+    fn put_undo(&self, entry: &UndoEntry) -> Result<()>;
+    /// Removes the undo records of one event.
+    fn delete_undo_of(&self, ns: &str, seq: u64) -> Result<()>;
+    /// Removes every undo record of a namespace.
+    fn clear_undo(&self, ns: &str) -> Result<()>;
+    /// A projection's stored state.
+    async fn state(&self, name: &str) -> Result<Option<ProjectionState>>;
+    /// Stores a projection's state.
+    fn put_state(&self, state: &ProjectionState) -> Result<()>;
+    /// Records a dead letter.
+    fn put_dead_letter(&self, letter: &DeadLetter) -> Result<()>;
+    /// Confirmed events with a server position above `position`, in position order.
+    async fn confirmed_after(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>>;
+    /// Pending events with a local sequence number above `seq`, in local order.
+    async fn pending_after(&self, seq: u64, limit: usize) -> Result<Vec<StoredEvent>>;
+    /// How many pending events have a sequence number of at most `seq`.
+    async fn pending_count_upto(&self, seq: u64) -> Result<u64>;
+    /// The smallest sequence number of a pending event.
+    async fn first_pending_seq(&self) -> Result<Option<u64>>;
+    /// How many events the store holds.
+    async fn event_count(&self) -> Result<u64>;
+}
+
+/// How far one fold of a projection got: its base and its pending overlay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fold {
+    /// The last server position folded into the base.
+    pub checkpoint: u64,
+    /// Pending events with a sequence number up to this were processed.
+    pub pending_upto: u64,
+    /// How many pending events were processed (to notice removed ones).
+    pub pending_applied: u64,
+}

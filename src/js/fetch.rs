@@ -1,0 +1,174 @@
+//! The sync transport of browsers, workers and edge workers: protocol v1 over the global
+//! `fetch`, with a bearer token from the app's token provider when it has one.
+
+use js_sys::{Function, Promise, Reflect};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
+use crate::sync::{Transport, TransportError};
+
+/// Calls a `fieldstream-server` at `base_url` through `fetch`.
+pub struct FetchTransport {
+    base_url: String,
+    /// `async () => token`, asked before each request (so it can refresh expired tokens).
+    token: Option<Function>,
+}
+
+impl FetchTransport {
+    /// A transport to `base_url` (such as `http://127.0.0.1:8080`).
+    pub fn new(base_url: &str, token: Option<Function>) -> Self {
+        FetchTransport {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    async fn bearer(&self) -> Result<Option<String>, TransportError> {
+        let Some(provider) = &self.token else {
+            return Ok(None);
+        };
+        let unknown = |error: JsValue| {
+            TransportError::Unauthorized(format!("the token provider failed: {error:?}"))
+        };
+        let value = provider.call0(&JsValue::NULL).map_err(unknown)?;
+        let value = match value.dyn_ref::<Promise>() {
+            Some(promise) => JsFuture::from(promise.clone()).await.map_err(unknown)?,
+            None => value,
+        };
+        value
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| TransportError::Unauthorized("the token provider gave no string".into()))
+    }
+
+    async fn request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, TransportError> {
+        let unknown = |error: JsValue| TransportError::Unknown(format!("{error:?}"));
+        let init = js_sys::Object::new();
+        let headers = js_sys::Object::new();
+        let set = |target: &js_sys::Object, key: &str, value: &JsValue| {
+            Reflect::set(target, &key.into(), value).map(|_| ())
+        };
+        set(&init, "method", &method.into()).map_err(unknown)?;
+        if let Some(body) = body {
+            set(&headers, "content-type", &"application/json".into()).map_err(unknown)?;
+            set(&init, "body", &body.into()).map_err(unknown)?;
+        }
+        if let Some(token) = self.bearer().await? {
+            set(&headers, "authorization", &format!("Bearer {token}").into()).map_err(unknown)?;
+        }
+        set(&init, "headers", &headers).map_err(unknown)?;
+        let global = js_sys::global();
+        let navigator = Reflect::get(&global, &"navigator".into())
+            .ok()
+            .filter(|n| !n.is_undefined());
+        let on_line = navigator
+            .and_then(|n| Reflect::get(&n, &"onLine".into()).ok())
+            .and_then(|v| v.as_bool());
+        if on_line == Some(false) {
+            return Err(TransportError::Offline("the browser is offline".into()));
+        }
+        let fetch: Function = Reflect::get(&global, &"fetch".into())
+            .map_err(unknown)?
+            .dyn_into()
+            .map_err(unknown)?;
+        let url = format!("{}{path}", self.base_url);
+        let promise: Promise = fetch
+            .call2(&global, &url.into(), &init)
+            .map_err(unknown)?
+            .dyn_into()
+            .map_err(unknown)?;
+        let response = JsFuture::from(promise).await.map_err(unknown)?;
+        let status = Reflect::get(&response, &"status".into())
+            .map_err(unknown)?
+            .as_f64()
+            .unwrap_or(0.0) as u16;
+        let text: Function = Reflect::get(&response, &"text".into())
+            .map_err(unknown)?
+            .dyn_into()
+            .map_err(unknown)?;
+        let text: Promise = text
+            .call0(&response)
+            .map_err(unknown)?
+            .dyn_into()
+            .map_err(unknown)?;
+        let text = JsFuture::from(text)
+            .await
+            .map_err(unknown)?
+            .as_string()
+            .unwrap_or_default();
+        let retry_after = Reflect::get(&response, &"headers".into())
+            .ok()
+            .and_then(|headers| {
+                let get: Function = Reflect::get(&headers, &"get".into())
+                    .ok()?
+                    .dyn_into()
+                    .ok()?;
+                get.call1(&headers, &"retry-after".into()).ok()?.as_string()
+            })
+            .and_then(|seconds| seconds.trim().parse::<u64>().ok());
+        decode(status, &text, retry_after)
+    }
+}
+
+/// Reads an answer by its status, as protocol v1 defines them.
+fn decode<T: DeserializeOwned>(
+    status: u16,
+    text: &str,
+    retry_after_secs: Option<u64>,
+) -> Result<T, TransportError> {
+    match status {
+        200 => serde_json::from_str(text)
+            .map_err(|error| TransportError::Unknown(format!("unreadable answer: {error}"))),
+        401 => Err(TransportError::Unauthorized(text.to_owned())),
+        429 => Err(TransportError::RateLimited {
+            retry_after_ms: retry_after_secs.unwrap_or(1) * 1_000,
+        }),
+        400..=499 => match serde_json::from_str::<ErrorBody>(text) {
+            Ok(body) => Err(TransportError::Refused(body)),
+            Err(_) => Err(TransportError::Unknown(format!(
+                "status {status} without an error body"
+            ))),
+        },
+        _ => Err(TransportError::Unknown(format!("status {status}"))),
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, TransportError> {
+    serde_json::to_string(value).map_err(|error| TransportError::Unknown(error.to_string()))
+}
+
+impl Transport for FetchTransport {
+    async fn batch(&self, request: &BatchRequest) -> Result<BatchResponse, TransportError> {
+        self.request("POST", "/v1/batch", Some(json(request)?))
+            .await
+    }
+
+    async fn events(&self, after: u64, limit: u32) -> Result<EventsPage, TransportError> {
+        self.request(
+            "GET",
+            &format!("/v1/events?after={after}&limit={limit}"),
+            None,
+        )
+        .await
+    }
+
+    async fn pause(&self, millis: u64) {
+        let wait = Promise::new(&mut |resolve, _| {
+            let global = js_sys::global();
+            if let Ok(set_timeout) =
+                Reflect::get(&global, &"setTimeout".into()).and_then(|f| f.dyn_into::<Function>())
+            {
+                let _ = set_timeout.call2(&global, &resolve, &JsValue::from_f64(millis as f64));
+            }
+        });
+        let _ = JsFuture::from(wait).await;
+    }
+}

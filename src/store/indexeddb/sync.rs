@@ -1,0 +1,179 @@
+//! A sync batch in one IndexedDB transaction: drops, acknowledgements, pulled events, rebased
+//! commits, the pull checkpoint, and the inline projections' correction, all or nothing.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+use wasm_bindgen::JsValue;
+
+use super::IndexedDbStore;
+use super::commit::{base_version, check_shape, write_commit};
+use super::records::{body, from_body, number, object, stream_range};
+use super::schema::{BY_COMMAND, BY_ID, meta_record};
+use super::txn::WriteTx;
+use super::writer::failed;
+use crate::core::projection::Projector;
+use crate::core::{Error, EventEnvelope, ExpectedVersion, Result, StoredEvent};
+use crate::store::SyncBatch;
+
+fn fail(error: idb::Error) -> Error {
+    failed("applying a sync batch", &error)
+}
+
+/// Applies `batch`, then corrects the inline projections of `projector`.
+pub(super) async fn apply(
+    store: &IndexedDbStore,
+    batch: SyncBatch,
+    projector: Option<&Projector>,
+) -> Result<()> {
+    for commit in &batch.commits {
+        check_shape(commit)?;
+    }
+    let tx = WriteTx::begin(store).await?;
+    match write_batch(&tx, batch, projector).await {
+        Ok(()) => tx.finish().await.map_err(|error| {
+            let name = error.as_ref().map(|e| e.name());
+            let detail = error
+                .as_ref()
+                .map_or(String::from("aborted"), |e| e.message());
+            super::errors::classify("applying a sync batch", name.as_deref(), &detail)
+        }),
+        Err(error) => {
+            tx.abort().await;
+            Err(error)
+        }
+    }
+}
+
+async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
+    let checkpoint = match tx
+        .meta
+        .get(JsValue::from_str("checkpoint"))
+        .map_err(fail)?
+        .await
+        .map_err(fail)?
+    {
+        Some(record) => number(&record, "value")?,
+        None => 0,
+    };
+    batch.check_positions(checkpoint)?;
+    let mut dropped: HashSet<Uuid> = HashSet::new();
+    for (stream, from) in &batch.drop_pending {
+        let range = stream_range(stream.as_str(), *from, super::records::MAX_KEY_NUMBER)?;
+        let records = tx
+            .events
+            .get_all(Some(idb::Query::from(range.clone())), None)
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        for record in &records {
+            let event: EventEnvelope = from_body(record)?;
+            if event.position.is_some() {
+                return Err(Error::InvalidInput(format!(
+                    "{stream} holds a confirmed event at or after version {from}"
+                )));
+            }
+            dropped.insert(event.id);
+        }
+        tx.events.delete(idb::Query::from(range)).map_err(fail)?;
+    }
+    for seq in &batch.drop_outbox {
+        tx.outbox
+            .delete(JsValue::from_f64(*seq as f64))
+            .map_err(fail)?;
+    }
+    for event in batch.confirmed.iter().cloned() {
+        confirm(tx, event, &dropped).await?;
+    }
+    for commit in batch.commits.iter().cloned() {
+        let base = base_version(tx, &commit).await?;
+        write_commit(tx, commit, base, None)?;
+    }
+    if let Some(checkpoint) = batch.checkpoint {
+        let current = match tx
+            .meta
+            .get(JsValue::from_str("checkpoint"))
+            .map_err(fail)?
+            .await
+            .map_err(fail)?
+        {
+            Some(record) => number(&record, "value")?,
+            None => 0,
+        };
+        let value = JsValue::from_f64(current.max(checkpoint) as f64);
+        tx.meta
+            .put(&meta_record("checkpoint", value), None)
+            .map_err(fail)?;
+    }
+    for command in &batch.rejected {
+        let by_command = tx.rejected.index(BY_COMMAND).map_err(fail)?;
+        let held = by_command
+            .get_key(JsValue::from_str(&command.command_id))
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        if let Some(key) = held {
+            tx.rejected.delete(key).map_err(fail)?;
+        }
+        let record = object(&[
+            ("commandId", JsValue::from_str(&command.command_id)),
+            ("body", body(command)?),
+        ]);
+        tx.rejected.add(&record, None).map_err(fail)?;
+    }
+    if let Some(projector) = projector {
+        projector.after_sync(tx).await?;
+    }
+    Ok(())
+}
+
+/// Stores one event the server holds: ours becomes confirmed in place, any other is added.
+async fn confirm(tx: &WriteTx, event: EventEnvelope, dropped: &HashSet<Uuid>) -> Result<()> {
+    let position = event
+        .position
+        .ok_or_else(|| Error::invalid("a confirmed event needs its position"))?;
+    let by_id = tx.events.index(BY_ID).map_err(fail)?;
+    let held = by_id
+        .get(JsValue::from_str(&event.id.to_string()))
+        .map_err(fail)?
+        .await
+        .map_err(fail)?;
+    match held.filter(|_| !dropped.contains(&event.id)) {
+        Some(record) => {
+            let mut held: EventEnvelope = from_body(&record)?;
+            if held.stream != event.stream || held.version != event.version {
+                return Err(Error::InvalidInput(format!(
+                    "event {} is held at another place",
+                    event.id
+                )));
+            }
+            if let Some(existing) = held.position {
+                if existing != position {
+                    return Err(Error::InvalidInput(format!(
+                        "event {} has another position",
+                        event.id
+                    )));
+                }
+                return Ok(());
+            }
+            held.position = Some(position);
+            held.recorded_at = event.recorded_at;
+            tx.put_event(&StoredEvent {
+                seq: number(&record, "seq")?,
+                event: held,
+            })
+        }
+        None => {
+            let head = tx.head(event.stream.as_str()).await?;
+            if event.version != head + 1 {
+                return Err(Error::Conflict {
+                    stream: event.stream.to_string(),
+                    expected: ExpectedVersion::Exact(event.version.saturating_sub(1)),
+                    actual: head,
+                });
+            }
+            tx.add_event(&event)?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The memory store's data and its event-side operations: commits, sync batches, reads.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use uuid::Uuid;
+
+use super::views::Views;
+use crate::core::{
+    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, RejectedCommand, Result, Snapshot,
+    StoredEvent, StreamId,
+};
+use crate::store::{Commit, SyncBatch};
+
+/// Everything a memory store holds.
+#[derive(Default)]
+pub struct Data {
+    /// Every event by local sequence number.
+    events: BTreeMap<u64, EventEnvelope>,
+    last_seq: u64,
+    /// For each stream, version → sequence number.
+    streams: HashMap<StreamId, BTreeMap<u64, u64>>,
+    ids: HashMap<Uuid, u64>,
+    /// Confirmed events: server position → sequence number.
+    positions: BTreeMap<u64, u64>,
+    /// Sequence numbers of pending events.
+    pending: BTreeSet<u64>,
+    pub snapshots: HashMap<StreamId, Snapshot>,
+    pub idempotency: HashMap<String, IdempotencyRecord>,
+    pub outbox: BTreeMap<u64, OutboxEntry>,
+    pub checkpoint: u64,
+    pub views: Views,
+    /// The rejected inbox, oldest first.
+    pub rejected: Vec<RejectedCommand>,
+}
+
+/// What a commit did, with local sequence numbers.
+pub enum Written {
+    /// The commit landed.
+    Events(Vec<StoredEvent>),
+    /// A live idempotency record already answers it; nothing was written.
+    Duplicate(IdempotencyRecord),
+}
+
+impl Data {
+    pub fn version_of(&self, stream: &StreamId) -> u64 {
+        self.streams
+            .get(stream)
+            .and_then(|versions| versions.keys().next_back())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Vec<EventEnvelope> {
+        let Some(versions) = self.streams.get(stream) else {
+            return Vec::new();
+        };
+        versions
+            .range(from_version.max(1)..)
+            .take(limit)
+            .map(|(_, seq)| self.events[seq].clone())
+            .collect()
+    }
+
+    pub fn read_all(&self, after: u64, limit: usize) -> Vec<StoredEvent> {
+        let range = (std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded);
+        self.events
+            .range(range)
+            .take(limit)
+            .map(|(seq, event)| StoredEvent {
+                seq: *seq,
+                event: event.clone(),
+            })
+            .collect()
+    }
+
+    pub fn confirmed_after(&self, position: u64, limit: usize) -> Vec<StoredEvent> {
+        let range = (
+            std::ops::Bound::Excluded(position),
+            std::ops::Bound::Unbounded,
+        );
+        self.positions
+            .range(range)
+            .take(limit)
+            .map(|(_, seq)| self.stored(*seq))
+            .collect()
+    }
+
+    pub fn pending_after(&self, seq: u64, limit: usize) -> Vec<StoredEvent> {
+        let range = (std::ops::Bound::Excluded(seq), std::ops::Bound::Unbounded);
+        self.pending
+            .range(range)
+            .take(limit)
+            .map(|seq| self.stored(*seq))
+            .collect()
+    }
+
+    pub fn pending_count_upto(&self, seq: u64) -> u64 {
+        self.pending.range(..=seq).count() as u64
+    }
+
+    pub fn first_pending_seq(&self) -> Option<u64> {
+        self.pending.first().copied()
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.events.len() as u64
+    }
+
+    pub fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> u64 {
+        let range = (
+            std::ops::Bound::Excluded(checkpoint),
+            std::ops::Bound::Unbounded,
+        );
+        let confirmed = self.positions.range(range).count();
+        let pending = self
+            .pending
+            .range((
+                std::ops::Bound::Excluded(pending_upto),
+                std::ops::Bound::Unbounded,
+            ))
+            .count();
+        (confirmed + pending) as u64
+    }
+
+    fn stored(&self, seq: u64) -> StoredEvent {
+        StoredEvent {
+            seq,
+            event: self.events[&seq].clone(),
+        }
+    }
+
+    /// Every check of a commit, made before anything is written; `Some` when a live
+    /// idempotency record already answers it.
+    fn check_commit(
+        &self,
+        commit: &Commit,
+        taken_ids: &HashSet<Uuid>,
+    ) -> Result<Option<IdempotencyRecord>> {
+        if commit.events.is_empty() && commit.idempotency.is_none() {
+            return Err(Error::invalid(
+                "a commit needs events or an idempotency record",
+            ));
+        }
+        if commit.outbox.is_some() && commit.events.is_empty() {
+            return Err(Error::invalid("an outbox entry needs at least one event"));
+        }
+        if let Some(record) = &commit.idempotency {
+            if let Some(existing) = self.idempotency.get(&record.key) {
+                if existing.is_live(record.created_at) {
+                    return Ok(Some(existing.clone()));
+                }
+            }
+        }
+        let actual = self.version_of(&commit.stream);
+        if !commit.expected.admits(actual) {
+            return Err(Error::Conflict {
+                stream: commit.stream.to_string(),
+                expected: commit.expected,
+                actual,
+            });
+        }
+        let mut ids = HashSet::new();
+        for event in &commit.events {
+            if self.ids.contains_key(&event.id)
+                || taken_ids.contains(&event.id)
+                || !ids.insert(event.id)
+            {
+                return Err(Error::InvalidInput(format!(
+                    "event id {} is already stored",
+                    event.id
+                )));
+            }
+        }
+        if let Some(snapshot) = &commit.snapshot {
+            let last = actual + commit.events.len() as u64;
+            if snapshot.stream != commit.stream || snapshot.version != last {
+                return Err(Error::InvalidInput(format!(
+                    "snapshot of {} at version {} does not match the commit's last version {last} of {}",
+                    snapshot.stream, snapshot.version, commit.stream
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks and writes a commit.
+    pub fn commit(&mut self, commit: &Commit) -> Result<Written> {
+        if let Some(existing) = self.check_commit(commit, &HashSet::new())? {
+            return Ok(Written::Duplicate(existing));
+        }
+        Ok(Written::Events(self.write_commit(commit.clone())))
+    }
+
+    fn insert(&mut self, event: EventEnvelope) -> StoredEvent {
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        self.streams
+            .entry(event.stream.clone())
+            .or_default()
+            .insert(event.version, seq);
+        self.ids.insert(event.id, seq);
+        match event.position {
+            Some(position) => {
+                self.positions.insert(position, seq);
+            }
+            None => {
+                self.pending.insert(seq);
+            }
+        }
+        self.events.insert(seq, event.clone());
+        StoredEvent { seq, event }
+    }
+
+    fn write_commit(&mut self, commit: Commit) -> Vec<StoredEvent> {
+        let Commit {
+            stream,
+            events,
+            snapshot,
+            idempotency,
+            outbox,
+            ..
+        } = commit;
+        let first = self.version_of(&stream) + 1;
+        let stored: Vec<StoredEvent> = events
+            .into_iter()
+            .zip(first..)
+            .map(|(mut event, version)| {
+                event.stream = stream.clone();
+                event.version = version;
+                self.insert(event)
+            })
+            .collect();
+        if let Some(snapshot) = snapshot {
+            self.snapshots.insert(stream.clone(), snapshot);
+        }
+        if let (Some(mut entry), Some(first_stored)) = (outbox, stored.first()) {
+            entry.seq = first_stored.seq;
+            entry.stream = stream.clone();
+            self.outbox.insert(entry.seq, entry);
+        }
+        if let Some(mut record) = idempotency {
+            record.stream = stream;
+            (record.first_version, record.last_version) = match (stored.first(), stored.last()) {
+                (Some(first), Some(last)) => (first.event.version, last.event.version),
+                _ => (0, 0),
+            };
+            self.idempotency.insert(record.key.clone(), record);
+        }
+        stored
+    }
+
+    /// Checks a sync batch against the data as it will be after its earlier steps, so that
+    /// applying it cannot fail halfway.
+    fn check_sync(&self, batch: &SyncBatch) -> Result<()> {
+        batch.check_positions(self.checkpoint)?;
+        let mut dropped: HashSet<u64> = HashSet::new();
+        for (stream, from) in &batch.drop_pending {
+            for seq in self
+                .streams
+                .get(stream)
+                .into_iter()
+                .flat_map(|v| v.range(from..).map(|(_, seq)| *seq))
+            {
+                if !self.pending.contains(&seq) {
+                    return Err(Error::InvalidInput(format!(
+                        "{stream} holds a confirmed event at or after version {from}"
+                    )));
+                }
+                dropped.insert(seq);
+            }
+        }
+        let mut heads: HashMap<&StreamId, u64> = HashMap::new();
+        for event in &batch.confirmed {
+            let position = event
+                .position
+                .ok_or_else(|| Error::invalid("a confirmed event needs its position"))?;
+            match self.ids.get(&event.id).filter(|seq| !dropped.contains(seq)) {
+                Some(seq) => {
+                    let held = &self.events[seq];
+                    if held.stream != event.stream || held.version != event.version {
+                        return Err(Error::InvalidInput(format!(
+                            "event {} is held at another place",
+                            event.id
+                        )));
+                    }
+                    if held.position.is_some_and(|held| held != position) {
+                        return Err(Error::InvalidInput(format!(
+                            "event {} has another position",
+                            event.id
+                        )));
+                    }
+                }
+                None => {
+                    let head = heads.entry(&event.stream).or_insert_with(|| {
+                        let versions = self.streams.get(&event.stream);
+                        versions.map_or(0, |v| {
+                            v.iter().filter(|(_, seq)| !dropped.contains(seq)).count() as u64
+                        })
+                    });
+                    if event.version != *head + 1 {
+                        return Err(Error::Conflict {
+                            stream: event.stream.to_string(),
+                            expected: crate::core::ExpectedVersion::Exact(event.version - 1),
+                            actual: *head,
+                        });
+                    }
+                    *head += 1;
+                }
+            }
+        }
+        let mut taken: HashSet<Uuid> = batch.confirmed.iter().map(|event| event.id).collect();
+        for commit in &batch.commits {
+            if commit.events.is_empty() {
+                return Err(Error::invalid("a rebased commit needs events"));
+            }
+            let head = heads.entry(&commit.stream).or_insert_with(|| {
+                let versions = self.streams.get(&commit.stream);
+                versions.map_or(0, |v| {
+                    v.iter().filter(|(_, seq)| !dropped.contains(seq)).count() as u64
+                })
+            });
+            if !commit.expected.admits(*head) {
+                return Err(Error::Conflict {
+                    stream: commit.stream.to_string(),
+                    expected: commit.expected,
+                    actual: *head,
+                });
+            }
+            *head += commit.events.len() as u64;
+            if commit
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| s.stream != commit.stream || s.version != *head)
+            {
+                return Err(Error::invalid(
+                    "a rebased commit's snapshot is not at its last version",
+                ));
+            }
+            for event in &commit.events {
+                let held = self
+                    .ids
+                    .get(&event.id)
+                    .is_some_and(|seq| !dropped.contains(seq));
+                if held || !taken.insert(event.id) {
+                    return Err(Error::InvalidInput(format!(
+                        "event id {} is already stored",
+                        event.id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks and applies a sync batch; all or nothing.
+    pub fn apply_sync(&mut self, batch: SyncBatch) -> Result<()> {
+        self.check_sync(&batch)?;
+        for (stream, from) in &batch.drop_pending {
+            let seqs: Vec<u64> = self
+                .streams
+                .get(stream)
+                .map_or(Vec::new(), |v| v.range(from..).map(|(_, s)| *s).collect());
+            for seq in seqs {
+                let event = self.events.remove(&seq).expect("indexed events exist");
+                self.ids.remove(&event.id);
+                self.pending.remove(&seq);
+                if let Some(versions) = self.streams.get_mut(stream) {
+                    versions.remove(&event.version);
+                }
+            }
+        }
+        for seq in &batch.drop_outbox {
+            self.outbox.remove(seq);
+        }
+        for event in batch.confirmed {
+            match self.ids.get(&event.id).copied() {
+                Some(seq) => {
+                    let held = self.events.get_mut(&seq).expect("indexed events exist");
+                    if held.position.is_none() {
+                        held.position = event.position;
+                        held.recorded_at = event.recorded_at;
+                        self.pending.remove(&seq);
+                        self.positions
+                            .insert(event.position.expect("checked above"), seq);
+                    }
+                }
+                None => {
+                    self.insert(event);
+                }
+            }
+        }
+        for commit in batch.commits {
+            self.write_commit(commit);
+        }
+        if let Some(checkpoint) = batch.checkpoint {
+            self.checkpoint = self.checkpoint.max(checkpoint);
+        }
+        for command in batch.rejected {
+            self.rejected
+                .retain(|held| held.command_id != command.command_id);
+            self.rejected.push(command);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! `MemoryStore`: an [`EventStore`] in memory, for tests, simulations, Node.js and edge workers.
+//!
+//! Cloning a `MemoryStore` gives another handle on the same data, so a simulated client can
+//! "restart" by building a new engine on the store it had.
+//!
+//! Every write runs on the data taken out of its cell ([`MemoryStore::transact`]): all checks
+//! come first, then mutations that cannot fail, so a write is all or nothing; nothing in it
+//! really waits, so no other call can see the data while it is out.
+
+mod data;
+mod views;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use self::data::{Data, Written};
+use self::views::MemoryTx;
+use super::{Commit, CommitOutcome, EventStore, ReadStats, StoredEvent, SyncBatch};
+use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
+use crate::core::{
+    EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
+    Snapshot, StreamId, Timestamp,
+};
+
+/// An event store held in memory.
+#[derive(Clone)]
+pub struct MemoryStore {
+    client_id: Rc<str>,
+    data: Rc<RefCell<Data>>,
+    stats: Rc<Cell<ReadStats>>,
+    commit_hook: Rc<RefCell<Option<CommitHook>>>,
+}
+
+/// A function run at the start of every commit (a test hook).
+pub type CommitHook = Rc<dyn Fn(&MemoryStore, &Commit)>;
+
+impl MemoryStore {
+    /// An empty store with a fresh random client id.
+    pub fn new() -> Self {
+        Self::with_client_id(Uuid::new_v4().to_string())
+    }
+
+    /// An empty store with the given client id.
+    pub fn with_client_id(client_id: impl Into<String>) -> Self {
+        MemoryStore {
+            client_id: client_id.into().into(),
+            data: Rc::default(),
+            stats: Rc::default(),
+            commit_hook: Rc::default(),
+        }
+    }
+
+    /// Sets the counters back to zero.
+    pub fn reset_read_stats(&self) {
+        self.stats.set(ReadStats::default());
+    }
+
+    /// Test hook: runs `hook` at the start of every commit, before its checks (to stage another
+    /// writer committing first). `None` removes it.
+    #[doc(hidden)]
+    pub fn set_commit_hook(&self, hook: Option<CommitHook>) {
+        *self.commit_hook.borrow_mut() = hook;
+    }
+
+    fn count(&self, update: impl FnOnce(&mut ReadStats)) {
+        let mut stats = self.stats.get();
+        update(&mut stats);
+        self.stats.set(stats);
+    }
+
+    /// Runs `work` on the data, taken out of its cell and put back whatever happens.
+    async fn transact<R>(&self, work: impl AsyncFnOnce(&MemoryTx) -> Result<R>) -> Result<R> {
+        let tx = MemoryTx::new(self.data.take());
+        let result = work(&tx).await;
+        self.data.replace(tx.into_data());
+        result
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventStore for MemoryStore {
+    fn read_stats(&self) -> ReadStats {
+        self.stats.get()
+    }
+
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        Ok(self.data.borrow().version_of(stream))
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>> {
+        let page = self.data.borrow().read_stream(stream, from_version, limit);
+        self.count(|stats| stats.page(page.len()));
+        Ok(page)
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        Ok(self.data.borrow().read_all(after, limit))
+    }
+
+    async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        Ok(self.data.borrow().snapshots.get(stream).cloned())
+    }
+
+    async fn idempotency_record(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>> {
+        let data = self.data.borrow();
+        Ok(data
+            .idempotency
+            .get(key)
+            .filter(|record| record.is_live(now))
+            .cloned())
+    }
+
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .data
+            .borrow()
+            .outbox
+            .values()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
+        self.count(|stats| stats.commits += 1);
+        // Taken out while it runs, so a commit it makes does not run it again.
+        let hook = self.commit_hook.borrow_mut().take();
+        if let Some(hook) = hook {
+            hook(self, &commit);
+            self.commit_hook.borrow_mut().get_or_insert(hook);
+        }
+        self.transact(async |tx| {
+            let stored = match tx.with(|data| data.commit(&commit))? {
+                Written::Duplicate(record) => {
+                    return Ok(CommitOutcome::DuplicateIdempotencyKey(record));
+                }
+                Written::Events(stored) => stored,
+            };
+            if let Some(projector) = &commit.projector {
+                projector.on_commit(tx, &stored).await?;
+            }
+            Ok(CommitOutcome::Committed(
+                stored.into_iter().map(|stored| stored.event).collect(),
+            ))
+        })
+        .await
+    }
+
+    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
+        self.transact(async |tx| {
+            tx.with(|data| data.apply_sync(batch))?;
+            if let Some(projector) = projector {
+                projector.after_sync(tx).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        Ok(self.data.borrow().rejected.clone())
+    }
+
+    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
+        let mut data = self.data.borrow_mut();
+        let before = data.rejected.len();
+        data.rejected.retain(|held| held.command_id != command_id);
+        Ok(data.rejected.len() < before)
+    }
+
+    async fn pull_checkpoint(&self) -> Result<u64> {
+        Ok(self.data.borrow().checkpoint)
+    }
+
+    async fn run_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        limit: usize,
+    ) -> Result<CatchUp> {
+        self.transact(async |tx| projector.catch_up(tx, name, limit).await)
+            .await
+    }
+
+    async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>> {
+        Ok(self.data.borrow().views.states.get(name).cloned())
+    }
+
+    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
+        let data = self.data.borrow();
+        Ok(data
+            .views
+            .dead
+            .iter()
+            .filter(|letter| letter.projection == name)
+            .cloned()
+            .collect())
+    }
+
+    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>> {
+        let doc = self.data.borrow().views.doc(ns, key);
+        self.count(|stats| stats.docs_read += 1);
+        Ok(doc)
+    }
+
+    async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page> {
+        let page = self.data.borrow().views.query(ns, query);
+        self.count(|stats| stats.docs_read += page.docs.len() as u64);
+        Ok(page)
+    }
+
+    async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
+        Ok(self.data.borrow().unprocessed(checkpoint, pending_upto))
+    }
+}

@@ -1,0 +1,300 @@
+//! One sync round: push the oldest outbox entries, pull to the server's head, resolve the
+//! streams that collided, and apply it all as one sync batch.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::{SyncClient, SyncReport, Transport};
+use crate::core::engine::Redecision;
+use crate::core::{
+    ConflictPolicy, Error, EventEnvelope, ExpectedVersion, OutboxEntry, RejectedCommand,
+    RejectionReason, Result, StreamId,
+};
+use crate::protocol::{BatchAppend, BatchRequest, BatchResult, ClientEvent, ErrorBody};
+use crate::store::{Commit, EventStore, SyncBatch};
+
+/// The oldest entries, up to `batch_size` events (at least one entry).
+fn choose(outbox: &[OutboxEntry], batch_size: usize) -> &[OutboxEntry] {
+    let mut events = 0;
+    let count = outbox
+        .iter()
+        .take_while(|entry| {
+            let fits = events == 0 || events + entry.event_ids.len() <= batch_size;
+            events += entry.event_ids.len();
+            fits
+        })
+        .count();
+    &outbox[..count]
+}
+
+pub(super) async fn run<S: EventStore, T: Transport>(
+    client: &SyncClient<S, T>,
+) -> Result<SyncReport> {
+    let store = client.engine.store();
+    let outbox = store.read_outbox(usize::MAX).await?;
+    let chosen = choose(&outbox, client.config.batch_size);
+    client.status.borrow_mut().progress = (0, outbox.len());
+
+    let mut appends = Vec::with_capacity(chosen.len());
+    for entry in chosen {
+        let events = store
+            .read_stream(
+                &entry.stream,
+                entry.expected_version + 1,
+                entry.event_ids.len(),
+            )
+            .await?;
+        if !events
+            .iter()
+            .map(|event| event.id)
+            .eq(entry.event_ids.iter().copied())
+        {
+            return Err(Error::Storage(format!(
+                "the outbox entry of command {} does not match its events",
+                entry.command_id
+            )));
+        }
+        let events = events
+            .iter()
+            .map(ClientEvent::from_envelope)
+            .collect::<Result<Vec<_>>>()?;
+        appends.push(BatchAppend {
+            stream: entry.stream.clone(),
+            expected_version: ExpectedVersion::Exact(entry.expected_version),
+            events,
+        });
+    }
+    let results = push(client, chosen, appends).await?;
+
+    let mut report = SyncReport::default();
+    let mut acked = HashSet::new();
+    let mut refused: BTreeMap<u64, ErrorBody> = BTreeMap::new();
+    for (entry, result) in chosen.iter().zip(results) {
+        match result {
+            BatchResult::Ok(_) => {
+                acked.insert(entry.seq);
+            }
+            BatchResult::Conflict(_) => report.conflicts += 1,
+            BatchResult::Error(body) => {
+                refused.insert(entry.seq, body);
+            }
+        }
+    }
+    report.pushed = acked.len();
+    client.status.borrow_mut().progress = (acked.len(), outbox.len());
+
+    let checkpoint = store.pull_checkpoint().await?;
+    let (pulled, head) = pull(client, checkpoint).await?;
+    report.pulled = pulled.len();
+
+    let troubled = troubled_streams(&outbox, &acked, &refused, &pulled);
+    let mut batch = SyncBatch {
+        confirmed: pulled.clone(),
+        checkpoint: Some(head),
+        ..Default::default()
+    };
+    batch.drop_outbox.extend(acked.iter().copied());
+    for (stream, first) in troubled {
+        let affected: Vec<OutboxEntry> = outbox
+            .iter()
+            .filter(|e| {
+                e.stream == stream && e.expected_version >= first && !acked.contains(&e.seq)
+            })
+            .cloned()
+            .collect();
+        batch.drop_pending.push((stream.clone(), first + 1));
+        batch
+            .drop_outbox
+            .extend(affected.iter().map(|entry| entry.seq));
+        let mut history = store.read_stream(&stream, 1, first as usize).await?;
+        let server_events: Vec<EventEnvelope> = pulled
+            .iter()
+            .filter(|event| event.stream == stream && event.version > first)
+            .cloned()
+            .collect();
+        history.extend(server_events.iter().cloned());
+        resolve(
+            client,
+            &affected,
+            &history,
+            &server_events,
+            &refused,
+            &mut batch,
+        )?;
+    }
+    report.rejected = batch.rejected.len();
+    client.engine.apply_sync(batch).await?;
+    client.status.borrow_mut().lag = 0;
+    Ok(report)
+}
+
+/// Sends the batch; when the server refuses it as a whole, sends its appends one by one so the
+/// refusal lands on the entry that caused it.
+async fn push<S: EventStore, T: Transport>(
+    client: &SyncClient<S, T>,
+    chosen: &[OutboxEntry],
+    appends: Vec<BatchAppend>,
+) -> Result<Vec<BatchResult>> {
+    if appends.is_empty() {
+        return Ok(Vec::new());
+    }
+    let request = BatchRequest { appends };
+    match client.send_batch(&request).await? {
+        Ok(response) if response.results.len() == chosen.len() => Ok(response.results),
+        Ok(response) => Err(Error::Network(format!(
+            "the server answered {} results for {} appends",
+            response.results.len(),
+            chosen.len()
+        ))),
+        Err(body) if request.appends.len() == 1 => Ok(vec![BatchResult::Error(body)]),
+        Err(_) => {
+            let mut results = Vec::with_capacity(request.appends.len());
+            for append in request.appends {
+                let single = BatchRequest {
+                    appends: vec![append],
+                };
+                match client.send_batch(&single).await? {
+                    Ok(mut response) if response.results.len() == 1 => {
+                        results.push(response.results.remove(0))
+                    }
+                    Ok(_) => {
+                        return Err(Error::Network(
+                            "the server answered a batch of one with another count".into(),
+                        ));
+                    }
+                    Err(body) => results.push(BatchResult::Error(body)),
+                }
+            }
+            Ok(results)
+        }
+    }
+}
+
+/// Every event after `after` up to the server's head, as envelopes, and that head.
+async fn pull<S: EventStore, T: Transport>(
+    client: &SyncClient<S, T>,
+    mut after: u64,
+) -> Result<(Vec<EventEnvelope>, u64)> {
+    let mut pulled = Vec::new();
+    loop {
+        let page = client.pull_page(after).await?;
+        let head = page.head;
+        let Some(last) = page.events.last().map(|event| event.position) else {
+            return Ok((pulled, head.max(after)));
+        };
+        pulled.extend(page.events.iter().map(|event| event.to_envelope()));
+        after = last;
+        if after >= head {
+            return Ok((pulled, head));
+        }
+    }
+}
+
+/// The streams whose pending commands collide with the server, each with the expected version
+/// of its first affected command: refused entries, and entries the pulled events overtook.
+fn troubled_streams(
+    outbox: &[OutboxEntry],
+    acked: &HashSet<u64>,
+    refused: &BTreeMap<u64, ErrorBody>,
+    pulled: &[EventEnvelope],
+) -> BTreeMap<StreamId, u64> {
+    let mut server_head: BTreeMap<&StreamId, u64> = BTreeMap::new();
+    for event in pulled {
+        let head = server_head.entry(&event.stream).or_default();
+        *head = (*head).max(event.version);
+    }
+    let mut troubled: BTreeMap<StreamId, u64> = BTreeMap::new();
+    for entry in outbox.iter().filter(|entry| !acked.contains(&entry.seq)) {
+        let overtaken = server_head
+            .get(&entry.stream)
+            .is_some_and(|head| *head > entry.expected_version);
+        if overtaken || refused.contains_key(&entry.seq) {
+            let first = troubled
+                .entry(entry.stream.clone())
+                .or_insert(entry.expected_version);
+            *first = (*first).min(entry.expected_version);
+        }
+    }
+    troubled
+}
+
+fn rejection(
+    entry: &OutboxEntry,
+    code: String,
+    message: String,
+    caused_by: &[EventEnvelope],
+    at: crate::core::Timestamp,
+) -> RejectedCommand {
+    RejectedCommand {
+        command_id: entry.command_id.clone(),
+        aggregate_type: entry.aggregate_type.clone(),
+        aggregate_id: entry.aggregate_id.clone(),
+        command: entry.command.clone(),
+        reason: RejectionReason { code, message },
+        caused_by: caused_by.to_vec(),
+        at,
+    }
+}
+
+/// Decides a troubled stream's commands again (or rejects them) into `batch`.
+fn resolve<S: EventStore, T: Transport>(
+    client: &SyncClient<S, T>,
+    affected: &[OutboxEntry],
+    history: &[EventEnvelope],
+    server_events: &[EventEnvelope],
+    refused: &BTreeMap<u64, ErrorBody>,
+    batch: &mut SyncBatch,
+) -> Result<()> {
+    let engine = &client.engine;
+    let now = engine.clock().now();
+    let mut to_rebase = Vec::new();
+    for entry in affected {
+        if let Some(body) = refused.get(&entry.seq) {
+            batch.rejected.push(rejection(
+                entry,
+                body.error.to_string(),
+                body.message.clone(),
+                &[],
+                now,
+            ));
+            continue;
+        }
+        match engine.conflict_policy(entry, server_events)? {
+            ConflictPolicy::Rebase => to_rebase.push(entry.clone()),
+            ConflictPolicy::Reject => {
+                let message = format!("another device changed {} first", entry.stream);
+                batch.rejected.push(rejection(
+                    entry,
+                    "conflict".into(),
+                    message,
+                    server_events,
+                    now,
+                ));
+            }
+        }
+    }
+    let mut version = history.last().map_or(0, |event| event.version);
+    for outcome in engine.redecide(history, &to_rebase)? {
+        match outcome {
+            Redecision::Holds { events, .. } if events.is_empty() => {}
+            Redecision::Holds { entry, events } => {
+                let stream = entry.stream.clone();
+                let expected = ExpectedVersion::Exact(version);
+                version += events.len() as u64;
+                batch.commits.push(Commit {
+                    outbox: Some(entry),
+                    ..Commit::events(stream, expected, events)
+                });
+            }
+            Redecision::Refused { entry, error } => {
+                batch.rejected.push(rejection(
+                    &entry,
+                    error.code,
+                    error.message,
+                    server_events,
+                    now,
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+// Sync in a real browser against a real fieldstream-server on loopback: offline work pushed
+// once when the network returns, a conflicting edit from another device rejected with its
+// reason and the read model corrected, and pending commands surviving a reload.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchChromium, openPage, startServer } from "./harness.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const items = [{ productId: "p-1", quantity: 2, unitPrice: 500 }];
+
+/** A page of its own (its own IndexedDB), with an engine connected to the server. */
+async function device(name) {
+  const opened = await openPage(browser, server.origin, "/tests/browser/engine.html");
+  await opened.page.evaluate(async ({ name, origin }) => {
+    window.engine = await window.fieldstream.Engine.openIndexedDb(name);
+    window.engine.connect(origin);
+  }, { name, origin: server.origin });
+  return opened;
+}
+
+test("offline commands are pushed exactly once when the network returns", async () => {
+  const { context, page } = await device("offline");
+  await context.setOffline(true);
+  const offline = await page.evaluate(async (items) => {
+    const engine = window.engine;
+    await engine.execute("Order", "off-1", { type: "CreateOrder", customerId: "c-1", items });
+    await engine.execute("Order", "off-1", { type: "PayOrder", paymentMethod: "card", amount: 1000 });
+    await engine.execute("Order", "off-2", { type: "CreateOrder", customerId: "c-2", items });
+    const failure = await engine.sync().then(() => null, (error) => ({ name: error.name, code: error.code }));
+    return { failure, status: engine.syncStatus(), doc: await engine.get("orders", "off-1") };
+  }, items);
+  assert.deepEqual(offline.failure, { name: "NetworkError", code: "network" });
+  assert.equal(offline.status.pending, 3);
+  assert.equal(offline.status.online, false);
+  assert.equal(offline.doc.status, "Paid", "the read model shows offline work at once");
+
+  await context.setOffline(false);
+  const online = await page.evaluate(async () => {
+    const first = await window.engine.sync();
+    const second = await window.engine.sync();
+    return { first, second, status: window.engine.syncStatus() };
+  });
+  assert.equal(online.first.pushed, 3);
+  assert.equal(online.second.pushed, 0);
+  assert.equal(online.status.pending, 0);
+  const mine = (await server.events()).filter((event) => event.stream.startsWith("Order-off-"));
+  assert.deepEqual(mine.map((event) => [event.stream, event.version, event.type]), [
+    ["Order-off-1", 1, "OrderCreated"],
+    ["Order-off-1", 2, "OrderPaid"],
+    ["Order-off-2", 1, "OrderCreated"],
+  ]);
+  await context.close();
+});
+
+test("a command another device made impossible comes back with its reason", async () => {
+  const a = await device("rep-a");
+  const b = await device("rep-b");
+  await a.page.evaluate(async (items) => {
+    await window.engine.execute("Order", "shared-1", { type: "CreateOrder", customerId: "c-9", items });
+    await window.engine.execute("Order", "shared-1", { type: "PayOrder", paymentMethod: "card", amount: 1000 });
+    await window.engine.sync();
+  }, items);
+  await b.page.evaluate(async () => {
+    await window.engine.sync();
+    await window.engine.execute("Order", "shared-1", { type: "ShipOrder", trackingNumber: "B-42" });
+    await window.engine.sync();
+  });
+
+  await a.context.setOffline(true);
+  await a.page.evaluate(() => window.engine.execute("Order", "shared-1", { type: "ShipOrder", trackingNumber: "A-7" }));
+  await a.context.setOffline(false);
+  const outcome = await a.page.evaluate(async () => {
+    const report = await window.engine.sync();
+    return {
+      report,
+      rejected: await window.engine.rejected(),
+      doc: await window.engine.get("orders", "shared-1"),
+      state: (await window.engine.load("Order", "shared-1")).state,
+    };
+  });
+  assert.equal(outcome.report.rejected, 1);
+  assert.equal(outcome.rejected.length, 1);
+  assert.equal(outcome.rejected[0].reason.code, "order_not_shippable");
+  assert.equal(outcome.rejected[0].command.trackingNumber, "A-7");
+  assert.equal(outcome.rejected[0].causedBy[0].data.trackingNumber, "B-42");
+  assert.equal(outcome.state.trackingNumber, "B-42", "the aggregate shows the other device's shipment");
+  assert.equal(outcome.doc.status, "Shipped");
+  const shipped = (await server.events()).filter((e) => e.stream === "Order-shared-1" && e.type === "OrderShipped");
+  assert.equal(shipped.length, 1, "only one shipment reached the server");
+  await a.context.close();
+  await b.context.close();
+});
+
+test("commands pending at a reload are kept and pushed later", async () => {
+  const first = await device("reload");
+  await first.context.setOffline(true);
+  await first.page.evaluate(async (items) => {
+    await window.engine.execute("Order", "kept-1", { type: "CreateOrder", customerId: "c-3", items });
+    await window.engine.execute("Order", "kept-2", { type: "CreateOrder", customerId: "c-3", items });
+  }, items);
+  await first.context.setOffline(false);
+  await first.page.reload();
+  await first.page.waitForFunction(() => window.ready === true);
+  const report = await first.page.evaluate(async (origin) => {
+    const engine = await window.fieldstream.Engine.openIndexedDb("reload");
+    engine.connect(origin);
+    const pending = (await engine.outbox()).length;
+    return { pending, sync: await engine.sync() };
+  }, server.origin);
+  assert.equal(report.pending, 2);
+  assert.equal(report.sync.pushed, 2);
+  const kept = (await server.events()).filter((event) => event.stream.startsWith("Order-kept-"));
+  assert.equal(kept.length, 2);
+  await first.context.close();
+});

@@ -1,0 +1,659 @@
+//! The projection part of the conformance suite: read-your-writes, index queries, correction
+//! when confirmed events arrive, dead letters, versioned rebuilds and live queries.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use fieldstream::core::projection::QuerySpec;
+use fieldstream::core::{
+    Engine, Error, EventEnvelope, ExecuteOptions, OnFailure, Projection, ProjectionMode,
+    ProjectionOptions, Result, View,
+};
+use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
+use fieldstream::store::{EventStore, SyncBatch};
+use serde_json::{Value, json};
+
+type Case<S> = fn(S) -> Pin<Box<dyn Future<Output = ()>>>;
+
+/// The projection cases, by name.
+pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> {
+    vec![
+        ("projections_read_your_writes", |s| {
+            Box::pin(read_your_writes(s))
+        }),
+        ("index_queries_page_in_order", |s| {
+            Box::pin(index_queries_page_in_order(s))
+        }),
+        ("confirmed_events_correct_the_read_model", |s| {
+            Box::pin(confirmed_events_correct_the_read_model(s))
+        }),
+        ("failing_events_are_dead_lettered", |s| {
+            Box::pin(failing_events_are_dead_lettered(s))
+        }),
+        ("a_new_version_is_rebuilt_in_chunks", |s| {
+            Box::pin(a_new_version_is_rebuilt_in_chunks(s))
+        }),
+        ("live_queries_fire_once_per_change", |s| {
+            Box::pin(live_queries_fire_once_per_change(s))
+        }),
+        ("background_projections_catch_up_in_batches", |s| {
+            Box::pin(background_projections_catch_up_in_batches(s))
+        }),
+        ("index_queries_read_only_matching_documents", |s| {
+            Box::pin(index_queries_read_only_matching_documents(s))
+        }),
+    ]
+}
+
+async fn orders_engine<S: EventStore + Clone>(
+    store: &S,
+    projection: Rc<dyn Projection>,
+    options: ProjectionOptions,
+) -> Engine<S> {
+    let mut engine = Engine::new(store.clone());
+    engine.register::<Order>().unwrap();
+    engine.register_projection(projection, options).unwrap();
+    engine.catch_up_projections().await.unwrap();
+    engine
+}
+
+fn create(customer: &str, quantity: u32) -> OrderCommand {
+    let items = vec![OrderItem {
+        product_id: "p".into(),
+        quantity,
+        unit_price: 100,
+    }];
+    OrderCommand::CreateOrder {
+        customer_id: customer.into(),
+        items,
+    }
+}
+
+fn pay(amount: i64) -> OrderCommand {
+    OrderCommand::PayOrder {
+        payment_method: "card".into(),
+        amount,
+    }
+}
+
+fn spec(
+    index: &str,
+    equals: Option<Value>,
+    range: Option<(Value, Value)>,
+    limit: usize,
+    after: Option<String>,
+) -> QuerySpec {
+    serde_json::from_value(
+        json!({ "index": index, "equals": equals, "range": range, "limit": limit, "after": after }),
+    )
+    .unwrap()
+}
+
+/// Every order document, by key.
+async fn all_orders<S: EventStore>(engine: &Engine<S>) -> Vec<(String, Value)> {
+    let page = engine
+        .query(
+            "orders",
+            spec(
+                "status",
+                None,
+                Some((Value::Null, Value::Null)),
+                10_000,
+                None,
+            ),
+        )
+        .await
+        .unwrap();
+    let mut docs: Vec<(String, Value)> = page
+        .docs
+        .into_iter()
+        .map(|doc| (doc.key, doc.doc))
+        .collect();
+    docs.sort_by(|a, b| a.0.cmp(&b.0));
+    docs
+}
+
+/// The read model a fresh rebuild would give: confirmed events by position, then pending ones
+/// by local order, folded by the projection directly.
+async fn rebuilt<S: EventStore>(store: &S) -> Vec<(String, Value)> {
+    let mut events = store.read_all(0, 1_000_000).await.unwrap();
+    events.sort_by_key(|stored| match stored.event.position {
+        Some(position) => (0, position),
+        None => (1, stored.seq),
+    });
+    let mut known = std::collections::HashMap::new();
+    for stored in &events {
+        let mut view = View::new(&known);
+        OrderProjection.apply(&stored.event, &mut view).unwrap();
+        let writes = view.into_writes();
+        for (key, doc) in writes {
+            known.insert(key, doc);
+        }
+    }
+    let mut docs: Vec<(String, Value)> = known
+        .into_iter()
+        .filter_map(|(key, doc)| Some((key, doc?)))
+        .collect();
+    docs.sort_by(|a, b| a.0.cmp(&b.0));
+    docs
+}
+
+async fn read_your_writes<S: EventStore + Clone>(store: S) {
+    let engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    engine
+        .execute::<Order>("o-1", &create("c-1", 2), ExecuteOptions::default())
+        .await
+        .unwrap();
+    let doc = engine
+        .get("orders", "o-1")
+        .await
+        .unwrap()
+        .expect("visible right after execute");
+    assert_eq!(
+        (
+            doc["status"].as_str(),
+            doc["customerId"].as_str(),
+            doc["total"].as_i64()
+        ),
+        (Some("Pending"), Some("c-1"), Some(200))
+    );
+    engine
+        .execute::<Order>("o-1", &pay(200), ExecuteOptions::default())
+        .await
+        .unwrap();
+    let doc = engine.get("orders", "o-1").await.unwrap().unwrap();
+    assert_eq!(doc["status"], "Paid");
+    assert!(doc["paidAt"].is_number());
+    assert_eq!(engine.get("orders", "nope").await.unwrap(), None);
+    assert_eq!(engine.projection_status("orders").await.unwrap().lag, 0);
+}
+
+async fn index_queries_page_in_order<S: EventStore + Clone>(store: S) {
+    let engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    for n in 0..25u32 {
+        let customer = format!("c-{}", n % 3);
+        engine
+            .execute::<Order>(
+                &format!("o-{n:02}"),
+                &create(&customer, n + 1),
+                ExecuteOptions::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut after = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = engine
+            .query(
+                "orders",
+                spec("customerId", Some(json!("c-1")), None, 4, after.clone()),
+            )
+            .await
+            .unwrap();
+        assert!(page.docs.len() <= 4);
+        seen.extend(page.docs.iter().map(|doc| doc.key.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25u32)
+        .filter(|n| n % 3 == 1)
+        .map(|n| format!("o-{n:02}"))
+        .collect();
+    assert_eq!(seen, expected, "every match once, in key order");
+
+    let range = engine
+        .query(
+            "orders",
+            spec("total", None, Some((json!(500), json!(900))), 100, None),
+        )
+        .await
+        .unwrap();
+    let totals: Vec<i64> = range
+        .docs
+        .iter()
+        .map(|doc| doc.doc["total"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        totals,
+        vec![500, 600, 700, 800, 900],
+        "ordered by the index value"
+    );
+    let none = engine
+        .query(
+            "orders",
+            spec("customerId", Some(json!("c-9")), None, 10, None),
+        )
+        .await
+        .unwrap();
+    assert!(none.docs.is_empty() && none.next.is_none());
+    let undeclared = engine
+        .query(
+            "orders",
+            spec("orderId", Some(json!("o-1")), None, 10, None),
+        )
+        .await;
+    assert_eq!(undeclared.unwrap_err().code(), "invalid_input");
+}
+
+fn foreign(
+    stream: &str,
+    version: u64,
+    position: u64,
+    event_type: &str,
+    data: Value,
+) -> EventEnvelope {
+    EventEnvelope {
+        id: uuid::Uuid::new_v4(),
+        stream: fieldstream::core::StreamId::parse(stream).unwrap(),
+        version,
+        position: Some(position),
+        event_type: event_type.into(),
+        schema_version: 1,
+        data,
+        metadata: fieldstream::core::EventMetadata {
+            occurred_at: fieldstream::core::Timestamp(position as i64),
+            ..Default::default()
+        },
+        recorded_at: Some(fieldstream::core::Timestamp(position as i64)),
+    }
+}
+
+async fn confirmed_events_correct_the_read_model<S: EventStore + Clone>(store: S) {
+    let engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    let mine = engine
+        .execute::<Order>("o-1", &create("c-1", 1), ExecuteOptions::default())
+        .await
+        .unwrap();
+    engine
+        .execute::<Order>("o-1", &pay(100), ExecuteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(all_orders(&engine).await, rebuilt(&store).await);
+
+    // Another device's order arrives underneath our pending ones.
+    let theirs = foreign(
+        "Order-o-2",
+        1,
+        1,
+        "OrderCreated",
+        json!({"customerId": "c-2", "items": [], "total": 5}),
+    );
+    engine
+        .apply_sync(SyncBatch {
+            confirmed: vec![theirs],
+            checkpoint: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all_orders(&engine).await.len(), 2);
+    assert_eq!(all_orders(&engine).await, rebuilt(&store).await);
+
+    // Our first command is accepted: it becomes confirmed with the next position.
+    let outbox = store.read_outbox(10).await.unwrap();
+    let mut accepted = mine.events[0].clone();
+    accepted.position = Some(2);
+    let batch = SyncBatch {
+        confirmed: vec![accepted],
+        drop_outbox: vec![outbox[0].seq],
+        checkpoint: Some(2),
+        ..Default::default()
+    };
+    engine.apply_sync(batch).await.unwrap();
+    assert_eq!(all_orders(&engine).await, rebuilt(&store).await);
+    assert_eq!(store.read_outbox(10).await.unwrap().len(), 1);
+
+    // Another device paid our order first: our pending payment is dropped (rejected).
+    let paid = foreign(
+        "Order-o-1",
+        2,
+        3,
+        "OrderPaid",
+        json!({"paymentMethod": "cash", "amount": 100}),
+    );
+    let batch = SyncBatch {
+        drop_pending: vec![(fieldstream::core::StreamId::parse("Order-o-1").unwrap(), 2)],
+        drop_outbox: vec![outbox[1].seq],
+        confirmed: vec![paid],
+        checkpoint: Some(3),
+        ..Default::default()
+    };
+    engine.apply_sync(batch).await.unwrap();
+    let orders = all_orders(&engine).await;
+    assert_eq!(orders, rebuilt(&store).await);
+    assert_eq!(
+        orders[0].1["paidAt"],
+        json!(3),
+        "the read model shows the other device's payment"
+    );
+    assert_eq!(store.pull_checkpoint().await.unwrap(), 3);
+    assert!(store.read_outbox(10).await.unwrap().is_empty());
+}
+
+/// Fails on `OrderPaid` events.
+struct Fragile(&'static str);
+
+impl Projection for Fragile {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> Result<()> {
+        if event.event_type == "OrderPaid" {
+            return Err(Error::InvalidInput("payments are not supported".into()));
+        }
+        let id = event.stream.aggregate_id().unwrap_or_default();
+        view.put(id, json!({ "last": event.event_type }));
+        Ok(())
+    }
+}
+
+async fn failing_events_are_dead_lettered<S: EventStore + Clone>(store: S) {
+    let mut engine = Engine::new(store.clone());
+    engine.register::<Order>().unwrap();
+    engine
+        .register_projection(Rc::new(Fragile("stops")), ProjectionOptions::default())
+        .unwrap();
+    let skip = ProjectionOptions {
+        on_failure: OnFailure::Skip,
+        ..Default::default()
+    };
+    engine
+        .register_projection(Rc::new(Fragile("skips")), skip)
+        .unwrap();
+    engine.catch_up_projections().await.unwrap();
+    engine
+        .execute::<Order>("o-1", &create("c", 1), ExecuteOptions::default())
+        .await
+        .unwrap();
+    engine
+        .execute::<Order>("o-1", &pay(100), ExecuteOptions::default())
+        .await
+        .unwrap();
+    let ship = OrderCommand::ShipOrder {
+        tracking_number: "T".into(),
+    };
+    engine
+        .execute::<Order>("o-1", &ship, ExecuteOptions::default())
+        .await
+        .unwrap();
+
+    let stopped = engine.projection_status("stops").await.unwrap();
+    assert!(
+        stopped.stopped_at.is_some(),
+        "the default stops at the failing event"
+    );
+    assert_eq!((stopped.dead_letters, stopped.lag), (1, 2));
+    assert_eq!(
+        engine.get("stops", "o-1").await.unwrap(),
+        Some(json!({"last": "OrderCreated"}))
+    );
+    let letter = &engine.dead_letters("stops").await.unwrap()[0];
+    assert_eq!(
+        (
+            letter.event.event_type.as_str(),
+            letter.code.as_str(),
+            letter.skipped
+        ),
+        ("OrderPaid", "invalid_input", false)
+    );
+
+    let skipped = engine.projection_status("skips").await.unwrap();
+    assert_eq!(
+        (skipped.stopped_at, skipped.dead_letters, skipped.lag),
+        (None, 1, 0)
+    );
+    assert_eq!(
+        engine.get("skips", "o-1").await.unwrap(),
+        Some(json!({"last": "OrderShipped"}))
+    );
+    assert!(engine.dead_letters("skips").await.unwrap()[0].skipped);
+}
+
+/// The order projection under another version, with a marker so the versions can be told apart.
+struct OrdersV2;
+
+impl Projection for OrdersV2 {
+    fn name(&self) -> &str {
+        "orders"
+    }
+    fn version(&self) -> u32 {
+        2
+    }
+    fn indexes(&self) -> Vec<String> {
+        OrderProjection.indexes()
+    }
+    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> Result<()> {
+        OrderProjection.apply(event, view)?;
+        let id = event.stream.aggregate_id().unwrap_or_default().to_owned();
+        if let Some(mut doc) = view.get(&id) {
+            doc["v2"] = json!(true);
+            view.put(id, doc);
+        }
+        Ok(())
+    }
+}
+
+async fn a_new_version_is_rebuilt_in_chunks<S: EventStore + Clone>(store: S) {
+    let v1 = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    for n in 0..6 {
+        v1.execute::<Order>(
+            &format!("o-{n}"),
+            &create("c", 1),
+            ExecuteOptions::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let mut v2 = Engine::new(store.clone());
+    v2.register::<Order>().unwrap();
+    v2.register_projection(Rc::new(OrdersV2), ProjectionOptions::default())
+        .unwrap();
+    let step = v2.run_projections(4).await.unwrap();
+    assert_eq!(step[0].1.processed, 4);
+    assert!(!step[0].1.finished, "interrupted after the first chunk");
+    let status = v2.projection_status("orders").await.unwrap();
+    assert_eq!((status.version, status.rebuild), (1, Some((4, 6))));
+    assert!(
+        v2.get("orders", "o-0")
+            .await
+            .unwrap()
+            .unwrap()
+            .get("v2")
+            .is_none(),
+        "queries still read version 1"
+    );
+
+    // A new engine (a reload) resumes the rebuild where it stopped.
+    drop(v2);
+    let mut resumed = Engine::new(store.clone());
+    resumed.register::<Order>().unwrap();
+    resumed
+        .register_projection(Rc::new(OrdersV2), ProjectionOptions::default())
+        .unwrap();
+    resumed.catch_up_projections().await.unwrap();
+    let status = resumed.projection_status("orders").await.unwrap();
+    assert_eq!((status.version, status.rebuild, status.lag), (2, None, 0));
+    let docs = all_orders(&resumed).await;
+    assert_eq!(docs.len(), 6);
+    assert!(docs.iter().all(|(_, doc)| doc["v2"] == json!(true)));
+}
+
+async fn live_queries_fire_once_per_change<S: EventStore + Clone>(store: S) {
+    let engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    engine
+        .execute::<Order>("o-1", &create("c", 1), ExecuteOptions::default())
+        .await
+        .unwrap();
+    let calls: Rc<RefCell<Vec<Value>>> = Rc::default();
+    let seen = calls.clone();
+    let watch = fieldstream::core::engine::Watch::Query(spec(
+        "status",
+        Some(json!("Paid")),
+        None,
+        10,
+        None,
+    ));
+    engine
+        .subscribe(
+            "orders",
+            watch,
+            Rc::new(move |result: &Value| seen.borrow_mut().push(result.clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.borrow().len(),
+        1,
+        "called once with the current result"
+    );
+
+    engine
+        .execute::<Order>("o-2", &create("c", 1), ExecuteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.borrow().len(),
+        1,
+        "a new pending order does not change the paid list"
+    );
+    engine
+        .execute::<Order>("o-1", &pay(100), ExecuteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(calls.borrow().len(), 2, "paying o-1 changes it, once");
+    assert_eq!(calls.borrow()[1]["docs"][0]["key"], "o-1");
+    engine
+        .execute::<Order>("o-2", &pay(100), ExecuteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(calls.borrow().len(), 3);
+    assert_eq!(calls.borrow()[2]["docs"].as_array().unwrap().len(), 2);
+}
+
+async fn background_projections_catch_up_in_batches<S: EventStore + Clone>(store: S) {
+    let background = ProjectionOptions {
+        mode: ProjectionMode::Background { batch_size: 2 },
+        ..Default::default()
+    };
+    let engine = orders_engine(&store, Rc::new(OrderProjection), background).await;
+    for n in 0..5 {
+        engine
+            .execute::<Order>(
+                &format!("o-{n}"),
+                &create("c", 1),
+                ExecuteOptions::default(),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        engine.projection_status("orders").await.unwrap().lag,
+        5,
+        "commits do not wait for it"
+    );
+    assert_eq!(engine.get("orders", "o-0").await.unwrap(), None);
+    let mut lags = Vec::new();
+    loop {
+        let steps = engine.run_projections(100).await.unwrap();
+        assert!(steps[0].1.processed <= 2, "one batch per step");
+        lags.push(engine.projection_status("orders").await.unwrap().lag);
+        if steps[0].1.finished {
+            break;
+        }
+    }
+    assert_eq!(lags, vec![3, 1, 0]);
+    assert_eq!(all_orders(&engine).await, rebuilt(&store).await);
+}
+
+async fn index_queries_read_only_matching_documents<S: EventStore + Clone>(store: S) {
+    let engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    let events: Vec<EventEnvelope> = (1..=10_000u64)
+        .map(|n| {
+            let customer = if n % 100 == 7 {
+                "c-7".to_owned()
+            } else {
+                format!("c-{}", n % 50 + 100)
+            };
+            foreign(
+                &format!("Order-{n}"),
+                1,
+                n,
+                "OrderCreated",
+                json!({"customerId": customer, "items": [], "total": n}),
+            )
+        })
+        .collect();
+    engine
+        .apply_sync(SyncBatch {
+            confirmed: events,
+            checkpoint: Some(10_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let before = store.read_stats().docs_read;
+    let page = engine
+        .query(
+            "orders",
+            spec("customerId", Some(json!("c-7")), None, 1_000, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.docs.len(), 100);
+    assert_eq!(
+        store.read_stats().docs_read - before,
+        100,
+        "only the matching documents were read"
+    );
+    let before = store.read_stats().docs_read;
+    let range = engine
+        .query(
+            "orders",
+            spec(
+                "total",
+                None,
+                Some((json!(9_990), Value::Null)),
+                1_000,
+                None,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(range.docs.len(), 11);
+    assert_eq!(store.read_stats().docs_read - before, 11);
+}
