@@ -1,4 +1,4 @@
-//! Reliability suite of `fieldstream-server` (issue 10, the server's half): writers through a
+//! Reliability suite of `fieldstream-server` (issue 10): writers and sync clients through a
 //! fault-injecting proxy, SIGKILL in a loop, load with live subscribers, abuse, and fuzzing.
 //!
 //! Bounded by default; `FIELDSTREAM_SOAK=1` runs the long versions (`scripts/soak.sh`). The
@@ -31,5 +31,7 @@ mod fuzz;
 mod load;
 #[path = "reliability/sigkill.rs"]
 mod sigkill;
+#[path = "reliability/sync_clients.rs"]
+mod sync_clients;
 #[path = "reliability/through_proxy.rs"]
 mod through_proxy;
