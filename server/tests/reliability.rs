@@ -8,6 +8,8 @@
 #[path = "server/support.rs"]
 mod support;
 
+#[path = "reliability/fleet.rs"]
+mod fleet;
 #[path = "reliability/follower.rs"]
 mod follower;
 #[path = "reliability/ledger.rs"]
