@@ -1,7 +1,8 @@
 //! Scenario 1 in full, and scenario 5 with the sync client: 4 devices (see [`crate::fleet`])
 //! execute commands on shared orders, offline-first, and sync with the real server binary on
 //! SQLite, either through the fault proxy at 30% lost answers, 10% duplicated requests and 10%
-//! errors, or directly while the server is killed with SIGKILL and restarted over and over.
+//! errors, or directly while the server (on SQLite or PostgreSQL) is killed with SIGKILL and
+//! restarted over and over.
 //! Afterwards every command a device executed is on the server exactly once or in that device's
 //! rejected inbox, never both and never neither; no event is stored twice; every stream is
 //! contiguous; every outbox is drained; and every device holds the same orders and read model as
@@ -19,7 +20,7 @@ use tokio::task::LocalSet;
 use crate::fleet::run_fleet;
 use crate::mode::{heavy, pick, report};
 use crate::process::ServerProcess;
-use crate::support::sqlite_path;
+use crate::support::{postgres_database, sqlite_path};
 
 #[tokio::test(flavor = "current_thread")]
 async fn devices_through_faults_converge_with_every_command_once_or_rejected() {
@@ -63,12 +64,10 @@ async fn devices_through_faults_converge_with_every_command_once_or_rejected() {
     report("sync-clients-proxy-sqlite", figures);
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn devices_syncing_with_a_server_killed_in_a_loop_converge() {
+async fn devices_and_a_server_killed_in_a_loop(database: &str, backend: &str) {
     let _heavy = heavy().await;
     let (commands, kills) = pick((100, 10), (2_500, 100));
-    let (_dir, path) = sqlite_path();
-    let mut server = ServerProcess::start(&path, &[]).await;
+    let mut server = ServerProcess::start(database, &[]).await;
     let local = LocalSet::new();
     let base = server.base();
     let started = Instant::now();
@@ -88,5 +87,16 @@ async fn devices_syncing_with_a_server_killed_in_a_loop_converge() {
     figures["commandsTriedPerDevice"] = commands.into();
     figures["kills"] = kills.into();
     figures["seconds"] = elapsed.as_secs_f64().into();
-    report("sync-clients-sigkill-sqlite", figures);
+    report(&format!("sync-clients-sigkill-{backend}"), figures);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sqlite_devices_syncing_with_a_server_killed_in_a_loop_converge() {
+    let (_dir, path) = sqlite_path();
+    devices_and_a_server_killed_in_a_loop(&path, "sqlite").await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_devices_syncing_with_a_server_killed_in_a_loop_converge() {
+    devices_and_a_server_killed_in_a_loop(&postgres_database().await, "postgres").await;
 }
