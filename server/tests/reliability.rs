@@ -16,6 +16,8 @@ mod follower;
 mod ledger;
 #[path = "reliability/mode.rs"]
 mod mode;
+#[path = "shared/orders.rs"]
+mod orders;
 #[path = "reliability/process.rs"]
 mod process;
 #[path = "reliability/writer.rs"]

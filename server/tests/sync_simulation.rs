@@ -14,7 +14,7 @@ use std::rc::Rc;
 use axum::Router;
 use axum::body::Body;
 use fieldstream::core::{Engine, ExecuteOptions, ProjectionOptions, SequentialIds};
-use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
+use fieldstream::example::{Order, OrderProjection};
 use fieldstream::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage, ServerEvent};
 use fieldstream::store::{EventStore, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig, Transport, TransportError};
@@ -25,6 +25,10 @@ use fieldstream_server::state::AppState;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use tower::ServiceExt;
+
+#[path = "shared/orders.rs"]
+mod orders;
+use orders::command;
 
 /// What the network does to one client's requests, decided step by step from the case's seed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -173,26 +177,6 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn command(kind: u8) -> OrderCommand {
-    match kind {
-        0 => OrderCommand::CreateOrder {
-            customer_id: "c".into(),
-            items: vec![OrderItem {
-                product_id: "p".into(),
-                quantity: 1,
-                unit_price: 10,
-            }],
-        },
-        1 => OrderCommand::PayOrder {
-            payment_method: "card".into(),
-            amount: 10,
-        },
-        _ => OrderCommand::ShipOrder {
-            tracking_number: "T".into(),
-        },
-    }
-}
-
 async fn server_log(router: &Router) -> Vec<ServerEvent> {
     let transport = SimTransport {
         router: router.clone(),
@@ -238,7 +222,7 @@ async fn run_case(steps: Vec<Step>) {
                 let engine = devices[*device].client.engine().clone();
                 let id = order.to_string();
                 let outcome = engine
-                    .execute::<Order>(&id, &command(*kind), ExecuteOptions::default())
+                    .execute::<Order>(&id, &command(u64::from(*kind)), ExecuteOptions::default())
                     .await;
                 if let Some(result) = outcome.ok().filter(|result| !result.events.is_empty()) {
                     executed.push((*device, result.command_id));

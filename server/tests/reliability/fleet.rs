@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use fieldstream::core::{Engine, ExecuteOptions, ProjectionOptions};
-use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
+use fieldstream::example::{Order, OrderProjection};
 use fieldstream::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
 use fieldstream::store::{EventStore, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig, Transport, TransportError};
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::task::LocalSet;
 
 use crate::ledger::read_everything;
+use crate::orders::command;
 use crate::support::token;
 
 /// How many devices a fleet has.
@@ -105,26 +106,6 @@ pub fn device(
         ..SyncConfig::default()
     };
     SyncClient::new(Rc::new(engine), transport, config)
-}
-
-fn command(kind: u64) -> OrderCommand {
-    match kind {
-        0 => OrderCommand::CreateOrder {
-            customer_id: "c".into(),
-            items: vec![OrderItem {
-                product_id: "p".into(),
-                quantity: 1,
-                unit_price: 10,
-            }],
-        },
-        1 => OrderCommand::PayOrder {
-            payment_method: "card".into(),
-            amount: 10,
-        },
-        _ => OrderCommand::ShipOrder {
-            tracking_number: "T".into(),
-        },
-    }
 }
 
 /// Syncs until a round succeeds with nothing left to push; fails the test after 200 rounds.
