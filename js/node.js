@@ -1,8 +1,12 @@
 // The Node.js entry of the fieldstream package: loads the WebAssembly module synchronously
-// from the package's own files, then exposes the bindings.
+// from the package's own files, then exposes the bindings and the public API.
 import { readFileSync } from "node:fs";
-import { initSync } from "../pkg/fieldstream.js";
+import { initSync, setErrorFactory } from "../pkg/fieldstream.js";
+import { makeError } from "./errors.js";
 
 initSync({ module: readFileSync(new URL("../pkg/fieldstream_bg.wasm", import.meta.url)) });
+setErrorFactory(makeError);
 
 export * from "../pkg/fieldstream.js";
+export * from "./errors.js";
+export { open, Store } from "./api.js";

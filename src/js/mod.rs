@@ -5,10 +5,14 @@
 //! async methods return a `Promise` built from a cloned `Rc`, so overlapping calls from JS never
 //! hold a borrow across an await.
 
+mod api;
 mod convert;
+pub mod domain;
 mod engine;
 mod error;
 mod fetch;
+mod fields;
 mod store;
 
+pub use api::JsStore;
 pub use engine::JsEngine;

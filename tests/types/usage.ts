@@ -13,3 +13,83 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+// The public API: open() with a typed aggregate and projection, and the error classes.
+import {
+  open,
+  DomainError,
+  ConflictError,
+  FieldstreamError,
+  ValidationError,
+  type AggregateDefinition,
+  type Page,
+  type Store,
+} from "fieldstream";
+
+interface OrderState {
+  status: "None" | "Pending" | "Paid";
+  total: number;
+}
+type OrderCommand =
+  | { type: "CreateOrder"; customerId: string; total: number }
+  | { type: "PayOrder"; amount: number };
+
+const Order: AggregateDefinition<OrderState, OrderCommand> = {
+  initialState: () => ({ status: "None", total: 0 }),
+  decide: (state, command) => {
+    switch (command.type) {
+      case "CreateOrder":
+        return [{ type: "OrderCreated", data: { customerId: command.customerId, total: command.total } }];
+      case "PayOrder":
+        if (state.status !== "Pending") throw new DomainError("order_not_payable", "not pending");
+        return [{ type: "OrderPaid", data: { amount: command.amount } }];
+    }
+  },
+  evolve: (state, event) =>
+    event.type === "OrderCreated" ? { status: "Pending", total: event.data.total } : { ...state, status: "Paid" },
+  snapshotEvery: 50,
+  onConflict: ({ command }) => (command.type === "PayOrder" ? "reject" : "rebase"),
+};
+
+async function api(): Promise<void> {
+  const store: Store = await open({
+    name: "field-sales",
+    storage: "memory",
+    aggregates: { Order },
+    projections: {
+      orders: {
+        version: 1,
+        indexes: ["status"],
+        mode: "inline",
+        apply: (event, view) => {
+          const doc = view.get(event.stream) ?? { status: "Pending" };
+          view.put(event.stream, { ...doc, type: event.type });
+        },
+      },
+    },
+    upcasters: [{ type: "OrderCreated", fromVersion: 1, upcast: (data) => ({ ...data, currency: "EUR" }) }],
+    sync: { url: "http://127.0.0.1:8080", token: async () => "t", live: true, batchSize: 100 },
+  });
+  const result = await store.execute("Order", "o-1", { type: "CreateOrder", customerId: "c", total: 5 }, {
+    idempotencyKey: "k", correlationId: "c", causationId: "x", expectedVersion: "no_stream",
+  });
+  const version: number = result.version;
+  const { state } = await store.load<OrderState>("Order", "o-1");
+  const status: OrderState["status"] = state.status;
+  const history = await store.history("Order", "o-1");
+  const pending: boolean = history[0].syncState === "pending";
+  const page: Page<{ status: string }> = await store.query("orders", { index: "status", range: ["A", null], limit: 10 });
+  const stop: () => void = store.subscribe("orders", { index: "status", equals: "Paid" }, (docs) => console.log(docs.docs.length));
+  stop();
+  const online: boolean = store.status().online;
+  try {
+    await store.execute("Order", "o-1", { type: "PayOrder", amount: 5 }, { expectedVersion: 0 });
+  } catch (error) {
+    if (error instanceof ConflictError) console.log(error.stream, error.expected, error.actual);
+    else if (error instanceof ValidationError || error instanceof FieldstreamError) console.log(error.code);
+  }
+  console.log(version, status, pending, page.next, online, (await store.sync()).pushed, await store.rejected());
+  await store.close();
+}
+
+void api();

@@ -1,0 +1,94 @@
+// The error classes of the fieldstream package. Every error the engine reports is an instance
+// of one of them (`err instanceof ConflictError`, `err instanceof FieldstreamError`), made by
+// `makeError`, which the entries register with the WebAssembly module.
+
+/** The base of every fieldstream error; `code` is a stable machine code. */
+export class FieldstreamError extends Error {
+  constructor(message, code = "fieldstream", options) {
+    super(message, options);
+    this.name = "FieldstreamError";
+    this.code = code;
+  }
+}
+
+/** A refusal decided by the domain; `code` is the domain's own (`order_not_payable`). */
+export class DomainError extends FieldstreamError {
+  constructor(code, message = code, options) {
+    super(message, code, options);
+    this.name = "DomainError";
+  }
+}
+
+/** The stream was not at the expected version. */
+export class ConflictError extends FieldstreamError {
+  constructor(message, { stream, expected, actual } = {}, options) {
+    super(message, "conflict", options);
+    this.name = "ConflictError";
+    this.stream = stream;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Bad input (an unknown aggregate, a malformed command or option); nothing was written. */
+export class ValidationError extends FieldstreamError {
+  constructor(message, options) {
+    super(message, "invalid_input", options);
+    this.name = "ValidationError";
+  }
+}
+
+/** The storage failed (`storage`) or is full (`storage_full`); nothing of the write was kept. */
+export class StorageError extends FieldstreamError {
+  constructor(message, code = "storage", options) {
+    super(message, code, options);
+    this.name = "StorageError";
+  }
+}
+
+/** The sync server could not be reached, or did not answer, after every retry. */
+export class NetworkError extends FieldstreamError {
+  constructor(message, options) {
+    super(message, "network", options);
+    this.name = "NetworkError";
+  }
+}
+
+/** The sync server refused the credentials. */
+export class UnauthorizedError extends FieldstreamError {
+  constructor(message, options) {
+    super(message, "unauthorized", options);
+    this.name = "UnauthorizedError";
+  }
+}
+
+/** Something asked for does not exist (such as a version past a stream's end). */
+export class NotFoundError extends FieldstreamError {
+  constructor(message, options) {
+    super(message, "not_found", options);
+    this.name = "NotFoundError";
+  }
+}
+
+/** A stored value could not be encoded or decoded. */
+export class CodecError extends FieldstreamError {
+  constructor(message, options) {
+    super(message, "codec", options);
+    this.name = "CodecError";
+  }
+}
+
+/** Makes the error the engine reports as `name` with `details` (`code`, conflict fields). */
+export function makeError(name, message, details) {
+  switch (name) {
+    case "DomainError": return new DomainError(details.code, message);
+    case "ConflictError": return new ConflictError(message, details);
+    case "ValidationError": return new ValidationError(message);
+    case "StorageError": return new StorageError(message, details.code);
+    case "NetworkError": return new NetworkError(message);
+    case "UnauthorizedError": return new UnauthorizedError(message);
+    case "NotFoundError": return new NotFoundError(message);
+    case "CodecError": return new CodecError(message);
+    default: return new FieldstreamError(message, details.code);
+  }
+}

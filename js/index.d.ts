@@ -1,0 +1,307 @@
+// Hand-written types of the fieldstream package's public API. The WebAssembly bindings' own
+// generated types (the older `Engine` class) are re-exported as they are.
+export * from "../pkg/fieldstream.js";
+
+/** A JSON value: what commands, event payloads, states and documents are made of. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Who and what caused an event, and when. */
+export interface EventMetadata {
+  /** Ties together everything done for one user intent. */
+  correlationId?: string;
+  /** The message (command or event) that directly caused this one. */
+  causationId?: string;
+  /** The command that produced this event. */
+  commandId?: string;
+  /** The client (device and database) that produced this event. */
+  clientId?: string;
+  /** When it was produced, in Unix milliseconds, by the producer's clock. */
+  occurredAt: number;
+}
+
+/** An event as stored and as `evolve`, `apply` and `history` see it. */
+export interface EventEnvelope<D = any> {
+  /** The event's unique id. */
+  id: string;
+  /** Its stream: `{AggregateType}-{id}`. */
+  stream: string;
+  /** 1-based position in its stream. */
+  version: number;
+  /** The event type, such as `OrderCreated`. */
+  type: string;
+  /** The payload's schema version (after upcasting). */
+  schemaVersion: number;
+  /** The payload. */
+  data: D;
+  /** Correlation, causation, command, client and time. */
+  metadata: EventMetadata;
+  /** The server's global position once it confirmed the event. */
+  position?: number | null;
+  /** When the server stored it. */
+  recordedAt?: number;
+}
+
+/** An event in `history()`: with its sync state. */
+export interface HistoryEvent<D = any> extends EventEnvelope<D> {
+  /** `"pending"` until the server accepted it, then `"confirmed"`. */
+  syncState: "pending" | "confirmed";
+  /** The server's global position, `null` while pending. */
+  position: number | null;
+}
+
+/** An event as `decide` returns it. */
+export interface NewEvent<D = any> {
+  /** The event type: 1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter. */
+  type: string;
+  /** The payload (any JSON value). */
+  data: D;
+  /** The payload's schema version; default: the newest the upcasters reach, else 1. */
+  schemaVersion?: number;
+}
+
+/** A command: a plain object with a string `type`. */
+export interface Command {
+  type: string;
+  [field: string]: any;
+}
+
+/** What `onConflict` gets: the pending command and the other device's events. */
+export interface Conflict<C = Command> {
+  command: C;
+  serverEvents: EventEnvelope[];
+}
+
+/** What to do with a pending command whose aggregate another device changed first. */
+export type ConflictPolicy = "rebase" | "reject";
+
+/** An aggregate written in JavaScript. `decide` and `evolve` must be synchronous and pure. */
+export interface AggregateDefinition<S = any, C extends Command = Command> {
+  /** The state of an aggregate with no events. */
+  initialState: () => S;
+  /** The events a command produces on `state`; throw `new DomainError(code, message)` to refuse. */
+  decide: (state: S, command: C) => NewEvent[];
+  /** The state after one event; return the new state (do not return undefined). */
+  evolve: (state: S, event: EventEnvelope) => S;
+  /** Take a snapshot every this many events (default 100; 0 turns snapshots off). */
+  snapshotEvery?: number;
+  /** The schema version of the state in snapshots (default 1); raise it when the state's shape
+   * changes and older snapshots are ignored. */
+  stateVersion?: number;
+  /** After a sync conflict: decide again on the new state ("rebase", the default), reject, or ask. */
+  onConflict?: ConflictPolicy | ((conflict: Conflict<C>) => ConflictPolicy);
+}
+
+/** The synchronous window an `apply` reads and writes documents through. */
+export interface View<D = any> {
+  /** The document under `key`, or undefined. */
+  get(key: string): D | undefined;
+  /** Stores `doc` (any JSON value) under `key`. */
+  put(key: string, doc: D): void;
+  /** Removes the document under `key`. */
+  delete(key: string): void;
+}
+
+/** A projection written in JavaScript: events in, keyed JSON documents out. */
+export interface ProjectionDefinition<D = any> {
+  /** Applies one event through `view`; must be synchronous. */
+  apply: (event: EventEnvelope, view: View<D>) => void;
+  /** The projection's version (default 1); raising it rebuilds the read model. */
+  version?: number;
+  /** Top-level document fields to index (strings and numbers are indexed). */
+  indexes?: string[];
+  /** "inline" (default: in the same write as the events) or "background" (after commits). */
+  mode?: "inline" | "background";
+  /** Background mode: events per batch (default 50). */
+  batchSize?: number;
+  /** When `apply` throws: dead-letter the event and "stop" (default) or "skip" it. */
+  onFailure?: "stop" | "skip";
+  /** Background mode: attempts of a failing batch (default 5). */
+  maxRetries?: number;
+  /** Background mode: the first retry's delay in ms, doubled each time (default 1000). */
+  backoffMs?: number;
+}
+
+/** Brings old payloads of `type` at `fromVersion` to `fromVersion + 1`, on every read. */
+export interface UpcasterDefinition {
+  type: string;
+  fromVersion: number;
+  upcast: (data: any) => any;
+}
+
+/** Where and how to sync. */
+export interface SyncOptions {
+  /** The `fieldstream-server` base URL, such as `http://127.0.0.1:8080`. */
+  url: string;
+  /** A bearer token, or a function giving one (asked before each request, so it can refresh). */
+  token?: string | (() => string | Promise<string>);
+  /** Keep syncing by itself (used by the automatic sync driver). */
+  live?: boolean;
+  /** Events pushed per request (default 100). */
+  batchSize?: number;
+}
+
+/** The options of `open()`. */
+export interface OpenOptions {
+  /** The database name (default "fieldstream"). */
+  name?: string;
+  /** "indexeddb" (default where `indexedDB` exists) or "memory" (the default elsewhere);
+   * "remote" is not available yet. */
+  storage?: "indexeddb" | "memory" | "remote";
+  /** IndexedDB commits: "relaxed" (default) or "strict" (flushed to disk first). */
+  durability?: "relaxed" | "strict";
+  /** The aggregates, by type name (no "-" in it). */
+  aggregates?: Record<string, AggregateDefinition<any, any>>;
+  /** The projections (read models), by name. */
+  projections?: Record<string, ProjectionDefinition>;
+  /** Upcasters of old event payloads. */
+  upcasters?: UpcasterDefinition[];
+  /** Sync with a server. */
+  sync?: SyncOptions;
+}
+
+/** Optional settings of one command. */
+export interface ExecuteOptions {
+  /** A second execute with the same key (within an hour) returns the first result, writing nothing. */
+  idempotencyKey?: string;
+  /** Copied into every event's metadata. */
+  correlationId?: string;
+  /** Copied into every event's metadata. */
+  causationId?: string;
+  /** The command's id; one is generated when absent. */
+  commandId?: string;
+  /** Refuse with a `ConflictError` unless the stream is at this version. */
+  expectedVersion?: number | "any" | "no_stream" | "stream_exists";
+}
+
+/** What an executed command did. */
+export interface ExecuteResult {
+  stream: string;
+  version: number;
+  events: EventEnvelope[];
+  deduplicated: boolean;
+  commandId: string;
+}
+
+/** An aggregate's state and the version it includes. */
+export interface Loaded<S = any> {
+  state: S;
+  version: number;
+}
+
+/** A read-model query: by index value, equal or in a range, in pages. */
+export type Query = {
+  /** A declared index. */
+  index: string;
+  /** The most documents per page (1-10000, default 100). */
+  limit?: number;
+  /** The `next` cursor of the previous page. */
+  after?: string;
+} & ({ equals: string | number; range?: never } | { range: [string | number | null, string | number | null]; equals?: never });
+
+/** A page of query results, in index order. */
+export interface Page<D = any> {
+  docs: { key: string; doc: D }[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: string;
+}
+
+/** Where sync stands. */
+export interface SyncStatus {
+  online: boolean;
+  pending: number;
+  rejected: number;
+  syncing: boolean;
+  progress: [number, number];
+  lastSyncAt: number | null;
+  lastError: string | null;
+  lag: number;
+}
+
+/** What `sync()` did. */
+export interface SyncReport {
+  pushed: number;
+  pulled: number;
+  conflicts: number;
+  rejected: number;
+}
+
+/** A command that came back from sync. */
+export interface RejectedCommand {
+  commandId: string;
+  aggregate: string;
+  id: string;
+  command: Command;
+  reason: { code: string; message: string };
+  causedBy: EventEnvelope[];
+  at: number;
+}
+
+/** An open store. */
+export declare class Store {
+  private constructor();
+  /** This store's client id. */
+  readonly clientId: string;
+  /** The `sync` option it was opened with. */
+  readonly syncOptions: SyncOptions | undefined;
+  execute(aggregate: string, id: string, command: Command, options?: ExecuteOptions): Promise<ExecuteResult>;
+  load<S = any>(aggregate: string, id: string): Promise<Loaded<S>>;
+  stateAt<S = any>(aggregate: string, id: string, version: number): Promise<Loaded<S>>;
+  history(aggregate: string, id: string): Promise<HistoryEvent[]>;
+  get<D = any>(projection: string, key: string): Promise<D | null>;
+  query<D = any>(projection: string, query: Query): Promise<Page<D>>;
+  /** Calls `callback` with the current result now and on every change; returns `stop`. */
+  subscribe<D = any>(projection: string, query: Query, callback: (page: Page<D>) => void): () => void;
+  subscribe<D = any>(projection: string, spec: { key: string }, callback: (doc: D | null) => void): () => void;
+  status(): SyncStatus;
+  sync(): Promise<SyncReport>;
+  rejected(): Promise<RejectedCommand[]>;
+  dismissRejected(commandId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Opens a store. Rejects with a `ValidationError` naming a bad option. */
+export declare function open(options?: OpenOptions): Promise<Store>;
+
+/** The base of every fieldstream error. */
+export declare class FieldstreamError extends Error {
+  constructor(message: string, code?: string, options?: ErrorOptions);
+  /** A stable machine code. */
+  code: string;
+}
+/** A refusal decided by the domain, with the domain's own code. */
+export declare class DomainError extends FieldstreamError {
+  constructor(code: string, message?: string, options?: ErrorOptions);
+}
+/** The stream was not at the expected version. */
+export declare class ConflictError extends FieldstreamError {
+  constructor(message: string, details?: { stream?: string; expected?: number | string; actual?: number }, options?: ErrorOptions);
+  code: "conflict";
+  stream: string;
+  expected: number | string;
+  actual: number;
+}
+/** Bad input; nothing was written. */
+export declare class ValidationError extends FieldstreamError {
+  constructor(message: string, options?: ErrorOptions);
+  code: "invalid_input";
+}
+/** Storage failed (`storage`) or is full (`storage_full`). */
+export declare class StorageError extends FieldstreamError {
+  constructor(message: string, code?: "storage" | "storage_full", options?: ErrorOptions);
+}
+/** The sync server was not reached. */
+export declare class NetworkError extends FieldstreamError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** The sync server refused the credentials. */
+export declare class UnauthorizedError extends FieldstreamError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** Something asked for does not exist. */
+export declare class NotFoundError extends FieldstreamError {
+  constructor(message: string, options?: ErrorOptions);
+}
+/** A value could not be encoded or decoded. */
+export declare class CodecError extends FieldstreamError {
+  constructor(message: string, options?: ErrorOptions);
+}

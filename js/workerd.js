@@ -1,0 +1,13 @@
+// The edge-worker entry of the fieldstream package (Cloudflare's workerd and other runtimes
+// that forbid compiling WebAssembly from bytes): the .wasm is imported as a module, which the
+// runtime compiles at deploy time, and instantiated synchronously.
+import wasm from "../pkg/fieldstream_bg.wasm";
+import { initSync, setErrorFactory } from "../pkg/fieldstream.js";
+import { makeError } from "./errors.js";
+
+initSync({ module: wasm });
+setErrorFactory(makeError);
+
+export * from "../pkg/fieldstream.js";
+export * from "./errors.js";
+export { open, Store } from "./api.js";

@@ -1,0 +1,255 @@
+//! `WasmStore`: the store behind the package's `open()`, with the app's aggregates, projections
+//! and upcasters written in JavaScript, over IndexedDB or memory, with sync to a
+//! `fieldstream-server`.
+//!
+//! The package's JS layer (`js/api.js`) wraps it in the documented `Store`; this class does the
+//! work. Results cross to JS as JSON text (one `JSON.parse` each), which measured faster than
+//! serde-wasm-bindgen for event-sized values (see `to_js_json`).
+
+mod options;
+mod sync;
+mod views;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::Promise;
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use self::options::{ProjectionIndexes, Storage, StoreOptions, SyncOptions};
+use super::convert::{from_js, to_js_json};
+use super::error::to_js_error;
+use super::fetch::FetchTransport;
+use super::fields;
+use super::store::LocalStore;
+use crate::core::{Engine, Error, ExecuteOptions, Projection, ProjectionMode, Result};
+use crate::store::indexeddb::ChangeSubscription;
+use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
+use crate::sync::{SyncClient, SyncConfig};
+
+type Sync = SyncClient<LocalStore, FetchTransport>;
+
+/// A store opened by `open()`: commands, aggregates, read models, live queries and sync.
+#[wasm_bindgen(js_name = WasmStore)]
+pub struct JsStore {
+    engine: Rc<Engine<LocalStore>>,
+    sync: Option<(Rc<Sync>, SyncOptions)>,
+    indexes: ProjectionIndexes,
+    background: bool,
+    closed: Cell<bool>,
+    subscriptions: Rc<RefCell<HashMap<u32, Option<u64>>>>,
+    next_subscription: Cell<u32>,
+    catching_up: Rc<Cell<bool>>,
+    _changes: Option<ChangeSubscription>,
+}
+
+#[wasm_bindgen(js_class = WasmStore)]
+impl JsStore {
+    /// Opens a store from `open()`'s options; rejects with a `ValidationError` naming a bad option.
+    pub async fn open(options: JsValue) -> Result<JsStore, JsValue> {
+        Self::open_with(options).await.map_err(to_js_error)
+    }
+
+    /// Executes `command` on aggregate `id` of type `aggregate`; resolves to
+    /// `{ stream, version, events, deduplicated, commandId }`.
+    pub fn execute(
+        &self,
+        aggregate: JsValue,
+        id: JsValue,
+        command: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        let checked = (|| -> Result<_> {
+            let engine = self.engine()?;
+            let aggregate = fields::string_arg(&aggregate, "the aggregate type")?;
+            let id = fields::string_arg(&id, "the aggregate id")?;
+            let command = read_command(&command)?;
+            let options: ExecuteOptions = if options.is_undefined() || options.is_null() {
+                ExecuteOptions::default()
+            } else {
+                fields::object(&options, "execute options")?;
+                from_js(options, "execute options")?
+            };
+            Ok((engine, aggregate, id, command, options))
+        })();
+        let background = self.background_driver();
+        spawn(async move {
+            let (engine, aggregate, id, command, options) = checked?;
+            let result = engine
+                .execute_json(&aggregate, &id, &command, options)
+                .await;
+            if let Some(run) = background {
+                wasm_bindgen_futures::spawn_local(run);
+            }
+            result
+        })
+    }
+
+    /// Loads an aggregate; resolves to `{ state, version }`.
+    pub fn load(&self, aggregate: JsValue, id: JsValue) -> Promise {
+        let checked = self.aggregate_args(&aggregate, &id);
+        spawn(async move {
+            let (engine, aggregate, id) = checked?;
+            engine.load_json(&aggregate, &id).await
+        })
+    }
+
+    /// The state of an aggregate after `version`; resolves to `{ state, version }`.
+    #[wasm_bindgen(js_name = stateAt)]
+    pub fn state_at(&self, aggregate: JsValue, id: JsValue, version: JsValue) -> Promise {
+        let checked =
+            self.aggregate_args(&aggregate, &id)
+                .and_then(|args| match version.as_f64() {
+                    Some(v) if v >= 0.0 && v.fract() == 0.0 && v <= 9e15 => Ok((args, v as u64)),
+                    _ => Err(fields::invalid("the version", "must be an integer >= 0")),
+                });
+        spawn(async move {
+            let ((engine, aggregate, id), version) = checked?;
+            engine.state_at_json(&aggregate, &id, version).await
+        })
+    }
+
+    /// Every event of an aggregate in version order, each with `syncState` (`"pending"` or
+    /// `"confirmed"`) and `position` (the server's, or `null` while pending).
+    pub fn history(&self, aggregate: JsValue, id: JsValue) -> Promise {
+        let checked = self.aggregate_args(&aggregate, &id);
+        spawn(async move {
+            let (engine, aggregate, id) = checked?;
+            let events = engine.history(&aggregate, &id).await?;
+            events
+                .into_iter()
+                .map(|event| {
+                    let confirmed = event.is_confirmed();
+                    let mut json = serde_json::to_value(&event)?;
+                    if let Value::Object(fields) = &mut json {
+                        let state = if confirmed { "confirmed" } else { "pending" };
+                        fields.insert("syncState".into(), state.into());
+                        fields.entry("position").or_insert(Value::Null);
+                    }
+                    Ok(json)
+                })
+                .collect::<Result<Vec<Value>>>()
+        })
+    }
+
+    /// Closes the store: live queries stop, IndexedDB connections close, later calls fail.
+    pub fn close(&self) -> Promise {
+        if !self.closed.replace(true) {
+            for (_, id) in self.subscriptions.borrow_mut().drain() {
+                if let Some(id) = id {
+                    self.engine.unsubscribe(id);
+                }
+            }
+            if let LocalStore::IndexedDb(store) = self.engine.store() {
+                store.close();
+            }
+        }
+        Promise::resolve(&JsValue::UNDEFINED)
+    }
+
+    /// This store's client id (one per database).
+    #[wasm_bindgen(getter, js_name = clientId)]
+    pub fn client_id(&self) -> String {
+        self.engine.store().client_id().to_owned()
+    }
+}
+
+impl JsStore {
+    async fn open_with(options: JsValue) -> Result<JsStore> {
+        let StoreOptions {
+            name,
+            storage,
+            durability,
+            aggregates,
+            projections,
+            upcasters,
+            sync,
+        } = options::read(&options)?;
+        let store = match storage {
+            Storage::Memory => LocalStore::Memory(MemoryStore::new()),
+            Storage::IndexedDb => LocalStore::IndexedDb(
+                IndexedDbStore::open_with(&name, IndexedDbOptions { durability }).await?,
+            ),
+        };
+        let mut engine = Engine::new(store).with_upcasters(upcasters);
+        for aggregate in aggregates {
+            engine.register_handler(Rc::new(aggregate))?;
+        }
+        let mut indexes = HashMap::new();
+        let mut background = false;
+        for (projection, options) in projections {
+            indexes.insert(projection.name().to_owned(), projection.indexes());
+            background |= options.mode != ProjectionMode::Inline;
+            engine.register_projection(Rc::new(projection), options)?;
+        }
+        let engine = Rc::new(engine);
+        views::catch_up(&engine).await?;
+        let changes = views::watch_other_tabs(&engine);
+        let sync = sync.map(|options| {
+            let transport = FetchTransport::new(&options.url, options.token.clone());
+            let config = SyncConfig {
+                batch_size: options.batch_size,
+                ..SyncConfig::default()
+            };
+            (
+                Rc::new(SyncClient::new(engine.clone(), transport, config)),
+                options,
+            )
+        });
+        Ok(JsStore {
+            engine,
+            sync,
+            indexes,
+            background,
+            closed: Cell::new(false),
+            subscriptions: Rc::default(),
+            next_subscription: Cell::new(1),
+            catching_up: Rc::default(),
+            _changes: changes,
+        })
+    }
+
+    /// The engine, unless the store is closed.
+    fn engine(&self) -> Result<Rc<Engine<LocalStore>>> {
+        if self.closed.get() {
+            return Err(Error::Storage("the store is closed".into()));
+        }
+        Ok(self.engine.clone())
+    }
+
+    fn aggregate_args(
+        &self,
+        aggregate: &JsValue,
+        id: &JsValue,
+    ) -> Result<(Rc<Engine<LocalStore>>, String, String)> {
+        Ok((
+            self.engine()?,
+            fields::string_arg(aggregate, "the aggregate type")?,
+            fields::string_arg(id, "the aggregate id")?,
+        ))
+    }
+}
+
+/// Reads a command: a plain object with a non-empty string `type`.
+fn read_command(command: &JsValue) -> Result<Value> {
+    fields::object(command, "the command")?;
+    match fields::get(command, "type").and_then(|t| t.as_string()) {
+        Some(command_type) if !command_type.is_empty() => {}
+        _ => return Err(fields::invalid("the command", "needs a string type")),
+    }
+    super::convert::json_from_js(command, "the command")
+}
+
+/// Runs `work` as a JS promise that resolves to its value (as one `JSON.parse`) or rejects
+/// with a typed error (or the app's own exception).
+fn spawn<T: Serialize>(work: impl Future<Output = Result<T>> + 'static) -> Promise {
+    future_to_promise(async move {
+        let value = work.await.map_err(to_js_error)?;
+        to_js_json(&value).map_err(to_js_error)
+    })
+}

@@ -1,0 +1,173 @@
+//! The options object of `open()`: checked whole before anything is opened, each error naming
+//! the option at fault.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Function, Object};
+use wasm_bindgen::JsValue;
+
+use crate::core::projection::ProjectionOptions;
+use crate::core::{Result, Upcasters};
+use crate::js::domain::{JsAggregate, JsProjection, read_upcasters};
+use crate::js::fields;
+use crate::store::Durability;
+
+/// Where a store keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Nothing persists.
+    Memory,
+    /// IndexedDB (browsers, dedicated workers).
+    IndexedDb,
+}
+
+/// The `sync` option: the server to sync with.
+pub struct SyncOptions {
+    /// The `fieldstream-server` base URL.
+    pub url: String,
+    /// `async () => token`, asked before each request.
+    pub token: Option<Function>,
+    /// Whether the app wants live sync (kept for the sync driver of the JS layer).
+    pub live: bool,
+    /// Events pushed per batch request.
+    pub batch_size: usize,
+    /// The option object as the app gave it.
+    pub raw: JsValue,
+}
+
+/// Everything `open()` was asked for.
+pub struct StoreOptions {
+    /// The database name.
+    pub name: String,
+    /// Where data lives.
+    pub storage: Storage,
+    /// IndexedDB commit durability.
+    pub durability: Durability,
+    /// The aggregates.
+    pub aggregates: Vec<JsAggregate>,
+    /// The projections and how each runs.
+    pub projections: Vec<(JsProjection, ProjectionOptions)>,
+    /// The upcasters.
+    pub upcasters: Upcasters,
+    /// Sync, when configured.
+    pub sync: Option<SyncOptions>,
+}
+
+const OPTIONS: &[&str] = &[
+    "name",
+    "storage",
+    "durability",
+    "aggregates",
+    "projections",
+    "upcasters",
+    "sync",
+];
+
+/// Reads and checks the options of `open()`.
+pub fn read(options: &JsValue) -> Result<StoreOptions> {
+    let object = if options.is_undefined() || options.is_null() {
+        Object::new()
+    } else {
+        fields::object(options, "options")?
+    };
+    fields::only(&object, OPTIONS, "options")?;
+    let path = "options";
+    let name = fields::optional_string(&object, "name", path)?.unwrap_or("fieldstream".into());
+    if name.is_empty() {
+        return Err(fields::invalid("options.name", "must not be empty"));
+    }
+    let storage = match fields::optional_string(&object, "storage", path)?.as_deref() {
+        None if has_indexed_db() => Storage::IndexedDb,
+        None | Some("memory") => Storage::Memory,
+        Some("indexeddb") => Storage::IndexedDb,
+        Some("remote") => {
+            return Err(fields::invalid(
+                "options.storage",
+                "\"remote\" is not available yet in this version; use \"indexeddb\" or \"memory\"",
+            ));
+        }
+        Some(other) => {
+            return Err(fields::invalid(
+                "options.storage",
+                format!("must be \"indexeddb\", \"memory\" or \"remote\", not {other:?}"),
+            ));
+        }
+    };
+    let durability = match fields::optional_string(&object, "durability", path)?.as_deref() {
+        None | Some("relaxed") => Durability::Relaxed,
+        Some("strict") => Durability::Strict,
+        Some(_) => {
+            return Err(fields::invalid(
+                "options.durability",
+                "must be \"relaxed\" or \"strict\"",
+            ));
+        }
+    };
+    let (upcasters, versions) = read_upcasters(fields::get(&object, "upcasters"))?;
+    let versions = Rc::new(versions);
+    let mut aggregates = Vec::new();
+    for (name, definition) in entries(&object, "aggregates")? {
+        aggregates.push(JsAggregate::from_definition(
+            &name,
+            &definition,
+            versions.clone(),
+        )?);
+    }
+    let mut projections = Vec::new();
+    for (name, definition) in entries(&object, "projections")? {
+        projections.push(JsProjection::from_definition(&name, &definition)?);
+    }
+    let sync = fields::get(&object, "sync")
+        .map(|value| read_sync(&value))
+        .transpose()?;
+    Ok(StoreOptions {
+        name,
+        storage,
+        durability,
+        aggregates,
+        projections,
+        upcasters,
+        sync,
+    })
+}
+
+/// The `(name, definition)` pairs of a plain-object option such as `aggregates`.
+fn entries(object: &Object, key: &str) -> Result<Vec<(String, JsValue)>> {
+    let Some(value) = fields::get(object, key) else {
+        return Ok(Vec::new());
+    };
+    let map = fields::object(&value, &format!("options.{key}"))?;
+    Ok(fields::keys(&map)
+        .into_iter()
+        .map(|name| {
+            let definition = fields::get(&map, &name).unwrap_or(JsValue::UNDEFINED);
+            (name, definition)
+        })
+        .collect())
+}
+
+fn read_sync(value: &JsValue) -> Result<SyncOptions> {
+    let path = "options.sync";
+    let object = fields::object(value, path)?;
+    fields::only(&object, &["url", "token", "live", "batchSize"], path)?;
+    let url = fields::optional_string(&object, "url", path)?
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
+        .ok_or_else(|| fields::invalid("options.sync.url", "must be an http(s) URL"))?;
+    Ok(SyncOptions {
+        url,
+        token: fields::optional_function(&object, "token", path)?,
+        live: fields::optional_bool(&object, "live", path)?.unwrap_or(false),
+        batch_size: fields::optional_integer(&object, "batchSize", path, 1, 10_000)?.unwrap_or(100)
+            as usize,
+        raw: value.clone(),
+    })
+}
+
+/// Whether this runtime has IndexedDB (`globalThis.indexedDB`).
+fn has_indexed_db() -> bool {
+    fields::get(&js_sys::global(), "indexedDB").is_some_and(|db| !db.is_null())
+}
+
+/// Read model name → its declared indexes.
+pub type ProjectionIndexes = HashMap<String, Vec<String>>;

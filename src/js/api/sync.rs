@@ -1,0 +1,111 @@
+//! Sync from JS: one `sync()` call drains the outbox and pulls, `status()` says where sync
+//! stands, and the rejected inbox. The automatic driver (online events, timers, one syncing
+//! tab, live pull) lives in the package's JS layer and calls these.
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+use super::{JsStore, spawn};
+use crate::core::{Result, Timestamp};
+use crate::js::convert::to_js_json;
+use crate::js::error::to_js_error;
+use crate::js::fields;
+use crate::store::EventStore;
+use crate::sync::SyncStatus;
+
+/// A command in the rejected inbox, as the JS API shows it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rejected {
+    command_id: String,
+    aggregate: String,
+    id: String,
+    command: serde_json::Value,
+    reason: crate::core::RejectionReason,
+    caused_by: Vec<crate::core::EventEnvelope>,
+    at: Timestamp,
+}
+
+#[wasm_bindgen(js_class = WasmStore)]
+impl JsStore {
+    /// Runs sync rounds until the outbox is drained; resolves to
+    /// `{ pushed, pulled, conflicts, rejected }`. Needs the `sync` option.
+    pub fn sync(&self) -> Promise {
+        let checked = self.engine().and_then(|_| {
+            self.sync
+                .as_ref()
+                .map(|(client, _)| client.clone())
+                .ok_or_else(|| {
+                    fields::invalid(
+                        "options.sync",
+                        "is not set: open({ sync: { url } }) to sync",
+                    )
+                })
+        });
+        let background = self.background_driver();
+        spawn(async move {
+            let report = checked?.sync().await;
+            if let Some(run) = background {
+                wasm_bindgen_futures::spawn_local(run);
+            }
+            report
+        })
+    }
+
+    /// Where sync stands: `{ online, pending, rejected, syncing, progress, lastSyncAt,
+    /// lastError, lag }`; all zero and offline when the `sync` option is not set.
+    pub fn status(&self) -> Result<JsValue, JsValue> {
+        let status = match &self.sync {
+            Some((client, _)) => client.status(),
+            None => SyncStatus::default(),
+        };
+        to_js_json(&status).map_err(to_js_error)
+    }
+
+    /// The `sync` option as given to `open()`, or `undefined`.
+    #[wasm_bindgen(getter, js_name = syncOptions)]
+    pub fn sync_options(&self) -> JsValue {
+        self.sync
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, |(_, options)| options.raw.clone())
+    }
+
+    /// Whether the `sync` option asked for live sync.
+    #[wasm_bindgen(getter)]
+    pub fn live(&self) -> bool {
+        self.sync.as_ref().is_some_and(|(_, options)| options.live)
+    }
+
+    /// The rejected inbox: `[{ commandId, aggregate, id, command, reason: { code, message },
+    /// causedBy, at }]`.
+    pub fn rejected(&self) -> Promise {
+        let engine = self.engine();
+        spawn(async move {
+            let rejected = engine?.store().rejected().await?;
+            Ok(rejected
+                .into_iter()
+                .map(|r| Rejected {
+                    command_id: r.command_id,
+                    aggregate: r.aggregate_type,
+                    id: r.aggregate_id,
+                    command: r.command,
+                    reason: r.reason,
+                    caused_by: r.caused_by,
+                    at: r.at,
+                })
+                .collect::<Vec<_>>())
+        })
+    }
+
+    /// Removes a command from the rejected inbox; resolves to whether it was there.
+    #[wasm_bindgen(js_name = dismissRejected)]
+    pub fn dismiss_rejected(&self, command_id: JsValue) -> Promise {
+        let checked = self
+            .engine()
+            .and_then(|engine| Ok((engine, fields::string_arg(&command_id, "the command id")?)));
+        spawn(async move {
+            let (engine, command_id) = checked?;
+            engine.store().dismiss_rejected(&command_id).await
+        })
+    }
+}

@@ -1,0 +1,193 @@
+//! Read models from JS: `get`, `query`, live queries (`subscribe`), and the driver that keeps
+//! background projections and other tabs' changes flowing into them.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use super::{JsStore, spawn};
+use crate::core::engine::Watch;
+use crate::core::projection::QuerySpec;
+use crate::core::{Engine, Error, Result};
+use crate::js::convert::{from_js, to_js_json};
+use crate::js::error::to_js_error;
+use crate::js::fields;
+use crate::js::store::LocalStore;
+use crate::store::indexeddb::ChangeSubscription;
+
+/// Catch-up steps one drive runs at most before it yields to the next trigger.
+const MAX_STEPS: usize = 1_000;
+
+#[wasm_bindgen(js_class = WasmStore)]
+impl JsStore {
+    /// A document of read model `name`, or `null`.
+    pub fn get(&self, name: JsValue, key: JsValue) -> Promise {
+        let checked = (|| -> Result<_> {
+            let name = self.projection_name(&name)?;
+            Ok((self.engine()?, name, fields::string_arg(&key, "the key")?))
+        })();
+        spawn(async move {
+            let (engine, name, key) = checked?;
+            engine.get(&name, &key).await
+        })
+    }
+
+    /// A page of read model `name`: `{ index, equals | range: [lo, hi], limit?, after? }` →
+    /// `{ docs: [{ key, doc }], next? }`.
+    pub fn query(&self, name: JsValue, spec: JsValue) -> Promise {
+        let checked = (|| -> Result<_> {
+            let name = self.projection_name(&name)?;
+            let spec = self.query_spec(&name, spec)?;
+            Ok((self.engine()?, name, spec))
+        })();
+        spawn(async move {
+            let (engine, name, spec) = checked?;
+            engine.query(&name, spec).await
+        })
+    }
+
+    /// Calls `callback` with the current result of `spec` on read model `name` (a query's page,
+    /// or with `{ key }` one document or `null`), then each time it changes; returns a token
+    /// for `unsubscribe`. Bad arguments throw a `ValidationError` at once.
+    pub fn subscribe(
+        &self,
+        name: JsValue,
+        spec: JsValue,
+        callback: JsValue,
+    ) -> Result<u32, JsValue> {
+        let checked = (|| -> Result<_> {
+            let engine = self.engine()?;
+            let name = self.projection_name(&name)?;
+            fields::object(&spec, "the subscription spec")?;
+            let watch = match fields::get(&spec, "key") {
+                Some(key) => {
+                    fields::only(&spec.clone().into(), &["key"], "the subscription spec")?;
+                    Watch::Key(fields::string_arg(&key, "the subscription spec's key")?)
+                }
+                None => Watch::Query(self.query_spec(&name, spec)?),
+            };
+            let callback: Function = callback
+                .dyn_into()
+                .map_err(|_| fields::invalid("the subscription callback", "must be a function"))?;
+            Ok((engine, name, watch, callback))
+        })();
+        let (engine, name, watch, callback) = checked.map_err(to_js_error)?;
+        let token = self.next_subscription.get();
+        self.next_subscription.set(token + 1);
+        self.subscriptions.borrow_mut().insert(token, None);
+        let subscriptions = self.subscriptions.clone();
+        let notify: Rc<dyn Fn(&Value)> = Rc::new(move |value: &Value| {
+            let outcome = to_js_json(value)
+                .map_err(to_js_error)
+                .and_then(|value| callback.call1(&JsValue::UNDEFINED, &value));
+            if let Err(thrown) = outcome {
+                report("a subscription callback threw", &thrown);
+            }
+        });
+        wasm_bindgen_futures::spawn_local(async move {
+            match engine.subscribe(&name, watch, notify).await {
+                Ok(id) => match subscriptions.borrow_mut().get_mut(&token) {
+                    Some(slot) => *slot = Some(id),
+                    None => engine.unsubscribe(id),
+                },
+                Err(error) => report("a subscription failed", &to_js_error(error)),
+            }
+        });
+        Ok(token)
+    }
+
+    /// Stops the live query of `token`; stopping it twice does nothing.
+    pub fn unsubscribe(&self, token: u32) {
+        if let Some(Some(id)) = self.subscriptions.borrow_mut().remove(&token) {
+            self.engine.unsubscribe(id);
+        }
+    }
+}
+
+impl JsStore {
+    fn projection_name(&self, name: &JsValue) -> Result<String> {
+        let name = fields::string_arg(name, "the read model name")?;
+        if !self.indexes.contains_key(&name) {
+            let mut known: Vec<&str> = self.indexes.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            return Err(Error::InvalidInput(format!(
+                "unknown projection {name:?} (known: {})",
+                known.join(", ")
+            )));
+        }
+        Ok(name)
+    }
+
+    /// Reads a query spec and checks it against the projection's indexes.
+    fn query_spec(&self, name: &str, spec: JsValue) -> Result<QuerySpec> {
+        fields::object(&spec, "the query")?;
+        let spec: QuerySpec = from_js(spec, "the query")?;
+        spec.clone().into_query(&self.indexes[name])?;
+        Ok(spec)
+    }
+
+    /// A task that brings background projections up to date, when there are any and no such
+    /// task runs already.
+    pub(super) fn background_driver(&self) -> Option<impl Future<Output = ()> + 'static> {
+        if !self.background || self.catching_up.replace(true) {
+            return None;
+        }
+        let engine = self.engine.clone();
+        let running = self.catching_up.clone();
+        Some(async move {
+            if let Err(error) = catch_up(&engine).await {
+                report("a background projection failed", &to_js_error(error));
+            }
+            running.set(false);
+        })
+    }
+}
+
+/// Runs catch-up steps until every projection is up to date or a step makes no progress (a
+/// failing step waits for its backoff and is tried again on the next trigger).
+pub(super) async fn catch_up(engine: &Engine<LocalStore>) -> Result<()> {
+    for _ in 0..MAX_STEPS {
+        let steps = engine.run_projections(500).await?;
+        let finished = steps.iter().all(|(_, step)| step.finished);
+        let progressed = steps.iter().any(|(_, step)| step.processed > 0);
+        if finished || !progressed {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Refreshes live queries when another tab or worker commits to the same IndexedDB database.
+pub(super) fn watch_other_tabs(engine: &Rc<Engine<LocalStore>>) -> Option<ChangeSubscription> {
+    let LocalStore::IndexedDb(store) = engine.store() else {
+        return None;
+    };
+    let weak = Rc::downgrade(engine);
+    store.subscribe(move |_| {
+        if let Some(engine) = weak.upgrade() {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = catch_up(&engine).await;
+                engine.refresh_subscriptions().await;
+            });
+        }
+    })
+}
+
+/// Reports an error no caller awaits, on the console.
+fn report(context: &str, error: &JsValue) {
+    let console = Reflect::get(&js_sys::global(), &"console".into()).ok();
+    let log = console
+        .as_ref()
+        .and_then(|console| Reflect::get(console, &"error".into()).ok())
+        .and_then(|log| log.dyn_into::<Function>().ok());
+    if let (Some(console), Some(log)) = (console, log) {
+        let _ = log.call2(
+            &console,
+            &JsValue::from_str(&format!("fieldstream: {context}:")),
+            error,
+        );
+    }
+}
