@@ -32,8 +32,8 @@ cargo test -p fieldstream --target wasm32-unknown-unknown --test web --test work
 stage "npm package build (release)"
 node scripts/build.mjs
 
-stage "package tests: Node.js, and Chromium driven by playwright-core (node --test)"
-node --test tests/js/ tests/browser/
+stage "package tests: Node.js, and Chromium (page and dedicated worker) driven by playwright-core (node --test)"
+node --test tests/js/ tests/browser/ tests/api/
 
 stage "TypeScript type check (tsc --noEmit)"
 npx tsc -p tsconfig.json

@@ -40,11 +40,10 @@ pub struct JsStore {
     engine: Rc<Engine<LocalStore>>,
     sync: Option<(Rc<Sync>, SyncOptions)>,
     indexes: ProjectionIndexes,
-    background: bool,
+    background: Option<views::Background>,
     closed: Cell<bool>,
     subscriptions: Rc<RefCell<HashMap<u32, Option<u64>>>>,
     next_subscription: Cell<u32>,
-    catching_up: Rc<Cell<bool>>,
     _changes: Option<ChangeSubscription>,
 }
 
@@ -77,14 +76,14 @@ impl JsStore {
             };
             Ok((engine, aggregate, id, command, options))
         })();
-        let background = self.background_driver();
+        let background = self.background.clone();
         spawn(async move {
             let (engine, aggregate, id, command, options) = checked?;
             let result = engine
                 .execute_json(&aggregate, &id, &command, options)
                 .await;
-            if let Some(run) = background {
-                wasm_bindgen_futures::spawn_local(run);
+            if let Some(background) = background {
+                background.kick();
             }
             result
         })
@@ -202,14 +201,13 @@ impl JsStore {
             )
         });
         Ok(JsStore {
+            background: background.then(|| views::Background::new(engine.clone())),
             engine,
             sync,
             indexes,
-            background,
             closed: Cell::new(false),
             subscriptions: Rc::default(),
             next_subscription: Cell::new(1),
-            catching_up: Rc::default(),
             _changes: changes,
         })
     }

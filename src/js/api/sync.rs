@@ -42,11 +42,11 @@ impl JsStore {
                     )
                 })
         });
-        let background = self.background_driver();
+        let background = self.background.clone();
         spawn(async move {
             let report = checked?.sync().await;
-            if let Some(run) = background {
-                wasm_bindgen_futures::spawn_local(run);
+            if let Some(background) = background {
+                background.kick();
             }
             report
         })

@@ -1,7 +1,7 @@
 //! Read models from JS: `get`, `query`, live queries (`subscribe`), and the driver that keeps
 //! background projections and other tabs' changes flowing into them.
 
-use std::future::Future;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
@@ -128,21 +128,42 @@ impl JsStore {
         spec.clone().into_query(&self.indexes[name])?;
         Ok(spec)
     }
+}
 
-    /// A task that brings background projections up to date, when there are any and no such
-    /// task runs already.
-    pub(super) fn background_driver(&self) -> Option<impl Future<Output = ()> + 'static> {
-        if !self.background || self.catching_up.replace(true) {
-            return None;
+/// Brings background projections up to date after commits and sync: one task at a time, run
+/// again when a commit came in while it ran.
+#[derive(Clone)]
+pub(super) struct Background {
+    engine: Rc<Engine<LocalStore>>,
+    running: Rc<Cell<bool>>,
+    again: Rc<Cell<bool>>,
+}
+
+impl Background {
+    /// A driver for `engine`'s background projections.
+    pub(super) fn new(engine: Rc<Engine<LocalStore>>) -> Background {
+        Background {
+            engine,
+            running: Rc::default(),
+            again: Rc::default(),
         }
-        let engine = self.engine.clone();
-        let running = self.catching_up.clone();
-        Some(async move {
-            if let Err(error) = catch_up(&engine).await {
-                report("a background projection failed", &to_js_error(error));
+    }
+
+    /// Asks for a catch-up: starts a task unless one runs, which then runs once more.
+    pub(super) fn kick(&self) {
+        self.again.set(true);
+        if self.running.replace(true) {
+            return;
+        }
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            while this.again.replace(false) {
+                if let Err(error) = catch_up(&this.engine).await {
+                    report("a background projection failed", &to_js_error(error));
+                }
             }
-            running.set(false);
-        })
+            this.running.set(false);
+        });
     }
 }
 
