@@ -5,3 +5,4 @@ import init from "../pkg/fieldstream.js";
 await init({ module_or_path: new URL("../pkg/fieldstream_bg.wasm", import.meta.url) });
 
 export * from "../pkg/fieldstream.js";
+export { startSync } from "./sync.js";

@@ -6,3 +6,4 @@ import { initSync } from "../pkg/fieldstream.js";
 initSync({ module: readFileSync(new URL("../pkg/fieldstream_bg.wasm", import.meta.url)) });
 
 export * from "../pkg/fieldstream.js";
+export { startSync } from "./sync.js";

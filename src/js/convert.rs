@@ -1,8 +1,12 @@
 //! Moving values between JavaScript and Rust: plain JS objects ↔ `serde` types.
 
+use js_sys::Promise;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::error::to_js_error;
 
 use crate::core::{Error, Result};
 
@@ -22,4 +26,12 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|error| Error::Codec(error.to_string()))
+}
+
+/// Runs `work` as a JS promise that resolves to its value as plain JS or rejects with a typed error.
+pub fn spawn<T: Serialize>(work: impl Future<Output = Result<T>> + 'static) -> Promise {
+    future_to_promise(async move {
+        let value = work.await.map_err(to_js_error)?;
+        to_js(&value).map_err(to_js_error)
+    })
 }

@@ -13,7 +13,8 @@ use crate::sync::{Transport, TransportError};
 /// Calls a `fieldstream-server` at `base_url` through `fetch`.
 pub struct FetchTransport {
     base_url: String,
-    /// `async () => token`, asked before each request (so it can refresh expired tokens).
+    /// `async ({ refresh }) => token`, asked before each request, and again with
+    /// `refresh: true` after a `401`.
     token: Option<Function>,
 }
 
@@ -26,14 +27,16 @@ impl FetchTransport {
         }
     }
 
-    async fn bearer(&self) -> Result<Option<String>, TransportError> {
+    async fn bearer(&self, refresh: bool) -> Result<Option<String>, TransportError> {
         let Some(provider) = &self.token else {
             return Ok(None);
         };
         let unknown = |error: JsValue| {
             TransportError::Unauthorized(format!("the token provider failed: {error:?}"))
         };
-        let value = provider.call0(&JsValue::NULL).map_err(unknown)?;
+        let ask = js_sys::Object::new();
+        Reflect::set(&ask, &"refresh".into(), &refresh.into()).map_err(unknown)?;
+        let value = provider.call1(&JsValue::NULL, &ask).map_err(unknown)?;
         let value = match value.dyn_ref::<Promise>() {
             Some(promise) => JsFuture::from(promise.clone()).await.map_err(unknown)?,
             None => value,
@@ -44,12 +47,29 @@ impl FetchTransport {
             .ok_or_else(|| TransportError::Unauthorized("the token provider gave no string".into()))
     }
 
+    /// Sends a request; a `401` asks the token provider for a fresh token and sends it once more.
     async fn request<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
         body: Option<String>,
     ) -> Result<T, TransportError> {
+        let first = self.send(method, path, body.clone(), false).await?;
+        let (status, text, retry_after) = match first {
+            (401, ..) if self.token.is_some() => self.send(method, path, body, true).await?,
+            answer => answer,
+        };
+        decode(status, &text, retry_after)
+    }
+
+    /// One request: its status, body and `Retry-After` seconds.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        refresh_token: bool,
+    ) -> Result<(u16, String, Option<u64>), TransportError> {
         let unknown = |error: JsValue| TransportError::Unknown(format!("{error:?}"));
         let init = js_sys::Object::new();
         let headers = js_sys::Object::new();
@@ -61,7 +81,7 @@ impl FetchTransport {
             set(&headers, "content-type", &"application/json".into()).map_err(unknown)?;
             set(&init, "body", &body.into()).map_err(unknown)?;
         }
-        if let Some(token) = self.bearer().await? {
+        if let Some(token) = self.bearer(refresh_token).await? {
             set(&headers, "authorization", &format!("Bearer {token}").into()).map_err(unknown)?;
         }
         set(&init, "headers", &headers).map_err(unknown)?;
@@ -114,7 +134,7 @@ impl FetchTransport {
                 get.call1(&headers, &"retry-after".into()).ok()?.as_string()
             })
             .and_then(|seconds| seconds.trim().parse::<u64>().ok());
-        decode(status, &text, retry_after)
+        Ok((status, text, retry_after))
     }
 }
 

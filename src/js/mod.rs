@@ -10,5 +10,7 @@ mod engine;
 mod error;
 mod fetch;
 mod store;
+mod sync_client;
 
 pub use engine::JsEngine;
+pub use sync_client::JsSyncClient;

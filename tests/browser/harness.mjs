@@ -52,11 +52,11 @@ export async function openPage(browser, origin, path) {
 }
 
 /**
- * Starts the real `fieldstream-server` (debug build, built if missing) in dev mode on a free
- * loopback port with a fresh SQLite file, serving the repository as its static folder so pages
- * and the API share one origin.
+ * Starts the real `fieldstream-server` (debug build, built if missing) on a free loopback port
+ * with a fresh SQLite file, serving the repository as its static folder so pages and the API
+ * share one origin: in dev mode (no tokens), or checking HS256 tokens signed with `jwtSecret`.
  */
-export async function startServer() {
+export async function startServer({ jwtSecret } = {}) {
   const { spawn, execFileSync } = await import("node:child_process");
   const { existsSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
@@ -73,7 +73,8 @@ export async function startServer() {
   });
   const dir = mkdtempSync(join(tmpdir(), "fieldstream-test-"));
   const child = spawn(binary, [
-    "serve", "--dev", "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
+    ...(jwtSecret ? ["serve", "--jwt-secret", jwtSecret] : ["serve", "--dev"]),
+    "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
     "--static", root, "--log", "warn",
   ], { stdio: ["ignore", "inherit", "inherit"] });
   const origin = `http://127.0.0.1:${port}`;
@@ -87,9 +88,10 @@ export async function startServer() {
   }
   return {
     origin,
-    /** Every event on the server, in position order. */
-    async events() {
-      const answer = await fetch(`${origin}/v1/events?after=0&limit=10000`);
+    /** Every event on the server (of the token's tenant), in position order. */
+    async events(token) {
+      const headers = token ? { authorization: `Bearer ${token}` } : {};
+      const answer = await fetch(`${origin}/v1/events?after=0&limit=10000`, { headers });
       return (await answer.json()).events;
     },
     async close() {
@@ -98,4 +100,23 @@ export async function startServer() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An HS256 token for `fieldstream-server --jwt-secret secret`, expiring in `ttlSeconds`. */
+export async function signToken(secret, { sub = "rep", tenant = "t", ttlSeconds = 3600 } = {}) {
+  const { createHmac } = await import("node:crypto");
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const unsigned = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub, tenant, exp })}`;
+  const signature = createHmac("sha256", secret).update(unsigned).digest("base64url");
+  return `${unsigned}.${signature}`;
+}
+
+/** Waits until `check(arg)` (run in `page`, possibly async) is truthy; fails after `timeoutMs`. */
+export async function eventually(page, check, arg, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(check, arg))) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${check}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
