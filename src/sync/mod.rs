@@ -30,6 +30,7 @@ pub use status::{Progress, StatusObserver, SyncPhase, SyncStatus};
 pub use transport::{Transport, TransportError};
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -100,6 +101,9 @@ pub struct SyncClient<S: EventStore, T: Transport> {
     live: RefCell<Option<LiveFeed>>,
     /// Held by the running round: rounds of one client never overlap.
     running: futures::lock::Mutex<()>,
+    /// Outbox entries the server accepted whose confirmation a full disk refused: not pushed
+    /// again while they wait (in memory only; after a restart they are resent, and recognised).
+    unconfirmed: RefCell<HashSet<u64>>,
 }
 
 impl<S: EventStore, T: Transport> SyncClient<S, T> {
@@ -113,6 +117,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             status: ObservedStatus::default(),
             live: RefCell::default(),
             running: futures::lock::Mutex::new(()),
+            unconfirmed: RefCell::default(),
         }
     }
 
@@ -161,7 +166,9 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     }
 
     /// Runs rounds until the outbox is empty and the pull caught up, or a round makes no
-    /// progress; a round that cannot reach the server ends it with the error.
+    /// progress; a round that cannot reach the server ends it with the error. With the disk
+    /// full, it still pushes every command, then fails with `storage_full`: the commands stay
+    /// in the outbox until a later sync can store their confirmation.
     pub async fn sync(&self) -> Result<SyncReport> {
         let _running = self.running.lock().await;
         let mut pending = self.engine.store().read_outbox(usize::MAX).await?.len();
@@ -173,7 +180,18 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         });
         let mut total = SyncReport::default();
         loop {
-            let report = self.observed(round::run(self)).await?;
+            let waiting = self.unconfirmed.borrow().len();
+            let report = match self.observed(round::run(self)).await {
+                Ok(report) => report,
+                Err(Error::StorageFull(message)) => {
+                    let unconfirmed = self.unconfirmed.borrow().len();
+                    if unconfirmed > waiting && unconfirmed < pending {
+                        continue;
+                    }
+                    return Err(Error::StorageFull(message));
+                }
+                Err(error) => return Err(error),
+            };
             total.add(report);
             let after = self.engine.store().read_outbox(usize::MAX).await?.len();
             if after == 0 || after >= pending {

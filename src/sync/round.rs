@@ -31,7 +31,15 @@ pub(super) async fn run<S: EventStore, T: Transport>(
 ) -> Result<SyncReport> {
     let store = client.engine.store();
     let outbox = store.read_outbox(usize::MAX).await?;
-    let chosen = choose(&outbox, client.config.batch_size);
+    let pushable: Vec<OutboxEntry> = {
+        let unconfirmed = client.unconfirmed.borrow();
+        outbox
+            .iter()
+            .filter(|entry| !unconfirmed.contains(&entry.seq))
+            .cloned()
+            .collect()
+    };
+    let chosen = choose(&pushable, client.config.batch_size);
     if !chosen.is_empty() {
         client
             .status
@@ -110,6 +118,7 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
     mut report: SyncReport,
 ) -> Result<SyncReport> {
     let store = client.engine.store();
+    acked.extend(client.unconfirmed.borrow().iter().copied());
     let pulled_ids: HashSet<_> = pulled.iter().map(|event| event.id).collect();
     // A command whose events come back from the server was accepted, even if its answer was lost.
     acked.extend(
@@ -157,7 +166,16 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
         )?;
     }
     report.rejected = batch.rejected.len();
-    client.engine.apply_sync(batch).await?;
+    match client.engine.apply_sync(batch).await {
+        Ok(()) => client.unconfirmed.borrow_mut().clear(),
+        Err(error @ Error::StorageFull(_)) => {
+            // The server has these commands; they wait in the outbox, not to be pushed again,
+            // until their confirmation can be stored.
+            client.unconfirmed.borrow_mut().extend(acked);
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    }
     client.status.update(|status| status.lag = 0);
     Ok(report)
 }

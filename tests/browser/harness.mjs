@@ -120,3 +120,19 @@ export async function eventually(page, check, arg, timeoutMs = 15_000) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** Whether the long versions run (`FIELDSTREAM_SOAK` set to anything but `0` or empty). */
+export const soak = Boolean(process.env.FIELDSTREAM_SOAK) && process.env.FIELDSTREAM_SOAK !== "0";
+
+/** `bounded` in the normal run, `long` with `FIELDSTREAM_SOAK`. */
+export const pick = (bounded, long) => (soak ? long : bounded);
+
+/** Records a scenario's figures: stderr, and one line of `target/tmp/reliability-figures.ndjson`. */
+export async function report(scenario, figures) {
+  const { appendFileSync, mkdirSync } = await import("node:fs");
+  const line = JSON.stringify({ scenario, mode: soak ? "long" : "bounded", server: "debug build", figures });
+  console.error(`FIGURES ${line}`);
+  const dir = join(root, "target", "tmp");
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(join(dir, "reliability-figures.ndjson"), `${line}\n`);
+}
