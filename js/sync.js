@@ -145,8 +145,10 @@ class SyncDriver {
     if (this.failures > 0) {
       const { retryMs, maxRetryMs } = this.options;
       this.schedule(Math.min(maxRetryMs, retryMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2));
-    } else if (pending > 0 || !this.liveOpen) {
-      this.schedule(this.options.pollMs);
+    } else {
+      // While the live feed is open, a slow poll still catches what a silently dead
+      // connection would miss.
+      this.schedule(pending > 0 || !this.liveOpen ? this.options.pollMs : this.options.pollMs * 6);
     }
     if (!this.liveOpen) this.openLive();
   }

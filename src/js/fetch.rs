@@ -16,6 +16,8 @@ pub struct FetchTransport {
     /// `async ({ refresh }) => token`, asked before each request, and again with
     /// `refresh: true` after a `401`.
     token: Option<Function>,
+    /// How long a request may take, body included, before it counts as an unknown outcome.
+    timeout_ms: u32,
 }
 
 impl FetchTransport {
@@ -24,7 +26,15 @@ impl FetchTransport {
         FetchTransport {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
+            timeout_ms: 20_000,
         }
+    }
+
+    /// Gives up on a request after `timeout_ms` milliseconds (default 20 s); the round then
+    /// resends it unchanged.
+    pub fn with_timeout(mut self, timeout_ms: u32) -> Self {
+        self.timeout_ms = timeout_ms;
+        self
     }
 
     async fn bearer(&self, refresh: bool) -> Result<Option<String>, TransportError> {
@@ -86,6 +96,9 @@ impl FetchTransport {
         }
         set(&init, "headers", &headers).map_err(unknown)?;
         let global = js_sys::global();
+        if let Some(signal) = timeout_signal(&global, self.timeout_ms) {
+            set(&init, "signal", &signal).map_err(unknown)?;
+        }
         let navigator = Reflect::get(&global, &"navigator".into())
             .ok()
             .filter(|n| !n.is_undefined());
@@ -136,6 +149,18 @@ impl FetchTransport {
             .and_then(|seconds| seconds.trim().parse::<u64>().ok());
         Ok((status, text, retry_after))
     }
+}
+
+/// `AbortSignal.timeout(ms)` where the platform has it.
+fn timeout_signal(global: &JsValue, timeout_ms: u32) -> Option<JsValue> {
+    let abort_signal = Reflect::get(global, &"AbortSignal".into()).ok()?;
+    let timeout: Function = Reflect::get(&abort_signal, &"timeout".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    timeout
+        .call1(&abort_signal, &JsValue::from(timeout_ms))
+        .ok()
 }
 
 /// Reads an answer by its status, as protocol v1 defines them.

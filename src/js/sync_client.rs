@@ -36,6 +36,8 @@ pub struct ConnectOptions {
     pub batch_size: Option<usize>,
     /// Events asked for per pull request (default 1,000).
     pub pull_page: Option<u32>,
+    /// Milliseconds a request may take before it is sent again (default 20,000).
+    pub timeout_ms: Option<u32>,
 }
 
 impl ConnectOptions {
@@ -64,11 +66,11 @@ impl ConnectOptions {
         if let Some(pull_page) = self.pull_page {
             config.pull_page = pull_page.max(1);
         }
-        Ok(SyncClient::new(
-            engine,
-            FetchTransport::new(url, token),
-            config,
-        ))
+        let mut transport = FetchTransport::new(url, token);
+        if let Some(timeout_ms) = self.timeout_ms {
+            transport = transport.with_timeout(timeout_ms.max(1));
+        }
+        Ok(SyncClient::new(engine, transport, config))
     }
 }
 

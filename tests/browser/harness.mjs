@@ -75,7 +75,7 @@ export async function startServer({ jwtSecret } = {}) {
   const child = spawn(binary, [
     ...(jwtSecret ? ["serve", "--jwt-secret", jwtSecret] : ["serve", "--dev"]),
     "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
-    "--static", root, "--log", "warn",
+    "--static", root, "--log", "warn", "--cors-origin", `http://127.0.0.1:${port}`,
   ], { stdio: ["ignore", "inherit", "inherit"] });
   const origin = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
@@ -135,4 +135,36 @@ export async function report(scenario, figures) {
   const dir = join(root, "target", "tmp");
   mkdirSync(dir, { recursive: true });
   appendFileSync(join(dir, "reliability-figures.ndjson"), `${line}\n`);
+}
+
+/**
+ * Starts `tools/fault-proxy` (debug build, built if missing) in front of `upstream` (an origin
+ * such as http://127.0.0.1:8080) with `faults` (its command-line options, such as
+ * `{ "drop-response": 0.3 }`); answers its origin, and `stop()` which resolves to its counts.
+ */
+export async function startFaultProxy(upstream, faults) {
+  const { spawn, execFileSync } = await import("node:child_process");
+  const { existsSync } = await import("node:fs");
+  const { createInterface } = await import("node:readline");
+  const binary = join(root, "target", "debug", "fault-proxy");
+  if (!existsSync(binary)) {
+    execFileSync("cargo", ["build", "-p", "fault-proxy"], { cwd: root, stdio: "inherit" });
+  }
+  const args = ["--upstream", new URL(upstream).host];
+  for (const [name, value] of Object.entries(faults)) args.push(`--${name}`, String(value));
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const iterator = lines[Symbol.asyncIterator]();
+  const first = (await iterator.next()).value ?? "";
+  const origin = first.replace("listening on ", "").trim();
+  if (!origin.startsWith("http://")) throw new Error(`fault-proxy did not start: ${first}`);
+  return {
+    origin,
+    async stop() {
+      child.kill("SIGINT");
+      const counts = (await iterator.next()).value;
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
+      return counts ? JSON.parse(counts) : null;
+    },
+  };
 }
