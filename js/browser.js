@@ -10,3 +10,4 @@ setErrorFactory(makeError);
 export * from "../pkg/fieldstream.js";
 export * from "./errors.js";
 export { open, Store } from "./api.js";
+export { startSync } from "./sync.js";

@@ -1,7 +1,9 @@
 //! Deterministic simulation of the sync protocol: several clients (the real engine and sync
 //! client on memory stores) against the real server router in-process, through a transport
 //! that drops requests, loses acknowledgements after the server committed, and sends requests
-//! twice, while the clients work offline and online and restart from their stores.
+//! twice, while the clients work offline and online and restart from their stores, and while
+//! the live feed (`GET /v1/subscribe`, modelled as consecutive runs of the server's log that
+//! start near, before or after a client's checkpoint) brings other clients' events.
 //!
 //! Every run is a proptest case: a failing one is shrunk, printed, and saved to
 //! `proptest-regressions/`, from which every later run replays it first. 256 cases by default;
@@ -122,6 +124,8 @@ struct Device {
     faults: Rc<RefCell<Faults>>,
     client: SyncClient<MemoryStore, SimTransport>,
     seed: u64,
+    /// The position the device's live feed has reached, while it has one.
+    live: Option<u64>,
 }
 
 fn client_for(
@@ -165,6 +169,11 @@ enum Step {
     Restart {
         device: usize,
     },
+    Live {
+        device: usize,
+        shift: i8,
+        count: usize,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -174,6 +183,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..3usize, (prop::bool::weighted(0.2), prop::bool::weighted(0.3), prop::bool::weighted(0.3), prop::bool::weighted(0.2)))
             .prop_map(|(device, faults)| Step::Network { device, faults }),
         1 => (0..3usize).prop_map(|device| Step::Restart { device }),
+        3 => (0..3usize, -2i8..=3, 1usize..6).prop_map(|(device, shift, count)| Step::Live { device, shift, count }),
     ]
 }
 
@@ -208,6 +218,7 @@ async fn run_case(steps: Vec<Step>) {
                 store,
                 faults,
                 seed,
+                live: None,
             }
         })
         .collect();
@@ -248,6 +259,40 @@ async fn run_case(steps: Vec<Step>) {
                 device.seed += 10;
                 device.client = client_for(&device.store, &router, &device.faults, device.seed);
                 device.client.engine().catch_up_projections().await.unwrap();
+                device.live = None;
+            }
+            Step::Live {
+                device,
+                shift,
+                count,
+            } => {
+                let device = &mut devices[*device];
+                // A shift of 3 drops the feed and subscribes again; others shift its start
+                // around the checkpoint when it opens.
+                if *shift == 3 {
+                    device.live = None;
+                }
+                let after = match device.live {
+                    Some(through) => through,
+                    None => {
+                        let checkpoint = device.store.pull_checkpoint().await.unwrap();
+                        checkpoint.saturating_add_signed(i64::from(*shift))
+                    }
+                };
+                let events: Vec<_> = server_log(&router)
+                    .await
+                    .into_iter()
+                    .filter(|event| event.position > after)
+                    .take(*count)
+                    .collect();
+                device.live = Some(events.last().map_or(after, |event| event.position));
+                let events = events.iter().map(ServerEvent::to_envelope).collect();
+                device.client.receive_live(after, events);
+                device
+                    .client
+                    .apply_live()
+                    .await
+                    .expect("storing live events needs no network");
             }
         }
     }

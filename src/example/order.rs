@@ -1,8 +1,9 @@
-//! The Order aggregate: `CreateOrder` → `OrderCreated`, `PayOrder` → `OrderPaid`,
-//! `ShipOrder` → `OrderShipped`.
+//! The Order aggregate: `CreateOrder` → `OrderCreated`, `AddItem` → `OrderItemAdded`,
+//! `PayOrder` → `OrderPaid`, `ShipOrder` → `OrderShipped`.
 //!
-//! Rules: an order is created once, with at least one item; it is paid only while pending and
-//! only for its total; it is shipped only once paid. Money is in minor units (cents).
+//! Rules: an order is created once, with at least one item; items are added only while it is
+//! pending; it is paid only while pending and only for its total; it is shipped only once paid.
+//! Money is in minor units (cents).
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,11 @@ pub enum OrderCommand {
         /// What is ordered.
         items: Vec<OrderItem>,
     },
+    /// Add a line to a pending order.
+    AddItem {
+        /// The line added.
+        item: OrderItem,
+    },
     /// Pay a pending order in full.
     PayOrder {
         /// How it is paid, such as `card` or `invoice`.
@@ -56,6 +62,13 @@ pub enum OrderEvent {
         /// What was ordered.
         items: Vec<OrderItem>,
         /// The sum of price × quantity, in minor units.
+        total: i64,
+    },
+    /// A line was added to the order.
+    OrderItemAdded {
+        /// The line added.
+        item: OrderItem,
+        /// The order's new total, in minor units.
         total: i64,
     },
     /// The order was paid.
@@ -106,6 +119,23 @@ fn refuse(code: &str, message: impl Into<String>) -> DomainError {
     DomainError::new(code, message)
 }
 
+/// `total` plus a checked line's price × quantity.
+fn add_line(total: i64, item: &OrderItem) -> Result<i64, DomainError> {
+    if item.quantity == 0 || item.unit_price < 0 || item.product_id.is_empty() {
+        return Err(refuse(
+            "invalid_order",
+            format!(
+                "item {:?} needs a product, a quantity ≥ 1 and a price ≥ 0",
+                item.product_id
+            ),
+        ));
+    }
+    item.unit_price
+        .checked_mul(i64::from(item.quantity))
+        .and_then(|line| total.checked_add(line))
+        .ok_or_else(|| refuse("invalid_order", "the order's total is too large"))
+}
+
 impl Order {
     fn create(&self, customer_id: &str, items: &[OrderItem]) -> Result<OrderEvent, DomainError> {
         if self.status != OrderStatus::None {
@@ -117,27 +147,27 @@ impl Order {
         if items.is_empty() {
             return Err(refuse("invalid_order", "an order needs at least one item"));
         }
-        let mut total: i64 = 0;
-        for item in items {
-            if item.quantity == 0 || item.unit_price < 0 || item.product_id.is_empty() {
-                return Err(refuse(
-                    "invalid_order",
-                    format!(
-                        "item {:?} needs a product, a quantity ≥ 1 and a price ≥ 0",
-                        item.product_id
-                    ),
-                ));
-            }
-            total = item
-                .unit_price
-                .checked_mul(i64::from(item.quantity))
-                .and_then(|line| total.checked_add(line))
-                .ok_or_else(|| refuse("invalid_order", "the order's total is too large"))?;
-        }
+        let total = items.iter().try_fold(0, add_line)?;
         Ok(OrderEvent::OrderCreated {
             customer_id: customer_id.to_owned(),
             items: items.to_vec(),
             total,
+        })
+    }
+
+    fn add_item(&self, item: &OrderItem) -> Result<OrderEvent, DomainError> {
+        if self.status != OrderStatus::Pending {
+            return Err(refuse(
+                "order_not_editable",
+                format!(
+                    "items are added only to a pending order; this one is {:?}",
+                    self.status
+                ),
+            ));
+        }
+        Ok(OrderEvent::OrderItemAdded {
+            item: item.clone(),
+            total: add_line(self.total, item)?,
         })
     }
 
@@ -196,6 +226,7 @@ impl Aggregate for Order {
     fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, DomainError> {
         let event = match command {
             OrderCommand::CreateOrder { customer_id, items } => self.create(customer_id, items)?,
+            OrderCommand::AddItem { item } => self.add_item(item)?,
             OrderCommand::PayOrder {
                 payment_method,
                 amount,
@@ -215,6 +246,10 @@ impl Aggregate for Order {
                 self.status = OrderStatus::Pending;
                 self.customer_id.clone_from(customer_id);
                 self.items.clone_from(items);
+                self.total = *total;
+            }
+            OrderEvent::OrderItemAdded { item, total } => {
+                self.items.push(item.clone());
                 self.total = *total;
             }
             OrderEvent::OrderPaid { .. } => self.status = OrderStatus::Paid,
@@ -255,6 +290,31 @@ mod tests {
                 items: vec![item("p-1", 2, 150), item("p-2", 1, 700)],
             })
             .then_expect([created()]);
+    }
+
+    #[test]
+    fn items_are_added_only_while_pending() {
+        let add = OrderCommand::AddItem {
+            item: item("p-3", 3, 100),
+        };
+        given::<Order>([created()])
+            .when(&add)
+            .then_expect([OrderEvent::OrderItemAdded {
+                item: item("p-3", 3, 100),
+                total: 1_300,
+            }]);
+        given::<Order>([created()])
+            .when(&OrderCommand::AddItem {
+                item: item("p-3", 0, 100),
+            })
+            .then_refused("invalid_order");
+        let paid = OrderEvent::OrderPaid {
+            payment_method: "card".into(),
+            amount: 1_000,
+        };
+        given::<Order>([created(), paid])
+            .when(&add)
+            .then_refused("order_not_editable");
     }
 
     #[test]

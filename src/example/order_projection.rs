@@ -33,6 +33,13 @@ impl Projection for OrderProjection {
                     "total": event.data["total"], "createdAt": at, "paidAt": null, "shippedAt": null,
                 }),
             ),
+            "OrderItemAdded" => {
+                let mut doc = view.get(&id).ok_or_else(|| {
+                    Error::NotFound(format!("order {id} has no document to add an item to"))
+                })?;
+                doc["total"] = event.data["total"].clone();
+                view.put(id, doc);
+            }
             "OrderPaid" | "OrderShipped" => {
                 let mut doc = view.get(&id).ok_or_else(|| {
                     Error::NotFound(format!("order {id} has no document to update for {}", event.event_type))

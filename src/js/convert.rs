@@ -1,8 +1,12 @@
 //! Moving values between JavaScript and Rust: plain JS objects ↔ `serde` types.
 
+use js_sys::Promise;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::error::to_js_error;
 
 use crate::core::{Error, Result};
 
@@ -40,4 +44,12 @@ pub fn json_from_js(value: &JsValue, what: &str) -> Result<serde_json::Value> {
     let text = js_sys::JSON::stringify(value).map_err(|_| invalid())?;
     let text = text.as_string().ok_or_else(invalid)?;
     serde_json::from_str(&text).map_err(|_| invalid())
+}
+
+/// Runs `work` as a JS promise that resolves to its value as plain JS or rejects with a typed error.
+pub fn spawn<T: Serialize>(work: impl Future<Output = Result<T>> + 'static) -> Promise {
+    future_to_promise(async move {
+        let value = work.await.map_err(to_js_error)?;
+        to_js(&value).map_err(to_js_error)
+    })
 }

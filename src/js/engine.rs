@@ -13,26 +13,21 @@
 //! ```
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{from_js, to_js};
+use super::convert::{from_js, spawn, to_js};
 use super::error::to_js_error;
-use super::fetch::FetchTransport;
 use super::store::LocalStore;
+use super::sync_client::{ConnectOptions, JsSyncClient, LocalSyncClient};
 use crate::core::projection::QuerySpec;
 use crate::core::{Engine, Error, ExecuteOptions, ProjectionOptions, Result};
 use crate::example::{Order, OrderProjection};
 use crate::store::{Durability, EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
-use crate::sync::{SyncClient, SyncConfig};
-
-type Sync = SyncClient<LocalStore, FetchTransport>;
+type Sync = LocalSyncClient;
 
 /// An engine over an in-memory or IndexedDB store with the example Order aggregate and its
 /// `orders` read model registered.
@@ -108,11 +103,20 @@ impl JsEngine {
     }
 
     /// Syncs with the `fieldstream-server` at `url`; `token` is an optional
-    /// `async () => string` giving a bearer token.
-    pub fn connect(&self, url: String, token: Option<Function>) {
-        let transport = FetchTransport::new(&url, token);
-        let client = SyncClient::new(self.engine.clone(), transport, SyncConfig::default());
-        *self.sync.borrow_mut() = Some(Rc::new(client));
+    /// `async ({ refresh }) => string` giving a bearer token (asked again with `refresh: true`
+    /// after a 401), and `options` `{ batchSize, pullPage }`. Returns the sync client.
+    pub fn connect(
+        &self,
+        url: String,
+        token: Option<Function>,
+        options: Option<JsValue>,
+    ) -> Result<JsSyncClient, JsValue> {
+        let client = ConnectOptions::read(options)
+            .and_then(|options| options.client(self.engine.clone(), &url, token))
+            .map_err(to_js_error)?;
+        let client = Rc::new(client);
+        *self.sync.borrow_mut() = Some(client.clone());
+        Ok(JsSyncClient::new(client))
     }
 
     /// Runs sync rounds until the outbox is drained; resolves to `{ pushed, pulled, conflicts, rejected }`.
@@ -224,12 +228,4 @@ impl JsEngine {
         let engine = self.engine.clone();
         spawn(async move { engine.history(&aggregate_type, &id).await })
     }
-}
-
-/// Runs `work` as a JS promise that resolves to its value as plain JS or rejects with a typed error.
-fn spawn<T: Serialize>(work: impl Future<Output = Result<T>> + 'static) -> Promise {
-    future_to_promise(async move {
-        let value = work.await.map_err(to_js_error)?;
-        to_js(&value).map_err(to_js_error)
-    })
 }

@@ -13,8 +13,11 @@ use crate::sync::{Transport, TransportError};
 /// Calls a `fieldstream-server` at `base_url` through `fetch`.
 pub struct FetchTransport {
     base_url: String,
-    /// `async () => token`, asked before each request (so it can refresh expired tokens).
+    /// `async ({ refresh }) => token`, asked before each request, and again with
+    /// `refresh: true` after a `401`.
     token: Option<Function>,
+    /// How long a request may take, body included, before it counts as an unknown outcome.
+    timeout_ms: u32,
 }
 
 impl FetchTransport {
@@ -23,17 +26,27 @@ impl FetchTransport {
         FetchTransport {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
+            timeout_ms: 20_000,
         }
     }
 
-    async fn bearer(&self) -> Result<Option<String>, TransportError> {
+    /// Gives up on a request after `timeout_ms` milliseconds (default 20 s); the round then
+    /// resends it unchanged.
+    pub fn with_timeout(mut self, timeout_ms: u32) -> Self {
+        self.timeout_ms = timeout_ms;
+        self
+    }
+
+    async fn bearer(&self, refresh: bool) -> Result<Option<String>, TransportError> {
         let Some(provider) = &self.token else {
             return Ok(None);
         };
         let unknown = |error: JsValue| {
             TransportError::Unauthorized(format!("the token provider failed: {error:?}"))
         };
-        let value = provider.call0(&JsValue::NULL).map_err(unknown)?;
+        let ask = js_sys::Object::new();
+        Reflect::set(&ask, &"refresh".into(), &refresh.into()).map_err(unknown)?;
+        let value = provider.call1(&JsValue::NULL, &ask).map_err(unknown)?;
         let value = match value.dyn_ref::<Promise>() {
             Some(promise) => JsFuture::from(promise.clone()).await.map_err(unknown)?,
             None => value,
@@ -44,12 +57,29 @@ impl FetchTransport {
             .ok_or_else(|| TransportError::Unauthorized("the token provider gave no string".into()))
     }
 
+    /// Sends a request; a `401` asks the token provider for a fresh token and sends it once more.
     async fn request<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
         body: Option<String>,
     ) -> Result<T, TransportError> {
+        let first = self.send(method, path, body.clone(), false).await?;
+        let (status, text, retry_after) = match first {
+            (401, ..) if self.token.is_some() => self.send(method, path, body, true).await?,
+            answer => answer,
+        };
+        decode(status, &text, retry_after)
+    }
+
+    /// One request: its status, body and `Retry-After` seconds.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        refresh_token: bool,
+    ) -> Result<(u16, String, Option<u64>), TransportError> {
         let unknown = |error: JsValue| TransportError::Unknown(format!("{error:?}"));
         let init = js_sys::Object::new();
         let headers = js_sys::Object::new();
@@ -61,11 +91,14 @@ impl FetchTransport {
             set(&headers, "content-type", &"application/json".into()).map_err(unknown)?;
             set(&init, "body", &body.into()).map_err(unknown)?;
         }
-        if let Some(token) = self.bearer().await? {
+        if let Some(token) = self.bearer(refresh_token).await? {
             set(&headers, "authorization", &format!("Bearer {token}").into()).map_err(unknown)?;
         }
         set(&init, "headers", &headers).map_err(unknown)?;
         let global = js_sys::global();
+        if let Some(signal) = timeout_signal(&global, self.timeout_ms) {
+            set(&init, "signal", &signal).map_err(unknown)?;
+        }
         let navigator = Reflect::get(&global, &"navigator".into())
             .ok()
             .filter(|n| !n.is_undefined());
@@ -114,8 +147,20 @@ impl FetchTransport {
                 get.call1(&headers, &"retry-after".into()).ok()?.as_string()
             })
             .and_then(|seconds| seconds.trim().parse::<u64>().ok());
-        decode(status, &text, retry_after)
+        Ok((status, text, retry_after))
     }
+}
+
+/// `AbortSignal.timeout(ms)` where the platform has it.
+fn timeout_signal(global: &JsValue, timeout_ms: u32) -> Option<JsValue> {
+    let abort_signal = Reflect::get(global, &"AbortSignal".into()).ok()?;
+    let timeout: Function = Reflect::get(&abort_signal, &"timeout".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    timeout
+        .call1(&abort_signal, &JsValue::from(timeout_ms))
+        .ok()
 }
 
 /// Reads an answer by its status, as protocol v1 defines them.

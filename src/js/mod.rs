@@ -13,6 +13,8 @@ mod error;
 mod fetch;
 mod fields;
 mod store;
+mod sync_client;
 
 pub use api::JsStore;
 pub use engine::JsEngine;
+pub use sync_client::JsSyncClient;

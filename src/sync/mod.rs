@@ -20,22 +20,26 @@
 //!    Nothing is applied locally before the server has answered, so a round that fails leaves
 //!    the store as it was and the next one resends the same requests.
 
+mod live;
+mod retry;
 mod round;
 mod status;
 mod transport;
 
-pub use status::SyncStatus;
+pub use status::{Progress, StatusObserver, SyncPhase, SyncStatus};
 pub use transport::{Transport, TransportError};
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use serde::Serialize;
 
 use crate::core::runtime::{IdSource, RandomIds};
 use crate::core::{Engine, Error, Result};
-use crate::protocol::{BatchRequest, BatchResponse, EventsPage};
 use crate::store::EventStore;
+use live::LiveFeed;
+use status::ObservedStatus;
 
 /// Tunables of a [`SyncClient`].
 #[derive(Debug, Clone)]
@@ -93,7 +97,13 @@ pub struct SyncClient<S: EventStore, T: Transport> {
     transport: T,
     config: SyncConfig,
     ids: Rc<dyn IdSource>,
-    status: RefCell<SyncStatus>,
+    status: ObservedStatus,
+    live: RefCell<Option<LiveFeed>>,
+    /// Held by the running round: rounds of one client never overlap.
+    running: futures::lock::Mutex<()>,
+    /// Outbox entries the server accepted whose confirmation a full disk refused: not pushed
+    /// again while they wait (in memory only; after a restart they are resent, and recognised).
+    unconfirmed: RefCell<HashSet<u64>>,
 }
 
 impl<S: EventStore, T: Transport> SyncClient<S, T> {
@@ -104,7 +114,10 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             transport,
             config,
             ids: Rc::new(RandomIds),
-            status: RefCell::default(),
+            status: ObservedStatus::default(),
+            live: RefCell::default(),
+            running: futures::lock::Mutex::new(()),
+            unconfirmed: RefCell::default(),
         }
     }
 
@@ -126,118 +139,108 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
 
     /// Where sync stands.
     pub fn status(&self) -> SyncStatus {
-        self.status.borrow().clone()
+        self.status.get()
+    }
+
+    /// Tells `observer` of every later change of the status (`None` stops telling).
+    pub fn on_status(&self, observer: Option<StatusObserver>) {
+        self.status.observe(observer);
+    }
+
+    /// Reads the outbox and inbox sizes into the status, as after a command was executed here or
+    /// in another tab.
+    pub async fn refresh_counts(&self) -> Result<()> {
+        let store = self.engine.store();
+        let pending = store.read_outbox(usize::MAX).await?.len();
+        let rejected = store.rejected().await?.len();
+        self.status.update(|status| {
+            status.pending = pending;
+            status.rejected = rejected;
+        });
+        Ok(())
+    }
+
+    /// Records that the device is online or offline, as the platform reports it.
+    pub fn set_online(&self, online: bool) {
+        self.status.update(|status| status.online = online);
     }
 
     /// Runs rounds until the outbox is empty and the pull caught up, or a round makes no
-    /// progress; a round that cannot reach the server ends it with the error.
+    /// progress; a round that cannot reach the server ends it with the error. With the disk
+    /// full, it still pushes every command, then fails with `storage_full`: the commands stay
+    /// in the outbox until a later sync can store their confirmation.
     pub async fn sync(&self) -> Result<SyncReport> {
+        let _running = self.running.lock().await;
+        let mut pending = self.engine.store().read_outbox(usize::MAX).await?.len();
+        self.status.update(|status| {
+            status.progress = Progress {
+                done: 0,
+                total: pending,
+            }
+        });
         let mut total = SyncReport::default();
         loop {
-            let pending_before = self.engine.store().read_outbox(usize::MAX).await?.len();
-            let report = self.round().await?;
+            let waiting = self.unconfirmed.borrow().len();
+            let report = match self.observed(round::run(self)).await {
+                Ok(report) => report,
+                Err(Error::StorageFull(message)) => {
+                    let unconfirmed = self.unconfirmed.borrow().len();
+                    if unconfirmed > waiting && unconfirmed < pending {
+                        continue;
+                    }
+                    return Err(Error::StorageFull(message));
+                }
+                Err(error) => return Err(error),
+            };
             total.add(report);
-            let pending_after = self.engine.store().read_outbox(usize::MAX).await?.len();
-            if pending_after == 0 || pending_after >= pending_before {
+            let after = self.engine.store().read_outbox(usize::MAX).await?.len();
+            if after == 0 || after >= pending {
                 return Ok(total);
             }
+            pending = after;
         }
     }
 
     /// One push, pull and resolve round.
     pub async fn round(&self) -> Result<SyncReport> {
-        self.status.borrow_mut().syncing = true;
-        let outcome = round::run(self).await;
-        let outbox = self
-            .engine
-            .store()
-            .read_outbox(usize::MAX)
-            .await
-            .map(|o| o.len())
-            .unwrap_or(0);
-        let rejected = self
-            .engine
-            .store()
-            .rejected()
-            .await
-            .map(|r| r.len())
-            .unwrap_or(0);
-        let mut status = self.status.borrow_mut();
-        status.syncing = false;
-        status.pending = outbox;
-        status.rejected = rejected;
-        match &outcome {
-            Ok(_) => {
-                status.online = true;
-                status.last_error = None;
-                status.last_sync_at = Some(self.engine.clock().now());
+        let _running = self.running.lock().await;
+        let pending = self.engine.store().read_outbox(usize::MAX).await?.len();
+        self.status.update(|status| {
+            status.progress = Progress {
+                done: 0,
+                total: pending,
             }
-            Err(error) => {
-                status.online = !matches!(error, Error::Network(_));
-                status.last_error = Some(error.to_string());
+        });
+        self.observed(round::run(self)).await
+    }
+
+    /// Runs `work` as a round (the caller holds `running`): the status shows it running, then
+    /// its outcome.
+    async fn observed(&self, work: impl Future<Output = Result<SyncReport>>) -> Result<SyncReport> {
+        self.status.update(|status| status.syncing = true);
+        let outcome = work.await;
+        let store = self.engine.store();
+        let pending = store.read_outbox(usize::MAX).await.map(|o| o.len());
+        let rejected = store.rejected().await.map(|r| r.len());
+        let now = self.engine.clock().now();
+        self.status.update(|status| {
+            status.syncing = false;
+            status.phase = None;
+            status.pending = pending.unwrap_or(status.pending);
+            status.rejected = rejected.unwrap_or(status.rejected);
+            match &outcome {
+                Ok(_) => {
+                    status.progress.done = status.progress.total.saturating_sub(status.pending);
+                    status.online = true;
+                    status.last_error = None;
+                    status.last_sync_at = Some(now);
+                }
+                Err(error) => {
+                    status.online = !matches!(error, Error::Network(_));
+                    status.last_error = Some(error.to_string());
+                }
             }
-        }
+        });
         outcome
-    }
-
-    fn backoff(&self, attempt: u32) -> u64 {
-        let base = self
-            .config
-            .backoff_ms
-            .saturating_mul(1 << attempt.min(20))
-            .min(self.config.max_backoff_ms);
-        let jitter = (self.ids.new_id().as_u128() % 1_000) as u64;
-        base / 2 + base * jitter / 2_000
-    }
-
-    /// Sends a request until it gets an answer to act on, resending it unchanged after unknown
-    /// outcomes.
-    async fn retrying<R>(
-        &self,
-        mut send: impl AsyncFnMut() -> std::result::Result<R, TransportError>,
-    ) -> Result<std::result::Result<R, crate::protocol::ErrorBody>> {
-        let mut last = String::new();
-        for attempt in 0..self.config.max_attempts {
-            match send().await {
-                Ok(answer) => return Ok(Ok(answer)),
-                Err(TransportError::Refused(body)) => return Ok(Err(body)),
-                Err(TransportError::Unauthorized(message)) => {
-                    return Err(Error::Unauthorized(message));
-                }
-                Err(TransportError::Offline(message)) => return Err(Error::Network(message)),
-                Err(TransportError::RateLimited { retry_after_ms }) => {
-                    self.transport.pause(retry_after_ms).await
-                }
-                Err(TransportError::Unknown(message)) => {
-                    last = message;
-                    self.transport.pause(self.backoff(attempt)).await;
-                }
-            }
-        }
-        Err(Error::Network(format!(
-            "no answer after {} attempts: {last}",
-            self.config.max_attempts
-        )))
-    }
-
-    async fn send_batch(
-        &self,
-        request: &BatchRequest,
-    ) -> Result<std::result::Result<BatchResponse, crate::protocol::ErrorBody>> {
-        self.retrying(async || self.transport.batch(request).await)
-            .await
-    }
-
-    async fn pull_page(&self, after: u64) -> Result<EventsPage> {
-        match self
-            .retrying(async || self.transport.events(after, self.config.pull_page).await)
-            .await?
-        {
-            Ok(page) => Ok(page),
-            Err(body) => Err(Error::Network(format!(
-                "the server refused to list events: {} {}",
-                body.error, body.message
-            ))),
-        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{SyncClient, SyncReport, Transport};
+use super::{SyncClient, SyncPhase, SyncReport, Transport};
 use crate::core::engine::Redecision;
 use crate::core::{
     ConflictPolicy, Error, EventEnvelope, ExpectedVersion, OutboxEntry, RejectedCommand,
@@ -31,8 +31,20 @@ pub(super) async fn run<S: EventStore, T: Transport>(
 ) -> Result<SyncReport> {
     let store = client.engine.store();
     let outbox = store.read_outbox(usize::MAX).await?;
-    let chosen = choose(&outbox, client.config.batch_size);
-    client.status.borrow_mut().progress = (0, outbox.len());
+    let pushable: Vec<OutboxEntry> = {
+        let unconfirmed = client.unconfirmed.borrow();
+        outbox
+            .iter()
+            .filter(|entry| !unconfirmed.contains(&entry.seq))
+            .cloned()
+            .collect()
+    };
+    let chosen = choose(&pushable, client.config.batch_size);
+    if !chosen.is_empty() {
+        client
+            .status
+            .update(|status| status.phase = Some(SyncPhase::Pushing));
+    }
 
     let mut appends = Vec::with_capacity(chosen.len());
     for entry in chosen {
@@ -66,7 +78,7 @@ pub(super) async fn run<S: EventStore, T: Transport>(
     let results = push(client, chosen, appends).await?;
 
     let mut report = SyncReport::default();
-    let mut acked = HashSet::new();
+    let mut acked: HashSet<u64> = HashSet::new();
     let mut refused: BTreeMap<u64, ErrorBody> = BTreeMap::new();
     for (entry, result) in chosen.iter().zip(results) {
         match result {
@@ -80,13 +92,45 @@ pub(super) async fn run<S: EventStore, T: Transport>(
         }
     }
     report.pushed = acked.len();
-    client.status.borrow_mut().progress = (acked.len(), outbox.len());
+    client
+        .status
+        .update(|status| status.progress.done += acked.len() + refused.len());
 
+    client
+        .status
+        .update(|status| status.phase = Some(SyncPhase::Pulling));
     let checkpoint = store.pull_checkpoint().await?;
     let (pulled, head) = pull(client, checkpoint).await?;
     report.pulled = pulled.len();
+    settle(client, &outbox, acked, refused, pulled, head, report).await
+}
 
-    let troubled = troubled_streams(&outbox, &acked, &refused, &pulled);
+/// Stores what a round or the live feed brought: `pulled` (the server's events after the local
+/// checkpoint, up to `head`) confirm the `acked` entries and any pending events they carry, and
+/// the streams they overtook, or whose entries were `refused`, are resolved by their policies.
+pub(super) async fn settle<S: EventStore, T: Transport>(
+    client: &SyncClient<S, T>,
+    outbox: &[OutboxEntry],
+    mut acked: HashSet<u64>,
+    refused: BTreeMap<u64, ErrorBody>,
+    pulled: Vec<EventEnvelope>,
+    head: u64,
+    mut report: SyncReport,
+) -> Result<SyncReport> {
+    let store = client.engine.store();
+    acked.extend(client.unconfirmed.borrow().iter().copied());
+    let pulled_ids: HashSet<_> = pulled.iter().map(|event| event.id).collect();
+    // A command whose events come back from the server was accepted, even if its answer was lost.
+    acked.extend(
+        outbox
+            .iter()
+            .filter(|entry| {
+                !entry.event_ids.is_empty()
+                    && entry.event_ids.iter().all(|id| pulled_ids.contains(id))
+            })
+            .map(|entry| entry.seq),
+    );
+    let troubled = troubled_streams(outbox, &acked, &refused, &pulled);
     let mut batch = SyncBatch {
         confirmed: pulled.clone(),
         checkpoint: Some(head),
@@ -122,8 +166,17 @@ pub(super) async fn run<S: EventStore, T: Transport>(
         )?;
     }
     report.rejected = batch.rejected.len();
-    client.engine.apply_sync(batch).await?;
-    client.status.borrow_mut().lag = 0;
+    match client.engine.apply_sync(batch).await {
+        Ok(()) => client.unconfirmed.borrow_mut().clear(),
+        Err(error @ Error::StorageFull(_)) => {
+            // The server has these commands; they wait in the outbox, not to be pushed again,
+            // until their confirmation can be stored.
+            client.unconfirmed.borrow_mut().extend(acked);
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    }
+    client.status.update(|status| status.lag = 0);
     Ok(report)
 }
 
@@ -178,6 +231,9 @@ async fn pull<S: EventStore, T: Transport>(
     loop {
         let page = client.pull_page(after).await?;
         let head = page.head;
+        client
+            .status
+            .update(|status| status.lag = head.saturating_sub(after));
         let Some(last) = page.events.last().map(|event| event.position) else {
             return Ok((pulled, head.max(after)));
         };

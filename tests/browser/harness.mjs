@@ -52,11 +52,11 @@ export async function openPage(browser, origin, path) {
 }
 
 /**
- * Starts the real `fieldstream-server` (debug build, built if missing) in dev mode on a free
- * loopback port with a fresh SQLite file, serving the repository as its static folder so pages
- * and the API share one origin.
+ * Starts the real `fieldstream-server` (debug build, built if missing) on a free loopback port
+ * with a fresh SQLite file, serving the repository as its static folder so pages and the API
+ * share one origin: in dev mode (no tokens), or checking HS256 tokens signed with `jwtSecret`.
  */
-export async function startServer() {
+export async function startServer({ jwtSecret } = {}) {
   const { spawn, execFileSync } = await import("node:child_process");
   const { existsSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
@@ -73,8 +73,9 @@ export async function startServer() {
   });
   const dir = mkdtempSync(join(tmpdir(), "fieldstream-test-"));
   const child = spawn(binary, [
-    "serve", "--dev", "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
-    "--static", root, "--log", "warn",
+    ...(jwtSecret ? ["serve", "--jwt-secret", jwtSecret] : ["serve", "--dev"]),
+    "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
+    "--static", root, "--log", "warn", "--cors-origin", `http://127.0.0.1:${port}`,
   ], { stdio: ["ignore", "inherit", "inherit"] });
   const origin = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
@@ -87,15 +88,83 @@ export async function startServer() {
   }
   return {
     origin,
-    /** Every event on the server, in position order. */
-    async events() {
-      const answer = await fetch(`${origin}/v1/events?after=0&limit=10000`);
+    /** Every event on the server (of the token's tenant), in position order. */
+    async events(token) {
+      const headers = token ? { authorization: `Bearer ${token}` } : {};
+      const answer = await fetch(`${origin}/v1/events?after=0&limit=10000`, { headers });
       return (await answer.json()).events;
     },
     async close() {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An HS256 token for `fieldstream-server --jwt-secret secret`, expiring in `ttlSeconds`. */
+export async function signToken(secret, { sub = "rep", tenant = "t", ttlSeconds = 3600 } = {}) {
+  const { createHmac } = await import("node:crypto");
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const unsigned = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub, tenant, exp })}`;
+  const signature = createHmac("sha256", secret).update(unsigned).digest("base64url");
+  return `${unsigned}.${signature}`;
+}
+
+/** Waits until `check(arg)` (run in `page`, possibly async) is truthy; fails after `timeoutMs`. */
+export async function eventually(page, check, arg, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(check, arg))) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${check}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Whether the long versions run (`FIELDSTREAM_SOAK` set to anything but `0` or empty). */
+export const soak = Boolean(process.env.FIELDSTREAM_SOAK) && process.env.FIELDSTREAM_SOAK !== "0";
+
+/** `bounded` in the normal run, `long` with `FIELDSTREAM_SOAK`. */
+export const pick = (bounded, long) => (soak ? long : bounded);
+
+/** Records a scenario's figures: stderr, and one line of `target/tmp/reliability-figures.ndjson`. */
+export async function report(scenario, figures) {
+  const { appendFileSync, mkdirSync } = await import("node:fs");
+  const line = JSON.stringify({ scenario, mode: soak ? "long" : "bounded", server: "debug build", figures });
+  console.error(`FIGURES ${line}`);
+  const dir = join(root, "target", "tmp");
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(join(dir, "reliability-figures.ndjson"), `${line}\n`);
+}
+
+/**
+ * Starts `tools/fault-proxy` (debug build, built if missing) in front of `upstream` (an origin
+ * such as http://127.0.0.1:8080) with `faults` (its command-line options, such as
+ * `{ "drop-response": 0.3 }`); answers its origin, and `stop()` which resolves to its counts.
+ */
+export async function startFaultProxy(upstream, faults) {
+  const { spawn, execFileSync } = await import("node:child_process");
+  const { existsSync } = await import("node:fs");
+  const { createInterface } = await import("node:readline");
+  const binary = join(root, "target", "debug", "fault-proxy");
+  if (!existsSync(binary)) {
+    execFileSync("cargo", ["build", "-p", "fault-proxy"], { cwd: root, stdio: "inherit" });
+  }
+  const args = ["--upstream", new URL(upstream).host];
+  for (const [name, value] of Object.entries(faults)) args.push(`--${name}`, String(value));
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const iterator = lines[Symbol.asyncIterator]();
+  const first = (await iterator.next()).value ?? "";
+  const origin = first.replace("listening on ", "").trim();
+  if (!origin.startsWith("http://")) throw new Error(`fault-proxy did not start: ${first}`);
+  return {
+    origin,
+    async stop() {
+      child.kill("SIGINT");
+      const counts = (await iterator.next()).value;
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
+      return counts ? JSON.parse(counts) : null;
     },
   };
 }

@@ -1,13 +1,14 @@
 // Storage full: with a tiny origin quota (DevTools protocol), a command fails with
-// `storage_full`, nothing of it is kept, and everything written before stays readable.
+// `storage_full`, nothing of it is kept, everything written before stays readable, sync still
+// pushes every command to the server, and the outbox drains once there is room.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchChromium, openPage, serveRepository } from "./harness.mjs";
+import { launchChromium, openPage, startServer } from "./harness.mjs";
 
 let server;
 let browser;
 before(async () => {
-  server = await serveRepository();
+  server = await startServer();
   browser = await launchChromium();
 });
 after(async () => {
@@ -15,7 +16,7 @@ after(async () => {
   await server?.close();
 });
 
-test("a full disk fails the command with storage_full and keeps earlier data", async () => {
+test("a full disk fails the command with storage_full, keeps earlier data, and still syncs", async () => {
   const { context, page } = await openPage(browser, server.origin, "/tests/browser/engine.html");
   // Chromium applies a quota override to databases opened after it.
   const cdp = await context.newCDPSession(page);
@@ -35,11 +36,11 @@ test("a full disk fails the command with storage_full and keeps earlier data", a
 
   const outcome = await page.evaluate(async () => {
     const engine = window.engine;
-    const bulky = Array.from({ length: 400 }, (_, n) => ({
+    const bulky = Array.from({ length: 250 }, (_, n) => ({
       productId: `product-${n}-${"x".repeat(200)}`, quantity: 1, unitPrice: 1,
     }));
     let written = 0;
-    for (let n = 0; n < 400; n++) {
+    for (let n = 0; n < 1000; n++) {
       try {
         await engine.execute("Order", `big-${n}`, { type: "CreateOrder", customerId: "c", items: bulky });
         written++;
@@ -60,10 +61,38 @@ test("a full disk fails the command with storage_full and keeps earlier data", a
     const small = await reopened.load("Order", "small-0");
     const failed = await reopened.history("Order", `big-${failedAt}`);
     const outbox = await reopened.outbox();
+    window.engine = reopened;
     return { small, failedEvents: failed.length, outbox: outbox.length };
   }, outcome.failedAt);
   assert.deepEqual([after.small.version, after.small.state.status], [2, "Paid"]);
   assert.equal(after.failedEvents, 0, "nothing of the failed command was kept");
   assert.equal(after.outbox, 6 + outcome.written, "the outbox holds every command before the failure");
+
+  // Pushing needs no local space: every command reaches the server. Marking them confirmed here
+  // rewrites their events, which a full disk refuses as a whole, so they stay in the outbox
+  // (and are recognised, not doubled, when sent again) until space frees up.
+  const full = await page.evaluate(async (origin) => {
+    window.engine.connect(origin);
+    const failure = await window.engine.sync().then(() => null, (error) => error.code);
+    return { failure, outbox: (await window.engine.outbox()).length };
+  }, server.origin);
+  assert.equal(full.failure, "storage_full");
+  assert.equal(full.outbox, 6 + outcome.written, "nothing left the outbox without being confirmed");
+  const onServer = await server.events();
+  assert.equal(onServer.length, 6 + outcome.written, "every command reached the server");
+  assert.ok(!onServer.some((event) => event.stream === `Order-big-${outcome.failedAt}`));
+
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.origin });
+  const freed = await page.evaluate(async (origin) => {
+    window.engine.close();
+    const engine = await window.fieldstream.Engine.openIndexedDb("quota");
+    engine.connect(origin);
+    const report = await engine.sync();
+    const history = await engine.history("Order", "small-0");
+    return { report, outbox: (await engine.outbox()).length, confirmed: history.every((e) => e.position > 0) };
+  }, server.origin);
+  assert.equal(freed.outbox, 0, "the outbox drained once there was room");
+  assert.equal(freed.confirmed, true);
+  assert.equal((await server.events()).length, 6 + outcome.written, "resending doubled nothing");
   await context.close();
 });

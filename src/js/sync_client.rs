@@ -1,0 +1,153 @@
+//! `SyncClient` in JavaScript: one engine's sync with a `fieldstream-server`, for the package's
+//! sync driver (`js/sync.js`), which decides when rounds run (network changes, timers, the live
+//! feed, the tab that holds the sync lock) while everything a round does happens here.
+//!
+//! ```js
+//! const client = engine.connect("http://127.0.0.1:8080", async ({ refresh }) => token, { batchSize: 100 });
+//! client.onStatus((status) => render(status));
+//! await client.sync();                                  // { pushed, pulled, conflicts, rejected }
+//! client.receiveLive(after, JSON.stringify(events));    // events from GET /v1/subscribe
+//! await client.applyLive();                             // stored, or null: pull instead
+//! ```
+
+use std::rc::Rc;
+
+use js_sys::{Function, Promise};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use super::convert::{from_js, spawn, to_js};
+use super::error::to_js_error;
+use super::fetch::FetchTransport;
+use super::store::LocalStore;
+use crate::core::{Engine, Error, Result};
+use crate::protocol::ServerEvent;
+use crate::store::EventStore;
+use crate::sync::{SyncClient, SyncConfig, SyncStatus};
+
+/// The sync client of the JS bindings.
+pub type LocalSyncClient = SyncClient<LocalStore, FetchTransport>;
+
+/// Options of `connect`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectOptions {
+    /// Events pushed per batch request (default 100).
+    pub batch_size: Option<usize>,
+    /// Events asked for per pull request (default 1,000).
+    pub pull_page: Option<u32>,
+    /// Milliseconds a request may take before it is sent again (default 20,000).
+    pub timeout_ms: Option<u32>,
+}
+
+impl ConnectOptions {
+    /// Reads `connect`'s optional third argument.
+    pub fn read(options: Option<JsValue>) -> Result<ConnectOptions> {
+        match options.filter(|o| !o.is_null() && !o.is_undefined()) {
+            None => Ok(ConnectOptions::default()),
+            Some(options) => from_js(options, "sync options"),
+        }
+    }
+
+    /// The sync client these options describe.
+    pub fn client(
+        self,
+        engine: Rc<Engine<LocalStore>>,
+        url: &str,
+        token: Option<Function>,
+    ) -> Result<LocalSyncClient> {
+        let mut config = SyncConfig::default();
+        if let Some(batch_size) = self.batch_size {
+            if batch_size == 0 {
+                return Err(Error::invalid("sync options: batchSize must be at least 1"));
+            }
+            config.batch_size = batch_size;
+        }
+        if let Some(pull_page) = self.pull_page {
+            config.pull_page = pull_page.max(1);
+        }
+        let mut transport = FetchTransport::new(url, token);
+        if let Some(timeout_ms) = self.timeout_ms {
+            transport = transport.with_timeout(timeout_ms.max(1));
+        }
+        Ok(SyncClient::new(engine, transport, config))
+    }
+}
+
+/// One engine's sync with a server.
+#[wasm_bindgen(js_name = SyncClient)]
+pub struct JsSyncClient {
+    client: Rc<LocalSyncClient>,
+}
+
+impl JsSyncClient {
+    /// Wraps a client shared with its engine.
+    pub fn new(client: Rc<LocalSyncClient>) -> Self {
+        JsSyncClient { client }
+    }
+}
+
+#[wasm_bindgen(js_class = SyncClient)]
+impl JsSyncClient {
+    /// Runs rounds until the outbox is drained; resolves to `{ pushed, pulled, conflicts, rejected }`.
+    pub fn sync(&self) -> Promise {
+        let client = self.client.clone();
+        spawn(async move { client.sync().await })
+    }
+
+    /// Where sync stands: `{ online, pending, rejected, syncing, phase, progress, lastSyncAt, lastError, lag }`.
+    pub fn status(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.client.status()).map_err(to_js_error)
+    }
+
+    /// Calls `listener(status)` on every change of the status; `null` stops it.
+    #[wasm_bindgen(js_name = onStatus)]
+    pub fn on_status(&self, listener: Option<Function>) {
+        let observer = listener.map(|listener| {
+            Rc::new(move |status: &SyncStatus| {
+                if let Ok(value) = to_js(status) {
+                    // A listener that throws must not break sync; the error is its own.
+                    let _ = listener.call1(&JsValue::NULL, &value);
+                }
+            }) as Rc<dyn Fn(&SyncStatus)>
+        });
+        self.client.on_status(observer);
+    }
+
+    /// Re-reads the outbox and inbox sizes into the status (after a command here or in another tab).
+    #[wasm_bindgen(js_name = refreshCounts)]
+    pub fn refresh_counts(&self) -> Promise {
+        let client = self.client.clone();
+        spawn(async move { client.refresh_counts().await })
+    }
+
+    /// Records whether the platform says the device is online.
+    #[wasm_bindgen(js_name = setOnline)]
+    pub fn set_online(&self, online: bool) {
+        self.client.set_online(online);
+    }
+
+    /// The position the next pull starts after.
+    pub fn checkpoint(&self) -> Promise {
+        let client = self.client.clone();
+        spawn(async move { client.engine().store().pull_checkpoint().await })
+    }
+
+    /// Takes live events (a JSON array of protocol events) that follow position `after`.
+    #[wasm_bindgen(js_name = receiveLive)]
+    pub fn receive_live(&self, after: f64, events: &str) -> Result<(), JsValue> {
+        let events: Vec<ServerEvent> = serde_json::from_str(events)
+            .map_err(|error| to_js_error(Error::invalid(format!("live events: {error}"))))?;
+        let events = events.iter().map(ServerEvent::to_envelope).collect();
+        self.client.receive_live(after as u64, events);
+        Ok(())
+    }
+
+    /// Stores the live events received so far; resolves to a report, or `null` when the feed
+    /// does not reach back to the checkpoint and a sync should pull instead.
+    #[wasm_bindgen(js_name = applyLive)]
+    pub fn apply_live(&self) -> Promise {
+        let client = self.client.clone();
+        spawn(async move { client.apply_live().await })
+    }
+}

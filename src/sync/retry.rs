@@ -1,0 +1,70 @@
+//! Requests that cannot duplicate: an unknown outcome (a network error, a timeout, a 5xx) sends
+//! the very same request again after an exponential backoff with jitter; a `429` waits as told.
+
+use super::{SyncClient, Transport, TransportError};
+use crate::core::{Error, Result};
+use crate::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
+use crate::store::EventStore;
+
+impl<S: EventStore, T: Transport> SyncClient<S, T> {
+    pub(super) fn backoff(&self, attempt: u32) -> u64 {
+        let base = self
+            .config
+            .backoff_ms
+            .saturating_mul(1 << attempt.min(20))
+            .min(self.config.max_backoff_ms);
+        let jitter = (self.ids.new_id().as_u128() % 1_000) as u64;
+        base / 2 + base * jitter / 2_000
+    }
+
+    /// Sends a request until it gets an answer to act on, resending it unchanged after unknown
+    /// outcomes.
+    pub(super) async fn retrying<R>(
+        &self,
+        mut send: impl AsyncFnMut() -> std::result::Result<R, TransportError>,
+    ) -> Result<std::result::Result<R, ErrorBody>> {
+        let mut last = String::new();
+        for attempt in 0..self.config.max_attempts {
+            match send().await {
+                Ok(answer) => return Ok(Ok(answer)),
+                Err(TransportError::Refused(body)) => return Ok(Err(body)),
+                Err(TransportError::Unauthorized(message)) => {
+                    return Err(Error::Unauthorized(message));
+                }
+                Err(TransportError::Offline(message)) => return Err(Error::Network(message)),
+                Err(TransportError::RateLimited { retry_after_ms }) => {
+                    self.transport.pause(retry_after_ms).await
+                }
+                Err(TransportError::Unknown(message)) => {
+                    last = message;
+                    self.transport.pause(self.backoff(attempt)).await;
+                }
+            }
+        }
+        Err(Error::Network(format!(
+            "no answer after {} attempts: {last}",
+            self.config.max_attempts
+        )))
+    }
+
+    pub(super) async fn send_batch(
+        &self,
+        request: &BatchRequest,
+    ) -> Result<std::result::Result<BatchResponse, ErrorBody>> {
+        self.retrying(async || self.transport.batch(request).await)
+            .await
+    }
+
+    pub(super) async fn pull_page(&self, after: u64) -> Result<EventsPage> {
+        match self
+            .retrying(async || self.transport.events(after, self.config.pull_page).await)
+            .await?
+        {
+            Ok(page) => Ok(page),
+            Err(body) => Err(Error::Network(format!(
+                "the server refused to list events: {} {}",
+                body.error, body.message
+            ))),
+        }
+    }
+}
