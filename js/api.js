@@ -3,10 +3,24 @@
 // (an unsubscribe function from `subscribe`, a token given as a string). It touches the module
 // only when called, so the entries can load the module first.
 import { WasmStore } from "../pkg/fieldstream.js";
+import { ValidationError } from "./errors.js";
+import { startSync } from "./sync.js";
 
 /** Opens a store; see `OpenOptions` in index.d.ts for every option. */
 export async function open(options) {
-  return new Store(await WasmStore.open(normalize(options)));
+  const normalized = normalize(options);
+  const inner = await WasmStore.open(normalized);
+  const client = inner.syncClient();
+  const sync = normalized?.sync;
+  const driver = client && startSync(client, {
+    name: normalized.name ?? "fieldstream",
+    url: sync.url,
+    token: sync.token,
+    live: sync.live ?? true,
+    ...(sync.pollMs === undefined ? {} : { pollMs: sync.pollMs }),
+    afterRound: () => inner.afterSync(),
+  });
+  return new Store(inner, driver);
 }
 
 /** A sync token given as a plain string becomes a provider returning it. */
@@ -22,9 +36,11 @@ function normalize(options) {
 /** An open store: commands, aggregates, read models, live queries and sync. */
 export class Store {
   #inner;
+  #driver;
 
-  constructor(inner) {
+  constructor(inner, driver) {
     this.#inner = inner;
+    this.#driver = driver;
   }
 
   /** This store's client id (one per database). */
@@ -37,8 +53,10 @@ export class Store {
     return this.#inner.syncOptions;
   }
 
-  execute(aggregate, id, command, options) {
-    return this.#inner.execute(aggregate, id, command, options);
+  async execute(aggregate, id, command, options) {
+    const result = await this.#inner.execute(aggregate, id, command, options);
+    if (!result.deduplicated) this.#driver?.kick();
+    return result;
   }
 
   load(aggregate, id) {
@@ -67,12 +85,20 @@ export class Store {
     return () => this.#inner.unsubscribe(token);
   }
 
+  /** Where sync stands (all zero and offline without the `sync` option). */
   status() {
-    return this.#inner.status();
+    return this.#driver ? this.#driver.status() : this.#inner.status();
   }
 
+  /** Calls `listener(status)` on every change of the sync status; returns a function that stops it. */
+  onStatus(listener) {
+    if (typeof listener !== "function") throw new ValidationError("onStatus: listener must be a function");
+    return this.#driver ? this.#driver.onStatus(listener) : () => {};
+  }
+
+  /** Runs sync now (it also runs by itself) and resolves to what it did. */
   sync() {
-    return this.#inner.sync();
+    return this.#driver ? this.#driver.sync() : this.#inner.sync();
   }
 
   rejected() {
@@ -84,6 +110,7 @@ export class Store {
   }
 
   close() {
+    this.#driver?.stop();
     return this.#inner.close();
   }
 }

@@ -132,13 +132,23 @@ export interface UpcasterDefinition {
 export interface SyncOptions {
   /** The `fieldstream-server` base URL, such as `http://127.0.0.1:8080`. */
   url: string;
-  /** A bearer token, or a function giving one (asked before each request, so it can refresh). */
-  token?: string | (() => string | Promise<string>);
-  /** Keep syncing by itself (used by the automatic sync driver). */
+  /** A bearer token, or a function giving one: asked before each request, and again with
+   * `refresh: true` after a 401 (then the request is sent once more). */
+  token?: string | TokenProvider;
+  /** Follow other devices' changes live over `GET /v1/subscribe` while online (default true);
+   * `false` polls instead. */
   live?: boolean;
   /** Events pushed per request (default 100). */
   batchSize?: number;
+  /** Milliseconds between rounds while commands wait, and between polls without a live feed
+   * (default 10,000). */
+  pollMs?: number;
+  /** Milliseconds a request may take before it is sent again, unchanged (default 20,000). */
+  timeoutMs?: number;
 }
+
+/** Gives the sync server's bearer token; `refresh` is true after the server refused the last one. */
+export type TokenProvider = (ask: { refresh: boolean }) => string | Promise<string>;
 
 /** The options of `open()`. */
 export interface OpenOptions {
@@ -207,14 +217,28 @@ export interface Page<D = any> {
 
 /** Where sync stands. */
 export interface SyncStatus {
+  /** The browser is online and the last request reached the server. */
   online: boolean;
+  /** Commands waiting in the outbox. */
   pending: number;
+  /** Commands in the rejected inbox. */
   rejected: number;
+  /** A round is running (in whichever tab syncs). */
   syncing: boolean;
-  progress: [number, number];
+  /** What the running round does. */
+  phase: "pushing" | "pulling" | null;
+  /** Commands settled out of those queued when the current (or last) drain began. */
+  progress: { done: number; total: number };
+  /** When the last round succeeded (Unix milliseconds). */
   lastSyncAt: number | null;
+  /** The last round's failure, until one succeeds. */
   lastError: string | null;
+  /** Server positions not yet pulled, as last seen. */
   lag: number;
+  /** This tab is the one that syncs this database (false in the others). */
+  leader?: boolean;
+  /** The live feed is open. */
+  live?: boolean;
 }
 
 /** What `sync()` did. */
@@ -252,12 +276,39 @@ export declare class Store {
   /** Calls `callback` with the current result now and on every change; returns `stop`. */
   subscribe<D = any>(projection: string, query: Query, callback: (page: Page<D>) => void): () => void;
   subscribe<D = any>(projection: string, spec: { key: string }, callback: (doc: D | null) => void): () => void;
+  /** Where sync stands. */
   status(): SyncStatus;
+  /** Calls `listener` on every change of the sync status; returns `stop`. */
+  onStatus(listener: (status: SyncStatus) => void): () => void;
+  /** Runs sync now (it also runs by itself while the `sync` option is set). */
   sync(): Promise<SyncReport>;
   rejected(): Promise<RejectedCommand[]>;
   dismissRejected(commandId: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Decides when an engine's `SyncClient` syncs: network changes, timers, the live feed, one
+ * syncing tab per database. `open({ sync })` starts one by itself. */
+export interface SyncDriver {
+  status(): SyncStatus;
+  onStatus(listener: (status: SyncStatus) => void): () => void;
+  sync(): Promise<SyncReport>;
+  /** Tells the syncing tab that a command waits. */
+  kick(): Promise<void>;
+  stop(): void;
+}
+
+/** Starts a sync driver for `client` (from the older `Engine.connect`). */
+export declare function startSync(client: import("../pkg/fieldstream.js").SyncClient, options: {
+  name: string;
+  url: string;
+  token?: TokenProvider;
+  live?: boolean;
+  pollMs?: number;
+  retryMs?: number;
+  maxRetryMs?: number;
+  afterRound?: () => void;
+}): SyncDriver;
 
 /** Opens a store. Rejects with a `ValidationError` naming a bad option. */
 export declare function open(options?: OpenOptions): Promise<Store>;

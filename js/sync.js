@@ -20,7 +20,8 @@ const defaults = { live: true, pollMs: 10_000, retryMs: 1_000, maxRetryMs: 60_00
  * Starts driving `client` (an engine's `SyncClient`) for database `name`.
  * @param {any} client the engine's SyncClient
  * @param {{ name: string, url: string, token?: (ask: { refresh: boolean }) => string | Promise<string>,
- *   live?: boolean, pollMs?: number, retryMs?: number, maxRetryMs?: number }} options
+ *   live?: boolean, pollMs?: number, retryMs?: number, maxRetryMs?: number,
+ *   afterRound?: () => void }} options
  */
 export function startSync(client, options) {
   return new SyncDriver(client, { ...defaults, ...options });
@@ -155,8 +156,12 @@ class SyncDriver {
 
   /** Runs `work` under the database's round lock, so no two tabs push at once. */
   async round(work) {
-    if (!this.locks) return work();
-    return this.locks.request(`fieldstream-round:${this.options.name}`, work);
+    try {
+      if (!this.locks) return await work();
+      return await this.locks.request(`fieldstream-round:${this.options.name}`, work);
+    } finally {
+      this.options.afterRound?.();
+    }
   }
 
   async openLive() {

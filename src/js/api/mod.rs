@@ -24,15 +24,14 @@ use wasm_bindgen_futures::future_to_promise;
 use self::options::{ProjectionIndexes, Storage, StoreOptions, SyncOptions};
 use super::convert::{from_js, to_js_json};
 use super::error::to_js_error;
-use super::fetch::FetchTransport;
 use super::fields;
 use super::store::LocalStore;
+use super::sync_client::{ConnectOptions, LocalSyncClient};
 use crate::core::{Engine, Error, ExecuteOptions, Projection, ProjectionMode, Result};
 use crate::store::indexeddb::ChangeSubscription;
 use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
-use crate::sync::{SyncClient, SyncConfig};
 
-type Sync = SyncClient<LocalStore, FetchTransport>;
+type Sync = LocalSyncClient;
 
 /// A store opened by `open()`: commands, aggregates, read models, live queries and sync.
 #[wasm_bindgen(js_name = WasmStore)]
@@ -189,17 +188,17 @@ impl JsStore {
         let engine = Rc::new(engine);
         views::catch_up(&engine).await?;
         let changes = views::watch_other_tabs(&engine);
-        let sync = sync.map(|options| {
-            let transport = FetchTransport::new(&options.url, options.token.clone());
-            let config = SyncConfig {
-                batch_size: options.batch_size,
-                ..SyncConfig::default()
-            };
-            (
-                Rc::new(SyncClient::new(engine.clone(), transport, config)),
-                options,
-            )
-        });
+        let sync = sync
+            .map(|options| {
+                let connect = ConnectOptions {
+                    batch_size: Some(options.batch_size),
+                    pull_page: None,
+                    timeout_ms: options.timeout_ms,
+                };
+                let client = connect.client(engine.clone(), &options.url, options.token.clone())?;
+                Ok::<_, Error>((Rc::new(client), options))
+            })
+            .transpose()?;
         Ok(JsStore {
             background: background.then(|| views::Background::new(engine.clone())),
             engine,

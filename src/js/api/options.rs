@@ -26,12 +26,14 @@ pub enum Storage {
 pub struct SyncOptions {
     /// The `fieldstream-server` base URL.
     pub url: String,
-    /// `async () => token`, asked before each request.
+    /// `async ({ refresh }) => token`, asked before each request and again after a `401`.
     pub token: Option<Function>,
-    /// Whether the app wants live sync (kept for the sync driver of the JS layer).
+    /// Whether the sync driver follows the live feed (default true; it polls otherwise).
     pub live: bool,
     /// Events pushed per batch request.
     pub batch_size: usize,
+    /// Milliseconds a request may take before it is sent again.
+    pub timeout_ms: Option<u32>,
     /// The option object as the app gave it.
     pub raw: JsValue,
 }
@@ -150,16 +152,24 @@ fn entries(object: &Object, key: &str) -> Result<Vec<(String, JsValue)>> {
 fn read_sync(value: &JsValue) -> Result<SyncOptions> {
     let path = "options.sync";
     let object = fields::object(value, path)?;
-    fields::only(&object, &["url", "token", "live", "batchSize"], path)?;
+    fields::only(
+        &object,
+        &["url", "token", "live", "batchSize", "pollMs", "timeoutMs"],
+        path,
+    )?;
+    // Read by the sync driver of the JS layer; checked here with everything else.
+    fields::optional_integer(&object, "pollMs", path, 10, 86_400_000)?;
     let url = fields::optional_string(&object, "url", path)?
         .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
         .ok_or_else(|| fields::invalid("options.sync.url", "must be an http(s) URL"))?;
     Ok(SyncOptions {
         url,
         token: fields::optional_function(&object, "token", path)?,
-        live: fields::optional_bool(&object, "live", path)?.unwrap_or(false),
+        live: fields::optional_bool(&object, "live", path)?.unwrap_or(true),
         batch_size: fields::optional_integer(&object, "batchSize", path, 1, 10_000)?.unwrap_or(100)
             as usize,
+        timeout_ms: fields::optional_integer(&object, "timeoutMs", path, 1, 600_000)?
+            .map(|ms| ms as u32),
         raw: value.clone(),
     })
 }

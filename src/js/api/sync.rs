@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{JsStore, spawn};
 use crate::core::{Result, Timestamp};
+use crate::js::JsSyncClient;
 use crate::js::convert::to_js_json;
 use crate::js::error::to_js_error;
 use crate::js::fields;
@@ -60,6 +61,23 @@ impl JsStore {
             None => SyncStatus::default(),
         };
         to_js_json(&status).map_err(to_js_error)
+    }
+
+    /// Tells background projections that a sync round stored events (the driver calls it after
+    /// each round).
+    #[wasm_bindgen(js_name = afterSync)]
+    pub fn after_sync(&self) {
+        if let Some(background) = &self.background {
+            background.kick();
+        }
+    }
+
+    /// The sync client the JS layer's driver runs, when the `sync` option is set.
+    #[wasm_bindgen(js_name = syncClient)]
+    pub fn sync_client(&self) -> Option<JsSyncClient> {
+        self.sync
+            .as_ref()
+            .map(|(client, _)| JsSyncClient::new(client.clone()))
     }
 
     /// The `sync` option as given to `open()`, or `undefined`.
