@@ -16,7 +16,7 @@ mod sync;
 #[cfg(target_arch = "wasm32")]
 pub use indexeddb::{Durability, IndexedDbOptions, IndexedDbStore};
 pub use memory::{CommitHook, MemoryStore};
-pub use sync::SyncBatch;
+pub use sync::{SyncBatch, check_no_orphans};
 
 use std::rc::Rc;
 

@@ -1,6 +1,10 @@
 //! What a sync round hands to a store: one atomic batch of pulls, acknowledgements and rebases.
 
-use crate::core::{Error, EventEnvelope, RejectedCommand, Result, StreamId};
+use uuid::Uuid;
+
+use crate::core::{
+    Error, EventEnvelope, ExpectedVersion, OutboxEntry, RejectedCommand, Result, StreamId,
+};
 use crate::store::Commit;
 
 /// Everything one sync round changes locally, applied atomically in this order:
@@ -49,5 +53,25 @@ impl SyncBatch {
             ))),
             None => Ok(()),
         }
+    }
+}
+
+/// Checks that `drop_pending` removes the events of no command the batch leaves in the outbox:
+/// one made after the round read the outbox (here or in another tab). Such a batch is refused
+/// as a conflict, so the round runs again and sees that command too.
+pub fn check_no_orphans<'a>(
+    outbox: impl IntoIterator<Item = &'a OutboxEntry>,
+    batch: &SyncBatch,
+    is_dropped: impl Fn(&Uuid) -> bool,
+) -> Result<()> {
+    match outbox.into_iter().find(|entry| {
+        !batch.drop_outbox.contains(&entry.seq) && entry.event_ids.iter().any(&is_dropped)
+    }) {
+        Some(entry) => Err(Error::Conflict {
+            stream: entry.stream.to_string(),
+            expected: ExpectedVersion::Exact(entry.expected_version),
+            actual: entry.expected_version + entry.event_ids.len() as u64,
+        }),
+        None => Ok(()),
     }
 }

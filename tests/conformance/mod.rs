@@ -76,6 +76,10 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
         ("rejected_commands_wait_in_the_inbox", |s| {
             Box::pin(rejected_commands_wait_in_the_inbox(s))
         }),
+        (
+            "a_sync_never_strands_a_command_made_after_it_read_the_outbox",
+            |s| Box::pin(a_sync_never_strands_a_command_made_after_it_read_the_outbox(s)),
+        ),
     ]
 }
 

@@ -290,3 +290,33 @@ pub(super) async fn rejected_commands_wait_in_the_inbox<S: EventStore>(store: S)
     assert_eq!(inbox.len(), 1, "a command is in the inbox once");
     assert_eq!(inbox[0].reason.code, "order_not_shippable");
 }
+
+pub(super) async fn a_sync_never_strands_a_command_made_after_it_read_the_outbox<S: EventStore>(
+    store: S,
+) {
+    let first = vec![event("Order-late", 1)];
+    let mut read = commit("Order-late", ExpectedVersion::NoStream, first.clone());
+    read.outbox = Some(outbox_entry("Order-late", "cmd-read", 0, &first));
+    store.commit(read).await.unwrap();
+    let seq = store.read_outbox(1).await.unwrap()[0].seq;
+    // Made after the round read the outbox: the round knows nothing of it.
+    let second = vec![event("Order-late", 2)];
+    let mut late = commit("Order-late", ExpectedVersion::Exact(1), second.clone());
+    late.outbox = Some(outbox_entry("Order-late", "cmd-late", 1, &second));
+    store.commit(late).await.unwrap();
+    let batch = fieldstream::store::SyncBatch {
+        drop_pending: vec![(stream("Order-late"), 1)],
+        drop_outbox: vec![seq],
+        rejected: vec![rejection("cmd-read", "order_not_payable")],
+        ..Default::default()
+    };
+    let refused = store.apply_sync(batch, None).await.unwrap_err();
+    assert_eq!(refused.code(), "conflict", "{refused}");
+    assert_eq!(
+        store.stream_version(&stream("Order-late")).await.unwrap(),
+        2
+    );
+    let outbox = store.read_outbox(10).await.unwrap();
+    assert_eq!(outbox.len(), 2, "nothing changed");
+    assert!(store.rejected().await.unwrap().is_empty());
+}

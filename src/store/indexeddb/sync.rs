@@ -12,9 +12,11 @@ use super::records::{body, from_body, number, object, stream_range};
 use super::schema::{BY_COMMAND, BY_ID, meta_record};
 use super::txn::WriteTx;
 use super::writer::failed;
+use crate::core::OutboxEntry;
 use crate::core::projection::Projector;
 use crate::core::{Error, EventEnvelope, ExpectedVersion, Result, StoredEvent};
 use crate::store::SyncBatch;
+use crate::store::check_no_orphans;
 
 fn fail(error: idb::Error) -> Error {
     failed("applying a sync batch", &error)
@@ -76,6 +78,18 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
             dropped.insert(event.id);
         }
         tx.events.delete(idb::Query::from(range)).map_err(fail)?;
+    }
+    if !dropped.is_empty() {
+        let outbox = tx
+            .outbox
+            .get_all(None, None)
+            .map_err(fail)?
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(from_body)
+            .collect::<Result<Vec<OutboxEntry>>>()?;
+        check_no_orphans(&outbox, &batch, |id| dropped.contains(id))?;
     }
     for seq in &batch.drop_outbox {
         tx.outbox

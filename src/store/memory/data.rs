@@ -9,7 +9,7 @@ use crate::core::{
     Error, EventEnvelope, IdempotencyRecord, OutboxEntry, RejectedCommand, Result, Snapshot,
     StoredEvent, StreamId,
 };
-use crate::store::{Commit, SyncBatch};
+use crate::store::{Commit, SyncBatch, check_no_orphans};
 
 /// Everything a memory store holds.
 #[derive(Default)]
@@ -274,6 +274,8 @@ impl Data {
                 dropped.insert(seq);
             }
         }
+        let dropped_ids: HashSet<Uuid> = dropped.iter().map(|seq| self.events[seq].id).collect();
+        check_no_orphans(self.outbox.values(), batch, |id| dropped_ids.contains(id))?;
         let mut heads: HashMap<&StreamId, u64> = HashMap::new();
         for event in &batch.confirmed {
             let position = event
