@@ -84,6 +84,7 @@ class SyncDriver {
 
   /** Tells the syncing tab that a command is waiting. */
   async kick() {
+    this.client.noteCommand();
     await this.client.refreshCounts().catch(() => {});
     if (this.leader) this.schedule(0);
     else this.channel?.postMessage({ kind: "kick" });

@@ -8,8 +8,8 @@ use crate::core::{
     Snapshot, StreamId, Timestamp,
 };
 use crate::store::{
-    Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, ReadStats, StoredEvent,
-    SyncBatch,
+    Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, QueueSizes, ReadStats,
+    StoredEvent, SyncBatch,
 };
 
 /// One of the stores a JS engine can run on.
@@ -71,6 +71,10 @@ impl EventStore for LocalStore {
 
     async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
         forward!(self, store => store.read_outbox(limit).await)
+    }
+
+    async fn queue_sizes(&self) -> Result<QueueSizes> {
+        forward!(self, store => store.queue_sizes().await)
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {

@@ -121,6 +121,12 @@ impl JsSyncClient {
         spawn(async move { client.refresh_counts().await })
     }
 
+    /// Counts a command just executed into the status at once.
+    #[wasm_bindgen(js_name = noteCommand)]
+    pub fn note_command(&self) {
+        self.client.note_command();
+    }
+
     /// Records whether the platform says the device is online.
     #[wasm_bindgen(js_name = setOnline)]
     pub fn set_online(&self, online: bool) {

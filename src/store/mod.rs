@@ -90,6 +90,15 @@ impl ReadStats {
     }
 }
 
+/// The sizes of the outbox and the rejected inbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueSizes {
+    /// Commands waiting to be pushed.
+    pub outbox: usize,
+    /// Commands in the rejected inbox.
+    pub rejected: usize,
+}
+
 /// What a [`Commit`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommitOutcome {
@@ -134,6 +143,10 @@ pub trait EventStore {
 
     /// Up to `limit` outbox entries, oldest first.
     async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
+
+    /// How many commands wait in the outbox and in the rejected inbox, counted without reading
+    /// them.
+    async fn queue_sizes(&self) -> Result<QueueSizes>;
 
     /// Writes a commit atomically, applying it to the inline projections of its projector.
     ///

@@ -150,14 +150,18 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     /// Reads the outbox and inbox sizes into the status, as after a command was executed here or
     /// in another tab.
     pub async fn refresh_counts(&self) -> Result<()> {
-        let store = self.engine.store();
-        let pending = store.read_outbox(usize::MAX).await?.len();
-        let rejected = store.rejected().await?.len();
+        let sizes = self.engine.store().queue_sizes().await?;
         self.status.update(|status| {
-            status.pending = pending;
-            status.rejected = rejected;
+            status.pending = sizes.outbox;
+            status.rejected = sizes.rejected;
         });
         Ok(())
+    }
+
+    /// Counts a command just executed into the status at once; the next refresh reads the
+    /// store's own count.
+    pub fn note_command(&self) {
+        self.status.update(|status| status.pending += 1);
     }
 
     /// Records that the device is online or offline, as the platform reports it.
@@ -171,7 +175,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     /// in the outbox until a later sync can store their confirmation.
     pub async fn sync(&self) -> Result<SyncReport> {
         let _running = self.running.lock().await;
-        let mut pending = self.engine.store().read_outbox(usize::MAX).await?.len();
+        let mut pending = self.engine.store().queue_sizes().await?.outbox;
         self.status.update(|status| {
             status.progress = Progress {
                 done: 0,
@@ -193,7 +197,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 Err(error) => return Err(error),
             };
             total.add(report);
-            let after = self.engine.store().read_outbox(usize::MAX).await?.len();
+            let after = self.engine.store().queue_sizes().await?.outbox;
             if after == 0 || after >= pending {
                 return Ok(total);
             }
@@ -204,7 +208,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     /// One push, pull and resolve round.
     pub async fn round(&self) -> Result<SyncReport> {
         let _running = self.running.lock().await;
-        let pending = self.engine.store().read_outbox(usize::MAX).await?.len();
+        let pending = self.engine.store().queue_sizes().await?.outbox;
         self.status.update(|status| {
             status.progress = Progress {
                 done: 0,
@@ -219,15 +223,15 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     async fn observed(&self, work: impl Future<Output = Result<SyncReport>>) -> Result<SyncReport> {
         self.status.update(|status| status.syncing = true);
         let outcome = work.await;
-        let store = self.engine.store();
-        let pending = store.read_outbox(usize::MAX).await.map(|o| o.len());
-        let rejected = store.rejected().await.map(|r| r.len());
+        let sizes = self.engine.store().queue_sizes().await;
         let now = self.engine.clock().now();
         self.status.update(|status| {
             status.syncing = false;
             status.phase = None;
-            status.pending = pending.unwrap_or(status.pending);
-            status.rejected = rejected.unwrap_or(status.rejected);
+            if let Ok(sizes) = sizes {
+                status.pending = sizes.outbox;
+                status.rejected = sizes.rejected;
+            }
             match &outcome {
                 Ok(_) => {
                     status.progress.done = status.progress.total.saturating_sub(status.pending);

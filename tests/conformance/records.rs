@@ -255,6 +255,8 @@ pub(super) async fn rejected_commands_wait_in_the_inbox<S: EventStore>(store: S)
     let mut first = commit("Order-r", ExpectedVersion::NoStream, events.clone());
     first.outbox = Some(outbox_entry("Order-r", "cmd-r", 0, &events));
     store.commit(first).await.unwrap();
+    let sizes = store.queue_sizes().await.unwrap();
+    assert_eq!((sizes.outbox, sizes.rejected), (1, 0));
     let seq = store.read_outbox(1).await.unwrap()[0].seq;
     let batch = fieldstream::store::SyncBatch {
         drop_pending: vec![(stream("Order-r"), 1)],
@@ -278,6 +280,8 @@ pub(super) async fn rejected_commands_wait_in_the_inbox<S: EventStore>(store: S)
     let inbox = store.rejected().await.unwrap();
     let ids: Vec<&str> = inbox.iter().map(|r| r.command_id.as_str()).collect();
     assert_eq!(ids, vec!["cmd-r", "cmd-q"]);
+    let sizes = store.queue_sizes().await.unwrap();
+    assert_eq!((sizes.outbox, sizes.rejected), (0, 2));
     assert_eq!(inbox[0].reason.code, "forbidden");
     assert!(store.dismiss_rejected("cmd-r").await.unwrap());
     assert!(!store.dismiss_rejected("cmd-r").await.unwrap());

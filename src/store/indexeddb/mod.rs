@@ -41,7 +41,7 @@ use self::notices::Notices;
 use self::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
 use self::schema::{BY_SEQ, EVENTS, IDEMPOTENCY, OUTBOX, SNAPSHOTS};
 use self::writer::Writer;
-use super::{Commit, CommitOutcome, EventStore, StoredEvent, SyncBatch};
+use super::{Commit, CommitOutcome, EventStore, QueueSizes, StoredEvent, SyncBatch};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
     Error, EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
@@ -319,6 +319,10 @@ impl EventStore for IndexedDbStore {
 
     async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
         queries::rejected(self).await
+    }
+
+    async fn queue_sizes(&self) -> Result<QueueSizes> {
+        queries::queue_sizes(self).await
     }
 
     async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {

@@ -9,10 +9,11 @@ use super::errors::{idb_error, storage_error};
 use super::records::{array_key, field, from_body, number};
 use super::schema::{
     BY_COMMAND, BY_PENDING, BY_POSITION, BY_PROJECTION, DEAD_LETTERS, DOCS, EVENTS, IX, META,
-    REJECTED,
+    OUTBOX, REJECTED,
 };
 use crate::core::projection::{Condition, Cursor, DeadLetter, Doc, IndexValue, Page, Query};
 use crate::core::{Error, RejectedCommand, Result};
+use crate::store::QueueSizes;
 
 fn read(error: rexie::Error) -> Error {
     storage_error("reading", &error)
@@ -155,6 +156,27 @@ pub async fn rejected(store: &IndexedDbStore) -> Result<Vec<RejectedCommand>> {
         .await
         .map_err(read)?;
     records.iter().map(from_body).collect()
+}
+
+/// The sizes of the outbox and the rejected inbox, by `count` requests.
+pub async fn queue_sizes(store: &IndexedDbStore) -> Result<QueueSizes> {
+    let tx = store.transaction(&[OUTBOX, REJECTED], TransactionMode::ReadOnly)?;
+    let outbox = tx
+        .store(OUTBOX)
+        .map_err(read)?
+        .count(None)
+        .await
+        .map_err(read)?;
+    let rejected = tx
+        .store(REJECTED)
+        .map_err(read)?
+        .count(None)
+        .await
+        .map_err(read)?;
+    Ok(QueueSizes {
+        outbox: outbox as usize,
+        rejected: rejected as usize,
+    })
 }
 
 /// Removes a command from the rejected inbox.

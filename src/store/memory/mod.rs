@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use self::data::{Data, Written};
 use self::views::MemoryTx;
-use super::{Commit, CommitOutcome, EventStore, ReadStats, StoredEvent, SyncBatch};
+use super::{Commit, CommitOutcome, EventStore, QueueSizes, ReadStats, StoredEvent, SyncBatch};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
@@ -176,6 +176,14 @@ impl EventStore for MemoryStore {
             Ok(())
         })
         .await
+    }
+
+    async fn queue_sizes(&self) -> Result<QueueSizes> {
+        let data = self.data.borrow();
+        Ok(QueueSizes {
+            outbox: data.outbox.len(),
+            rejected: data.rejected.len(),
+        })
     }
 
     async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
