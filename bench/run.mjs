@@ -61,7 +61,7 @@ function assertEveryArmRan(results) {
     if (results.scenario2 && results.scenario2.arms[arm]?.runs !== reps) problems.push(`scenario 2: ${arm}`);
   }
   for (const cell of results.scenario7?.cells ?? []) {
-    for (const arm of ["server", "backend", "raw"]) {
+    for (const arm of ["server", "backend", "raw-ordered", "raw"]) {
       if (cell.arms[arm]?.runs !== reps) problems.push(`scenario 7 ${cell.backend} ${cell.writers}w: ${arm}`);
     }
   }

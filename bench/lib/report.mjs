@@ -22,6 +22,7 @@ export function markdown(results) {
     "",
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; load average at start ${machine.load.join(" / ")}`,
     `- Browser: ${machine.browser ?? "—"}; Node.js ${machine.node}; ${machine.postgres}; Dexie ${machine.dexie ?? "—"}`,
+    `- fieldstream arm: ${machine.fieldstreamArm ?? "—"}; server build: ${machine.serverBuild ?? "—"}`,
     `- Commit ${machine.commit}, ${machine.date}; ${sizes.reps} repetitions per arm, interleaved, each on a fresh database`,
     `- Durability: IndexedDB — ${results.durability.indexedDb}; SQLite — ${results.durability.sqlite}; PostgreSQL — ${results.durability.postgres}`,
     "",
@@ -57,11 +58,13 @@ export function markdown(results) {
       for (const [arm, a] of Object.entries(cell.arms)) {
         rows.push([cell.backend, n(cell.writers), arm, n(a.appendsPerSecond.median), n(a.appendsPerSecond.p5),
           n(a.latencyMs.p50, 2), n(a.latencyMs.p95, 2),
-          arm === "server" ? ratio(cell.ratios.serverOverRaw) : arm === "backend" ? ratio(cell.ratios.backendOverRaw) : "1"]);
+          { server: ratio(cell.ratios.serverOverRaw), backend: ratio(cell.ratios.backendOverRaw),
+            "raw-ordered": ratio(cell.ratios.rawOrderedOverRaw), raw: "1" }[arm],
+          arm === "server" ? ratio(cell.ratios.serverOverRawOrdered) : arm === "raw-ordered" ? "1" : "—"]);
       }
     }
     out.push(table(["backend", "writers", "arm", "appends/s (median)", "appends/s (p95 run)",
-      "append ms p50", "append ms p95", "throughput ÷ raw"], rows));
+      "append ms p50", "append ms p95", "throughput ÷ raw", "throughput ÷ raw-ordered"], rows));
     out.push("", `Live subscribers: a burst of ${n(sizes.server.burst)} appends (4 writers) to ${n(sizes.server.subscribers)} subscribers, ${n(sizes.server.subscriberReps)} runs`, "");
     out.push(table(["backend", "deliveries", "delivery ms p50", "delivery ms p99 (median run)", "p99 (worst run)", "max ms", "deliveries/s"],
       s.subscribers.map((b) => [b.backend, n(b.deliveries), n(b.deliveryMs.p50, 1), n(b.deliveryMs.p99, 1),

@@ -1,7 +1,8 @@
 // Scenario 7: appends per second through fieldstream-server against raw SQL, on SQLite and on
 // PostgreSQL, with 1 and 16 writers; then live subscribers receiving a burst. Each repetition is
 // one call of the `server-bench` binary (tools/server-bench) on a fresh database; the arms of a
-// cell run interleaved (server, backend, raw, server, backend, raw, ...).
+// cell run interleaved (server, backend, raw-ordered, raw, server, ...). The arms are described
+// in tools/server-bench/src/arms.rs and raw.rs.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -14,18 +15,22 @@ const RELEASE_FLAGS = [
 ];
 
 /**
- * Builds (unless given by FIELDSTREAM_SERVER_BIN / SERVER_BENCH_BIN) the server and the bench
- * binary: optimised for a real run, the debug build for the smoke run. Two cargo calls, so the
- * server binary is the very one `scripts/soak.sh` builds (no rebuild between the two).
+ * Builds (unless given by FIELDSTREAM_SERVER_BIN and SERVER_BENCH_BIN) the server and the bench
+ * binary. The real run uses the optimised build, in two cargo calls so that the server binary is
+ * the very one `scripts/soak.sh` builds (no rebuild between the two); the smoke run uses the
+ * debug build, in one call (one feature set, one compile of the server library).
  */
 export function buildBinaries(root, { smoke }) {
   const profile = smoke ? "debug" : "release";
-  const flags = smoke ? [] : ["--release", ...RELEASE_FLAGS];
   const server = process.env.FIELDSTREAM_SERVER_BIN ?? join(root, "target", profile, "fieldstream-server");
   const bench = process.env.SERVER_BENCH_BIN ?? join(root, "target", profile, "server-bench");
-  for (const [binary, crate] of [[server, "fieldstream-server"], [bench, "server-bench"]]) {
-    const given = binary === process.env.FIELDSTREAM_SERVER_BIN || binary === process.env.SERVER_BENCH_BIN;
-    if (!given) execFileSync("cargo", ["build", "-p", crate, ...flags], { cwd: root, stdio: "inherit" });
+  const cargo = (args) => execFileSync("cargo", ["build", ...args], { cwd: root, stdio: "inherit" });
+  const crates = [];
+  if (!process.env.FIELDSTREAM_SERVER_BIN) crates.push("fieldstream-server");
+  if (!process.env.SERVER_BENCH_BIN) crates.push("server-bench");
+  if (smoke && crates.length > 0) cargo(crates.flatMap((crate) => ["-p", crate]));
+  if (!smoke) for (const crate of crates) cargo(["-p", crate, "--release", ...RELEASE_FLAGS]);
+  for (const binary of [server, bench]) {
     if (!existsSync(binary)) throw new Error(`${binary} is missing`);
   }
   return { server, bench, profile };
@@ -41,7 +46,7 @@ function once(binaries, args) {
   return JSON.parse(output.trim().split("\n").pop());
 }
 
-const ARMS = ["server", "backend", "raw"];
+const ARMS = ["server", "backend", "raw-ordered", "raw"];
 
 /** Runs scenario 7; `sizes` holds the repetitions and workload sizes. */
 export function runServerScenario(binaries, sizes, log) {
@@ -98,6 +103,8 @@ function summariseCell(backend, writers, appendsPerWriter, runs) {
     ratios: {
       serverOverRaw: pairedRatio(rate("server"), rate("raw")),
       backendOverRaw: pairedRatio(rate("backend"), rate("raw")),
+      rawOrderedOverRaw: pairedRatio(rate("raw-ordered"), rate("raw")),
+      serverOverRawOrdered: pairedRatio(rate("server"), rate("raw-ordered")),
     },
   };
 }
