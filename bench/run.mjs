@@ -7,7 +7,7 @@
 //
 //   node bench/run.mjs              # the real run (15 repetitions; about 20–30 min on 2 cores)
 //   node bench/run.mjs --smoke      # tiny sizes, 2 repetitions: checks that every arm runs
-//   node bench/run.mjs --only=7,9   # some scenarios only
+//   node bench/run.mjs --only=7,9   # some scenarios only (written as results-partial.*)
 //
 // Scenario 7 needs PostgreSQL: without FIELDSTREAM_TEST_POSTGRES_URL this script runs itself
 // again under scripts/with-postgres.sh (a throwaway cluster on loopback).
@@ -128,7 +128,9 @@ async function main() {
   results.seconds = Math.round((Date.now() - started) / 1000);
   const out = join(root, "target", "bench");
   mkdirSync(out, { recursive: true });
-  const base = smoke ? "results-smoke" : "results";
+  // A smoke or partial run never overwrites the results of a full one.
+  const partial = args.some((arg) => arg.startsWith("--only="));
+  const base = smoke ? "results-smoke" : partial ? "results-partial" : "results";
   writeFileSync(join(out, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
   const report = markdown(results);
   writeFileSync(join(out, `${base}.md`), report);

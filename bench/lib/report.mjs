@@ -74,6 +74,12 @@ export function markdown(results) {
     out.push("", "## Scenario 9: bundle", "");
     out.push(table(["file", "path", "raw", "gzip -9", "brotli -q 11"],
       results.scenario9.files.map((f) => [f.role, `\`${f.path}\``, kib(f.raw), kib(f.gzip), kib(f.brotli)])));
+    const crates = results.scenario9.codeByCrate;
+    if (crates) {
+      out.push("", "Share of the code section by crate (release build before wasm-opt, by function name; " +
+        "generic code counts under the crate that defines it, such as `alloc` for collections of fieldstream's types):", "");
+      out.push(table(["crate", "share of code"], crates.map((c) => [c.crate, `${n(c.share, 1)}%`])));
+    }
   }
   return `${out.join("\n")}\n`;
 }
