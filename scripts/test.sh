@@ -32,6 +32,9 @@ cargo test -p fieldstream --target wasm32-unknown-unknown --test web --test work
 stage "npm package build (release)"
 node scripts/build.mjs
 
+stage "benchmark harness, smoke mode: tiny sizes, every arm must run (bench/run.mjs --smoke)"
+node bench/run.mjs --smoke
+
 stage "package tests: Node.js, and Chromium (page and dedicated worker) driven by playwright-core (node --test)"
 node --test tests/js/ tests/browser/ tests/api/
 

@@ -1,0 +1,73 @@
+// The raw-IndexedDB arm: what a developer writes by hand with no library, the physical limit of
+// the browser's storage. Events are keyed by [stream, version] like fieldstream's; one command
+// is one readwrite transaction holding a put loop, timed to the transaction's `complete`.
+
+/** Opens (creating) database `name` with one `events` store. */
+export async function openRaw(name) {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, 1);
+    request.onupgradeneeded = () =>
+      request.result.createObjectStore("events", { keyPath: ["stream", "version"] });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  let durability = "default";
+  return {
+    /** Puts `records` in one transaction; resolves at its `complete`. */
+    append(records) {
+      return new Promise((resolve, reject) => {
+        const tx = db.transaction("events", "readwrite");
+        durability = tx.durability ?? "default";
+        const store = tx.objectStore("events");
+        for (const record of records) store.put(record);
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+        tx.commit();
+      });
+    },
+    /** How many events the database holds. */
+    count() {
+      return new Promise((resolve, reject) => {
+        const request = db.transaction("events").objectStore("events").count();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    },
+    /** The durability the last transaction reported (`default` means the browser's). */
+    durability: () => durability,
+    close: () => db.close(),
+  };
+}
+
+/**
+ * Deletes database `name`. A connection some library left open only delays it (`blocked`);
+ * after 5 s the deletion is left to finish on its own, since every run uses a new name anyway.
+ */
+export function deleteDatabase(name) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve(true);
+    request.onerror = () => reject(request.error);
+    setTimeout(() => resolve(false), 5000);
+  });
+}
+
+/** How many records the `events` store of database `name` holds (any library's layout). */
+export async function countEvents(name) {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  try {
+    if (!db.objectStoreNames.contains("events")) return 0;
+    return await new Promise((resolve, reject) => {
+      const request = db.transaction("events").objectStore("events").count();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  } finally {
+    db.close();
+  }
+}

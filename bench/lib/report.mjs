@@ -1,0 +1,85 @@
+// The benchmark results as Markdown: one table per scenario, the machine and durability first.
+// (The JSON file is the results object itself; see bench/run.mjs.)
+
+const n = (value, digits = 0) =>
+  Number.isFinite(value) ? value.toLocaleString("en-US", { maximumFractionDigits: digits }) : "—";
+const ratio = (r) => (r && r.pairs ? `${n(r.median, 2)} (${n(r.min, 2)}–${n(r.max, 2)})` : "—");
+const kib = (bytes) => `${n(bytes)} B (${n(bytes / 1024, 1)} KiB)`;
+
+function table(header, rows) {
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
+  ].join("\n");
+}
+
+/** The whole report as Markdown. */
+export function markdown(results) {
+  const { machine, sizes } = results;
+  const out = [
+    `# fieldstream benchmark results${results.smoke ? " (SMOKE: tiny sizes, not figures)" : ""}`,
+    "",
+    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; load average at start ${machine.load.join(" / ")}`,
+    `- Browser: ${machine.browser ?? "—"}; Node.js ${machine.node}; ${machine.postgres}; Dexie ${machine.dexie ?? "—"}`,
+    `- fieldstream arm: ${machine.fieldstreamArm ?? "—"}; server build: ${machine.serverBuild ?? "—"}`,
+    `- Commit ${machine.commit}, ${machine.date}; ${sizes.reps} repetitions per arm, interleaved, each on a fresh database`,
+    `- Durability: IndexedDB — ${results.durability.indexedDb}; SQLite — ${results.durability.sqlite}; PostgreSQL — ${results.durability.postgres}`,
+    "",
+    "Ratios are computed per pair of back-to-back runs and given as median (min–max).",
+  ];
+  if (results.scenario1) {
+    out.push("", `## Scenario 1: append ${n(sizes.browser.total)} events (about 300 bytes each)`, "");
+    const rows = [];
+    for (const row of results.scenario1) {
+      for (const [arm, s] of Object.entries(row.arms)) {
+        rows.push([n(row.perCommand), arm, n(s.eventsPerSecond), n(s.ms.median, 1), n(s.ms.p95, 1),
+          arm === "dexie" ? ratio(row.ratios.dexieOverRaw) : arm === "fieldstream" ? ratio(row.ratios.fieldstreamOverRaw) : "1",
+          arm === "fieldstream" ? ratio(row.ratios.fieldstreamOverDexie) : "—"]);
+      }
+      for (const arm of row.skipped) rows.push([n(row.perCommand), arm, "not measurable with today's API", "", "", "", ""]);
+    }
+    out.push(table(["events/command", "arm", "events/s (median)", "run ms (median)", "run ms (p95)",
+      "throughput ÷ raw", "throughput ÷ Dexie"], rows));
+  }
+  if (results.scenario2) {
+    const s = results.scenario2;
+    out.push("", `## Scenario 2: one command of one event (${n(sizes.browser.samples)} timed per run)`, "");
+    out.push(table(["arm", "p50 ms", "p95 ms", "p50 ÷ raw p50", "p50 ÷ Dexie p50"],
+      Object.entries(s.arms).map(([arm, a]) => [arm, n(a.p50, 3), n(a.p95, 3),
+        arm === "raw" ? "1" : ratio(arm === "dexie" ? s.ratios.dexieOverRaw : s.ratios.fieldstreamOverRaw),
+        arm === "fieldstream" ? ratio(s.ratios.fieldstreamOverDexie) : "—"])));
+  }
+  if (results.scenario7) {
+    const s = results.scenario7;
+    out.push("", "## Scenario 7: server appends per second (one event of about 300 bytes per append)", "");
+    const rows = [];
+    for (const cell of s.cells) {
+      for (const [arm, a] of Object.entries(cell.arms)) {
+        rows.push([cell.backend, n(cell.writers), arm, n(a.appendsPerSecond.median), n(a.appendsPerSecond.p5),
+          n(a.latencyMs.p50, 2), n(a.latencyMs.p95, 2),
+          { server: ratio(cell.ratios.serverOverRaw), backend: ratio(cell.ratios.backendOverRaw),
+            "raw-ordered": ratio(cell.ratios.rawOrderedOverRaw), raw: "1" }[arm],
+          arm === "server" ? ratio(cell.ratios.serverOverRawOrdered) : arm === "raw-ordered" ? "1" : "—"]);
+      }
+    }
+    out.push(table(["backend", "writers", "arm", "appends/s (median)", "appends/s (p95 run)",
+      "append ms p50", "append ms p95", "throughput ÷ raw", "throughput ÷ raw-ordered"], rows));
+    out.push("", `Live subscribers: a burst of ${n(sizes.server.burst)} appends (4 writers) to ${n(sizes.server.subscribers)} subscribers, ${n(sizes.server.subscriberReps)} runs`, "");
+    out.push(table(["backend", "deliveries", "delivery ms p50", "delivery ms p99 (median run)", "p99 (worst run)", "max ms", "deliveries/s"],
+      s.subscribers.map((b) => [b.backend, n(b.deliveries), n(b.deliveryMs.p50, 1), n(b.deliveryMs.p99, 1),
+        n(b.deliveryMs.worstP99, 1), n(b.deliveryMs.max, 1), n(b.deliveriesPerSecond)])));
+  }
+  if (results.scenario9) {
+    out.push("", "## Scenario 9: bundle", "");
+    out.push(table(["file", "path", "raw", "gzip -9", "brotli -q 11"],
+      results.scenario9.files.map((f) => [f.role, `\`${f.path}\``, kib(f.raw), kib(f.gzip), kib(f.brotli)])));
+    const crates = results.scenario9.codeByCrate;
+    if (crates) {
+      out.push("", "Share of the code section by crate (release build before wasm-opt, by function name; " +
+        "generic code counts under the crate that defines it, such as `alloc` for collections of fieldstream's types):", "");
+      out.push(table(["crate", "share of code"], crates.map((c) => [c.crate, `${n(c.share, 1)}%`])));
+    }
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,171 @@
+//! Live subscribers receiving a burst: `subscribers` connect to `GET /v1/subscribe` of the real
+//! server on a fresh database; once every one is connected, `writers` concurrent writers append
+//! `burst` events (one per append) as fast as the server takes them. The delivery latency of an
+//! event to a subscriber runs from the moment its append was sent to the moment the subscriber
+//! read it off the socket; every (event, subscriber) pair is one sample. Every subscriber must
+//! receive every position once and in order, or the run fails.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::{Barrier, Mutex};
+
+use crate::database::{FreshDatabase, ServerProcess};
+use crate::stats::summary;
+use crate::workload::{Shape, append_body, generate};
+use crate::{Failure, Target};
+
+/// How long a whole burst may take to reach everybody before the run fails.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Follows `/v1/subscribe` until position `last`; returns when each position arrived.
+async fn subscriber(
+    base: String,
+    last: u64,
+    connected: Arc<Barrier>,
+) -> Result<Vec<Instant>, Failure> {
+    let client = reqwest::Client::new();
+    let response = client.get(format!("{base}/v1/subscribe")).send().await?;
+    if response.status() != 200 {
+        return Err(format!("subscribe answered {}", response.status()).into());
+    }
+    connected.wait().await;
+    let mut body = response.bytes_stream();
+    let (mut buffer, mut arrivals) = (String::new(), Vec::with_capacity(last as usize));
+    while (arrivals.len() as u64) < last {
+        let chunk = body.next().await.ok_or("the subscription ended early")??;
+        let now = Instant::now();
+        buffer.push_str(std::str::from_utf8(&chunk)?);
+        while let Some(end) = buffer.find("\n\n") {
+            let message: String = buffer.drain(..end + 2).collect();
+            if let Some(id) = message.lines().find_map(|line| line.strip_prefix("id: ")) {
+                let position: u64 = id.trim().parse()?;
+                if position != arrivals.len() as u64 + 1 {
+                    return Err(format!("position {position} after {}", arrivals.len()).into());
+                }
+                arrivals.push(now);
+            }
+        }
+    }
+    Ok(arrivals)
+}
+
+/// One repetition: returns its JSON line.
+pub async fn run(
+    target: &Target,
+    subscribers: usize,
+    burst: usize,
+    writers: usize,
+) -> Result<String, Failure> {
+    let database = FreshDatabase::create(target).await?;
+    let server = ServerProcess::start(&target.server_bin, &database.url).await?;
+    let outcome = tokio::time::timeout(
+        DEADLINE,
+        measure(&server.base, subscribers, burst, writers.min(burst)),
+    )
+    .await
+    .map_err(|_| Failure::from("the burst did not reach every subscriber in time"));
+    server.stop().await?;
+    database.remove().await?;
+    let mut line = outcome??;
+    line["backend"] = json!(format!("{:?}", target.backend).to_lowercase());
+    Ok(line.to_string())
+}
+
+async fn measure(
+    base: &str,
+    subscribers: usize,
+    burst: usize,
+    writers: usize,
+) -> Result<Value, Failure> {
+    // The burst's events split over the writers; the last writer takes the remainder.
+    let per_writer = burst / writers;
+    let mut loads = generate(Shape {
+        writers,
+        appends: per_writer,
+        events: 1,
+    });
+    let extra = burst - per_writer * writers;
+    if extra > 0 {
+        let more = generate(Shape {
+            writers: 1,
+            appends: extra,
+            events: 1,
+        });
+        let last = loads.last_mut().ok_or("no writer")?;
+        last.appends
+            .extend(more.into_iter().flat_map(|load| load.appends));
+    }
+    let total = burst as u64;
+
+    let connected = Arc::new(Barrier::new(subscribers + 1));
+    let followers: Vec<_> = (0..subscribers)
+        .map(|_| tokio::spawn(subscriber(base.to_owned(), total, connected.clone())))
+        .collect();
+    connected.wait().await;
+
+    // When each position's append was sent.
+    let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let started = Instant::now();
+    let appenders: Vec<_> = loads
+        .into_iter()
+        .map(|load| {
+            let (base, sent) = (base.to_owned(), sent.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let url = format!("{base}/v1/streams/{}", load.stream);
+                for (version, events) in load.appends.iter().enumerate() {
+                    let body = append_body(version as u64, events);
+                    let at = Instant::now();
+                    let response = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await?;
+                    if response.status() != 200 {
+                        return Err::<(), Failure>(
+                            format!("append answered {}", response.status()).into(),
+                        );
+                    }
+                    let answer: Value = serde_json::from_slice(&response.bytes().await?)?;
+                    let position = answer["firstPosition"].as_u64().ok_or("no firstPosition")?;
+                    sent.lock().await.insert(position, at);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for appender in appenders {
+        appender.await??;
+    }
+    let appended = started.elapsed();
+    let mut latencies = Vec::with_capacity(subscribers * burst);
+    let mut last_arrival = started;
+    let sent = sent.lock().await;
+    for follower in followers {
+        for (index, arrived) in follower.await??.into_iter().enumerate() {
+            let at = sent
+                .get(&(index as u64 + 1))
+                .ok_or("a position nobody appended")?;
+            latencies.push(arrived.saturating_duration_since(*at).as_secs_f64() * 1e3);
+            last_arrival = last_arrival.max(arrived);
+        }
+    }
+    let delivered = latencies.len();
+    let everything = last_arrival.duration_since(started).as_secs_f64();
+    Ok(json!({
+        "scenario": "subscribers",
+        "subscribers": subscribers,
+        "burst": burst,
+        "writers": writers,
+        "deliveries": delivered,
+        "appendMs": (appended.as_secs_f64() * 1e6).round() / 1e3,
+        "allDeliveredMs": (everything * 1e6).round() / 1e3,
+        "deliveriesPerSecond": (delivered as f64 / everything).round(),
+        "deliveryMs": summary(latencies),
+    }))
+}
