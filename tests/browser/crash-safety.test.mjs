@@ -73,3 +73,93 @@ test(`a resolved command survives a reload or close 0–50 ms later (${rounds} t
   assert.deepEqual(new Set(stored.outbox), storedIds, "each stored command has its outbox entry");
   await context.close();
 });
+
+/** Starts Debian's Chromium on `userDataDir` with a DevTools port, and connects to it. */
+async function startChromium(userDataDir) {
+  const { spawn } = await import("node:child_process");
+  const { chromium } = await import("playwright-core");
+  const { chromiumArgs } = await import("./harness.mjs");
+  const child = spawn(process.env.CHROMIUM ?? "/usr/bin/chromium", [
+    "--headless=new", "--remote-debugging-port=0", `--user-data-dir=${userDataDir}`, ...chromiumArgs,
+    "about:blank",
+  ], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const endpoint = await new Promise((resolve, reject) => {
+    let text = "";
+    child.stderr.on("data", (chunk) => {
+      text += chunk;
+      const found = /DevTools listening on (ws:\/\/\S+)/.exec(text);
+      if (found) resolve(found[1]);
+    });
+    child.once("exit", () => reject(new Error(`chromium exited: ${text}`)));
+  });
+  const connected = await chromium.connectOverCDP(endpoint);
+  /** Kills the whole browser (every process of its group) at once, as a crash would. */
+  const kill = async () => {
+    const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
+    process.kill(-child.pid, "SIGKILL");
+    await exited;
+  };
+  return { kill, context: connected.contexts()[0] };
+}
+
+const kills = pick(5, 20);
+
+test(`a browser killed in the middle of a 1,000-event command keeps only whole commands (${kills} kills)`, async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "fieldstream-kill-"));
+  const openStore = async (page) => page.evaluate(async () => {
+    window.store = await window.fieldstream.open({
+      name: "killed",
+      aggregates: {
+        Bulk: {
+          initialState: () => ({ lines: 0 }),
+          decide: (_state, command) => Array.from({ length: command.lines }, (_, n) =>
+            ({ type: "LineAdded", data: { n, text: "x".repeat(200) } })),
+          evolve: (state) => ({ lines: state.lines + 1 }),
+        },
+      },
+    });
+  });
+  const outcomes = { whole: 0, absent: 0, torn: 0 };
+  try {
+    for (let round = 0; round < kills; round++) {
+      const { kill, context } = await startChromium(dir);
+      const page = await context.newPage();
+      await page.goto(`${server.origin}/tests/browser/engine.html`);
+      await page.waitForFunction(() => window.ready === true);
+      await openStore(page);
+      await page.evaluate((round) => window.store.execute("Bulk", `small-${round}`, { type: "AddLines", lines: 1 }), round);
+      await page.evaluate((round) => {
+        window.store.execute("Bulk", `big-${round}`, { type: "AddLines", lines: 1000 }).catch(() => {});
+      }, round);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 800));
+      await kill();
+
+      const reopened = await startChromium(dir);
+      const check = await reopened.context.newPage();
+      await check.goto(`${server.origin}/tests/browser/engine.html`);
+      await check.waitForFunction(() => window.ready === true);
+      await openStore(check);
+      const seen = await check.evaluate(async (round) => {
+        const big = await window.store.history("Bulk", `big-${round}`);
+        const smalls = [];
+        for (let n = 0; n <= round; n++) smalls.push((await window.store.load("Bulk", `small-${n}`)).version);
+        return { big: big.length, versions: big.map((e) => e.version), smalls };
+      }, round);
+      assert.deepEqual(seen.smalls, Array(round + 1).fill(1), "every resolved command survived");
+      assert.ok(seen.big === 0 || seen.big === 1000, `the big command is whole or absent, not ${seen.big} events`);
+      if (seen.big === 1000) {
+        assert.deepEqual(seen.versions, Array.from({ length: 1000 }, (_, n) => n + 1));
+        outcomes.whole++;
+      } else {
+        outcomes.absent++;
+      }
+      await reopened.kill();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  }
+  await report("2-browser-killed-mid-command", { kills, ...outcomes });
+});
