@@ -28,9 +28,10 @@ cargo test -p fault-proxy
 # One scenario at a time, so that none measures another's load.
 scripts/with-postgres.sh cargo test -p fieldstream-server --test reliability -- --test-threads=1
 
-# The browser scenarios, long: crash safety (200 rounds), a 60 s flapping network, 5 tabs x 200.
+# The browser scenarios, long: crash safety (200 rounds, 20 kills), a 60 s flapping network,
+# 5 tabs x 200, 4 browsers x 400 steps through the fault proxy.
 node scripts/build.mjs
-node --test tests/browser/crash-safety.test.mjs tests/browser/flapping.test.mjs tests/browser/multi-tab.test.mjs
+node --test tests/browser/crash-safety.test.mjs tests/browser/flapping.test.mjs tests/browser/multi-tab.test.mjs tests/browser/fleet.test.mjs
 
 echo
 echo "== figures ($figures)"
