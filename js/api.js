@@ -10,6 +10,8 @@ import { startSync } from "./sync.js";
 export async function open(options) {
   const normalized = normalize(options);
   const inner = await WasmStore.open(normalized);
+  const storage = normalized?.storage ?? (typeof indexedDB === "undefined" ? "memory" : "indexeddb");
+  const changes = new Changes(storage === "indexeddb" ? normalized?.name ?? "fieldstream" : null);
   const client = inner.syncClient();
   const sync = normalized?.sync;
   const driver = client && startSync(client, {
@@ -18,9 +20,12 @@ export async function open(options) {
     token: sync.token,
     live: sync.live ?? true,
     ...(sync.pollMs === undefined ? {} : { pollMs: sync.pollMs }),
-    afterRound: () => inner.afterSync(),
+    afterRound: () => {
+      inner.afterSync();
+      changes.emit({});
+    },
   });
-  return new Store(inner, driver);
+  return new Store(inner, driver, changes);
 }
 
 /** A sync token given as a plain string becomes a provider returning it. */
@@ -37,10 +42,12 @@ function normalize(options) {
 export class Store {
   #inner;
   #driver;
+  #changes;
 
-  constructor(inner, driver) {
+  constructor(inner, driver, changes) {
     this.#inner = inner;
     this.#driver = driver;
+    this.#changes = changes;
   }
 
   /** This store's client id (one per database). */
@@ -55,7 +62,10 @@ export class Store {
 
   async execute(aggregate, id, command, options) {
     const result = await this.#inner.execute(aggregate, id, command, options);
-    if (!result.deduplicated) this.#driver?.kick();
+    if (!result.deduplicated) {
+      this.#driver?.kick();
+      this.#changes.emit({ stream: result.stream });
+    }
     return result;
   }
 
@@ -85,6 +95,13 @@ export class Store {
     return () => this.#inner.unsubscribe(token);
   }
 
+  /** Calls `listener({ stream? })` when aggregates may have changed: `stream` after a command
+   * here, none after a sync round or another tab's commit; returns a function that stops it. */
+  onChange(listener) {
+    if (typeof listener !== "function") throw new ValidationError("onChange: listener must be a function");
+    return this.#changes.add(listener);
+  }
+
   /** Where sync stands (all zero and offline without the `sync` option). */
   status() {
     return this.#driver ? this.#driver.status() : this.#inner.status();
@@ -111,6 +128,50 @@ export class Store {
 
   close() {
     this.#driver?.stop();
+    this.#changes.clear();
     return this.#inner.close();
+  }
+}
+
+/** The listeners of `onChange`, and while there are any, the database's change notices from the
+ * IndexedDB stores of every tab and worker (channel `fieldstream:<name>`, this tab's own too). */
+class Changes {
+  /** The IndexedDB database's name, or null for other storage (no notices). */
+  #name;
+  #listeners = new Set();
+  #channel = null;
+
+  constructor(name) {
+    this.#name = name;
+  }
+
+  add(listener) {
+    const entry = (change) => listener(change);
+    this.#listeners.add(entry);
+    if (!this.#channel && this.#name !== null && typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(`fieldstream:${this.#name}`);
+      this.#channel.onmessage = () => this.emit({});
+      this.#channel.unref?.();
+    }
+    return () => {
+      this.#listeners.delete(entry);
+      if (this.#listeners.size === 0) this.clear();
+    };
+  }
+
+  emit(change) {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        console.error("fieldstream: an onChange listener threw", error);
+      }
+    }
+  }
+
+  clear() {
+    this.#listeners.clear();
+    this.#channel?.close();
+    this.#channel = null;
   }
 }

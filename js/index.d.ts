@@ -276,6 +276,10 @@ export declare class Store {
   /** Calls `callback` with the current result now and on every change; returns `stop`. */
   subscribe<D = any>(projection: string, query: Query, callback: (page: Page<D>) => void): () => void;
   subscribe<D = any>(projection: string, spec: { key: string }, callback: (doc: D | null) => void): () => void;
+  /** Calls `listener` when aggregates may have changed: with `stream` after a command made
+   * through this store, without it after a sync round or a commit of another tab or worker on
+   * the same IndexedDB database; returns `stop`. A hint to read again, not a diff. */
+  onChange(listener: (change: { stream?: string }) => void): () => void;
   /** Where sync stands. */
   status(): SyncStatus;
   /** Calls `listener` on every change of the sync status; returns `stop`. */

@@ -325,6 +325,26 @@ export const cases = [
     },
   },
   {
+    name: "onChange names the stream of each command made here, not of a deduplicated one, and stops when asked",
+    async run(t) {
+      const store = await orders(t);
+      const streams = [];
+      // IndexedDB stores also hear the database's change notices, which name no stream.
+      const stop = store.onChange((change) => change.stream && streams.push(change.stream));
+      const create = { type: "CreateOrder", customerId: "c", items: items(1, 100) };
+      await store.execute("Order", "o-1", create, { idempotencyKey: "k-1" });
+      await store.execute("Order", "o-1", create, { idempotencyKey: "k-1" });
+      await store.execute("Order", "o-2", create);
+      same(streams, ["Order-o-1", "Order-o-2"]);
+      await rejects(store.execute("Order", "o-2", create));
+      stop();
+      stop();
+      await store.execute("Order", "o-3", create);
+      same(streams, ["Order-o-1", "Order-o-2"], "after stop:");
+      invalid(t.lib, throws(() => store.onChange("no")), "listener");
+    },
+  },
+  {
     name: "a repeated idempotencyKey returns the first result and writes nothing",
     async run(t) {
       const store = await orders(t);

@@ -93,3 +93,34 @@ async function api(): Promise<void> {
 }
 
 void api();
+
+// The React hooks: what each returns, with the loading state as `undefined`.
+import { useAggregate, useQuery, useSyncStatus, type MaybeStore } from "fieldstream/react";
+import type { Loaded, SyncStatus } from "fieldstream";
+
+interface OrderDoc {
+  id: string;
+  status: string;
+}
+
+function OrderList(props: { store: Store | undefined }): string {
+  const page = useQuery<OrderDoc>(props.store, "orders", { index: "status", equals: "Paid", limit: 20 });
+  const first: OrderDoc | undefined = page?.docs[0]?.doc;
+  const doc = useQuery<OrderDoc>(props.store, "orders", { key: "o-1" });
+  const missing: boolean = doc === null;
+  const order: Loaded<OrderState> | undefined = useAggregate<OrderState>(props.store, "Order", "o-1");
+  const paid: boolean = order?.state.status === "Paid";
+  const maybe: SyncStatus | undefined = useSyncStatus(props.store);
+  return `${first?.id} ${missing} ${paid} ${page?.next} ${maybe?.pending}`;
+}
+
+function StatusBar(props: { store: Store; none: MaybeStore }): number {
+  const status: SyncStatus = useSyncStatus(props.store);
+  // @ts-expect-error: a query needs an index
+  useQuery(props.none, "orders", { equals: "Paid" });
+  // @ts-expect-error: an aggregate id is a string
+  useAggregate(props.none, "Order", 7);
+  return status.pending + status.progress.done;
+}
+
+console.log(OrderList, StatusBar);
