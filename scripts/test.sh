@@ -32,7 +32,7 @@ cargo test -p fieldstream --target wasm32-unknown-unknown --test web --test work
 stage "npm package build (release)"
 node scripts/build.mjs
 
-stage "package tests: Node.js, and Chromium (page and dedicated worker) driven by playwright-core (node --test)"
+stage "package tests: Node.js, Chromium (page and dedicated worker) driven by playwright-core, workerd through miniflare, storage \"remote\" and the edge-worker example against the server (node --test)"
 node --test tests/js/ tests/browser/ tests/api/
 
 stage "TypeScript type check (tsc --noEmit)"
