@@ -128,7 +128,7 @@ export interface UpcasterDefinition {
   upcast: (data: any) => any;
 }
 
-/** Where and how to sync. */
+/** Where and how to sync; with `storage: "remote"`, the server whose streams the store uses. */
 export interface SyncOptions {
   /** The `fieldstream-server` base URL, such as `http://127.0.0.1:8080`. */
   url: string;
@@ -154,8 +154,26 @@ export type TokenProvider = (ask: { refresh: boolean }) => string | Promise<stri
 export interface OpenOptions {
   /** The database name (default "fieldstream"). */
   name?: string;
-  /** "indexeddb" (default where `indexedDB` exists) or "memory" (the default elsewhere);
-   * "remote" is not available yet. */
+  /** "indexeddb" (default where `indexedDB` exists), "memory" (the default elsewhere), or
+   * "remote" (edge workers and servers; needs `sync.url`):
+   * - no local persistence: `execute` reads the aggregate's stream from the server
+   *   (`GET /v1/streams/{stream}`), decides, and appends with the version it decided at
+   *   (`POST /v1/streams/{stream}`, the events' own ids); a lost answer, a timeout or a 5xx
+   *   resends the same request (the server's exactly-once rule by event id makes that safe),
+   *   up to 5 tries, then a `NetworkError` (the outcome is then unknown: `load` to see);
+   * - a conflict (another writer appended first) calls `onConflict` with the other writer's
+   *   events: "rebase" decides again on the new state (at most 3 times), "reject" fails with
+   *   a `ConflictError`; a refusal is a `DomainError`, nothing written;
+   * - `load`, `stateAt` and `history` read from the server (every event `"confirmed"`);
+   *   snapshots are not used;
+   * - read models live in memory and hold the events this store appended or read, in the
+   *   order it learned of them: `get` and `query` show what this store has seen, not the
+   *   whole server (`load` an aggregate to bring its events in);
+   * - `idempotencyKey` holds within this store (memory, for an hour): a second command with
+   *   the key returns the first result, also when both run at once; another store or worker
+   *   instance does not know it;
+   * - nothing to sync: `sync()` resolves all zero, `status().online` is true; `sync.token`
+   *   and `sync.timeoutMs` apply to every request, the other sync options are ignored. */
   storage?: "indexeddb" | "memory" | "remote";
   /** IndexedDB commits: "relaxed" (default) or "strict" (flushed to disk first). */
   durability?: "relaxed" | "strict";

@@ -35,7 +35,7 @@ node scripts/build.mjs
 stage "benchmark harness, smoke mode: tiny sizes, every arm must run (bench/run.mjs --smoke)"
 node bench/run.mjs --smoke
 
-stage "package tests: Node.js, and Chromium (page, dedicated worker, a Vite-built app and the React hooks) driven by playwright-core (node --test)"
+stage "package tests: Node.js, Chromium (page, dedicated worker, a Vite-built app, the React hooks) driven by playwright-core, workerd through miniflare, storage \"remote\" and the edge-worker example against the server (node --test)"
 node --test tests/js/ tests/browser/ tests/api/
 
 stage "TypeScript type check (tsc --noEmit)"

@@ -16,6 +16,8 @@ mod conformance;
 mod export_import;
 #[path = "server/multiprocess.rs"]
 mod multiprocess;
+#[path = "server/remote_store.rs"]
+mod remote_store;
 #[path = "server/retries.rs"]
 mod retries;
 #[path = "server/router_auth.rs"]

@@ -1,5 +1,6 @@
 //! The sync transport of browsers, workers and edge workers: protocol v1 over the global
-//! `fetch`, with a bearer token from the app's token provider when it has one.
+//! `fetch`, with a bearer token from the app's token provider when it has one. It carries the
+//! sync client's requests ([`Transport`]) and the remote store's ([`StreamTransport`]).
 
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
@@ -7,8 +8,12 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
-use crate::sync::{Transport, TransportError};
+use crate::core::StreamId;
+use crate::protocol::{
+    AppendRequest, BatchRequest, BatchResponse, ConflictResponse, ErrorBody, ErrorCode, EventsPage,
+    StreamPage,
+};
+use crate::sync::{AppendAnswer, StreamTransport, Transport, TransportError};
 
 /// Calls a `fieldstream-server` at `base_url` through `fetch`.
 pub struct FetchTransport {
@@ -206,14 +211,57 @@ impl Transport for FetchTransport {
     }
 
     async fn pause(&self, millis: u64) {
-        let wait = Promise::new(&mut |resolve, _| {
-            let global = js_sys::global();
-            if let Ok(set_timeout) =
-                Reflect::get(&global, &"setTimeout".into()).and_then(|f| f.dyn_into::<Function>())
-            {
-                let _ = set_timeout.call2(&global, &resolve, &JsValue::from_f64(millis as f64));
-            }
-        });
-        let _ = JsFuture::from(wait).await;
+        sleep(millis).await
     }
+}
+
+impl StreamTransport for FetchTransport {
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        limit: u32,
+    ) -> Result<StreamPage, TransportError> {
+        let path = format!("/v1/streams/{stream}?from={from}&limit={limit}");
+        self.request("GET", &path, None).await
+    }
+
+    async fn append(
+        &self,
+        stream: &StreamId,
+        request: &AppendRequest,
+    ) -> Result<AppendAnswer, TransportError> {
+        let path = format!("/v1/streams/{stream}");
+        let body = Some(json(request)?);
+        let (status, text, retry_after) =
+            match self.send("POST", &path, body.clone(), false).await? {
+                (401, ..) if self.token.is_some() => self.send("POST", &path, body, true).await?,
+                answer => answer,
+            };
+        if status == 409 {
+            if let Ok(conflict) = serde_json::from_str::<ConflictResponse>(&text) {
+                if conflict.error == ErrorCode::WrongExpectedVersion {
+                    return Ok(AppendAnswer::Conflict(conflict));
+                }
+            }
+        }
+        decode(status, &text, retry_after).map(AppendAnswer::Appended)
+    }
+
+    async fn pause(&self, millis: u64) {
+        sleep(millis).await
+    }
+}
+
+/// Resolves after `millis` milliseconds (`setTimeout`).
+async fn sleep(millis: u64) {
+    let wait = Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        if let Ok(set_timeout) =
+            Reflect::get(&global, &"setTimeout".into()).and_then(|f| f.dyn_into::<Function>())
+        {
+            let _ = set_timeout.call2(&global, &resolve, &JsValue::from_f64(millis as f64));
+        }
+    });
+    let _ = JsFuture::from(wait).await;
 }

@@ -1,4 +1,4 @@
-//! The store behind a JS engine: in memory, or IndexedDB.
+//! The store behind a JS engine: in memory, IndexedDB, or remote (the sync server's streams).
 
 use serde_json::Value;
 
@@ -7,10 +7,12 @@ use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
     Snapshot, StreamId, Timestamp,
 };
+use crate::js::fetch::FetchTransport;
 use crate::store::{
     Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, QueueSizes, ReadStats,
     StoredEvent, SyncBatch,
 };
+use crate::sync::RemoteStore;
 
 /// One of the stores a JS engine can run on.
 #[derive(Clone)]
@@ -19,6 +21,8 @@ pub enum LocalStore {
     Memory(MemoryStore),
     /// Browsers and dedicated workers.
     IndexedDb(IndexedDbStore),
+    /// Edge workers and servers: streams on the sync server, read models in memory.
+    Remote(RemoteStore<FetchTransport>),
 }
 
 /// Forwards one `EventStore` method to whichever store this is.
@@ -27,6 +31,7 @@ macro_rules! forward {
         match $self {
             LocalStore::Memory($store) => $call,
             LocalStore::IndexedDb($store) => $call,
+            LocalStore::Remote($store) => $call,
         }
     };
 }

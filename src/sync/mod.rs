@@ -21,13 +21,15 @@
 //!    the store as it was and the next one resends the same requests.
 
 mod live;
+mod remote;
 mod retry;
 mod round;
 mod status;
 mod transport;
 
+pub use remote::{RemoteConfig, RemoteStore};
 pub use status::{Progress, StatusObserver, SyncPhase, SyncStatus};
-pub use transport::{Transport, TransportError};
+pub use transport::{AppendAnswer, StreamTransport, Transport, TransportError};
 
 use std::cell::RefCell;
 use std::collections::HashSet;

@@ -1,7 +1,12 @@
 //! How the sync client reaches the server: a small trait, so that browsers (`fetch`), native
 //! code and the deterministic simulation (the server's router in-process) can each provide one.
+//! [`StreamTransport`] is the same for the remote store's per-stream reads and appends.
 
-use crate::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
+use crate::core::StreamId;
+use crate::protocol::{
+    AppendRequest, AppendResponse, BatchRequest, BatchResponse, ConflictResponse, ErrorBody,
+    EventsPage, StreamPage,
+};
 
 /// Why a request did not give an answer to act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,5 +36,34 @@ pub trait Transport {
     /// `GET /v1/events?after=…&limit=…`.
     async fn events(&self, after: u64, limit: u32) -> Result<EventsPage, TransportError>;
     /// Waits `millis` milliseconds (a timer in browsers, virtual time in simulations).
+    async fn pause(&self, millis: u64);
+}
+
+/// What `POST /v1/streams/{stream}` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendAnswer {
+    /// `200`: appended (or recognised as a retry of an earlier append).
+    Appended(AppendResponse),
+    /// `409 wrong_expected_version`: nothing was written; the stream's newer events ride along.
+    Conflict(ConflictResponse),
+}
+
+/// The per-stream requests of protocol v1 that the remote store makes.
+#[allow(async_fn_in_trait)]
+pub trait StreamTransport {
+    /// `GET /v1/streams/{stream}?from=…&limit=…`.
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        limit: u32,
+    ) -> Result<StreamPage, TransportError>;
+    /// `POST /v1/streams/{stream}`; any other `4xx` is [`TransportError::Refused`].
+    async fn append(
+        &self,
+        stream: &StreamId,
+        request: &AppendRequest,
+    ) -> Result<AppendAnswer, TransportError>;
+    /// Waits `millis` milliseconds before a request is sent again.
     async fn pause(&self, millis: u64);
 }

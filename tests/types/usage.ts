@@ -92,7 +92,27 @@ async function api(): Promise<void> {
   await store.close();
 }
 
+/** An edge worker's store: the server's streams, read models in memory. */
+async function edge(env: { FIELDSTREAM_URL: string; FIELDSTREAM_TOKEN?: string }) {
+  const store = await open({
+    storage: "remote",
+    sync: { url: env.FIELDSTREAM_URL, token: async () => env.FIELDSTREAM_TOKEN ?? "", timeoutMs: 10_000 },
+    aggregates: {
+      Order: {
+        initialState: () => ({ status: "None" }),
+        decide: (state: { status: string }) => (state.status === "None" ? [{ type: "OrderCreated", data: {} }] : []),
+        evolve: () => ({ status: "Pending" }),
+        onConflict: ({ serverEvents }) => (serverEvents.length > 1 ? "reject" : "rebase"),
+      },
+    },
+  });
+  const result = await store.execute("Order", "o-1", { type: "CreateOrder" }, { idempotencyKey: "k" });
+  console.log(result.events[0]?.position, store.status().online);
+  await store.close();
+}
+
 void api();
+void edge({ FIELDSTREAM_URL: "http://127.0.0.1:8080" });
 
 // The React hooks: what each returns, with the loading state as `undefined`.
 import { useAggregate, useQuery, useSyncStatus, type MaybeStore } from "fieldstream/react";

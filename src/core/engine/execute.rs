@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::Engine;
-use crate::core::aggregate::{Aggregate, AggregateHandler, State};
+use crate::core::aggregate::{Aggregate, AggregateHandler, ConflictPolicy, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
 use crate::core::idempotency::IdempotencyRecord;
@@ -132,16 +132,39 @@ impl<S: EventStore> Engine<S> {
                     return Ok(self.result(context, version, events));
                 }
                 Ok(CommitOutcome::DuplicateIdempotencyKey(_)) => continue,
-                Err(Error::Conflict { .. })
+                Err(conflict @ Error::Conflict { .. })
                     if context.options.expected_version.is_none()
                         && attempt < self.config.max_conflict_retries =>
                 {
+                    if self.config.conflict_policy_at_commit
+                        && self.policy_rejects(handler, context, version).await?
+                    {
+                        return Err(conflict);
+                    }
                     attempt += 1;
                     self.count(|stats| stats.conflict_retries += 1);
                 }
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// Whether the aggregate's conflict policy rejects the command, given the events another
+    /// writer added after `version`.
+    async fn policy_rejects(
+        &self,
+        handler: &dyn AggregateHandler,
+        context: &CommandContext<'_>,
+        version: u64,
+    ) -> Result<bool> {
+        let limit = self.config.read_page_size.max(1);
+        let theirs = self
+            .store
+            .read_stream(&context.stream, version + 1, limit)
+            .await?;
+        let theirs = self.upcast_all(theirs)?;
+        let policy = handler.on_conflict(context.command, &theirs);
+        Ok(policy == ConflictPolicy::Reject)
     }
 
     fn result(

@@ -41,6 +41,11 @@ pub struct EngineConfig {
     pub read_page_size: usize,
     /// Whether each command leaves an outbox entry for sync (on by default).
     pub record_outbox: bool,
+    /// Whether a conflict at commit asks the aggregate's conflict policy (with the events the
+    /// other writer added) before deciding again; a `reject` then fails the command with the
+    /// conflict. Off by default: a local store's conflict is another tab of the same device, so
+    /// the command is decided again. Remote stores turn it on: there it is another device.
+    pub conflict_policy_at_commit: bool,
 }
 
 /// Counters of what an [`Engine`] has done since it was made.
@@ -66,6 +71,7 @@ impl Default for EngineConfig {
             idempotency_ttl_ms: DEFAULT_IDEMPOTENCY_TTL_MS,
             read_page_size: 500,
             record_outbox: true,
+            conflict_policy_at_commit: false,
         }
     }
 }

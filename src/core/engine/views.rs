@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::Engine;
 use crate::core::error::{Error, Result};
 use crate::core::projection::{
-    CatchUp, DeadLetter, Page, Projection, ProjectionMode, ProjectionOptions, QuerySpec, namespace,
+    CatchUp, DeadLetter, Page, Projection, ProjectionMode, ProjectionOptions, Projector, QuerySpec,
+    namespace,
 };
 use crate::store::{EventStore, SyncBatch};
 
@@ -74,6 +75,11 @@ pub struct Subscriptions {
 }
 
 impl<S: EventStore> Engine<S> {
+    /// The projections the engine runs (to hand to a store that feeds them by itself).
+    pub fn projector(&self) -> &Rc<Projector> {
+        &self.projector
+    }
+
     /// Registers a projection; do it before the engine is used.
     pub fn register_projection(
         &mut self,

@@ -1,6 +1,6 @@
 //! `WasmStore`: the store behind the package's `open()`, with the app's aggregates, projections
-//! and upcasters written in JavaScript, over IndexedDB or memory, with sync to a
-//! `fieldstream-server`.
+//! and upcasters written in JavaScript, over IndexedDB or memory with sync to a
+//! `fieldstream-server`, or over the server's streams themselves (storage "remote").
 //!
 //! The package's JS layer (`js/api.js`) wraps it in the documented `Store`; this class does the
 //! work. Results cross to JS as JSON text (one `JSON.parse` each), which measured faster than
@@ -24,12 +24,16 @@ use wasm_bindgen_futures::future_to_promise;
 use self::options::{ProjectionIndexes, Storage, StoreOptions, SyncOptions};
 use super::convert::{from_js, to_js_json};
 use super::error::to_js_error;
+use super::fetch::FetchTransport;
 use super::fields;
 use super::store::LocalStore;
 use super::sync_client::{ConnectOptions, LocalSyncClient};
-use crate::core::{Engine, Error, ExecuteOptions, Projection, ProjectionMode, Result};
+use crate::core::{
+    Engine, EngineConfig, Error, ExecuteOptions, Projection, ProjectionMode, Result,
+};
 use crate::store::indexeddb::ChangeSubscription;
 use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
+use crate::sync::{RemoteConfig, RemoteStore};
 
 type Sync = LocalSyncClient;
 
@@ -39,6 +43,8 @@ pub struct JsStore {
     engine: Rc<Engine<LocalStore>>,
     sync: Option<(Rc<Sync>, SyncOptions)>,
     indexes: ProjectionIndexes,
+    /// Storage "remote": every command is on the server once executed; nothing to sync.
+    remote: bool,
     background: Option<views::Background>,
     closed: Cell<bool>,
     subscriptions: Rc<RefCell<HashMap<u32, Option<u64>>>>,
@@ -168,13 +174,30 @@ impl JsStore {
             upcasters,
             sync,
         } = options::read(&options)?;
-        let store = match storage {
-            Storage::Memory => LocalStore::Memory(MemoryStore::new()),
-            Storage::IndexedDb => LocalStore::IndexedDb(
+        let mut config = EngineConfig::default();
+        let store = match (storage, &sync) {
+            (Storage::Memory, _) => LocalStore::Memory(MemoryStore::new()),
+            (Storage::IndexedDb, _) => LocalStore::IndexedDb(
                 IndexedDbStore::open_with(&name, IndexedDbOptions { durability }).await?,
             ),
+            (Storage::Remote, Some(options)) => {
+                config = RemoteStore::<FetchTransport>::engine_config();
+                let mut transport = FetchTransport::new(&options.url, options.token.clone());
+                if let Some(timeout_ms) = options.timeout_ms {
+                    transport = transport.with_timeout(timeout_ms);
+                }
+                LocalStore::Remote(RemoteStore::new(transport, RemoteConfig::default()))
+            }
+            (Storage::Remote, None) => {
+                return Err(fields::invalid(
+                    "options.sync",
+                    "is needed by remote storage",
+                ));
+            }
         };
-        let mut engine = Engine::new(store).with_upcasters(upcasters);
+        let mut engine = Engine::new(store)
+            .with_upcasters(upcasters)
+            .with_config(config);
         for aggregate in aggregates {
             engine.register_handler(Rc::new(aggregate))?;
         }
@@ -185,10 +208,15 @@ impl JsStore {
             background |= options.mode != ProjectionMode::Inline;
             engine.register_projection(Rc::new(projection), options)?;
         }
+        if let LocalStore::Remote(store) = engine.store() {
+            store.use_projector(engine.projector().clone());
+        }
+        let remote = storage == Storage::Remote;
         let engine = Rc::new(engine);
         views::catch_up(&engine).await?;
         let changes = views::watch_other_tabs(&engine);
         let sync = sync
+            .filter(|_| !remote)
             .map(|options| {
                 let connect = ConnectOptions {
                     batch_size: Some(options.batch_size),
@@ -204,6 +232,7 @@ impl JsStore {
             engine,
             sync,
             indexes,
+            remote,
             closed: Cell::new(false),
             subscriptions: Rc::default(),
             next_subscription: Cell::new(1),

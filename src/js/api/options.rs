@@ -20,6 +20,8 @@ pub enum Storage {
     Memory,
     /// IndexedDB (browsers, dedicated workers).
     IndexedDb,
+    /// The sync server's streams, read models in memory (edge workers, servers); needs `sync.url`.
+    Remote,
 }
 
 /// The `sync` option: the server to sync with.
@@ -83,12 +85,7 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         None if has_indexed_db() => Storage::IndexedDb,
         None | Some("memory") => Storage::Memory,
         Some("indexeddb") => Storage::IndexedDb,
-        Some("remote") => {
-            return Err(fields::invalid(
-                "options.storage",
-                "\"remote\" is not available yet in this version; use \"indexeddb\" or \"memory\"",
-            ));
-        }
+        Some("remote") => Storage::Remote,
         Some(other) => {
             return Err(fields::invalid(
                 "options.storage",
@@ -123,6 +120,12 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
     let sync = fields::get(&object, "sync")
         .map(|value| read_sync(&value))
         .transpose()?;
+    if storage == Storage::Remote && sync.is_none() {
+        return Err(fields::invalid(
+            "options.storage",
+            "\"remote\" needs options.sync.url: the server whose streams it reads and appends to",
+        ));
+    }
     Ok(StoreOptions {
         name,
         storage,

@@ -12,7 +12,7 @@ use crate::js::convert::to_js_json;
 use crate::js::error::to_js_error;
 use crate::js::fields;
 use crate::store::EventStore;
-use crate::sync::SyncStatus;
+use crate::sync::{SyncReport, SyncStatus};
 
 /// A command in the rejected inbox, as the JS API shows it.
 #[derive(serde::Serialize)]
@@ -30,8 +30,14 @@ struct Rejected {
 #[wasm_bindgen(js_class = WasmStore)]
 impl JsStore {
     /// Runs sync rounds until the outbox is drained; resolves to
-    /// `{ pushed, pulled, conflicts, rejected }`. Needs the `sync` option.
+    /// `{ pushed, pulled, conflicts, rejected }`. Needs the `sync` option; with storage
+    /// "remote" it does nothing (all zero).
     pub fn sync(&self) -> Promise {
+        if self.remote {
+            // Every command of a remote store is on the server once executed.
+            let checked = self.engine().map(|_| SyncReport::default());
+            return spawn(async move { checked });
+        }
         let checked = self.engine().and_then(|_| {
             self.sync
                 .as_ref()
@@ -58,7 +64,10 @@ impl JsStore {
     pub fn status(&self) -> Result<JsValue, JsValue> {
         let status = match &self.sync {
             Some((client, _)) => client.status(),
-            None => SyncStatus::default(),
+            None => SyncStatus {
+                online: self.remote,
+                ..SyncStatus::default()
+            },
         };
         to_js_json(&status).map_err(to_js_error)
     }
