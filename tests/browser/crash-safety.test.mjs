@@ -98,6 +98,18 @@ async function startChromium(userDataDir) {
     const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
     process.kill(-child.pid, "SIGKILL");
     await exited;
+    // Some helper processes of the browser live in process groups of their own; kill them too,
+    // and wait until none is left holding the profile, as after a real crash.
+    const { execFileSync } = await import("node:child_process");
+    const pattern = `user-data-dir=${userDataDir}`;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        execFileSync("pkill", ["-KILL", "-f", pattern]);
+      } catch {
+        break; // pkill exits 1 when nothing matched
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   };
   return { kill, context: connected.contexts()[0] };
 }
