@@ -63,7 +63,7 @@ test("open({ sync }) pushes offline work by itself when the network returns", as
   assert.deepEqual(history.map((e) => [e.type, e.syncState]), [["OrderCreated", "confirmed"], ["OrderPaid", "confirmed"]]);
   const statuses = await page.evaluate(() => window.statuses);
   assert.ok(statuses.some((s) => s.pending === 2 && !s.online), "the listener heard of the offline queue");
-  assert.deepEqual(statuses.at(-1).progress, { done: 2, total: 2 });
+  assert.ok(statuses.some((s) => s.progress.done === 2 && s.progress.total === 2), "the drain's progress reached 2 of 2");
   const onServer = (await server.events()).filter((e) => e.stream === "Order-api-1");
   assert.equal(onServer.length, 2);
   await context.close();

@@ -75,7 +75,7 @@ test("offline work goes out by itself when the network returns, with progress in
   assert.equal(final.online, true);
   assert.equal(final.lastError, null);
   assert.ok(final.lastSyncAt > 0);
-  assert.deepEqual(final.progress, { done: 3, total: 3 });
+  assert.ok(statuses.some((s) => s.progress.done === 3 && s.progress.total === 3), "the drain's progress reached 3 of 3");
   assert.ok(statuses.some((s) => s.syncing && s.phase === "pushing"), "the push showed in the status");
   const mine = (await server.events()).filter((event) => event.stream.startsWith("Order-auto-"));
   assert.deepEqual(mine.map((event) => event.stream), ["Order-auto-1", "Order-auto-2", "Order-auto-3"]);
