@@ -398,7 +398,7 @@ export const cases = [
       equal(await store.dismissRejected("nope"), false);
       const synced = await orders(t, { sync: { url: "http://127.0.0.1:9", token: "secret", live: true, batchSize: 10 } });
       same(synced.syncOptions.batchSize, 10);
-      await synced.close();
+      await synced.close(); // its sync driver's BroadcastChannel would keep Node.js running
       await store.close();
       const error = await rejects(store.load("Order", "o-1"));
       ok(error instanceof t.lib.StorageError && error.code === "storage", `closed: ${error}`);

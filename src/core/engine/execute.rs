@@ -121,7 +121,17 @@ impl<S: EventStore> Engine<S> {
                     });
                 }
             }
-            let decided = handler.decide(&state, context.command)?;
+            let decided = match handler.decide(&state, context.command) {
+                Err(Error::Domain(error)) if context.options.idempotency_key.is_some() => {
+                    // A command with the same key may have committed since the check above,
+                    // and the refusal be its effect: then its result is the answer.
+                    if let Some(result) = self.replay_idempotent(context.options, stream).await? {
+                        return Ok(result);
+                    }
+                    return Err(Error::Domain(error));
+                }
+                decided => decided?,
+            };
             let Some(commit) = self.prepare(handler, context, state, version, decided)? else {
                 return Ok(self.result(context, version, Vec::new()));
             };

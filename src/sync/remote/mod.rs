@@ -80,6 +80,8 @@ struct Shared<T> {
     idempotency: RefCell<HashMap<String, IdempotencyRecord>>,
     /// One lock per stream with a commit running: commits of one stream take turns.
     appending: RefCell<HashMap<StreamId, Rc<Mutex<()>>>>,
+    /// Idempotency keys of commits running or waiting, with their stream's lock.
+    keys_in_flight: RefCell<HashMap<String, Rc<Mutex<()>>>>,
     projector: RefCell<Option<Rc<Projector>>>,
 }
 
@@ -93,6 +95,7 @@ impl<T: StreamTransport> RemoteStore<T> {
                 local: MemoryStore::new(),
                 idempotency: RefCell::default(),
                 appending: RefCell::default(),
+                keys_in_flight: RefCell::default(),
                 projector: RefCell::default(),
             }),
         }
@@ -276,11 +279,16 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
         Ok(None)
     }
 
+    /// The record of `key`; while a commit with that key runs here, waits for its outcome.
     async fn idempotency_record(
         &self,
         key: &str,
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>> {
+        let running = self.shared.keys_in_flight.borrow().get(key).cloned();
+        if let Some(lock) = running {
+            drop(lock.lock().await);
+        }
         Ok(self.live_record(key, now))
     }
 
@@ -298,10 +306,18 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         let stream = commit.stream.clone();
         let lock = self.lock_of(&stream);
+        let key = commit.idempotency.as_ref().map(|record| record.key.clone());
+        if let Some(key) = &key {
+            let mut keys = self.shared.keys_in_flight.borrow_mut();
+            keys.insert(key.clone(), lock.clone());
+        }
         let outcome = {
             let _turn = lock.lock().await;
             self.commit_locked(commit).await
         };
+        if let Some(key) = &key {
+            self.shared.keys_in_flight.borrow_mut().remove(key);
+        }
         self.release(&stream, lock);
         outcome
     }
