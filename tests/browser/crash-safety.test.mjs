@@ -80,38 +80,50 @@ async function startChromium(userDataDir) {
   const { chromium } = await import("playwright-core");
   const { chromiumArgs } = await import("./harness.mjs");
   const child = spawn(process.env.CHROMIUM ?? "/usr/bin/chromium", [
-    "--headless=new", "--remote-debugging-port=0", `--user-data-dir=${userDataDir}`, ...chromiumArgs,
+    "--headless=new", "--remote-debugging-port=0", "--enable-logging=stderr", `--user-data-dir=${userDataDir}`, ...chromiumArgs,
     "about:blank",
   ], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  let log = "";
   const endpoint = await new Promise((resolve, reject) => {
-    let text = "";
     child.stderr.on("data", (chunk) => {
-      text += chunk;
-      const found = /DevTools listening on (ws:\/\/\S+)/.exec(text);
+      log += chunk;
+      const found = /DevTools listening on (ws:\/\/\S+)/.exec(log);
       if (found) resolve(found[1]);
     });
-    child.once("exit", () => reject(new Error(`chromium exited: ${text}`)));
+    child.once("exit", () => reject(new Error(`chromium exited: ${log}`)));
   });
+  // Neither the browser nor its stderr pipe may keep this test's process alive.
+  child.unref();
+  child.stderr.unref?.();
   const connected = await chromium.connectOverCDP(endpoint);
-  /** Kills the whole browser (every process of its group) at once, as a crash would. */
-  const kill = async () => {
-    const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
-    process.kill(-child.pid, "SIGKILL");
-    await exited;
-    // Some helper processes of the browser live in process groups of their own; kill them too,
-    // and wait until none is left holding the profile, as after a real crash.
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  /** Kills what is left of the browser's processes (some live in process groups of their own). */
+  const sweep = async () => {
     const { execFileSync } = await import("node:child_process");
-    const pattern = `user-data-dir=${userDataDir}`;
     for (let attempt = 0; attempt < 100; attempt++) {
       try {
-        execFileSync("pkill", ["-KILL", "-f", pattern]);
+        execFileSync("pkill", ["-KILL", "-f", `user-data-dir=${userDataDir}`]);
       } catch {
-        break; // pkill exits 1 when nothing matched
+        return; // pkill exits 1 when nothing matched
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  return { kill, context: connected.contexts()[0] };
+  /** Kills the whole browser at once, as a crash would, and waits until nothing holds the profile. */
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, "SIGKILL");
+    await exited;
+    await sweep();
+  };
+  /** Shuts the browser down the normal way (it flushes and exits), as a user quitting it. */
+  const quit = async () => {
+    const session = await connected.newBrowserCDPSession();
+    await session.send("Browser.close").catch(() => {});
+    const timeout = new Promise((resolve) => setTimeout(resolve, 15_000, "timeout"));
+    if ((await Promise.race([exited, timeout])) === "timeout") await kill();
+    await sweep();
+  };
+  return { kill, quit, context: connected.contexts()[0], log: () => log };
 }
 
 const kills = pick(5, 20);
@@ -135,9 +147,17 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
     });
   });
   const outcomes = { whole: 0, absent: 0, torn: 0 };
+  const running = new Set();
+  /** Starts a browser that the `finally` below kills if the round fails half-way. */
+  const start = async () => {
+    const browser = await startChromium(dir);
+    running.add(browser);
+    return browser;
+  };
   try {
     for (let round = 0; round < kills; round++) {
-      const { kill, context } = await startChromium(dir);
+      const crashed = await start();
+      const { context } = crashed;
       const page = await context.newPage();
       await page.goto(`${server.origin}/tests/browser/engine.html`);
       await page.waitForFunction(() => window.ready === true);
@@ -147,9 +167,10 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
         window.store.execute("Bulk", `big-${round}`, { type: "AddLines", lines: 1000 }).catch(() => {});
       }, round);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 800));
-      await kill();
+      await crashed.kill();
+      running.delete(crashed);
 
-      const reopened = await startChromium(dir);
+      const reopened = await start();
       const check = await reopened.context.newPage();
       await check.goto(`${server.origin}/tests/browser/engine.html`);
       await check.waitForFunction(() => window.ready === true);
@@ -160,7 +181,9 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
         for (let n = 0; n <= round; n++) smalls.push((await window.store.load("Bulk", `small-${n}`)).version);
         return { big: big.length, versions: big.map((e) => e.version), smalls };
       }, round);
-      assert.deepEqual(seen.smalls, Array(round + 1).fill(1), "every resolved command survived");
+      const storageLog = [crashed, reopened].flatMap((browser) => browser.log().split("\n"))
+        .filter((line) => /indexed_?db|leveldb|corrupt/i.test(line)).join("\n");
+      assert.deepEqual(seen.smalls, Array(round + 1).fill(1), `every resolved command survived\n${storageLog}`);
       assert.ok(seen.big === 0 || seen.big === 1000, `the big command is whole or absent, not ${seen.big} events`);
       if (seen.big === 1000) {
         assert.deepEqual(seen.versions, Array.from({ length: 1000 }, (_, n) => n + 1));
@@ -168,9 +191,12 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
       } else {
         outcomes.absent++;
       }
-      await reopened.kill();
+      // Only the first browser crashes; the one that checked quits normally.
+      await reopened.quit();
+      running.delete(reopened);
     }
   } finally {
+    for (const browser of running) await browser.kill();
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
   await report("2-browser-killed-mid-command", { kills, ...outcomes });
