@@ -2,25 +2,16 @@
 // itself, work done offline goes out when the network returns, the status is observable, and
 // an aggregate's onConflict function decides per conflict.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { eventually, launchChromium, startServer } from "../browser/harness.mjs";
+import { test } from "node:test";
+import { eventually, serverAndBrowser } from "../browser/harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 /** A page of its own with `window.store` opened on database `name`, syncing with the server. */
 async function device(name) {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${env.server.origin}/tests/browser/engine.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async ({ name, url }) => {
     const { open, DomainError } = window.fieldstream;
@@ -38,7 +29,7 @@ async function device(name) {
     });
     window.statuses = [];
     window.store.onStatus((status) => window.statuses.push(status));
-  }, { name, url: server.origin });
+  }, { name, url: env.server.origin });
   return { context, page };
 }
 
@@ -64,7 +55,7 @@ test("open({ sync }) pushes offline work by itself when the network returns", as
   const statuses = await page.evaluate(() => window.statuses);
   assert.ok(statuses.some((s) => s.pending === 2 && !s.online), "the listener heard of the offline queue");
   assert.ok(statuses.some((s) => s.progress.done === 2 && s.progress.total === 2), "the drain's progress reached 2 of 2");
-  const onServer = (await server.events()).filter((e) => e.stream === "Order-api-1");
+  const onServer = (await env.server.events()).filter((e) => e.stream === "Order-api-1");
   assert.equal(onServer.length, 2);
   await context.close();
 });

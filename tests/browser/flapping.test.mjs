@@ -2,19 +2,10 @@
 // 200 ms while commands are executed; afterwards every command is on the server exactly once,
 // and the sync driver leaked no listener and no connection.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { eventually, launchChromium, pick, report, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { eventually, pick, report, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 const [seconds, commands] = pick([10, 200], [60, 1000]);
 
@@ -59,16 +50,16 @@ function instrument() {
 }
 
 test(`${commands} commands while the network flaps every 200 ms for ${seconds} s: all synced once, nothing leaked`, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   await context.addInitScript(instrument);
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${env.server.origin}/tests/browser/engine.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async ({ origin }) => {
     const { Engine, startSync } = window.fieldstream;
     window.engine = await Engine.openIndexedDb("flapping");
     window.driver = startSync(window.engine.connect(origin), { name: "flapping", url: origin, pollMs: 1_000, retryMs: 100, maxRetryMs: 1_000 });
-  }, { origin: server.origin });
+  }, { origin: env.server.origin });
   await eventually(page, () => window.driver.status().live && window.driver.status().lastSyncAt > 0);
   const before = await page.evaluate(() => ({ ...window.counts }));
 
@@ -96,7 +87,7 @@ test(`${commands} commands while the network flaps every 200 ms for ${seconds} s
     return status.pending === 0 && !status.syncing && status.live && window.counts.fetches === 0;
   }, undefined, 60_000);
   const afterCounts = await page.evaluate(() => ({ ...window.counts }));
-  const events = (await server.events()).filter((event) => event.stream.startsWith("Order-flap-"));
+  const events = (await env.server.events()).filter((event) => event.stream.startsWith("Order-flap-"));
   const streams = new Set(events.map((event) => event.stream));
   await report("3-browser-flapping-network", {
     seconds, commands, flips, events: events.length, distinctOrders: streams.size,

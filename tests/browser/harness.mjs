@@ -3,6 +3,7 @@
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 import sirv from "sirv";
 
@@ -49,6 +50,24 @@ export async function openPage(browser, origin, path) {
   const failed = await page.evaluate(() => window.failed);
   if (failed) throw new Error(`page failed to start: ${failed}`);
   return { context, page, errors };
+}
+
+/**
+ * Registers a test file's `before` and `after` hooks: the real server (`startServer(options)`)
+ * and Chromium, started once and stopped at the end. Their handles are on the returned object
+ * (`env.server`, `env.browser`) once the tests run.
+ */
+export function serverAndBrowser(options) {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await startServer(options);
+    env.browser = await launchChromium();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }
 
 /**

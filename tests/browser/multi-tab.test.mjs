@@ -3,19 +3,10 @@
 // once, another tab takes over within a second when the syncing one closes, and a command made
 // in one tab shows in another's read model at once.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { eventually, launchChromium, pick, report, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { eventually, pick, report, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 const tabs = 5;
 const perTab = pick(20, 200);
@@ -38,13 +29,13 @@ function recordPushes() {
 
 async function openTab(context) {
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${env.server.origin}/tests/browser/engine.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async (origin) => {
     const { Engine, startSync } = window.fieldstream;
     window.engine = await Engine.openIndexedDb("tabs");
     window.driver = startSync(window.engine.connect(origin), { name: "tabs", url: origin, pollMs: 60_000 });
-  }, server.origin);
+  }, env.server.origin);
   return page;
 }
 
@@ -52,7 +43,7 @@ const leaders = async (pages) =>
   (await Promise.all(pages.map((page) => page.evaluate(() => window.driver.status().leader)))).filter(Boolean).length;
 
 test(`${tabs} tabs on one database executing at once: one syncing tab, no overlapping pushes, takeover, visibility`, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   await context.addInitScript(recordPushes);
   const pages = [];
   for (let n = 0; n < tabs; n++) pages.push(await openTab(context));
@@ -80,7 +71,7 @@ test(`${tabs} tabs on one database executing at once: one syncing tab, no overla
   const pushes = (await Promise.all(pages.map((page) => page.evaluate(() => window.pushes)))).flat()
     .sort((a, b) => a[0] - b[0]);
   const overlapping = pushes.filter((push, n) => n > 0 && push[0] < pushes[n - 1][1] - 1).length;
-  const onServer = (await server.events()).filter((event) => /^Order-tab\d-/.test(event.stream));
+  const onServer = (await env.server.events()).filter((event) => /^Order-tab\d-/.test(event.stream));
 
   const flags = await Promise.all(pages.map((page) => page.evaluate(() => window.driver.status().leader)));
   const leaderIndex = flags.indexOf(true);

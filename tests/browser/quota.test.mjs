@@ -2,25 +2,16 @@
 // `storage_full`, nothing of it is kept, everything written before stays readable, sync still
 // pushes every command to the server, and the outbox drains once there is room.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium, openPage, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { openPage, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 test("a full disk fails the command with storage_full, keeps earlier data, and still syncs", async () => {
-  const { context, page } = await openPage(browser, server.origin, "/tests/browser/engine.html");
+  const { context, page } = await openPage(env.browser, env.server.origin, "/tests/browser/engine.html");
   // Chromium applies a quota override to databases opened after it.
   const cdp = await context.newCDPSession(page);
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.origin, quotaSize: 1024 * 1024 });
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: env.server.origin, quotaSize: 1024 * 1024 });
   const before = await page.evaluate(async () => {
     const { Engine } = window.fieldstream;
     const engine = await Engine.openIndexedDb("quota");
@@ -75,14 +66,14 @@ test("a full disk fails the command with storage_full, keeps earlier data, and s
     window.engine.connect(origin);
     const failure = await window.engine.sync().then(() => null, (error) => error.code);
     return { failure, outbox: (await window.engine.outbox()).length };
-  }, server.origin);
+  }, env.server.origin);
   assert.equal(full.failure, "storage_full");
   assert.equal(full.outbox, 6 + outcome.written, "nothing left the outbox without being confirmed");
-  const onServer = await server.events();
+  const onServer = await env.server.events();
   assert.equal(onServer.length, 6 + outcome.written, "every command reached the server");
   assert.ok(!onServer.some((event) => event.stream === `Order-big-${outcome.failedAt}`));
 
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.origin });
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: env.server.origin });
   const freed = await page.evaluate(async (origin) => {
     window.engine.close();
     const engine = await window.fieldstream.Engine.openIndexedDb("quota");
@@ -90,9 +81,9 @@ test("a full disk fails the command with storage_full, keeps earlier data, and s
     const report = await engine.sync();
     const history = await engine.history("Order", "small-0");
     return { report, outbox: (await engine.outbox()).length, confirmed: history.every((e) => e.position > 0) };
-  }, server.origin);
+  }, env.server.origin);
   assert.equal(freed.outbox, 0, "the outbox drained once there was room");
   assert.equal(freed.confirmed, true);
-  assert.equal((await server.events()).length, 6 + outcome.written, "resending doubled nothing");
+  assert.equal((await env.server.events()).length, 6 + outcome.written, "resending doubled nothing");
   await context.close();
 });

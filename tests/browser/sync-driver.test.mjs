@@ -3,19 +3,10 @@
 // edit that still holds is rebased, a 401 fetches a fresh token, and of two tabs on one
 // database exactly one syncs, with the other taking over when it closes.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { eventually, launchChromium, openPage, signToken, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { eventually, openPage, serverAndBrowser, signToken } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 const items = [{ productId: "p-1", quantity: 2, unitPrice: 500 }];
 
@@ -23,7 +14,7 @@ const items = [{ productId: "p-1", quantity: 2, unitPrice: 500 }];
  * Opens `name`'s database in `page` with the driver running: `window.run(id, command)` executes
  * an Order command and tells the driver, `window.statuses` records every status it reports.
  */
-async function startDevice(page, { name, origin = server.origin, pollMs = 500, token }) {
+async function startDevice(page, { name, origin = env.server.origin, pollMs = 500, token }) {
   await page.evaluate(async ({ name, origin, pollMs, token }) => {
     const { Engine, startSync } = window.fieldstream;
     window.engine = await Engine.openIndexedDb(name);
@@ -44,7 +35,7 @@ async function startDevice(page, { name, origin = server.origin, pollMs = 500, t
 }
 
 async function device(name, options = {}) {
-  const opened = await openPage(browser, server.origin, "/tests/browser/engine.html");
+  const opened = await openPage(env.browser, env.server.origin, "/tests/browser/engine.html");
   await startDevice(opened.page, { name, ...options });
   return opened;
 }
@@ -77,7 +68,7 @@ test("offline work goes out by itself when the network returns, with progress in
   assert.ok(final.lastSyncAt > 0);
   assert.ok(statuses.some((s) => s.progress.done === 3 && s.progress.total === 3), "the drain's progress reached 3 of 3");
   assert.ok(statuses.some((s) => s.syncing && s.phase === "pushing"), "the push showed in the status");
-  const mine = (await server.events()).filter((event) => event.stream.startsWith("Order-auto-"));
+  const mine = (await env.server.events()).filter((event) => event.stream.startsWith("Order-auto-"));
   assert.deepEqual(mine.map((event) => event.stream), ["Order-auto-1", "Order-auto-2", "Order-auto-3"]);
   await context.close();
 });
@@ -121,7 +112,7 @@ test("a conflicting edit that still holds is rebased, and every read model shows
   assert.deepEqual(onB.state, onA.state);
   assert.deepEqual(onB.doc, onA.doc);
   assert.deepEqual(onA.rejected, []);
-  const added = (await server.events()).filter((e) => e.stream === "Order-both-1" && e.type === "OrderItemAdded");
+  const added = (await env.server.events()).filter((e) => e.stream === "Order-both-1" && e.type === "OrderItemAdded");
   assert.deepEqual(added.map((e) => [e.version, e.data.item.productId]), [[2, "p-2"], [3, "p-3"]]);
   await a.context.close();
   await b.context.close();
@@ -132,7 +123,7 @@ test("a 401 asks the token provider for a fresh token and retries", async () => 
   const secured = await startServer({ jwtSecret: secret });
   try {
     const token = { first: await signToken(secret, { ttlSeconds: -120 }), fresh: await signToken(secret) };
-    const opened = await openPage(browser, secured.origin, "/tests/browser/engine.html");
+    const opened = await openPage(env.browser, secured.origin, "/tests/browser/engine.html");
     await startDevice(opened.page, { name: "token", origin: secured.origin, pollMs: 60_000, token });
     await opened.page.evaluate(async (items) => {
       await window.run("tok-1", { type: "CreateOrder", customerId: "c-1", items });
@@ -150,10 +141,10 @@ test("a 401 asks the token provider for a fresh token and retries", async () => 
 });
 
 test("two tabs on one database: one syncs, and the other takes over within a second of it closing", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const open = async () => {
     const page = await context.newPage();
-    await page.goto(`${server.origin}/tests/browser/engine.html`);
+    await page.goto(`${env.server.origin}/tests/browser/engine.html`);
     await page.waitForFunction(() => window.ready === true);
     await startDevice(page, { name: "tabs", pollMs: 60_000 });
     return page;
@@ -175,7 +166,7 @@ test("two tabs on one database: one syncs, and the other takes over within a sec
   assert.ok(takeover < 1_000, `takeover took ${takeover} ms`);
   await second.evaluate((items) => window.run("tab-2", { type: "CreateOrder", customerId: "c-1", items }), items);
   await eventually(second, settled);
-  const pushed = (await server.events()).filter((event) => event.stream.startsWith("Order-tab-"));
+  const pushed = (await env.server.events()).filter((event) => event.stream.startsWith("Order-tab-"));
   assert.deepEqual(pushed.map((event) => event.stream), ["Order-tab-1", "Order-tab-2"]);
   await context.close();
 });
@@ -192,7 +183,7 @@ test("commands pending at a reload are pushed by the driver of the reloaded page
   await page.waitForFunction(() => window.ready === true);
   await startDevice(page, { name: "reload-driver", pollMs: 60_000 });
   await eventually(page, settled);
-  const pushed = (await server.events()).filter((event) => event.stream === "Order-rl-1");
+  const pushed = (await env.server.events()).filter((event) => event.stream === "Order-rl-1");
   assert.equal(pushed.length, 1);
   await context.close();
 });

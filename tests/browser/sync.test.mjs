@@ -2,29 +2,20 @@
 // once when the network returns, a conflicting edit from another device rejected with its
 // reason and the read model corrected, and pending commands surviving a reload.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium, openPage, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { openPage, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 const items = [{ productId: "p-1", quantity: 2, unitPrice: 500 }];
 
 /** A page of its own (its own IndexedDB), with an engine connected to the server. */
 async function device(name) {
-  const opened = await openPage(browser, server.origin, "/tests/browser/engine.html");
+  const opened = await openPage(env.browser, env.server.origin, "/tests/browser/engine.html");
   await opened.page.evaluate(async ({ name, origin }) => {
     window.engine = await window.fieldstream.Engine.openIndexedDb(name);
     window.engine.connect(origin);
-  }, { name, origin: server.origin });
+  }, { name, origin: env.server.origin });
   return opened;
 }
 
@@ -53,7 +44,7 @@ test("offline commands are pushed exactly once when the network returns", async 
   assert.equal(online.first.pushed, 3);
   assert.equal(online.second.pushed, 0);
   assert.equal(online.status.pending, 0);
-  const mine = (await server.events()).filter((event) => event.stream.startsWith("Order-off-"));
+  const mine = (await env.server.events()).filter((event) => event.stream.startsWith("Order-off-"));
   assert.deepEqual(mine.map((event) => [event.stream, event.version, event.type]), [
     ["Order-off-1", 1, "OrderCreated"],
     ["Order-off-1", 2, "OrderPaid"],
@@ -95,7 +86,7 @@ test("a command another device made impossible comes back with its reason", asyn
   assert.equal(outcome.rejected[0].causedBy[0].data.trackingNumber, "B-42");
   assert.equal(outcome.state.trackingNumber, "B-42", "the aggregate shows the other device's shipment");
   assert.equal(outcome.doc.status, "Shipped");
-  const shipped = (await server.events()).filter((e) => e.stream === "Order-shared-1" && e.type === "OrderShipped");
+  const shipped = (await env.server.events()).filter((e) => e.stream === "Order-shared-1" && e.type === "OrderShipped");
   assert.equal(shipped.length, 1, "only one shipment reached the server");
   await a.context.close();
   await b.context.close();
@@ -116,10 +107,10 @@ test("commands pending at a reload are kept and pushed later", async () => {
     engine.connect(origin);
     const pending = (await engine.outbox()).length;
     return { pending, sync: await engine.sync() };
-  }, server.origin);
+  }, env.server.origin);
   assert.equal(report.pending, 2);
   assert.equal(report.sync.pushed, 2);
-  const kept = (await server.events()).filter((event) => event.stream.startsWith("Order-kept-"));
+  const kept = (await env.server.events()).filter((event) => event.stream.startsWith("Order-kept-"));
   assert.equal(kept.length, 2);
   await first.context.close();
 });

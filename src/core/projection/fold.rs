@@ -14,7 +14,22 @@ use super::{DeadLetter, OnFailure};
 use crate::core::error::{Error, Result};
 use crate::core::event::StoredEvent;
 
+/// What one fold step reports: how far it got, whether it caught up, and where a dead letter
+/// stopped it.
+fn step_outcome(processed: usize, finished: bool, stop: Option<u64>) -> (CatchUp, Option<u64>) {
+    let processed = processed as u64;
+    (
+        CatchUp {
+            processed,
+            finished,
+        },
+        stop,
+    )
+}
+
 impl Projector {
+    /// Folds up to `limit` events into namespace `ns`: newly confirmed ones onto the base, then
+    /// pending ones on top; returns the progress and the position of a dead letter that stopped it.
     pub(super) async fn fold_step<T: DocTx>(
         &self,
         tx: &T,
@@ -45,13 +60,7 @@ impl Projector {
                         .process(tx, registered, ns, event, false, &mut known)
                         .await?
                     {
-                        return Ok((
-                            CatchUp {
-                                processed: processed as u64,
-                                finished: true,
-                            },
-                            Some(stop),
-                        ));
+                        return Ok(step_outcome(processed, true, Some(stop)));
                     }
                     fold.checkpoint = event.event.position.unwrap_or(fold.checkpoint);
                     processed += 1;
@@ -68,39 +77,21 @@ impl Projector {
                 .pending_after(fold.pending_upto, limit - processed)
                 .await?;
             if pending.is_empty() {
-                return Ok((
-                    CatchUp {
-                        processed: processed as u64,
-                        finished: true,
-                    },
-                    None,
-                ));
+                return Ok(step_outcome(processed, true, None));
             }
             for event in &pending {
                 if let Some(stop) = self
                     .process(tx, registered, ns, event, true, &mut known)
                     .await?
                 {
-                    return Ok((
-                        CatchUp {
-                            processed: processed as u64,
-                            finished: true,
-                        },
-                        Some(stop),
-                    ));
+                    return Ok(step_outcome(processed, true, Some(stop)));
                 }
                 fold.pending_upto = event.seq;
                 fold.pending_applied += 1;
                 processed += 1;
             }
         }
-        Ok((
-            CatchUp {
-                processed: processed as u64,
-                finished: false,
-            },
-            None,
-        ))
+        Ok(step_outcome(processed, false, None))
     }
 
     /// Whether `confirmed` are exactly the oldest pending events this fold applied, in order:
