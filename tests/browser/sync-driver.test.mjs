@@ -4,7 +4,7 @@
 // database exactly one syncs, with the other taking over when it closes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventually, openPage, serverAndBrowser, signToken } from "./harness.mjs";
+import { eventually, openPage, serverAndBrowser, signToken, startServer } from "./harness.mjs";
 
 const env = serverAndBrowser();
 
