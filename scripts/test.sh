@@ -35,8 +35,8 @@ node scripts/build.mjs
 stage "benchmark harness, smoke mode: tiny sizes, every arm must run (bench/run.mjs --smoke)"
 node bench/run.mjs --smoke
 
-stage "package tests: Node.js, Chromium (page, dedicated worker, a Vite-built app, the React hooks) driven by playwright-core, workerd through miniflare, storage \"remote\" and the edge-worker example against the server (node --test)"
-node --test tests/js/ tests/browser/ tests/api/
+stage "package tests: Node.js, Chromium (page, dedicated worker, a Vite-built app, the React hooks) driven by playwright-core, workerd through miniflare, storage \"remote\" and the edge-worker example against the server, and the field-sales demo end to end as npm start serves it (node --test)"
+node --test tests/js/ tests/browser/ tests/api/ tests/e2e/
 
 stage "TypeScript type check (tsc --noEmit)"
 npx tsc -p tsconfig.json
