@@ -2,12 +2,14 @@
 // (scripts/start.mjs, with PORT set to a free port and a temporary database), and a sales rep:
 // a browser context of its own (its own IndexedDB, its own network switch) driving the app's
 // screens the way a person would.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { isDeepStrictEqual } from "node:util";
 import { root } from "../browser/harness.mjs";
 
 /** Where the screenshots go (not committed). */
@@ -74,6 +76,18 @@ export async function until(check, what, timeoutMs = 20_000) {
     last = await check();
     if (last) return last;
     if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until `read()` (a Node.js function, possibly async) deep-equals `expected`; fails
+ * showing the last value read after `timeoutMs`. */
+export async function untilEqual(read, expected, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const actual = await read();
+    if (isDeepStrictEqual(actual, expected)) return;
+    if (Date.now() > deadline) assert.deepEqual(actual, expected, `${what} (still not so after ${timeoutMs} ms)`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

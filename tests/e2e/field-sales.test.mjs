@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { launchChromium } from "../browser/harness.mjs";
-import { artifacts, openRep, startDemo, until } from "./demo.mjs";
+import { artifacts, openRep, startDemo, until, untilEqual } from "./demo.mjs";
 
 let demo;
 let browser;
@@ -86,7 +86,7 @@ test("two reps: A's offline work syncs once, the conflicting commands come back 
   await payment.locator("[data-testid=retry]").click();
   assert.equal(await payment.locator("input[name=value]").inputValue(), "64.40");
   await payment.locator("[data-testid=retry-send]").click();
-  await a.page.waitForSelector("#inbox[hidden]");
+  await a.page.waitForSelector("#inbox[hidden][data-count='0']", { state: "attached" });
   await a.waitPending(0);
   assert.deepEqual(await serverTypes(edited), ["OrderCreated", "OrderItemAdded", "OrderItemAdded", "OrderPaid"]);
 
@@ -97,8 +97,8 @@ test("two reps: A's offline work syncs once, the conflicting commands come back 
     [fresh]: "Paid €35.70",
     [second]: "Pending €21.90",
   };
-  await until(async () => JSON.stringify(await a.orders()) === JSON.stringify(expected), "A shows the final orders");
-  await until(async () => JSON.stringify(await b.orders()) === JSON.stringify(expected), "B shows the final orders");
+  await untilEqual(() => a.orders(), expected, "A shows the final orders");
+  await untilEqual(() => b.orders(), expected, "B shows the final orders");
   await b.screenshot("rep-b-final");
   assert.deepEqual([...a.errors, ...b.errors], []);
   await a.close();
