@@ -12,6 +12,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -58,6 +59,18 @@ export function prepareSite(out = join(root, "target", "www")) {
   return version;
 }
 
+/** Rejects with a clear message when something already listens on `port` (another server
+ * would otherwise answer the health check in this one's place). */
+async function checkFree(port) {
+  await new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error) => reject(error.code === "EADDRINUSE"
+      ? new Error(`port ${port} is in use: stop what listens there, or pick another with PORT=<port> npm start`)
+      : error));
+    probe.listen(port, "127.0.0.1", () => probe.close(resolve));
+  });
+}
+
 /** Resolves when `origin`/health answers, or rejects when `child` exits first. */
 async function healthy(origin, child) {
   let exited = null;
@@ -96,6 +109,7 @@ async function main() {
   prepareSite(site);
   mkdirSync(dirname(values.database), { recursive: true });
 
+  await checkFree(port);
   const origin = `http://127.0.0.1:${port}`;
   const child = spawn(binary, [
     "serve", "--dev", "--database", values.database, "--listen", `127.0.0.1:${port}`,

@@ -51,6 +51,7 @@ export function mountOrderDetail(root, app) {
   const body = root.querySelector("#detail-body");
   const timeline = mountTimeline(app);
   let reading = Promise.resolve();
+  let shown = {};
 
   const show = async () => {
     const id = app.selected;
@@ -68,16 +69,19 @@ export function mountOrderDetail(root, app) {
     root.dataset.version = String(version);
     empty.hidden = true;
     body.hidden = false;
-    const focused = document.activeElement && body.contains(document.activeElement) && document.activeElement.tagName !== "BUTTON";
-    if (focused) {
-      timeline.update(id, version, history); // keep what the rep is typing; refresh the rest later
+    const typing = document.activeElement?.tagName !== "BUTTON" && shown.actions?.contains(document.activeElement);
+    if (typing && shown.id === id && shown.status === state.status) {
+      // Keep what the rep is typing; show the rest as it is now.
+      shown.current.replaceChildren(orderSummary(state, catalogue));
+      timeline.update(id, version, history);
       return;
     }
-    body.replaceChildren(
-      h("div", { "data-testid": "current" }, orderSummary(state, catalogue)),
-      actions(id, state, app),
-      timeline.render(id, version, history),
-    );
+    shown = {
+      id, status: state.status,
+      current: h("div", { "data-testid": "current" }, orderSummary(state, catalogue)),
+      actions: actions(id, state, app),
+    };
+    body.replaceChildren(shown.current, shown.actions ?? "", timeline.render(id, version, history));
   };
   /** Reads the order again (one read at a time, the newest wins). */
   const refresh = () => {

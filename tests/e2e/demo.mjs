@@ -198,6 +198,7 @@ export class Rep {
     await this.page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
   }
 
+  /** Closes the rep's browser context. */
   async close() {
     await this.context.close();
   }
