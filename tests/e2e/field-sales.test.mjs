@@ -100,6 +100,17 @@ test("two reps: A's offline work syncs once, the conflicting commands come back 
   await untilEqual(() => a.orders(), expected, "A shows the final orders");
   await untilEqual(() => b.orders(), expected, "B shows the final orders");
   await b.screenshot("rep-b-final");
+
+  // The by-customer list comes from the same read model.
+  await b.page.locator("#lists [role=tab][data-view=customer]").click();
+  await b.page.locator("#customer-filter").selectOption("c-alder");
+  await untilEqual(() => b.page.$$eval("#customer-orders li.order", (rows) => rows.map((row) => row.dataset.order).sort()),
+    [edited, second].sort(), "B's orders of Alder Hardware");
+
+  // Both reps seeded the catalogue; the server holds one registration of each entry.
+  const catalogue = (await demo.events()).filter((event) => /^(Customer|Product)-/.test(event.stream));
+  assert.equal(catalogue.length, 11);
+  assert.equal(new Set(catalogue.map((event) => event.stream)).size, 11);
   assert.deepEqual([...a.errors, ...b.errors], []);
   await a.close();
   await b.close();
