@@ -47,6 +47,27 @@ async function registerServiceWorker() {
   }
 }
 
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Seeds the catalogue, after a first sync when online (so entries another device registered
+ * arrive first and nothing is registered twice); a failed attempt is tried again a few times,
+ * then reported, and the app goes on without what is missing. */
+async function seed(store) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (navigator.onLine) await Promise.race([store.sync().catch(() => {}), delay(3000)]);
+      await seedCatalogue(store);
+      return;
+    } catch (error) {
+      if (attempt === 4) {
+        notify(`The catalogue could not be set up: ${error?.message ?? error}`);
+        return;
+      }
+      await delay(250 * 2 ** attempt);
+    }
+  }
+}
+
 /** Starts the app. */
 async function main() {
   const store = await open({ name: "field-sales", ...domain, sync: { url: location.origin } });
@@ -69,7 +90,7 @@ async function main() {
   mountOrderForm(document.querySelector("#order-form"), app);
   app.refreshDetail = mountOrderDetail(document.querySelector("#detail"), app);
   window.fieldSales = app;
-  await seedCatalogue(store);
+  await seed(store);
   await app.refreshDetail();
   document.body.dataset.ready = "true";
   registerServiceWorker();

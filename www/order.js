@@ -43,6 +43,15 @@ function actions(id, state, app) {
   return null;
 }
 
+/** Carries the rep's choices (product, quantity, tracking number) from the actions shown
+ * before to their fresh copy, so a change underneath never resets them. */
+function keepChoices(before, after) {
+  for (const field of before.querySelectorAll("input[name], select[name]")) {
+    const twin = after.querySelector(`[name="${field.name}"]`);
+    if (twin && (twin.tagName !== "SELECT" || [...twin.options].some((option) => option.value === field.value))) twin.value = field.value;
+  }
+}
+
 /** Shows the order `app.selected` in `root` and keeps it current. */
 export function mountOrderDetail(root, app) {
   const { store, catalogue } = app;
@@ -69,18 +78,17 @@ export function mountOrderDetail(root, app) {
     root.dataset.version = String(version);
     empty.hidden = true;
     body.hidden = false;
+    const same = shown.id === id && shown.status === state.status;
     const typing = document.activeElement?.tagName !== "BUTTON" && shown.actions?.contains(document.activeElement);
-    if (typing && shown.id === id && shown.status === state.status) {
-      // Keep what the rep is typing; show the rest as it is now.
+    if (typing && same) {
+      // Keep the field the rep is typing in; show the rest as it is now.
       shown.current.replaceChildren(orderSummary(state, catalogue));
       timeline.update(id, version, history);
       return;
     }
-    shown = {
-      id, status: state.status,
-      current: h("div", { "data-testid": "current" }, orderSummary(state, catalogue)),
-      actions: actions(id, state, app),
-    };
+    const next = actions(id, state, app);
+    if (same && shown.actions && next) keepChoices(shown.actions, next);
+    shown = { id, status: state.status, current: h("div", { "data-testid": "current" }, orderSummary(state, catalogue)), actions: next };
     body.replaceChildren(shown.current, shown.actions ?? "", timeline.render(id, version, history));
   };
   /** Reads the order again (one read at a time, the newest wins). */

@@ -107,7 +107,7 @@ test("two reps: A's offline work syncs once, the conflicting commands come back 
   await untilEqual(() => b.page.$$eval("#customer-orders li.order", (rows) => rows.map((row) => row.dataset.order).sort()),
     [edited, second].sort(), "B's orders of Alder Hardware");
 
-  // Both reps seeded the catalogue; the server holds one registration of each entry.
+  // Both reps set up the catalogue on start; the server holds one registration of each entry.
   const catalogue = (await demo.events()).filter((event) => /^(Customer|Product)-/.test(event.stream));
   assert.equal(catalogue.length, 11);
   assert.equal(new Set(catalogue.map((event) => event.stream)).size, 11);
