@@ -1,7 +1,7 @@
 // Runs the architecture guide's Order example through the fieldstream engine (compiled to
 // WebAssembly) in Node.js and prints the order's history and state at every version.
 //
-//   npm start            (builds first)
+//   node scripts/build.mjs   (builds the package first)
 //   node examples/order-history.mjs
 import { Engine } from "fieldstream";
 

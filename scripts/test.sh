@@ -35,10 +35,10 @@ node scripts/build.mjs
 stage "benchmark harness, smoke mode: tiny sizes, every arm must run (bench/run.mjs --smoke)"
 node bench/run.mjs --smoke
 
-stage "package tests: Node.js, Chromium (page, dedicated worker, a Vite-built app, the React hooks) driven by playwright-core, workerd through miniflare, storage \"remote\" and the edge-worker example against the server (node --test)"
+stage "package tests: Node.js, Chromium (page, dedicated worker, a Vite-built app, the React hooks) driven by playwright-core, workerd through miniflare, storage \"remote\" and the edge-worker example against the server, and the field-sales demo end to end as npm start serves it (node --test)"
 # A hung test fails on its own (10 minutes per test) and the stage as a whole (40 minutes), with
 # its output, instead of holding CI until its limit.
-timeout --kill-after=30 2400 node --test --test-timeout=600000 tests/js/ tests/browser/ tests/api/
+timeout --kill-after=30 2400 node --test --test-timeout=600000 tests/js/ tests/browser/ tests/api/ tests/e2e/
 
 stage "TypeScript type check (tsc --noEmit)"
 npx tsc -p tsconfig.json

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use axum::Router;
 use axum::body::Body;
 use fieldstream::core::{Engine, ExecuteOptions, ProjectionOptions, SequentialIds};
-use fieldstream::example::{Order, OrderProjection};
+use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
 use fieldstream::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage, ServerEvent};
 use fieldstream::store::{EventStore, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig, Transport, TransportError};
@@ -395,4 +395,66 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(tokio::task::LocalSet::new().run_until(run_case(steps)));
     }
+}
+
+/// A device's second command on an order counts on its first one; when the first conflicts
+/// (another device added an item meanwhile), the second must not land on the other device's
+/// item as if it had been decided on it: the payment of the old total comes back instead.
+#[test]
+fn a_later_command_never_lands_on_another_devices_events_undecided() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(tokio::task::LocalSet::new().run_until(async {
+        let backend = AnyBackend::Sqlite(SqliteBackend::open(":memory:").await.unwrap());
+        let mut config = Config::new(AuthMode::Dev);
+        config.limits.requests_per_second = 0;
+        let router = router(AppState::new(backend, config)).unwrap();
+        let faults = Rc::new(RefCell::new(Faults::default()));
+        let (a_store, b_store) = (
+            MemoryStore::with_client_id("device-a"),
+            MemoryStore::with_client_id("device-b"),
+        );
+        let a = client_for(&a_store, &router, &faults, 1_000);
+        let b = client_for(&b_store, &router, &faults, 2_000);
+        let add = |unit_price| OrderCommand::AddItem {
+            item: OrderItem {
+                product_id: "p".into(),
+                quantity: 1,
+                unit_price,
+            },
+        };
+        let run = |client: &SyncClient<MemoryStore, SimTransport>, command: OrderCommand| {
+            let engine = client.engine().clone();
+            async move {
+                engine
+                    .execute::<Order>("1", &command, ExecuteOptions::default())
+                    .await
+                    .unwrap();
+            }
+        };
+        run(&a, command(0)).await; // an order of 10
+        a.sync().await.unwrap();
+        b.sync().await.unwrap();
+        run(&a, add(5)).await; // version 2 on device a: total 15
+        run(
+            &a,
+            OrderCommand::PayOrder {
+                payment_method: "card".into(),
+                amount: 15,
+            },
+        )
+        .await; // version 3, expecting version 2
+        run(&b, add(7)).await; // the server's version 2: total 17
+        b.sync().await.unwrap();
+        a.sync().await.unwrap();
+
+        let log = server_log(&router).await;
+        let types: Vec<&str> = log.iter().map(|event| event.event_type.as_str()).collect();
+        assert_eq!(types, ["OrderCreated", "OrderItemAdded", "OrderItemAdded"]);
+        let rejected = a_store.rejected().await.unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].reason.code, "payment_amount_mismatch");
+    }));
 }

@@ -3,6 +3,10 @@
 //! One [`SyncClient::round`]:
 //! 1. **Push.** The oldest outbox entries (up to `batch_size` events, in order) go in one
 //!    `POST /v1/batch`, each with the expected version it was decided at and its own event ids.
+//!    Consecutive entries of one stream go as one append (atomic: a later command counts on the
+//!    earlier ones), and the batch ends before a stream comes back after another, so no command
+//!    is ever accepted on top of events it was not decided on. A refused append of several
+//!    commands is sent again command by command, so the refusal lands on the one that caused it.
 //!    A network error, timeout or 5xx sends the very same request again after a backoff with
 //!    jitter: the server's exactly-once rule turns a retry after a lost acknowledgement into a
 //!    success, so the expected version is never refreshed before a retry.

@@ -1,0 +1,71 @@
+// The field-sales demo's domain (www/domain.js) and its words (www/words.js, www/inbox.js) in
+// Node.js, on a memory store of the built package: the Order rules, seeding twice, and the
+// sentences and retries a rep sees for rejected commands.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DomainError, open } from "fieldstream";
+import { domain } from "../../www/domain.js";
+import { retryPlan } from "../../www/inbox.js";
+import { CUSTOMERS, PRODUCTS, seedCatalogue } from "../../www/seed.js";
+import { rejectionReason } from "../../www/words.js";
+
+const items = [{ productId: "p-gloves", quantity: 2, unitPrice: 1250 }];
+
+test("an order is created, grows while pending, is paid its exact total, then shipped", async () => {
+  const store = await open({ storage: "memory", ...domain });
+  await store.execute("Order", "A1", { type: "CreateOrder", customerId: "c-alder", items });
+  await store.execute("Order", "A1", { type: "AddItem", productId: "p-twine", quantity: 1, unitPrice: 450 });
+  await assert.rejects(store.execute("Order", "A1", { type: "PayOrder", amount: 2500 }),
+    (error) => error instanceof DomainError && error.code === "payment_amount_mismatch");
+  await store.execute("Order", "A1", { type: "PayOrder", amount: 2950 });
+  await assert.rejects(store.execute("Order", "A1", { type: "AddItem", productId: "p-twine", quantity: 1, unitPrice: 450 }),
+    (error) => error.code === "order_not_editable");
+  await assert.rejects(store.execute("Order", "A1", { type: "ShipOrder", trackingNumber: " " }),
+    (error) => error.code === "invalid_tracking");
+  await store.execute("Order", "A1", { type: "ShipOrder", trackingNumber: "TRK-1" });
+  const { state, version } = await store.load("Order", "A1");
+  assert.equal(version, 4);
+  assert.deepEqual([state.status, state.total, state.paidAmount, state.trackingNumber], ["Shipped", 2950, 2950, "TRK-1"]);
+  const doc = await store.get("orders", "A1");
+  assert.deepEqual([doc.status, doc.total, doc.itemCount], ["Shipped", 2950, 3]);
+  const byCustomer = await store.query("orders", { index: "customerId", equals: "c-alder" });
+  assert.deepEqual(byCustomer.docs.map(({ key }) => key), ["A1"]);
+  await store.close();
+});
+
+test("seeding twice registers each customer and product once", async () => {
+  const store = await open({ storage: "memory", ...domain });
+  assert.equal(await seedCatalogue(store), CUSTOMERS.length + PRODUCTS.length);
+  assert.equal(await seedCatalogue(store), 0);
+  const again = await store.execute("Customer", CUSTOMERS[0].id, { type: "RegisterCustomer", name: CUSTOMERS[0].name, city: CUSTOMERS[0].city });
+  assert.equal(again.events.length, 0, "the same details again write nothing");
+  await assert.rejects(store.execute("Customer", CUSTOMERS[0].id, { type: "RegisterCustomer", name: "Other", city: "Sligo" }),
+    (error) => error.code === "customer_exists");
+  const page = await store.query("products", { index: "name", range: [null, null] });
+  assert.equal(page.docs.length, PRODUCTS.length);
+  await store.close();
+});
+
+test("rejected commands read as a rep's sentences, with a retry only where it makes sense", () => {
+  const shippedElsewhere = [{ type: "OrderShipped", data: { trackingNumber: "TRK-B" } }];
+  const ship = { commandId: "c1", aggregate: "Order", id: "K7Q2", command: { type: "ShipOrder", trackingNumber: "TRK-A" },
+    reason: { code: "order_not_shippable", message: "only a paid order can be shipped" }, causedBy: shippedElsewhere, at: 0 };
+  assert.equal(rejectionReason(ship), "Order K7Q2 was already shipped by another device.");
+  assert.equal(retryPlan(ship, { status: "Shipped" }), null);
+
+  const pay = { ...ship, command: { type: "PayOrder", amount: 2950 }, reason: { code: "payment_amount_mismatch", message: "" },
+    causedBy: [{ type: "OrderItemAdded", data: { productId: "p-hose", quantity: 1, unitPrice: 3490 } }] };
+  const pending = { status: "Pending", customerId: "c-alder", total: 6440 };
+  assert.equal(rejectionReason(pay, pending),
+    "Order K7Q2 was changed on another device: its total is now €64.40, so your payment of €29.50 was not taken.");
+  const plan = retryPlan(pay, pending);
+  assert.equal(plan.field.value, "64.40");
+  assert.deepEqual(plan.build("64.40"), { id: "K7Q2", command: { type: "PayOrder", amount: 6440 } });
+
+  const add = { ...ship, command: { type: "AddItem", productId: "p-twine", quantity: 1, unitPrice: 450 },
+    reason: { code: "order_not_editable", message: "" }, causedBy: [{ type: "OrderPaid", data: { amount: 2500 } }] };
+  assert.equal(rejectionReason(add), "Order K7Q2 was already paid on another device.");
+  const moved = retryPlan(add, { status: "Paid", customerId: "c-alder" }).build("3");
+  assert.notEqual(moved.id, "K7Q2");
+  assert.deepEqual(moved.command, { type: "CreateOrder", customerId: "c-alder", items: [{ productId: "p-twine", quantity: 3, unitPrice: 450 }] });
+});
