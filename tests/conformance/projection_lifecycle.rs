@@ -5,11 +5,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use fieldstream::core::{
-    Engine, EventEnvelope, ExecuteOptions, Projection, ProjectionMode, ProjectionOptions, Result,
-    View,
+    Engine, Error, EventEnvelope, ExecuteOptions, ExpectedVersion, Projection, ProjectionMode,
+    ProjectionOptions, Result, View,
 };
 use fieldstream::example::{Order, OrderProjection};
-use fieldstream::store::{EventStore, SyncBatch};
+use fieldstream::store::{Commit, EventStore, SyncBatch};
 use serde_json::{Value, json};
 
 use super::projections::{all_orders, create, foreign, orders_engine, pay, rebuilt, spec};
@@ -241,4 +241,45 @@ pub(super) async fn index_queries_read_only_matching_documents<S: EventStore + C
         .unwrap();
     assert_eq!(range.docs.len(), 11);
     assert_eq!(store.read_stats().docs_read - before, 11);
+}
+
+/// A commit whose first version another writer took in the meantime (a pulled event, another
+/// tab) is a conflict, also when inline projections run in the same write, and leaves the read
+/// model as it was.
+pub(super) async fn a_taken_version_is_a_conflict_with_inline_projections<S>(store: S)
+where
+    S: EventStore + Clone,
+{
+    let engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    let options = ExecuteOptions::default;
+    engine
+        .execute::<Order>("taken", &create("c-1", 1), options())
+        .await
+        .unwrap();
+    engine
+        .execute::<Order>("taken", &pay(100), options())
+        .await
+        .unwrap();
+    let before = all_orders(&engine).await;
+    // A payment decided at version 1, by a writer that has not seen version 2.
+    let history = engine.history("Order", "taken").await.unwrap();
+    let mut late = history[1].clone();
+    late.id = uuid::Uuid::new_v4();
+    let mut commit = Commit::events(late.stream.clone(), ExpectedVersion::Exact(1), vec![late]);
+    commit.projector = Some(engine.projector().clone());
+    match store.commit(commit).await {
+        Err(Error::Conflict { actual, .. }) => assert_eq!(actual, 2),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.stream_version(&history[0].stream).await.unwrap(), 2);
+    assert_eq!(
+        all_orders(&engine).await,
+        before,
+        "the read model is unchanged"
+    );
 }

@@ -43,6 +43,12 @@ pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> 
         ("index_queries_read_only_matching_documents", |s| {
             Box::pin(super::projection_lifecycle::index_queries_read_only_matching_documents(s))
         }),
+        (
+            "a_taken_version_is_a_conflict_with_inline_projections",
+            |s| {
+                Box::pin(super::projection_lifecycle::a_taken_version_is_a_conflict_with_inline_projections(s))
+            },
+        ),
     ]
 }
 

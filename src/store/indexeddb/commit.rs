@@ -173,8 +173,14 @@ pub(super) async fn write(
     }
     if let Some(projector) = projector {
         if let Err(error) = projector.on_commit(&tx, &stored).await {
-            tx.abort().await;
-            return Err(error);
+            return Err(match tx.abort().await {
+                Some(cause) => {
+                    let written: Vec<EventEnvelope> =
+                        stored.into_iter().map(|stored| stored.event).collect();
+                    explain_abort(store, &stream, &expected, &written, Some(cause)).await
+                }
+                None => error,
+            });
         }
     }
     let last_seq = tx.last_seq();

@@ -352,10 +352,14 @@ impl EventStore for IndexedDbStore {
                 })?;
                 Ok(step)
             }
-            Err(error) => {
-                tx.abort().await;
-                Err(error)
-            }
+            Err(error) => Err(match tx.abort().await {
+                Some(cause) => errors::classify(
+                    "running a projection",
+                    Some(&cause.name()),
+                    &cause.message(),
+                ),
+                None => error,
+            }),
         }
     }
 

@@ -33,18 +33,21 @@ pub(super) async fn apply(
     }
     let tx = WriteTx::begin(store).await?;
     match write_batch(&tx, batch, projector).await {
-        Ok(()) => tx.finish().await.map_err(|error| {
-            let name = error.as_ref().map(|e| e.name());
-            let detail = error
-                .as_ref()
-                .map_or(String::from("aborted"), |e| e.message());
-            super::errors::classify("applying a sync batch", name.as_deref(), &detail)
+        Ok(()) => tx.finish().await.map_err(|error| aborted(error.as_ref())),
+        // A request that failed first (a version a local command took meanwhile, a full disk)
+        // is the cause; the requests after it only report `AbortError`.
+        Err(error) => Err(match tx.abort().await {
+            Some(cause) => aborted(Some(&cause)),
+            None => error,
         }),
-        Err(error) => {
-            tx.abort().await;
-            Err(error)
-        }
     }
+}
+
+/// The error of a sync batch whose transaction `cause` aborted.
+fn aborted(cause: Option<&web_sys::DomException>) -> Error {
+    let name = cause.map(|e| e.name());
+    let detail = cause.map_or(String::from("aborted"), |e| e.message());
+    super::errors::classify("applying a sync batch", name.as_deref(), &detail)
 }
 
 async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {

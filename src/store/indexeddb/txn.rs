@@ -162,10 +162,12 @@ impl WriteTx {
         self.watch.ended().await
     }
 
-    /// Aborts the transaction and waits until it has ended.
-    pub async fn abort(self) {
+    /// Aborts the transaction and waits until it has ended. Returns what had already aborted
+    /// it, if a request failed first (such as a `ConstraintError` on a taken version): the
+    /// requests after that one only fail with `AbortError`, which names no cause.
+    pub async fn abort(self) -> Option<web_sys::DomException> {
         let _ = self.handle.abort();
-        let _ = self.watch.ended().await;
+        self.watch.ended().await.err().flatten()
     }
 }
 
