@@ -6,6 +6,9 @@ import { WasmStore } from "../pkg/fieldstream.js";
 import { ValidationError } from "./errors.js";
 import { startSync } from "./sync.js";
 
+/** What a personal field of a forgotten subject reads as, on every read path. */
+export const REDACTED = "[redacted]";
+
 /** Opens a store; see `OpenOptions` in index.d.ts for every option. */
 export async function open(options) {
   const normalized = normalize(options);
@@ -124,6 +127,11 @@ export class Store {
 
   dismissRejected(commandId) {
     return this.#inner.dismissRejected(commandId);
+  }
+
+  /** Forgets data subject `subject` here and, with the `sync` option, on the server. */
+  forgetSubject(subject) {
+    return this.#inner.forgetSubject(subject);
   }
 
   close() {

@@ -108,7 +108,7 @@ impl JsStore {
     pub fn rejected(&self) -> Promise {
         let engine = self.engine();
         spawn(async move {
-            let rejected = engine?.store().rejected().await?;
+            let rejected = engine?.rejected().await?;
             Ok(rejected
                 .into_iter()
                 .map(|r| Rejected {
@@ -121,6 +121,19 @@ impl JsStore {
                     at: r.at,
                 })
                 .collect::<Vec<_>>())
+        })
+    }
+
+    /// Forgets data subject `subject`: its keys here (and on the server, with sync), so every
+    /// read path shows its personal fields redacted; the read models are rebuilt.
+    #[wasm_bindgen(js_name = forgetSubject)]
+    pub fn forget_subject(&self, subject: JsValue) -> Promise {
+        let checked = self
+            .engine()
+            .and_then(|engine| Ok((engine, fields::string_arg(&subject, "the subject")?)));
+        spawn(async move {
+            let (engine, subject) = checked?;
+            engine.forget_subject(&subject).await
         })
     }
 

@@ -19,6 +19,7 @@
 
 mod commit;
 mod errors;
+mod keys;
 mod notices;
 mod queries;
 mod records;
@@ -379,6 +380,14 @@ impl EventStore for IndexedDbStore {
 
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
         queries::unprocessed(self, checkpoint, pending_upto).await
+    }
+
+    async fn keys(&self) -> Result<crate::core::KeyStore> {
+        keys::read(self).await
+    }
+
+    async fn update_keys(&self, update: &crate::core::KeyUpdate) -> Result<()> {
+        keys::update(self, update).await
     }
 }
 
