@@ -148,6 +148,9 @@ async fn copy_with(
     engine
 }
 
+/// A change made to a stored event's data.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn wrong_keys_and_tampered_ciphertext_fail_with_a_crypto_error() {
     run(async {
@@ -167,7 +170,7 @@ fn wrong_keys_and_tampered_ciphertext_fail_with_a_crypto_error() {
             id: keys[0].id.clone(),
             ..SubjectKey::generate("c1").unwrap()
         };
-        let cases: Vec<(&str, Vec<SubjectKey>, Box<dyn Fn(&mut Value)>)> = vec![
+        let cases: Vec<(&str, Vec<SubjectKey>, Edit)> = vec![
             ("wrong key", vec![wrong], Box::new(|_| {})),
             ("no key", vec![], Box::new(|_| {})),
             (
