@@ -30,6 +30,7 @@ pub(super) async fn run<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
 ) -> Result<SyncReport> {
     let store = client.engine.store();
+    client.learn_forgotten().await?;
     let outbox = store.read_outbox(usize::MAX).await?;
     let pushable: Vec<OutboxEntry> = {
         let unconfirmed = client.unconfirmed.borrow();
@@ -65,6 +66,7 @@ pub(super) async fn run<S: EventStore, T: Transport>(
                 entry.command_id
             )));
         }
+        client.push_keys(&events).await?;
         let events = events
             .iter()
             .map(ClientEvent::from_envelope)
@@ -118,6 +120,7 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
     mut report: SyncReport,
 ) -> Result<SyncReport> {
     let store = client.engine.store();
+    client.fetch_keys(&pulled).await?;
     acked.extend(client.unconfirmed.borrow().iter().copied());
     let pulled_ids: HashSet<_> = pulled.iter().map(|event| event.id).collect();
     // A command whose events come back from the server was accepted, even if its answer was lost.

@@ -86,13 +86,18 @@ impl KeyRing {
     }
 
     /// The key to seal new values of `subject` with, made (and remembered as unsaved) when the
-    /// subject has none.
+    /// subject has none. A forgotten subject stays forgotten: no new personal data of it is
+    /// written (an app gives a returning person a new subject id).
     pub fn key_for(&mut self, subject: &str) -> crate::core::Result<SubjectKey> {
         if let Some(key) = self.keys.get(subject).and_then(|keys| keys.first()) {
             return Ok(key.clone());
         }
+        if self.forgotten.contains(subject) {
+            return Err(crate::core::Error::InvalidInput(format!(
+                "data subject {subject:?} was forgotten: no personal data of it is written again"
+            )));
+        }
         let key = SubjectKey::generate(subject)?;
-        self.forgotten.remove(subject);
         self.unsaved.push(key.clone());
         self.insert(key.clone());
         Ok(key)

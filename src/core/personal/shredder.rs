@@ -156,16 +156,23 @@ impl Shredder {
     /// subject it does not know to be forgotten.
     pub fn missing_keys(&self, events: &[EventEnvelope]) -> Vec<(String, String)> {
         let ring = self.ring.borrow();
-        let mut missing = Vec::new();
+        let mut missing = self.sealed_keys(events);
+        missing.retain(|(subject, id)| !ring.knows(subject, id));
+        missing
+    }
+
+    /// The `(subject, key id)` of every sealed value in `events`, once each, in order.
+    pub fn sealed_keys(&self, events: &[EventEnvelope]) -> Vec<(String, String)> {
+        let mut found = Vec::new();
         for event in events {
             visit_sealed(&event.data, &mut |sealed| {
                 let pair = (sealed.subject.to_owned(), sealed.key_id.to_owned());
-                if !ring.knows(&pair.0, &pair.1) && !missing.contains(&pair) {
-                    missing.push(pair);
+                if !found.contains(&pair) {
+                    found.push(pair);
                 }
             });
         }
-        missing
+        found
     }
 
     /// Keys made here and not yet written to the store.
