@@ -121,12 +121,27 @@ impl<S: EventStore> Engine<S> {
         }
         self.projector.force_rebuilds();
         self.retries.borrow_mut().clear();
-        let rebuilt = self.catch_up_projections().await;
+        let rebuilt = self.rebuild_all().await;
         if rebuilt.is_err() {
+            // The next catch-up step starts the rebuild over.
             self.projector.force_rebuilds();
         }
         rebuilt?;
         self.refresh_subscriptions().await;
+        Ok(())
+    }
+
+    /// Runs every projection's forced rebuild to its end; the first failure stops it.
+    async fn rebuild_all(&self) -> Result<()> {
+        for registered in self.projector.all() {
+            let name = registered.projection.name();
+            while !self
+                .store
+                .run_projection(&self.projector, name, 500)
+                .await?
+                .finished
+            {}
+        }
         Ok(())
     }
 }

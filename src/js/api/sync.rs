@@ -131,9 +131,13 @@ impl JsStore {
         let checked = self
             .engine()
             .and_then(|engine| Ok((engine, fields::string_arg(&subject, "the subject")?)));
+        let client = self.sync.as_ref().map(|(client, _)| client.clone());
         spawn(async move {
             let (engine, subject) = checked?;
-            engine.forget_subject(&subject).await
+            match client {
+                Some(client) => client.forget_subject(&subject).await,
+                None => engine.forget_subject(&subject).await,
+            }
         })
     }
 
