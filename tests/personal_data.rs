@@ -139,7 +139,7 @@ async fn copy_with(
     copy.commit(commit).await.unwrap();
     copy.update_keys(&KeyUpdate {
         put: keys,
-        forget: Vec::new(),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -298,6 +298,7 @@ fn forgetting_a_subject_redacts_every_read_path_and_nothing_brings_it_back() {
         let keys = store.keys().await.unwrap();
         assert!(keys.keys.iter().all(|key| key.subject != "c1"));
         assert_eq!(keys.forgotten, vec!["c1".to_owned()]);
+        assert_eq!(keys.unsent, vec!["c1".to_owned()], "queued for the server");
 
         // Neither a rebuild nor a restarted engine brings the plaintext back.
         engine.projector().force_rebuilds();

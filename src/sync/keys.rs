@@ -108,13 +108,28 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         }
     }
 
-    /// Forgets data subject `subject` here and on the server (`DELETE /v1/keys/{subject}`).
-    /// Here first: when the server cannot be reached, the call fails and can be made again.
+    /// Forgets data subject `subject` here, then on the server (`DELETE /v1/keys/{subject}`).
+    /// When the server cannot be reached, the forget waits in the key store and a later sync
+    /// round sends it.
     pub async fn forget_subject(&self, subject: &str) -> Result<()> {
         self.engine.forget_subject(subject).await?;
-        self.retrying(async || self.transport.forget_subject(subject).await)
-            .await?
-            .map_err(|body| refused("forget a subject", body))?;
+        match self.send_forgets().await {
+            Err(Error::Network(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Tells the server of the subjects forgotten here that it has not heard of yet.
+    pub(super) async fn send_forgets(&self) -> Result<()> {
+        if !self.engine.shredder().is_active() {
+            return Ok(());
+        }
+        for subject in self.engine.unsent_forgets().await? {
+            self.retrying(async || self.transport.forget_subject(&subject).await)
+                .await?
+                .map_err(|body| refused("forget a subject", body))?;
+            self.engine.forgets_sent(&[subject]).await?;
+        }
         Ok(())
     }
 }

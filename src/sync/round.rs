@@ -30,6 +30,7 @@ pub(super) async fn run<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
 ) -> Result<SyncReport> {
     let store = client.engine.store();
+    client.send_forgets().await?;
     client.learn_forgotten().await?;
     let outbox = store.read_outbox(usize::MAX).await?;
     let pushable: Vec<OutboxEntry> = {

@@ -13,7 +13,7 @@ pub(super) async fn the_key_store_keeps_keys_and_forgets_subjects<S: EventStore>
     );
     let put = |keys: Vec<SubjectKey>| KeyUpdate {
         put: keys,
-        forget: Vec::new(),
+        ..Default::default()
     };
     store.update_keys(&put(vec![a1.clone()])).await.unwrap();
     store
@@ -27,8 +27,9 @@ pub(super) async fn the_key_store_keeps_keys_and_forgets_subjects<S: EventStore>
     assert_eq!(held, expected, "each key once, by subject and id");
 
     let forget = KeyUpdate {
-        put: Vec::new(),
         forget: vec!["a".into()],
+        announce: true,
+        ..Default::default()
     };
     store.update_keys(&forget).await.unwrap();
     store.update_keys(&put(vec![a1.clone()])).await.unwrap();
@@ -39,4 +40,22 @@ pub(super) async fn the_key_store_keeps_keys_and_forgets_subjects<S: EventStore>
         "a forgotten subject's keys are gone, and stay gone"
     );
     assert_eq!(after.forgotten, vec!["a".to_owned()]);
+    assert_eq!(
+        after.unsent,
+        vec!["a".to_owned()],
+        "a forget made here waits for the server"
+    );
+    let sent = KeyUpdate {
+        sent: vec!["a".into()],
+        ..Default::default()
+    };
+    store.update_keys(&sent).await.unwrap();
+    let learnt = KeyUpdate {
+        forget: vec!["b".into()],
+        ..Default::default()
+    };
+    store.update_keys(&learnt).await.unwrap();
+    let last = store.keys().await.unwrap();
+    assert_eq!((last.keys, last.unsent), (vec![], vec![]));
+    assert_eq!(last.forgotten, vec!["a".to_owned(), "b".to_owned()]);
 }

@@ -30,6 +30,7 @@ use personal::{Delivery, DeliveryCommand, DeliveryProjection, book};
 struct RouterTransport {
     router: Router,
     token: String,
+    offline: std::cell::Cell<bool>,
 }
 
 impl RouterTransport {
@@ -39,6 +40,9 @@ impl RouterTransport {
         uri: &str,
         body: Option<String>,
     ) -> Result<T, TransportError> {
+        if self.offline.get() {
+            return Err(TransportError::Offline("offline".into()));
+        }
         let builder = Request::builder()
             .method(method)
             .uri(uri)
@@ -109,6 +113,7 @@ async fn device(router: &Router) -> Device {
     let transport = RouterTransport {
         router: router.clone(),
         token: token("acme", "tablet", None),
+        offline: Default::default(),
     };
     SyncClient::new(Rc::new(engine), transport, SyncConfig::default())
 }
@@ -197,4 +202,30 @@ async fn a_subject_forgotten_on_one_device_is_forgotten_on_the_server_and_the_ot
         !export.contains(bob_key["keys"][0]["key"].as_str().unwrap()),
         "no key in exports"
     );
+}
+
+#[tokio::test]
+async fn a_subject_forgotten_offline_is_forgotten_on_the_server_at_the_next_sync() {
+    let router = app(sqlite_in_memory().await, config());
+    let a = device(&router).await;
+    a.engine()
+        .execute::<Delivery>("d1", &book("c1", "Ada", "555-0101"), Default::default())
+        .await
+        .unwrap();
+    a.sync().await.unwrap();
+    a.transport().offline.set(true);
+    a.forget_subject("c1").await.unwrap();
+    assert_eq!(name_of(&a, "d1").await, REDACTED, "forgotten here at once");
+    let reader = token("acme", "r", None);
+    assert_eq!(
+        get(&router, "/v1/keys/c1", &reader).await.1["forgotten"],
+        false
+    );
+    a.transport().offline.set(false);
+    a.sync().await.unwrap();
+    assert_eq!(
+        get(&router, "/v1/keys/c1", &reader).await.1["forgotten"],
+        true
+    );
+    assert!(a.engine().unsent_forgets().await.unwrap().is_empty());
 }

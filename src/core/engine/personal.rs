@@ -47,7 +47,7 @@ impl<S: EventStore> Engine<S> {
         self.store
             .update_keys(&KeyUpdate {
                 put: unsaved.clone(),
-                forget: Vec::new(),
+                ..Default::default()
             })
             .await?;
         self.shredder.ring().saved(&unsaved);
@@ -63,7 +63,7 @@ impl<S: EventStore> Engine<S> {
         self.store
             .update_keys(&KeyUpdate {
                 put: keys.clone(),
-                forget: Vec::new(),
+                ..Default::default()
             })
             .await?;
         let mut ring = self.shredder.ring();
@@ -97,20 +97,41 @@ impl<S: EventStore> Engine<S> {
     /// Forgets data subject `subject` on this device: deletes its keys, so every read path
     /// shows its personal fields as [`REDACTED`](crate::core::personal::REDACTED), and
     /// rebuilds every read model so that no decrypted value of theirs stays in one.
+    /// The forget is queued for the server (a sync client sends it).
     pub async fn forget_subject(&self, subject: &str) -> Result<()> {
-        self.forget_subjects(&[subject.to_owned()]).await
+        self.forget_with(&[subject.to_owned()], true).await
     }
 
-    /// [`Engine::forget_subject`] for several subjects at once (those another device forgot).
+    /// [`Engine::forget_subject`] for subjects the server reports forgotten (nothing queued).
     pub async fn forget_subjects(&self, subjects: &[String]) -> Result<()> {
+        self.forget_with(subjects, false).await
+    }
+
+    /// Subjects forgotten here that the server has not been told of yet.
+    pub async fn unsent_forgets(&self) -> Result<Vec<String>> {
+        Ok(self.store.keys().await?.unsent)
+    }
+
+    /// Records that the server now knows `subjects` are forgotten.
+    pub async fn forgets_sent(&self, subjects: &[String]) -> Result<()> {
+        self.store
+            .update_keys(&KeyUpdate {
+                sent: subjects.to_vec(),
+                ..Default::default()
+            })
+            .await
+    }
+
+    async fn forget_with(&self, subjects: &[String], announce: bool) -> Result<()> {
         if subjects.is_empty() {
             return Ok(());
         }
         self.ensure_keys().await?;
         self.store
             .update_keys(&KeyUpdate {
-                put: Vec::new(),
                 forget: subjects.to_vec(),
+                announce,
+                ..Default::default()
             })
             .await?;
         {

@@ -15,6 +15,9 @@ pub struct KeyStore {
     pub keys: Vec<SubjectKey>,
     /// The subjects forgotten here.
     pub forgotten: Vec<String>,
+    /// Subjects forgotten on this device that the server has not been told of yet.
+    #[serde(default)]
+    pub unsent: Vec<String>,
 }
 
 /// One write to a key store: keys to add, then subjects to forget (their keys deleted).
@@ -24,6 +27,10 @@ pub struct KeyUpdate {
     pub put: Vec<SubjectKey>,
     /// Subjects to forget.
     pub forget: Vec<String>,
+    /// Whether the forgets were made on this device (then queued for the server).
+    pub announce: bool,
+    /// Subjects the server has now been told of.
+    pub sent: Vec<String>,
 }
 
 impl KeyStore {
@@ -43,7 +50,11 @@ impl KeyStore {
             if !self.forgotten.contains(subject) {
                 self.forgotten.push(subject.clone());
             }
+            if update.announce && !self.unsent.contains(subject) {
+                self.unsent.push(subject.clone());
+            }
         }
+        self.unsent.retain(|subject| !update.sent.contains(subject));
     }
 }
 
