@@ -107,6 +107,8 @@ export const personalCases = [
       ok(refused instanceof t.lib.ValidationError && refused.message.includes("subject"), `${refused}`);
       const shapeless = { ...deliveryAggregate, personalData: { DeliveryBooked: { fields: ["phone"] } } };
       ok((await rejects(t.open({ aggregates: { Delivery: shapeless } }))) instanceof t.lib.ValidationError);
+      const remote = await rejects(t.open({ storage: "remote", sync: { url: "http://127.0.0.1:9" }, aggregates: { Delivery: deliveryAggregate } }));
+      ok(remote instanceof t.lib.ValidationError && remote.message.includes("personalData"), `remote: ${remote}`);
       if (!browser()) return;
       const name = `tamper-${Date.now()}-${databases++}-${Math.random().toString(36).slice(2)}`;
       const store = await t.open({ name, aggregates: { Delivery: deliveryAggregate } });

@@ -212,6 +212,13 @@ impl JsStore {
             store.use_projector(engine.projector().clone());
         }
         let remote = storage == Storage::Remote;
+        if remote && engine.shredder().is_active() {
+            // The remote store keeps no key store on the server yet: keys would be lost.
+            return Err(fields::invalid(
+                "options.aggregates",
+                "declare personalData, which remote storage does not support yet",
+            ));
+        }
         let engine = Rc::new(engine);
         views::catch_up(&engine).await?;
         let changes = views::watch_other_tabs(&engine);
