@@ -27,8 +27,16 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         if !shredder.is_active() {
             return Ok(());
         }
+        let sealed = shredder.sealed_keys(events);
+        if sealed
+            .iter()
+            .any(|(subject, id)| shredder.ring().get(subject, id).is_none())
+        {
+            // Another tab of this device made the key: it is in the store.
+            self.engine.reload_keys().await?;
+        }
         let mut by_subject: BTreeMap<String, Vec<KeyEntry>> = BTreeMap::new();
-        for (subject, id) in shredder.sealed_keys(events) {
+        for (subject, id) in sealed {
             if let Some(key) = shredder.ring().get(&subject, &id) {
                 by_subject.entry(subject).or_default().push(KeyEntry {
                     id: key.id.clone(),

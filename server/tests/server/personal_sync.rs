@@ -104,7 +104,12 @@ impl Transport for RouterTransport {
 type Device = SyncClient<MemoryStore, RouterTransport>;
 
 async fn device(router: &Router) -> Device {
-    let mut engine = Engine::new(MemoryStore::new());
+    tab(router, MemoryStore::new()).await
+}
+
+/// A device's tab on `store` (tabs of one device share it).
+async fn tab(router: &Router, store: MemoryStore) -> Device {
+    let mut engine = Engine::new(store);
     engine.register::<Delivery>().unwrap();
     engine
         .register_projection(Rc::new(DeliveryProjection), Default::default())
@@ -228,4 +233,25 @@ async fn a_subject_forgotten_offline_is_forgotten_on_the_server_at_the_next_sync
         true
     );
     assert!(a.engine().unsent_forgets().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_syncing_tab_pushes_a_key_another_tab_made() {
+    let router = app(sqlite_in_memory().await, config());
+    let store = MemoryStore::new();
+    let (leader, other) = (tab(&router, store.clone()).await, tab(&router, store).await);
+    leader
+        .engine()
+        .execute::<Delivery>("d0", &book("c0", "Cy", "555-0100"), Default::default())
+        .await
+        .unwrap();
+    other
+        .engine()
+        .execute::<Delivery>("d1", &book("c1", "Ada", "555-0101"), Default::default())
+        .await
+        .unwrap();
+    leader.sync().await.unwrap();
+    let reader = device(&router).await;
+    reader.sync().await.unwrap();
+    assert_eq!(name_of(&reader, "d1").await, "Ada");
 }

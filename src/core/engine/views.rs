@@ -98,6 +98,10 @@ impl<S: EventStore> Engine<S> {
     /// doubles from the projection's `backoff_ms`; the failure shows in its status meanwhile.
     pub async fn run_projections(&self, limit: usize) -> Result<Vec<(String, CatchUp)>> {
         self.ensure_keys().await?;
+        if self.shredder.ring().take_missing() {
+            // A step met a key that another tab made: read the key store again.
+            self.reload_keys().await?;
+        }
         let mut steps = Vec::new();
         let now = self.clock.now().millis();
         for registered in self.projector.all() {
