@@ -122,6 +122,31 @@ export const personalCases = [
       await store.close();
     },
   },
+  {
+    name: "a secret seals the key store at rest: the wrong secret or none cannot read personal data",
+    async run(t) {
+      if (!browser()) {
+        const memory = await rejects(t.open({ storage: "memory", secret: "s", aggregates: { Delivery: deliveryAggregate } }));
+        ok(memory instanceof t.lib.ValidationError && memory.message.includes("secret"), `${memory}`);
+        return;
+      }
+      const name = `at-rest-${Date.now()}-${databases++}-${Math.random().toString(36).slice(2)}`;
+      const options = (secret) => ({ name, aggregates: { Delivery: deliveryAggregate }, ...(secret ? { secret } : {}) });
+      const store = await t.open(options("correct horse"));
+      await store.execute("Delivery", "d1", book("c1", "Ada", "555-0101"));
+      await store.close();
+      const raw = await rawDatabase(name);
+      const record = JSON.parse(raw.meta).find((r) => r.key === "keys");
+      ok(record.body.includes("$enc") && !record.body.includes("\"keys\""), `the key store is sealed: ${record.body}`);
+      for (const secret of ["wrong horse", null]) {
+        const error = await rejects(t.open(options(secret)));
+        ok(error instanceof t.lib.CryptoError, `secret ${secret}: ${error}`);
+      }
+      const again = await t.open(options("correct horse"));
+      equal((await again.load("Delivery", "d1")).state.customerName, "Ada");
+      await again.close();
+    },
+  },
 ];
 
 /** Changes one character of the sealed phone number of the first stored event. */

@@ -169,6 +169,7 @@ impl JsStore {
             name,
             storage,
             durability,
+            key_store_key,
             aggregates,
             projections,
             upcasters,
@@ -178,7 +179,14 @@ impl JsStore {
         let store = match (storage, &sync) {
             (Storage::Memory, _) => LocalStore::Memory(MemoryStore::new()),
             (Storage::IndexedDb, _) => LocalStore::IndexedDb(
-                IndexedDbStore::open_with(&name, IndexedDbOptions { durability }).await?,
+                IndexedDbStore::open_with(
+                    &name,
+                    IndexedDbOptions {
+                        durability,
+                        key_store_key,
+                    },
+                )
+                .await?,
             ),
             (Storage::Remote, Some(options)) => {
                 config = RemoteStore::<FetchTransport>::engine_config();

@@ -65,6 +65,9 @@ pub enum Durability {
 pub struct IndexedDbOptions {
     /// When a command's commit counts as done.
     pub durability: Durability,
+    /// Seals the key store of personal data at rest under this 256-bit key (derived from a
+    /// user secret by the JS layer); without it, the key store is plain.
+    pub key_store_key: Option<[u8; 32]>,
 }
 
 /// An event store in one IndexedDB database. Clones share the connection.
@@ -78,6 +81,7 @@ struct Inner {
     db: RefCell<Option<Rexie>>,
     client_id: String,
     durability: Durability,
+    key_store_key: Option<[u8; 32]>,
     writer: Writer,
     notices: Option<Notices>,
     last_durability: RefCell<Option<String>>,
@@ -102,6 +106,7 @@ impl IndexedDbStore {
                 db: RefCell::new(Some(db)),
                 client_id,
                 durability: options.durability,
+                key_store_key: options.key_store_key,
                 writer,
                 notices: Notices::join(name),
                 last_durability: RefCell::new(None),
