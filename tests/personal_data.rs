@@ -295,6 +295,21 @@ fn forgetting_a_subject_redacts_every_read_path_and_nothing_brings_it_back() {
             engine.get("deliveries", "d1").await.unwrap().unwrap()["slot"],
             "friday"
         );
+        let rebook = book("c1", "Ada", "555-0101");
+        let again = engine.execute::<Delivery>("d3", &rebook, Default::default());
+        assert_eq!(
+            again.await.unwrap_err().code(),
+            "invalid_input",
+            "a forgotten subject stays forgotten"
+        );
+        assert_eq!(
+            engine
+                .store()
+                .stream_version(&"Delivery-d3".parse_stream())
+                .await
+                .unwrap(),
+            0
+        );
         let keys = store.keys().await.unwrap();
         assert!(keys.keys.iter().all(|key| key.subject != "c1"));
         assert_eq!(keys.forgotten, vec!["c1".to_owned()]);
