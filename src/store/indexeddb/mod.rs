@@ -65,8 +65,7 @@ pub enum Durability {
 pub struct IndexedDbOptions {
     /// When a command's commit counts as done.
     pub durability: Durability,
-    /// Seals the key store of personal data at rest under this 256-bit key (derived from a
-    /// user secret by the JS layer); without it, the key store is plain.
+    /// Seals the key store of personal data at rest under this key (`keys.rs`); none: plain.
     pub key_store_key: Option<[u8; 32]>,
 }
 
