@@ -150,9 +150,11 @@ export class Store {
     return this.#inner.dismissRejected(commandId);
   }
 
-  /** Forgets data subject `subject` here and, with the `sync` option, on the server. */
-  forgetSubject(subject) {
-    return this.#inner.forgetSubject(subject);
+  /** Forgets data subject `subject` here and, with the `sync` option, on the server; then
+   * tells `onChange` listeners to read again (the aggregates now show it redacted). */
+  async forgetSubject(subject) {
+    await this.#inner.forgetSubject(subject);
+    this.#changes.emit({});
   }
 
   close() {

@@ -80,7 +80,11 @@ export const personalCases = [
         ok(raw.events.includes("$enc") && raw.events.includes("Lyon"), "sealed fields and readable ones in events");
       }
 
+      const changes = [];
+      const stop = store.onChange((change) => changes.push(change));
       await store.forgetSubject("c1");
+      stop();
+      ok(changes.length >= 1, "onChange heard of the forget");
       const state = (await store.load("Delivery", "d1")).state;
       same([state.customerName, state.phone, state.address.street, state.address.city, state.customerId],
         [t.lib.REDACTED, t.lib.REDACTED, t.lib.REDACTED, "Lyon", "c1"]);
