@@ -6,9 +6,12 @@ import { WasmStore } from "../pkg/fieldstream.js";
 import { ValidationError } from "./errors.js";
 import { startSync } from "./sync.js";
 
+/** What a personal field of a forgotten subject reads as, on every read path. */
+export const REDACTED = "[redacted]";
+
 /** Opens a store; see `OpenOptions` in index.d.ts for every option. */
 export async function open(options) {
-  const normalized = normalize(options);
+  const normalized = await deriveKeyStoreKey(normalize(options));
   const inner = await WasmStore.open(normalized);
   const storage = normalized?.storage ?? (typeof indexedDB === "undefined" ? "memory" : "indexeddb");
   const changes = new Changes(storage === "indexeddb" ? normalized?.name ?? "fieldstream" : null);
@@ -26,6 +29,27 @@ export async function open(options) {
     },
   });
   return new Store(inner, driver, changes);
+}
+
+/** `secret` becomes the 256-bit key that seals the IndexedDB key store (PBKDF2-SHA-256 with
+ * WebCrypto, here, before any transaction opens: an await inside one would end it). */
+async function deriveKeyStoreKey(options) {
+  if (options?.secret === undefined) return options;
+  const { secret, ...rest } = options;
+  if (typeof secret !== "string" || secret === "") {
+    throw new ValidationError("options.secret must be a non-empty string");
+  }
+  const storage = rest.storage ?? (typeof indexedDB === "undefined" ? "memory" : "indexeddb");
+  if (storage !== "indexeddb") {
+    throw new ValidationError('options.secret seals the IndexedDB key store: it needs storage "indexeddb"');
+  }
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new ValidationError("options.secret needs WebCrypto (crypto.subtle)");
+  const text = new TextEncoder();
+  const material = await subtle.importKey("raw", text.encode(secret), "PBKDF2", false, ["deriveBits"]);
+  const salt = text.encode(`fieldstream key store:${rest.name ?? "fieldstream"}`);
+  const bits = await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: 310_000 }, material, 256);
+  return { ...rest, keyStoreKey: new Uint8Array(bits) };
 }
 
 /** A sync token given as a plain string becomes a provider returning it. */
@@ -124,6 +148,13 @@ export class Store {
 
   dismissRejected(commandId) {
     return this.#inner.dismissRejected(commandId);
+  }
+
+  /** Forgets data subject `subject` here and, with the `sync` option, on the server; then
+   * tells `onChange` listeners to read again (the aggregates now show it redacted). */
+  async forgetSubject(subject) {
+    await this.#inner.forgetSubject(subject);
+    this.#changes.emit({});
   }
 
   close() {

@@ -78,6 +78,15 @@ export class CodecError extends FieldstreamError {
   }
 }
 
+/** Personal data did not decrypt (wrong key, moved or tampered ciphertext, a key not held
+ * here) or could not be encrypted; nothing was written. */
+export class CryptoError extends FieldstreamError {
+  constructor(message, options) {
+    super(message, "crypto", options);
+    this.name = "CryptoError";
+  }
+}
+
 /** Makes the error the engine reports as `name` with `details` (`code`, conflict fields). */
 export function makeError(name, message, details) {
   switch (name) {
@@ -89,6 +98,7 @@ export function makeError(name, message, details) {
     case "UnauthorizedError": return new UnauthorizedError(message);
     case "NotFoundError": return new NotFoundError(message);
     case "CodecError": return new CodecError(message);
+    case "CryptoError": return new CryptoError(message);
     default: return new FieldstreamError(message, details.code);
   }
 }

@@ -89,7 +89,23 @@ export interface AggregateDefinition<S = any, C extends Command = Command> {
   stateVersion?: number;
   /** After a sync conflict: decide again on the new state ("rebase", the default), reject, or ask. */
   onConflict?: ConflictPolicy | ((conflict: Conflict<C>) => ConflictPolicy);
+  /** Personal data, per event type: the fields (top-level or dotted paths) sealed under the key
+   * of the data subject that field `subject` names, e.g.
+   * `{ OrderCreated: { subject: "customerId", fields: ["customerName", "phone"] } }`.
+   * After `forgetSubject`, those fields read as `REDACTED`. Such aggregates take no snapshots. */
+  personalData?: Record<string, PersonalFields>;
 }
+
+/** The personal fields of one event type and the field naming their data subject. */
+export interface PersonalFields {
+  /** The field (top-level or dotted path) holding the subject's id; it stays readable. */
+  subject: string;
+  /** The personal fields (top-level or dotted paths). */
+  fields: string[];
+}
+
+/** What a personal field of a forgotten subject reads as, on every read path: `"[redacted]"`. */
+export declare const REDACTED: "[redacted]";
 
 /** The synchronous window an `apply` reads and writes documents through. */
 export interface View<D = any> {
@@ -177,6 +193,10 @@ export interface OpenOptions {
   storage?: "indexeddb" | "memory" | "remote";
   /** IndexedDB commits: "relaxed" (default) or "strict" (flushed to disk first). */
   durability?: "relaxed" | "strict";
+  /** IndexedDB only: seals the key store of personal data at rest under a key derived from
+   * this secret (PBKDF2), so a copied profile reveals no personal field; opening the database
+   * later without it (or with another) fails with `CryptoError`. */
+  secret?: string;
   /** The aggregates, by type name (no "-" in it). */
   aggregates?: Record<string, AggregateDefinition<any, any>>;
   /** The projections (read models), by name. */
@@ -306,6 +326,10 @@ export declare class Store {
   sync(): Promise<SyncReport>;
   rejected(): Promise<RejectedCommand[]>;
   dismissRejected(commandId: string): Promise<boolean>;
+  /** Forgets data subject `subject`: deletes its keys here and, with the `sync` option, on the
+   * server; every read path then shows its personal fields as `REDACTED`, and the read models
+   * are rebuilt without them. */
+  forgetSubject(subject: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -377,4 +401,10 @@ export declare class NotFoundError extends FieldstreamError {
 /** A value could not be encoded or decoded. */
 export declare class CodecError extends FieldstreamError {
   constructor(message: string, options?: ErrorOptions);
+}
+/** Personal data did not decrypt (wrong key, moved or tampered ciphertext, a key not held here);
+ * nothing was written. */
+export declare class CryptoError extends FieldstreamError {
+  constructor(message: string, options?: ErrorOptions);
+  code: "crypto";
 }

@@ -9,5 +9,5 @@ setErrorFactory(makeError);
 
 export * from "../pkg/fieldstream.js";
 export * from "./errors.js";
-export { open, Store } from "./api.js";
+export { open, Store, REDACTED } from "./api.js";
 export { startSync } from "./sync.js";

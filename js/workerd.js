@@ -10,4 +10,4 @@ setErrorFactory(makeError);
 
 export * from "../pkg/fieldstream.js";
 export * from "./errors.js";
-export { open, Store } from "./api.js";
+export { open, Store, REDACTED } from "./api.js";

@@ -199,7 +199,10 @@ async fn durability_is_what_the_store_asked_for() {
         (Durability::Relaxed, "relaxed"),
         (Durability::Strict, "strict"),
     ] {
-        let options = IndexedDbOptions { durability };
+        let options = IndexedDbOptions {
+            durability,
+            ..Default::default()
+        };
         let store = IndexedDbStore::open_with(&fresh_name("durability"), options)
             .await
             .unwrap();

@@ -49,7 +49,7 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
     Ok(Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
@@ -65,7 +65,7 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
 /// The HTTP application: protocol v1 under `/v1`, `/health`, `/metrics`, and the static folder
 /// (when configured) on every other path.
 pub fn router(state: AppState) -> Result<Router, InvalidOrigin> {
-    use routes::{append, batch, ops, read, subscribe};
+    use routes::{append, batch, keys, ops, read, subscribe};
     let config = state.config.clone();
     let api = Router::new()
         .route(
@@ -75,6 +75,11 @@ pub fn router(state: AppState) -> Result<Router, InvalidOrigin> {
         .route("/v1/batch", post(batch::batch))
         .route("/v1/events", get(read::read_all))
         .route("/v1/subscribe", get(subscribe::subscribe))
+        .route("/v1/keys", get(keys::forgotten))
+        .route(
+            "/v1/keys/{subject}",
+            get(keys::get_keys).put(keys::put_keys).delete(keys::forget),
+        )
         .route("/health", get(ops::health))
         .route("/metrics", get(metrics::serve_metrics))
         .route("/v1", any(ops::not_found))

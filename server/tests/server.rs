@@ -14,8 +14,12 @@ mod concurrency;
 mod conformance;
 #[path = "server/export_import.rs"]
 mod export_import;
+#[path = "server/keys.rs"]
+mod keys;
 #[path = "server/multiprocess.rs"]
 mod multiprocess;
+#[path = "server/personal_sync.rs"]
+mod personal_sync;
 #[path = "server/remote_store.rs"]
 mod remote_store;
 #[path = "server/retries.rs"]

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::core::error::{DomainError, Error, Result};
 use crate::core::event::{EventEnvelope, NewEvent};
+use crate::core::personal::PersonalData;
 
 /// The default snapshot interval, in events.
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100;
@@ -55,6 +56,11 @@ pub trait Aggregate: Default + Serialize + DeserializeOwned + 'static {
     fn on_conflict(_command: &Self::Command, _server_events: &[EventEnvelope]) -> ConflictPolicy {
         ConflictPolicy::Rebase
     }
+
+    /// The personal fields of its events, sealed per data subject (none by default).
+    fn personal_data() -> Option<PersonalData> {
+        None
+    }
 }
 
 /// An aggregate's state while the engine holds it; its concrete type belongs to the handler.
@@ -82,6 +88,10 @@ pub trait AggregateHandler {
     /// (`server_events`): decide it again (the default) or reject it.
     fn on_conflict(&self, _command: &Value, _server_events: &[EventEnvelope]) -> ConflictPolicy {
         ConflictPolicy::Rebase
+    }
+    /// The personal fields of its events, sealed per data subject (none by default).
+    fn personal_data(&self) -> Option<PersonalData> {
+        None
     }
 }
 
@@ -162,6 +172,10 @@ impl<A: Aggregate> AggregateHandler for TypedHandler<A> {
             Ok(command) => A::on_conflict(&command, server_events),
             Err(_) => ConflictPolicy::Reject,
         }
+    }
+
+    fn personal_data(&self) -> Option<PersonalData> {
+        A::personal_data()
     }
 }
 

@@ -62,6 +62,10 @@ pub enum Error {
     /// The sync server refused the credentials, even fresh ones.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// Personal data did not decrypt (wrong key, moved or tampered ciphertext, a missing key)
+    /// or could not be encrypted; nothing was written.
+    #[error("crypto error: {0}")]
+    Crypto(String),
 }
 
 impl Error {
@@ -77,6 +81,7 @@ impl Error {
             Error::Codec(_) => "codec",
             Error::Network(_) => "network",
             Error::Unauthorized(_) => "unauthorized",
+            Error::Crypto(_) => "crypto",
         }
     }
 

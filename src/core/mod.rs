@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod idempotency;
 pub mod outbox;
+pub mod personal;
 pub mod projection;
 pub mod runtime;
 pub mod snapshot;
@@ -26,6 +27,9 @@ pub use error::{DomainError, Error, Result};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};
 pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord};
 pub use outbox::{OutboxEntry, RejectedCommand, RejectionReason};
+pub use personal::{
+    KeyStore, KeyUpdate, PersonalData, PersonalFields, REDACTED, Shredder, SubjectKey,
+};
 pub use projection::{
     OnFailure, Projection, ProjectionMode, ProjectionOptions, ProjectionState, View,
 };

@@ -96,9 +96,15 @@ impl JsEngine {
                 return Err(to_js_error(Error::InvalidInput(message)));
             }
         };
-        let store = IndexedDbStore::open_with(&name, IndexedDbOptions { durability })
-            .await
-            .map_err(to_js_error)?;
+        let store = IndexedDbStore::open_with(
+            &name,
+            IndexedDbOptions {
+                durability,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(to_js_error)?;
         Self::over(LocalStore::IndexedDb(store)).await
     }
 

@@ -10,6 +10,7 @@
 //! | `Codec` | `CodecError` | `codec` |
 //! | `Network` | `NetworkError` | `network` |
 //! | `Unauthorized` | `UnauthorizedError` | `unauthorized` |
+//! | `Crypto` | `CryptoError` | `crypto` |
 //!
 //! The package's JS layer registers its error classes through `setErrorFactory`, and errors
 //! are then instances of them (`err instanceof ConflictError`); before that they are plain
@@ -46,6 +47,7 @@ pub fn error_name(error: &Error) -> &'static str {
         Error::Codec(_) => "CodecError",
         Error::Network(_) => "NetworkError",
         Error::Unauthorized(_) => "UnauthorizedError",
+        Error::Crypto(_) => "CryptoError",
     }
 }
 

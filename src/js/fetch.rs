@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::core::StreamId;
 use crate::protocol::{
     AppendRequest, BatchRequest, BatchResponse, ConflictResponse, ErrorBody, ErrorCode, EventsPage,
-    StreamPage,
+    ForgottenPage, PutKeys, StreamPage, SubjectKeys,
 };
 use crate::sync::{AppendAnswer, StreamTransport, Transport, TransportError};
 
@@ -213,6 +213,36 @@ impl Transport for FetchTransport {
     async fn pause(&self, millis: u64) {
         sleep(millis).await
     }
+
+    async fn subject_keys(&self, subject: &str) -> Result<SubjectKeys, TransportError> {
+        self.request("GET", &key_path(subject), None).await
+    }
+
+    async fn put_subject_keys(
+        &self,
+        subject: &str,
+        keys: &PutKeys,
+    ) -> Result<SubjectKeys, TransportError> {
+        self.request("PUT", &key_path(subject), Some(json(keys)?))
+            .await
+    }
+
+    async fn forget_subject(&self, subject: &str) -> Result<SubjectKeys, TransportError> {
+        self.request("DELETE", &key_path(subject), None).await
+    }
+
+    async fn forgotten(&self, after: u64) -> Result<ForgottenPage, TransportError> {
+        self.request("GET", &format!("/v1/keys?after={after}"), None)
+            .await
+    }
+}
+
+/// The key service's path of `subject`, percent-encoded.
+fn key_path(subject: &str) -> String {
+    format!(
+        "/v1/keys/{}",
+        String::from(js_sys::encode_uri_component(subject))
+    )
 }
 
 impl StreamTransport for FetchTransport {

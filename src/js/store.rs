@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
@@ -129,5 +130,13 @@ impl EventStore for LocalStore {
 
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
         forward!(self, store => store.unprocessed(checkpoint, pending_upto).await)
+    }
+
+    async fn keys(&self) -> Result<KeyStore> {
+        forward!(self, store => store.keys().await)
+    }
+
+    async fn update_keys(&self, update: &KeyUpdate) -> Result<()> {
+        forward!(self, store => store.update_keys(update).await)
     }
 }

@@ -7,12 +7,14 @@ pub mod append;
 pub mod batch;
 pub mod error;
 pub mod event;
+pub mod keys;
 pub mod read;
 
 pub use append::{AppendRequest, AppendResponse, ConflictResponse};
 pub use batch::{BatchAppend, BatchRequest, BatchResponse, BatchResult};
 pub use error::{ErrorBody, ErrorCode};
 pub use event::{ClientEvent, ServerEvent};
+pub use keys::{ForgottenPage, ForgottenSubject, KeyEntry, PutKeys, SubjectKeys};
 pub use read::{EventsPage, StreamPage};
 
 /// The protocol version these types implement; every path starts with `/v{PROTOCOL_VERSION}`.

@@ -22,6 +22,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
+use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
     EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, ProjectionState,
@@ -191,4 +192,10 @@ pub trait EventStore {
 
     /// How many events a fold at `checkpoint` and `pending_upto` has not processed yet.
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64>;
+
+    /// The subject keys held and the subjects forgotten (personal data).
+    async fn keys(&self) -> Result<KeyStore>;
+
+    /// Adds keys and forgets subjects (deleting their keys), in one write.
+    async fn update_keys(&self, update: &KeyUpdate) -> Result<()>;
 }

@@ -24,6 +24,7 @@
 //!    Nothing is applied locally before the server has answered, so a round that fails leaves
 //!    the store as it was and the next one resends the same requests.
 
+mod keys;
 mod live;
 mod remote;
 mod retry;
@@ -110,6 +111,8 @@ pub struct SyncClient<S: EventStore, T: Transport> {
     /// Outbox entries the server accepted whose confirmation a full disk refused: not pushed
     /// again while they wait (in memory only; after a restart they are resent, and recognised).
     unconfirmed: RefCell<HashSet<u64>>,
+    /// The number of the last subject forgotten on the server that this client has learnt.
+    forgotten_after: std::cell::Cell<u64>,
 }
 
 impl<S: EventStore, T: Transport> SyncClient<S, T> {
@@ -124,6 +127,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             live: RefCell::default(),
             running: futures::lock::Mutex::new(()),
             unconfirmed: RefCell::default(),
+            forgotten_after: Default::default(),
         }
     }
 

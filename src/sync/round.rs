@@ -31,6 +31,8 @@ pub(super) async fn run<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
 ) -> Result<SyncReport> {
     let store = client.engine.store();
+    client.send_forgets().await?;
+    client.learn_forgotten().await?;
     let outbox = store.read_outbox(usize::MAX).await?;
     let pushable: Vec<OutboxEntry> = {
         let unconfirmed = client.unconfirmed.borrow();
@@ -55,6 +57,11 @@ pub(super) async fn run<S: EventStore, T: Transport>(
         for entry in &chosen[group.clone()] {
             events.extend(outbox_events(store, entry).await?);
         }
+        client.push_keys(&events).await?;
+        let events = events
+            .iter()
+            .map(ClientEvent::from_envelope)
+            .collect::<Result<Vec<_>>>()?;
         appends.push(BatchAppend {
             stream: chosen[group.start].stream.clone(),
             expected_version: ExpectedVersion::Exact(chosen[group.start].expected_version),
@@ -110,6 +117,7 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
     mut report: SyncReport,
 ) -> Result<SyncReport> {
     let store = client.engine.store();
+    client.fetch_keys(&pulled).await?;
     acked.extend(client.unconfirmed.borrow().iter().copied());
     let pulled_ids: HashSet<_> = pulled.iter().map(|event| event.id).collect();
     // A command whose events come back from the server was accepted, even if its answer was lost.
@@ -199,8 +207,11 @@ fn group_by_stream(chosen: &[OutboxEntry]) -> Vec<Range<usize>> {
     groups
 }
 
-/// The stored events of an outbox entry, as sent.
-async fn outbox_events<S: EventStore>(store: &S, entry: &OutboxEntry) -> Result<Vec<ClientEvent>> {
+/// The stored events of an outbox entry, checked against it.
+async fn outbox_events<S: EventStore>(
+    store: &S,
+    entry: &OutboxEntry,
+) -> Result<Vec<EventEnvelope>> {
     let events = store
         .read_stream(
             &entry.stream,
@@ -218,7 +229,7 @@ async fn outbox_events<S: EventStore>(store: &S, entry: &OutboxEntry) -> Result<
             entry.command_id
         )));
     }
-    events.iter().map(ClientEvent::from_envelope).collect()
+    Ok(events)
 }
 
 /// What became of one group of entries (one stream's consecutive commands).

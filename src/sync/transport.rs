@@ -5,7 +5,7 @@
 use crate::core::StreamId;
 use crate::protocol::{
     AppendRequest, AppendResponse, BatchRequest, BatchResponse, ConflictResponse, ErrorBody,
-    EventsPage, StreamPage,
+    EventsPage, ForgottenPage, PutKeys, StreamPage, SubjectKeys,
 };
 
 /// Why a request did not give an answer to act on.
@@ -37,6 +37,30 @@ pub trait Transport {
     async fn events(&self, after: u64, limit: u32) -> Result<EventsPage, TransportError>;
     /// Waits `millis` milliseconds (a timer in browsers, virtual time in simulations).
     async fn pause(&self, millis: u64);
+    /// `GET /v1/keys/{subject}` (personal data); transports without a key service refuse.
+    async fn subject_keys(&self, _subject: &str) -> Result<SubjectKeys, TransportError> {
+        Err(no_key_service())
+    }
+    /// `PUT /v1/keys/{subject}`.
+    async fn put_subject_keys(
+        &self,
+        _subject: &str,
+        _keys: &PutKeys,
+    ) -> Result<SubjectKeys, TransportError> {
+        Err(no_key_service())
+    }
+    /// `DELETE /v1/keys/{subject}`: forgets the subject on the server.
+    async fn forget_subject(&self, _subject: &str) -> Result<SubjectKeys, TransportError> {
+        Err(no_key_service())
+    }
+    /// `GET /v1/keys?after=…`: subjects forgotten on the server after number `after`.
+    async fn forgotten(&self, _after: u64) -> Result<ForgottenPage, TransportError> {
+        Err(no_key_service())
+    }
+}
+
+fn no_key_service() -> TransportError {
+    TransportError::Unknown("this transport has no key service".into())
 }
 
 /// What `POST /v1/streams/{stream}` answered.

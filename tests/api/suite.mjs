@@ -4,6 +4,7 @@
 // runtime's storage with the given options.
 import { eventually, ok, equal, rejects, same, throws } from "./check.mjs";
 import { items, orderAggregate, ordersProjection } from "./order.mjs";
+import { personalCases } from "./personal.mjs";
 
 /** Opens a store with the Order aggregate and the `orders` read model. */
 const orders = ({ lib, open }, extra = {}) =>
@@ -404,5 +405,5 @@ export const cases = [
       ok(error instanceof t.lib.StorageError && error.code === "storage", `closed: ${error}`);
     },
   },
+  ...personalCases,
 ];
-

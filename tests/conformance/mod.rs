@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+mod keys;
 mod projection_lifecycle;
 mod projections;
 mod records;
@@ -75,6 +76,9 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
         }),
         ("rejected_commands_wait_in_the_inbox", |s| {
             Box::pin(rejected_commands_wait_in_the_inbox(s))
+        }),
+        ("the_key_store_keeps_keys_and_forgets_subjects", |s| {
+            Box::pin(keys::the_key_store_keeps_keys_and_forgets_subjects(s))
         }),
         (
             "a_sync_never_strands_a_command_made_after_it_read_the_outbox",

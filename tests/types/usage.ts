@@ -144,3 +144,33 @@ function StatusBar(props: { store: Store; none: MaybeStore }): number {
 }
 
 console.log(OrderList, StatusBar);
+
+// Personal data: the declaration, forgetting, the redaction marker and the crypto error.
+import { REDACTED, CryptoError, type PersonalFields } from "fieldstream";
+
+async function personal(): Promise<void> {
+  const fields: PersonalFields = { subject: "customerId", fields: ["customerName", "address.street"] };
+  const store = await open({
+    aggregates: {
+      Delivery: {
+        initialState: () => ({ name: "" }),
+        decide: () => [],
+        evolve: (state) => state,
+        personalData: { DeliveryBooked: fields },
+      },
+    },
+  });
+  await store.forgetSubject("c-1");
+  const state = (await store.load<{ name: string }>("Delivery", "d-1")).state;
+  const redacted: boolean = state.name === REDACTED;
+  try {
+    await store.load("Delivery", "d-2");
+  } catch (error) {
+    if (error instanceof CryptoError) console.log(error.code === "crypto", redacted);
+  }
+  // @ts-expect-error: fields is a list of paths
+  const wrong: PersonalFields = { subject: "customerId", fields: "phone" };
+  console.log(wrong);
+}
+
+void personal();

@@ -16,7 +16,10 @@ mod sqlite;
 use std::future::Future;
 
 use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream::protocol::{AppendResponse, ClientEvent, ConflictResponse, ServerEvent};
+use fieldstream::protocol::{
+    AppendResponse, ClientEvent, ConflictResponse, ForgottenSubject, KeyEntry, ServerEvent,
+    SubjectKeys,
+};
 use serde::{Deserialize, Serialize};
 
 pub use notify::{HeadChanged, Notifier};
@@ -108,6 +111,40 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         events: &[ExportedEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The key service of personal data, per tenant: subject keys and forgotten subjects. Keys are
+/// kept apart from events, never exported, logged or counted.
+pub trait KeyService: Clone + Send + Sync + 'static {
+    /// The keys of `subject`, and whether it was forgotten.
+    fn subject_keys(
+        &self,
+        tenant: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<SubjectKeys, StoreError>> + Send;
+
+    /// Adds keys of `subject` (none once it was forgotten); the subject's keys after.
+    fn put_subject_keys(
+        &self,
+        tenant: &str,
+        subject: &str,
+        keys: &[KeyEntry],
+    ) -> impl Future<Output = Result<SubjectKeys, StoreError>> + Send;
+
+    /// Forgets `subject`: deletes its keys and adds it to the forgotten list (once).
+    fn forget_subject(
+        &self,
+        tenant: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<SubjectKeys, StoreError>> + Send;
+
+    /// Up to `limit` subjects forgotten after number `after`, in the order they were forgotten.
+    fn forgotten_subjects(
+        &self,
+        tenant: &str,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ForgottenSubject>, StoreError>> + Send;
 }
 
 /// The backend a database URL names: PostgreSQL for `postgres://` or `postgresql://`, else SQLite.
@@ -212,5 +249,33 @@ impl Backend for AnyBackend {
 
     async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
         delegate!(self, b => b.import_chunk(events).await)
+    }
+}
+
+impl KeyService for AnyBackend {
+    async fn subject_keys(&self, tenant: &str, subject: &str) -> Result<SubjectKeys, StoreError> {
+        delegate!(self, b => b.subject_keys(tenant, subject).await)
+    }
+
+    async fn put_subject_keys(
+        &self,
+        tenant: &str,
+        subject: &str,
+        keys: &[KeyEntry],
+    ) -> Result<SubjectKeys, StoreError> {
+        delegate!(self, b => b.put_subject_keys(tenant, subject, keys).await)
+    }
+
+    async fn forget_subject(&self, tenant: &str, subject: &str) -> Result<SubjectKeys, StoreError> {
+        delegate!(self, b => b.forget_subject(tenant, subject).await)
+    }
+
+    async fn forgotten_subjects(
+        &self,
+        tenant: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<ForgottenSubject>, StoreError> {
+        delegate!(self, b => b.forgotten_subjects(tenant, after, limit).await)
     }
 }

@@ -19,6 +19,8 @@ use super::pg_listen::{self, CHANNEL, Listening};
 use super::rows::{COLUMNS, EncodedEvent, RawEvent, chunk_heads, place, signed, unsigned};
 use super::{AppendOutcome, Backend, ExportedEvent, Notifier, StoreError};
 
+mod keys;
+
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
         tenant TEXT PRIMARY KEY,
@@ -62,8 +64,8 @@ impl PostgresBackend {
         sqlx::query("SELECT pg_advisory_xact_lock(7286346518361)")
             .execute(&mut *tx)
             .await?;
-        for statement in SCHEMA {
-            sqlx::query(statement).execute(&mut *tx).await?;
+        for statement in SCHEMA.iter().chain(&keys::SCHEMA) {
+            sqlx::query(*statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;
 

@@ -25,6 +25,8 @@ use super::decide::{Prior, StoredId, classify};
 use super::rows::{COLUMNS, EncodedEvent, RawEvent, chunk_heads, place, signed, unsigned};
 use super::{AppendOutcome, Backend, ExportedEvent, Notifier, StoreError};
 
+mod keys;
+
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
         tenant TEXT PRIMARY KEY NOT NULL,
@@ -90,8 +92,8 @@ impl SqliteBackend {
                 .await?;
             (readers, writer)
         };
-        for statement in SCHEMA {
-            sqlx::query(statement).execute(&writer).await?;
+        for statement in SCHEMA.iter().chain(&keys::SCHEMA) {
+            sqlx::query(*statement).execute(&writer).await?;
         }
         Ok(SqliteBackend {
             pool,

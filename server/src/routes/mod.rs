@@ -2,6 +2,7 @@
 
 pub mod append;
 pub mod batch;
+pub mod keys;
 pub mod ops;
 pub mod read;
 pub mod subscribe;

@@ -107,6 +107,7 @@ impl<S: EventStore> Engine<S> {
     ) -> Result<ExecuteResult> {
         let stream = &context.stream;
         let mut attempt = 0;
+        self.ensure_keys().await?;
         loop {
             if let Some(result) = self.replay_idempotent(context.options, stream).await? {
                 return Ok(result);
@@ -135,9 +136,11 @@ impl<S: EventStore> Engine<S> {
             let Some(commit) = self.prepare(handler, context, state, version, decided)? else {
                 return Ok(self.result(context, version, Vec::new()));
             };
+            self.save_new_keys().await?;
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Committed(events)) => {
                     let version = events.last().map_or(version, |event| event.version);
+                    let events = self.shredder.reveal_all(events)?;
                     self.refresh_subscriptions().await;
                     return Ok(self.result(context, version, events));
                 }
@@ -270,7 +273,7 @@ impl<S: EventStore> Engine<S> {
             client_id: Some(self.store.client_id().to_owned()),
             occurred_at: now,
         };
-        let events: Vec<EventEnvelope> = decided
+        let mut events: Vec<EventEnvelope> = decided
             .into_iter()
             .zip(version + 1..)
             .map(|(event, version)| EventEnvelope {
@@ -286,7 +289,18 @@ impl<S: EventStore> Engine<S> {
             })
             .collect();
         let last = version + events.len() as u64;
-        let snapshot = if snapshot_due(handler.snapshot_every(), version, last) {
+        let subject = self
+            .shredder
+            .seal_events(context.aggregate_type, &mut events)?;
+        let command = match &subject {
+            Some(subject) => {
+                self.shredder
+                    .seal_command(&context.command_id, subject, context.command)?
+            }
+            None => context.command.clone(),
+        };
+        let personal = self.shredder.declares(context.aggregate_type);
+        let snapshot = if !personal && snapshot_due(handler.snapshot_every(), version, last) {
             handler.evolve(&mut state, &self.upcast_all(events.clone())?)?;
             Some(Snapshot {
                 stream: stream.clone(),
@@ -304,7 +318,7 @@ impl<S: EventStore> Engine<S> {
             aggregate_type: context.aggregate_type.to_owned(),
             aggregate_id: context.id.to_owned(),
             stream: stream.clone(),
-            command: context.command.clone(),
+            command,
             expected_version: version,
             event_ids: events.iter().map(|event| event.id).collect(),
             idempotency_key: context.options.idempotency_key.clone(),

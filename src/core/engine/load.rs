@@ -73,8 +73,17 @@ impl<S: EventStore> Engine<S> {
     /// Every event of an aggregate's stream, upcast, in version order.
     pub async fn history(&self, aggregate_type: &str, id: &str) -> Result<Vec<EventEnvelope>> {
         let (_, stream) = self.resolve(aggregate_type, id)?;
+        self.ensure_keys().await?;
+        let result = self.history_once(&stream).await;
+        if self.retry_with_new_keys(&result).await? {
+            return self.history_once(&stream).await;
+        }
+        result
+    }
+
+    async fn history_once(&self, stream: &StreamId) -> Result<Vec<EventEnvelope>> {
         let mut events = Vec::new();
-        self.for_each_page(&stream, 1, None, |page| {
+        self.for_each_page(stream, 1, None, |page| {
             events.extend_from_slice(page);
             Ok(())
         })
@@ -89,7 +98,23 @@ impl<S: EventStore> Engine<S> {
         stream: &StreamId,
         until: Option<u64>,
     ) -> Result<(State, u64)> {
+        self.ensure_keys().await?;
+        let result = self.load_state_once(handler, stream, until).await;
+        if self.retry_with_new_keys(&result).await? {
+            return self.load_state_once(handler, stream, until).await;
+        }
+        result
+    }
+
+    async fn load_state_once(
+        &self,
+        handler: &dyn AggregateHandler,
+        stream: &StreamId,
+        until: Option<u64>,
+    ) -> Result<(State, u64)> {
+        // State holds decrypted personal data: such aggregates neither take nor use snapshots.
         let snapshot = match self.store.latest_snapshot(stream).await? {
+            _ if self.shredder.declares(handler.aggregate_type()) => None,
             Some(snapshot)
                 if snapshot.state_version == handler.state_version()
                     && until.is_none_or(|until| snapshot.version <= until) =>
@@ -137,7 +162,9 @@ impl<S: EventStore> Engine<S> {
         }
     }
 
+    /// Opens the personal data of `events`, then upcasts them.
     pub(super) fn upcast_all(&self, events: Vec<EventEnvelope>) -> Result<Vec<EventEnvelope>> {
+        let events = self.shredder.reveal_all(events)?;
         if self.upcasters.is_empty() {
             return Ok(events);
         }

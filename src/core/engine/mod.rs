@@ -8,6 +8,7 @@
 
 mod execute;
 mod load;
+mod personal;
 mod rebase;
 mod views;
 
@@ -23,6 +24,7 @@ use std::rc::Rc;
 use crate::core::aggregate::{Aggregate, AggregateHandler, handler_for};
 use crate::core::error::{Error, Result};
 use crate::core::idempotency::DEFAULT_IDEMPOTENCY_TTL_MS;
+use crate::core::personal::Shredder;
 use crate::core::projection::Projector;
 use crate::core::runtime::{Clock, IdSource, RandomIds};
 use crate::core::stream::{StreamId, check_aggregate_type};
@@ -86,6 +88,7 @@ pub struct Engine<S: EventStore> {
     config: EngineConfig,
     stats: Cell<EngineStats>,
     projector: Rc<Projector>,
+    shredder: Rc<Shredder>,
     subscriptions: views::Subscriptions,
     retries: std::cell::RefCell<HashMap<String, views::Retry>>,
 }
@@ -93,6 +96,9 @@ pub struct Engine<S: EventStore> {
 impl<S: EventStore> Engine<S> {
     /// An engine over `store` with the platform clock, random ids and the default config.
     pub fn new(store: S) -> Self {
+        let shredder = Rc::new(Shredder::new());
+        let mut projector = Projector::new();
+        projector.set_shredder(shredder.clone());
         Engine {
             store,
             handlers: HashMap::new(),
@@ -101,7 +107,8 @@ impl<S: EventStore> Engine<S> {
             ids: Rc::new(RandomIds),
             config: EngineConfig::default(),
             stats: Cell::new(EngineStats::default()),
-            projector: Rc::new(Projector::new()),
+            projector: Rc::new(projector),
+            shredder,
             subscriptions: views::Subscriptions::default(),
             retries: Default::default(),
         }
@@ -144,6 +151,9 @@ impl<S: EventStore> Engine<S> {
             return Err(Error::InvalidInput(format!(
                 "aggregate {name} is already registered"
             )));
+        }
+        if let Some(personal) = handler.personal_data() {
+            self.shredder.declare(&name, personal)?;
         }
         self.handlers.insert(name, handler);
         Ok(())

@@ -6,11 +6,14 @@
 //! command id and the attempt, so a retry of the same rebase produces the same ids — and one
 //! that no longer holds comes back with its domain error.
 
+use serde_json::Value;
+
 use super::Engine;
 use crate::core::aggregate::ConflictPolicy;
 use crate::core::error::{DomainError, Error, Result};
 use crate::core::event::{EventEnvelope, EventMetadata};
 use crate::core::outbox::OutboxEntry;
+use crate::core::personal::REDACTED;
 use crate::core::runtime::derived_event_id;
 use crate::core::stream::check_event_type;
 use crate::store::EventStore;
@@ -42,9 +45,13 @@ impl<S: EventStore> Engine<S> {
         entry: &OutboxEntry,
         server_events: &[EventEnvelope],
     ) -> Result<ConflictPolicy> {
+        let command = self
+            .shredder
+            .reveal_command(&entry.command_id, &entry.command)?;
+        let server_events = self.shredder.reveal_all(server_events.to_vec())?;
         Ok(self
             .handler(&entry.aggregate_type)?
-            .on_conflict(&entry.command, server_events))
+            .on_conflict(&command, &server_events))
     }
 
     /// Decides `pending` (one stream's commands, oldest first) again on top of `history` (the
@@ -67,7 +74,20 @@ impl<S: EventStore> Engine<S> {
             if entry.stream != first.stream {
                 return Err(Error::invalid("redecide takes the commands of one stream"));
             }
-            let decided = match handler.decide(&state, &entry.command) {
+            let command = self
+                .shredder
+                .reveal_command(&entry.command_id, &entry.command)?;
+            if command == Value::String(REDACTED.to_owned()) {
+                outcomes.push(Redecision::Refused {
+                    entry: entry.clone(),
+                    error: DomainError::new(
+                        "subject_forgotten",
+                        "the command's personal data was forgotten",
+                    ),
+                });
+                continue;
+            }
+            let decided = match handler.decide(&state, &command) {
                 Ok(decided) => decided,
                 Err(Error::Domain(error)) => {
                     outcomes.push(Redecision::Refused {
@@ -102,6 +122,8 @@ impl<S: EventStore> Engine<S> {
                 });
             }
             handler.evolve(&mut state, &self.upcast_all(events.clone())?)?;
+            self.shredder
+                .seal_events(&entry.aggregate_type, &mut events)?;
             let redecided = OutboxEntry {
                 expected_version: version,
                 event_ids: events.iter().map(|event| event.id).collect(),

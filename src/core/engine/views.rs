@@ -97,6 +97,11 @@ impl<S: EventStore> Engine<S> {
     /// A step that fails (a storage error) is retried on a later call after a backoff that
     /// doubles from the projection's `backoff_ms`; the failure shows in its status meanwhile.
     pub async fn run_projections(&self, limit: usize) -> Result<Vec<(String, CatchUp)>> {
+        self.ensure_keys().await?;
+        if self.shredder.ring().take_missing() {
+            // A step met a key that another tab made: read the key store again.
+            self.reload_keys().await?;
+        }
         let mut steps = Vec::new();
         let now = self.clock.now().millis();
         for registered in self.projector.all() {
@@ -154,6 +159,8 @@ impl<S: EventStore> Engine<S> {
 
     /// Applies a sync batch and corrects the inline projections in the same write.
     pub async fn apply_sync(&self, batch: SyncBatch) -> Result<()> {
+        self.ensure_keys().await?;
+        self.save_new_keys().await?;
         self.store.apply_sync(batch, Some(&self.projector)).await?;
         self.refresh_subscriptions().await;
         Ok(())

@@ -180,9 +180,11 @@ impl Projector {
         pending: bool,
         known: &mut Known,
     ) -> Result<Applied> {
+        let revealed = self.reveal(&stored.event)?;
+        let event = revealed.as_ref().unwrap_or(&stored.event);
         let writes = loop {
             let mut view = View::new(known);
-            let outcome = registered.projection.apply(&stored.event, &mut view);
+            let outcome = registered.projection.apply(event, &mut view);
             if view.misses().is_empty() {
                 match outcome {
                     Ok(()) => break view.into_writes(),

@@ -2,6 +2,8 @@
 //! consistency model of the module above (a confirmed base in server order, pending events on
 //! top with undo records).
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -10,7 +12,9 @@ use super::storage::{DocTx, Fold};
 use super::view::Known;
 use super::{Projection, ProjectionMode, ProjectionOptions, ProjectionState, Rebuild, namespace};
 use crate::core::error::{Error, Result};
+use crate::core::event::EventEnvelope;
 use crate::core::event::StoredEvent;
+use crate::core::personal::Shredder;
 use crate::core::stream::check_aggregate_type;
 
 /// A registered projection.
@@ -43,6 +47,8 @@ pub struct CatchUp {
 #[derive(Default)]
 pub struct Projector {
     registered: Vec<Registered>,
+    shredder: Option<Rc<Shredder>>,
+    forced_rebuilds: RefCell<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Projector {
@@ -63,6 +69,35 @@ impl Projector {
     /// No projections.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Opens sealed personal data with `shredder` before projections see events.
+    pub fn set_shredder(&mut self, shredder: Rc<Shredder>) {
+        self.shredder = Some(shredder);
+    }
+
+    /// `event` as projections see it: its personal data opened (or redacted).
+    pub(super) fn reveal(&self, event: &EventEnvelope) -> Result<Option<EventEnvelope>> {
+        match &self.shredder {
+            Some(shredder) => shredder.reveal(event),
+            None => Ok(None),
+        }
+    }
+
+    /// Makes the next catch-up step of every projection start over from an empty read model
+    /// (after a subject was forgotten, so no decrypted value of theirs stays behind).
+    pub fn force_rebuilds(&self) {
+        let mut forced = self.forced_rebuilds.borrow_mut();
+        forced.extend(
+            self.registered
+                .iter()
+                .map(|r| r.projection.name().to_owned()),
+        );
+    }
+
+    /// Whether a forced rebuild of `name` waits for its first step.
+    pub fn rebuild_forced(&self, name: &str) -> bool {
+        self.forced_rebuilds.borrow().contains(name)
     }
 
     /// Registers a projection; names are unique and follow the aggregate type rule.
@@ -190,6 +225,20 @@ impl Projector {
                 ..Default::default()
             },
         };
+        if self.forced_rebuilds.borrow_mut().remove(name) {
+            for ns in std::iter::once(state.version)
+                .chain(state.rebuild.as_ref().map(|rebuild| rebuild.version))
+                .map(|version| namespace(name, version))
+            {
+                tx.clear_namespace(&ns)?;
+                tx.clear_undo(&ns)?;
+            }
+            state = ProjectionState {
+                name: name.to_owned(),
+                version: 0,
+                ..Default::default()
+            };
+        }
         if state.stopped_at.is_some() {
             return Ok(CatchUp {
                 processed: 0,

@@ -169,6 +169,7 @@ impl JsStore {
             name,
             storage,
             durability,
+            key_store_key,
             aggregates,
             projections,
             upcasters,
@@ -178,7 +179,14 @@ impl JsStore {
         let store = match (storage, &sync) {
             (Storage::Memory, _) => LocalStore::Memory(MemoryStore::new()),
             (Storage::IndexedDb, _) => LocalStore::IndexedDb(
-                IndexedDbStore::open_with(&name, IndexedDbOptions { durability }).await?,
+                IndexedDbStore::open_with(
+                    &name,
+                    IndexedDbOptions {
+                        durability,
+                        key_store_key,
+                    },
+                )
+                .await?,
             ),
             (Storage::Remote, Some(options)) => {
                 config = RemoteStore::<FetchTransport>::engine_config();
@@ -212,6 +220,13 @@ impl JsStore {
             store.use_projector(engine.projector().clone());
         }
         let remote = storage == Storage::Remote;
+        if remote && engine.shredder().is_active() {
+            // The remote store keeps no key store on the server yet: keys would be lost.
+            return Err(fields::invalid(
+                "options.aggregates",
+                "declare personalData, which remote storage does not support yet",
+            ));
+        }
         let engine = Rc::new(engine);
         views::catch_up(&engine).await?;
         let changes = views::watch_other_tabs(&engine);

@@ -48,6 +48,8 @@ pub struct StoreOptions {
     pub storage: Storage,
     /// IndexedDB commit durability.
     pub durability: Durability,
+    /// The key that seals the IndexedDB key store (derived from `secret` by the JS layer).
+    pub key_store_key: Option<[u8; 32]>,
     /// The aggregates.
     pub aggregates: Vec<JsAggregate>,
     /// The projections and how each runs.
@@ -62,6 +64,7 @@ const OPTIONS: &[&str] = &[
     "name",
     "storage",
     "durability",
+    "keyStoreKey",
     "aggregates",
     "projections",
     "upcasters",
@@ -103,6 +106,22 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
             ));
         }
     };
+    let key_store_key = match fields::get(&object, "keyStoreKey") {
+        None => None,
+        Some(value) => {
+            let bytes = js_sys::Uint8Array::new(&value).to_vec();
+            let key: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| fields::invalid("options.secret", "did not derive a 256-bit key"))?;
+            if storage != Storage::IndexedDb {
+                return Err(fields::invalid(
+                    "options.secret",
+                    "seals the IndexedDB key store: it needs storage \"indexeddb\"",
+                ));
+            }
+            Some(key)
+        }
+    };
     let (upcasters, versions) = read_upcasters(fields::get(&object, "upcasters"))?;
     let versions = Rc::new(versions);
     let mut aggregates = Vec::new();
@@ -130,6 +149,7 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         name,
         storage,
         durability,
+        key_store_key,
         aggregates,
         projections,
         upcasters,

@@ -108,7 +108,7 @@ impl JsStore {
     pub fn rejected(&self) -> Promise {
         let engine = self.engine();
         spawn(async move {
-            let rejected = engine?.store().rejected().await?;
+            let rejected = engine?.rejected().await?;
             Ok(rejected
                 .into_iter()
                 .map(|r| Rejected {
@@ -121,6 +121,23 @@ impl JsStore {
                     at: r.at,
                 })
                 .collect::<Vec<_>>())
+        })
+    }
+
+    /// Forgets data subject `subject`: its keys here (and on the server, with sync), so every
+    /// read path shows its personal fields redacted; the read models are rebuilt.
+    #[wasm_bindgen(js_name = forgetSubject)]
+    pub fn forget_subject(&self, subject: JsValue) -> Promise {
+        let checked = self
+            .engine()
+            .and_then(|engine| Ok((engine, fields::string_arg(&subject, "the subject")?)));
+        let client = self.sync.as_ref().map(|(client, _)| client.clone());
+        spawn(async move {
+            let (engine, subject) = checked?;
+            match client {
+                Some(client) => client.forget_subject(&subject).await,
+                None => engine.forget_subject(&subject).await,
+            }
         })
     }
 

@@ -14,7 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::thrown::from_thrown;
 use crate::core::aggregate::{AggregateHandler, ConflictPolicy, DEFAULT_SNAPSHOT_EVERY, State};
-use crate::core::{Error, EventEnvelope, NewEvent, Result, check_event_type};
+use crate::core::{Error, EventEnvelope, NewEvent, PersonalData, Result, check_event_type};
 use crate::js::convert::{json_from_js, to_js_json};
 use crate::js::fields;
 
@@ -39,6 +39,7 @@ pub struct JsAggregate {
     state_version: u32,
     on_conflict: OnConflict,
     schema_versions: SchemaVersions,
+    personal_data: Option<PersonalData>,
 }
 
 const OPTIONS: &[&str] = &[
@@ -48,6 +49,7 @@ const OPTIONS: &[&str] = &[
     "snapshotEvery",
     "stateVersion",
     "onConflict",
+    "personalData",
 ];
 
 impl JsAggregate {
@@ -79,7 +81,23 @@ impl JsAggregate {
                 }
             },
         };
+        let personal_data = match fields::get(&object, "personalData") {
+            None => None,
+            Some(value) => {
+                let what = format!("{path}.personalData");
+                let json = json_from_js(&value, &what)?;
+                let data: PersonalData = serde_json::from_value(json).map_err(|error| {
+                    fields::invalid(
+                        &what,
+                        format!("must be {{ EventType: {{ subject, fields }} }}: {error}"),
+                    )
+                })?;
+                data.check()?;
+                Some(data)
+            }
+        };
         Ok(JsAggregate {
+            personal_data,
             name: name.to_owned(),
             initial_state: fields::function(&object, "initialState", &path)?,
             decide: fields::function(&object, "decide", &path)?,
@@ -248,5 +266,9 @@ impl AggregateHandler for JsAggregate {
             // A throwing or undecided policy function rejects: the user then sees the command.
             _ => ConflictPolicy::Reject,
         }
+    }
+
+    fn personal_data(&self) -> Option<PersonalData> {
+        self.personal_data.clone()
     }
 }

@@ -19,6 +19,7 @@
 
 mod commit;
 mod errors;
+mod keys;
 mod notices;
 mod queries;
 mod records;
@@ -64,6 +65,8 @@ pub enum Durability {
 pub struct IndexedDbOptions {
     /// When a command's commit counts as done.
     pub durability: Durability,
+    /// Seals the key store of personal data at rest under this key (`keys.rs`); none: plain.
+    pub key_store_key: Option<[u8; 32]>,
 }
 
 /// An event store in one IndexedDB database. Clones share the connection.
@@ -77,6 +80,7 @@ struct Inner {
     db: RefCell<Option<Rexie>>,
     client_id: String,
     durability: Durability,
+    key_store_key: Option<[u8; 32]>,
     writer: Writer,
     notices: Option<Notices>,
     last_durability: RefCell<Option<String>>,
@@ -101,6 +105,7 @@ impl IndexedDbStore {
                 db: RefCell::new(Some(db)),
                 client_id,
                 durability: options.durability,
+                key_store_key: options.key_store_key,
                 writer,
                 notices: Notices::join(name),
                 last_durability: RefCell::new(None),
@@ -383,6 +388,14 @@ impl EventStore for IndexedDbStore {
 
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
         queries::unprocessed(self, checkpoint, pending_upto).await
+    }
+
+    async fn keys(&self) -> Result<crate::core::KeyStore> {
+        keys::read(self).await
+    }
+
+    async fn update_keys(&self, update: &crate::core::KeyUpdate) -> Result<()> {
+        keys::update(self, update).await
     }
 }
 

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use self::data::{Data, Written};
 use self::views::MemoryTx;
 use super::{Commit, CommitOutcome, EventStore, QueueSizes, ReadStats, StoredEvent, SyncBatch};
+use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
@@ -32,6 +33,7 @@ pub struct MemoryStore {
     data: Rc<RefCell<Data>>,
     stats: Rc<Cell<ReadStats>>,
     commit_hook: Rc<RefCell<Option<CommitHook>>>,
+    keys: Rc<RefCell<KeyStore>>,
 }
 
 /// A function run at the start of every commit (a test hook).
@@ -50,6 +52,7 @@ impl MemoryStore {
             data: Rc::default(),
             stats: Rc::default(),
             commit_hook: Rc::default(),
+            keys: Rc::default(),
         }
     }
 
@@ -240,5 +243,14 @@ impl EventStore for MemoryStore {
 
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
         Ok(self.data.borrow().unprocessed(checkpoint, pending_upto))
+    }
+
+    async fn keys(&self) -> Result<KeyStore> {
+        Ok(self.keys.borrow().clone())
+    }
+
+    async fn update_keys(&self, update: &KeyUpdate) -> Result<()> {
+        self.keys.borrow_mut().apply(update);
+        Ok(())
     }
 }

@@ -28,6 +28,7 @@ use futures::lock::Mutex;
 use serde_json::Value;
 
 use super::{AppendAnswer, StreamTransport};
+use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
     EngineConfig, Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry,
@@ -373,5 +374,13 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
             .local
             .unprocessed(checkpoint, pending_upto)
             .await
+    }
+
+    async fn keys(&self) -> Result<KeyStore> {
+        self.shared.local.keys().await
+    }
+
+    async fn update_keys(&self, update: &KeyUpdate) -> Result<()> {
+        self.shared.local.update_keys(update).await
     }
 }
