@@ -26,6 +26,7 @@
 
 mod keys;
 mod live;
+mod push;
 mod remote;
 mod retry;
 mod round;
