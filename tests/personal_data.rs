@@ -353,3 +353,23 @@ fn the_outbox_keeps_commands_sealed() {
         );
     });
 }
+
+#[test]
+fn a_projection_that_cannot_open_an_event_fails_its_catch_up_instead_of_spinning() {
+    run(async {
+        let store = MemoryStore::new();
+        engine(store.clone())
+            .execute::<Delivery>("d1", &book("c1", "Ada", "555-0101"), Default::default())
+            .await
+            .unwrap();
+        let mut engine = copy_with(&store, Vec::new(), |_| {}).await;
+        engine
+            .register_projection(Rc::new(DeliveryProjection), Default::default())
+            .unwrap();
+        let error = engine.catch_up_projections().await.unwrap_err();
+        assert_eq!(error.code(), "crypto", "{error:?}");
+        let status = engine.projection_status("deliveries").await.unwrap();
+        assert_eq!(status.failed_attempts, 1);
+        assert!(status.last_error.is_some_and(|text| text.contains("key")));
+    });
+}

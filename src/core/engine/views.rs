@@ -44,7 +44,7 @@ pub struct ProjectionStatus {
 pub struct Retry {
     attempts: u32,
     next_at: i64,
-    last_error: Option<String>,
+    last_error: Option<Error>,
 }
 
 /// What a live query watches.
@@ -135,7 +135,7 @@ impl<S: EventStore> Engine<S> {
                     let doublings = retry.attempts.min(16) - 1;
                     let delay = registered.options.backoff_ms.saturating_mul(1 << doublings);
                     retry.next_at = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
-                    retry.last_error = Some(error.to_string());
+                    retry.last_error = Some(error);
                     steps.push((name.to_owned(), CatchUp::default()));
                 }
             }
@@ -146,15 +146,20 @@ impl<S: EventStore> Engine<S> {
         Ok(steps)
     }
 
-    /// Runs every projection until it is up to date (or stopped).
+    /// Runs every projection until it is up to date (or stopped); fails with a projection's
+    /// error when one of its steps fails, rather than waiting out its retries.
     pub async fn catch_up_projections(&self) -> Result<()> {
-        while !self
-            .run_projections(500)
-            .await?
-            .iter()
-            .all(|(_, step)| step.finished)
-        {}
-        Ok(())
+        loop {
+            let steps = self.run_projections(500).await?;
+            if steps.iter().all(|(_, step)| step.finished) {
+                return Ok(());
+            }
+            let failed =
+                (self.retries.borrow().values()).find_map(|retry| retry.last_error.clone());
+            if let Some(error) = failed {
+                return Err(error);
+            }
+        }
     }
 
     /// Applies a sync batch and corrects the inline projections in the same write.
@@ -215,7 +220,7 @@ impl<S: EventStore> Engine<S> {
                 .retries
                 .borrow()
                 .get(name)
-                .and_then(|retry| retry.last_error.clone()),
+                .and_then(|retry| retry.last_error.as_ref().map(Error::to_string)),
             failed_attempts: self
                 .retries
                 .borrow()
