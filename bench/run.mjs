@@ -51,8 +51,8 @@ const sizes = {
     ? { reps, total: 20, perCommand: [1, 10], samples: 5, warmup: 1 }
     : { reps, total: 10_000, perCommand: [1, 10, 100, 1000], samples: 100, warmup: 5 },
   load: smoke
-    ? { reps, aggregates: [10, 100], intervals: [0, 25], loads: 2, perCommand: 7 }
-    : { reps, aggregates: [10, 100, 1000, 10_000], intervals: [0, 25, 50, 100, 500], loads: 10, perCommand: 37 },
+    ? { reps, aggregates: [9, 99], intervals: [0, 25], loads: 2, perCommand: 7 }
+    : { reps, aggregates: [9, 99, 999, 9_999], intervals: [0, 25, 50, 100, 500], loads: 10, perCommand: 37 },
   rebuild: { reps: few(5), total: smoke ? 200 : 100_000 },
   crossing: { reps, events: smoke ? 100 : 1000, rounds: smoke ? 3 : 20 },
   drain: smoke
