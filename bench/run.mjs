@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // `npm run bench`: fieldstream's benchmark harness (issue 9). Builds what it measures, then runs
-// the scenarios that exist today — 9 (bundle), 1 and 2 (browser: raw IndexedDB, Dexie,
-// fieldstream) and 7 (server: fieldstream-server against raw SQL on SQLite and PostgreSQL, live
-// subscribers) — with the arms interleaved and every repetition on a fresh database. Prints the
-// machine, browser and durability, and writes target/bench/results.json and results.md.
+// the scenarios — 9 (bundle); in headless Chromium 1 and 2 (appends), 3 (aggregate load and
+// snapshot interval), 4 (projection rebuild), 5 (JS↔wasm crossing), 6 (offline queue drained
+// to a real local fieldstream-server), 8 (cold start) and 10 (memory during replay), against
+// raw IndexedDB and Dexie; and 7 (server: fieldstream-server against raw SQL on SQLite and
+// PostgreSQL, live subscribers) — with the arms interleaved and every repetition on a fresh
+// database. Prints the machine, browser and durability, and writes target/bench/results.json
+// and results.md.
 //
-//   node bench/run.mjs              # the real run (15 repetitions; about 20–30 min on 2 cores)
-//   node bench/run.mjs --smoke      # tiny sizes, 2 repetitions: checks that every arm runs
-//   node bench/run.mjs --only=7,9   # some scenarios only (written as results-partial.*)
+//   node bench/run.mjs                  # the real run (15 repetitions; 5 or 3 for 4, 6, 10)
+//   node bench/run.mjs --smoke          # tiny sizes, 2 repetitions: checks that every arm runs
+//   node bench/run.mjs --only=7,9       # some scenarios only (written as results-partial.*)
+//   node bench/run.mjs --reps=3         # full sizes, 3 repetitions of every scenario
+//   node bench/run.mjs --no-build       # measure pkg/ as it is (no scripts/build.mjs first)
 //
 // Scenario 7 needs PostgreSQL: without FIELDSTREAM_TEST_POSTGRES_URL this script runs itself
 // again under scripts/with-postgres.sh (a throwaway cluster on loopback).
@@ -74,7 +79,8 @@ async function main() {
   // Everything is built before anything is timed, so no compiler shares the CPU with a run.
   const browserScenarios = ["1", "2", "3", "4", "5", "6", "8", "10"];
   if (only.some((s) => [...browserScenarios, "9"].includes(s))) {
-    if (!smoke || !existsSync(join(root, "pkg", "fieldstream_bg.wasm"))) {
+    const built = existsSync(join(root, "pkg", "fieldstream_bg.wasm"));
+    if (!built || (!smoke && !args.includes("--no-build"))) {
       execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
     }
   }
