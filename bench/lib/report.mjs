@@ -7,7 +7,11 @@ import { moreMarkdown } from "./report-more.mjs";
 export const n = (value, digits = 0) =>
   Number.isFinite(value) ? value.toLocaleString("en-US", { maximumFractionDigits: digits }) : "—";
 /** A paired ratio as "median (min–max)". */
-export const ratio = (r) => (r && r.pairs ? `${n(r.median, 2)} (${n(r.min, 2)}–${n(r.max, 2)})` : "—");
+export const ratio = (r) => {
+  if (!r || !r.pairs) return "—";
+  const d = (v) => n(v, Math.abs(v) < 0.1 ? 3 : 2);
+  return `${d(r.median)} (${d(r.min)}–${d(r.max)})`;
+};
 /** Bytes with their KiB. */
 export const kib = (bytes) => `${n(bytes)} B (${n(bytes / 1024, 1)} KiB)`;
 

@@ -53,9 +53,9 @@ export async function runLoadScenario(page, sizes, log) {
 }
 
 /**
- * The default snapshot interval the data supports: the largest interval (fewest snapshot bytes
- * and writes) whose largest aggregate loads within 1.2 × its 100-event one (median over
- * repetitions); when none does, the one with the smallest such ratio.
+ * The default snapshot interval the data supports: the largest interval (fewest snapshot
+ * writes) whose largest aggregate loads within 1.2 × its one closest to 100 events (median over
+ * repetitions of the p95 ratio); when none does, the one with the smallest such ratio.
  */
 function chooseInterval(summary, intervals) {
   const candidates = intervals.filter((every) => every > 0)
@@ -65,7 +65,7 @@ function chooseInterval(summary, intervals) {
     ? within.reduce((a, b) => (b.every > a.every ? b : a))
     : candidates.reduce((a, b) => (b.largestOverBase.median < a.largestOverBase.median ? b : a));
   return { every: pick.every, largestOverBase: pick.largestOverBase, metTarget: within.length > 0,
-    rule: "largest interval whose largest aggregate loads within 1.2 × the 100-event one (p95); else the lowest ratio" };
+    rule: "largest interval whose largest aggregate loads within 1.2 × the one closest to 100 events (p95); else the lowest ratio" };
 }
 
 /** Scenario 4: rebuilding the per-product read model from `sizes.total` events. */
