@@ -37,7 +37,10 @@ export async function prepare({ arm, name, total }) {
     dexie.close();
   } else {
     // The read model's store exists before the clock starts, as fieldstream's does.
-    const version = (await openExisting(name)).version;
+    const existing = await openExisting(name);
+    const version = existing.version;
+    // Closed first: an open connection would block the upgrade below for good.
+    existing.close();
     await new Promise((resolve, reject) => {
       const request = indexedDB.open(name, version + 1);
       request.onupgradeneeded = () => request.result.createObjectStore("products");
