@@ -113,7 +113,8 @@ async function main() {
   mkdirSync(out, { recursive: true });
   // A smoke or partial run never overwrites the results of a full one.
   const partial = args.some((arg) => arg.startsWith("--only="));
-  const base = smoke ? "results-smoke" : partial ? "results-partial" : "results";
+  const named = args.find((arg) => arg.startsWith("--name="))?.slice("--name=".length);
+  const base = named ? `results-${named}` : smoke ? "results-smoke" : partial ? "results-partial" : "results";
   writeFileSync(join(out, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
   const report = markdown(results);
   writeFileSync(join(out, `${base}.md`), report);
