@@ -8,6 +8,7 @@
 // new `Bench` aggregate: the events, the outbox entry and the stream's idempotency and
 // snapshot checks commit in one IndexedDB transaction, as for any app.
 import { open } from "/js/browser.js";
+import { evolve, initialState } from "./domain.js";
 
 /** What the results call this arm. */
 export const label = "fieldstream (open(), JS aggregate)";
@@ -43,4 +44,25 @@ export async function openArm(name) {
     execute: (command) => store.execute(...command),
     close: () => store.close(),
   };
+}
+
+/**
+ * Opens fieldstream with aggregate `Bench` (the domain of domain.js; snapshots every `snapshotEvery`
+ * events, 0 = off) and the given projections and sync options.
+ */
+export function openBench(name, { snapshotEvery = 0, projections, sync, storage = "indexeddb" } = {}) {
+  return open({
+    name,
+    storage,
+    aggregates: {
+      Bench: {
+        initialState,
+        decide: (_state, command) => command.events,
+        evolve: (state, event) => evolve(state, event.data),
+        snapshotEvery,
+      },
+    },
+    ...(projections ? { projections } : {}),
+    ...(sync ? { sync } : {}),
+  });
 }

@@ -71,3 +71,40 @@ export async function countEvents(name) {
     db.close();
   }
 }
+
+/** Opens database `name` as it is (no upgrade). */
+export function openExisting(name) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Resolves `request`'s result. */
+export const result = (request) => new Promise((resolve, reject) => {
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+
+/**
+ * The logical size of database `name`: the JSON length of every stored key and value, in
+ * total and per object store (what each layout keeps, not the browser's files on disk).
+ */
+export async function storedBytes(name) {
+  const db = await openExisting(name);
+  try {
+    const byStore = {};
+    for (const store of db.objectStoreNames) {
+      const tx = db.transaction(store);
+      const [keys, values] = await Promise.all([result(tx.objectStore(store).getAllKeys()),
+        result(tx.objectStore(store).getAll())]);
+      let bytes = 0;
+      for (let i = 0; i < keys.length; i++) bytes += JSON.stringify(keys[i]).length + JSON.stringify(values[i]).length;
+      byStore[store] = bytes;
+    }
+    return { total: Object.values(byStore).reduce((a, b) => a + b, 0), byStore };
+  } finally {
+    db.close();
+  }
+}

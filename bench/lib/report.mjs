@@ -1,12 +1,22 @@
 // The benchmark results as Markdown: one table per scenario, the machine and durability first.
-// (The JSON file is the results object itself; see bench/run.mjs.)
+// (The JSON file is the results object itself; see bench/run.mjs.) Scenarios 3–6, 8 and 10
+// are in report-more.mjs.
+import { moreMarkdown } from "./report-more.mjs";
 
-const n = (value, digits = 0) =>
+/** `value` formatted with thousands separators and at most `digits` decimals; "—" if not finite. */
+export const n = (value, digits = 0) =>
   Number.isFinite(value) ? value.toLocaleString("en-US", { maximumFractionDigits: digits }) : "—";
-const ratio = (r) => (r && r.pairs ? `${n(r.median, 2)} (${n(r.min, 2)}–${n(r.max, 2)})` : "—");
-const kib = (bytes) => `${n(bytes)} B (${n(bytes / 1024, 1)} KiB)`;
+/** A paired ratio as "median (min–max)". */
+export const ratio = (r) => {
+  if (!r || !r.pairs) return "—";
+  const d = (v) => n(v, Math.abs(v) < 0.1 ? 3 : 2);
+  return `${d(r.median)} (${d(r.min)}–${d(r.max)})`;
+};
+/** Bytes with their KiB. */
+export const kib = (bytes) => `${n(bytes)} B (${n(bytes / 1024, 1)} KiB)`;
 
-function table(header, rows) {
+/** A Markdown table. */
+export function table(header, rows) {
   return [
     `| ${header.join(" | ")} |`,
     `| ${header.map(() => "---").join(" | ")} |`,
@@ -70,6 +80,7 @@ export function markdown(results) {
       s.subscribers.map((b) => [b.backend, n(b.deliveries), n(b.deliveryMs.p50, 1), n(b.deliveryMs.p99, 1),
         n(b.deliveryMs.worstP99, 1), n(b.deliveryMs.max, 1), n(b.deliveriesPerSecond)])));
   }
+  out.push(...moreMarkdown(results));
   if (results.scenario9) {
     out.push("", "## Scenario 9: bundle", "");
     out.push(table(["file", "path", "raw", "gzip -9", "brotli -q 11"],

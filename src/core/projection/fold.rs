@@ -55,9 +55,10 @@ impl Projector {
             } else {
                 self.revert_pending(tx, registered, ns, fold, &mut known)
                     .await?;
+                let mut ahead = Some(&confirmed[..]);
                 for event in &confirmed {
                     if let Some(stop) = self
-                        .process(tx, registered, ns, event, false, &mut known)
+                        .process(tx, registered, ns, event, false, &mut known, &mut ahead)
                         .await?
                     {
                         return Ok(step_outcome(processed, true, Some(stop)));
@@ -79,9 +80,10 @@ impl Projector {
             if pending.is_empty() {
                 return Ok(step_outcome(processed, true, None));
             }
+            let mut ahead = Some(&pending[..]);
             for event in &pending {
                 if let Some(stop) = self
-                    .process(tx, registered, ns, event, true, &mut known)
+                    .process(tx, registered, ns, event, true, &mut known, &mut ahead)
                     .await?
                 {
                     return Ok(step_outcome(processed, true, Some(stop)));
@@ -139,6 +141,8 @@ impl Projector {
     }
 
     /// Applies one event; returns the sequence number it stopped at, if the projection stops.
+    /// `ahead` is the page `stored` belongs to, until a look-ahead used it (see [`Self::apply`]).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn process<T: DocTx>(
         &self,
         tx: &T,
@@ -147,9 +151,10 @@ impl Projector {
         stored: &StoredEvent,
         pending: bool,
         known: &mut Known,
+        ahead: &mut Option<&[StoredEvent]>,
     ) -> Result<Option<u64>> {
         match self
-            .apply(tx, registered, ns, stored, pending, known)
+            .apply(tx, registered, ns, stored, pending, known, ahead)
             .await?
         {
             Applied::Done => Ok(None),
@@ -171,6 +176,11 @@ impl Projector {
         }
     }
 
+    /// Applies one event. The first time an event of a page misses documents, the rest of the
+    /// page is looked ahead once (its events applied to throwaway views) and every document
+    /// they miss is fetched with the event's own, in one batch: a rebuild then pays one read
+    /// round trip per page instead of one per event.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn apply<T: DocTx>(
         &self,
         tx: &T,
@@ -179,6 +189,7 @@ impl Projector {
         stored: &StoredEvent,
         pending: bool,
         known: &mut Known,
+        ahead: &mut Option<&[StoredEvent]>,
     ) -> Result<Applied> {
         let revealed = self.reveal(&stored.event)?;
         let event = revealed.as_ref().unwrap_or(&stored.event);
@@ -191,11 +202,13 @@ impl Projector {
                     Err(error) => return Ok(Applied::Failed(error)),
                 }
             }
-            let misses = view.misses().to_vec();
-            for key in misses {
-                let doc = tx.get_doc(ns, &key).await?;
-                known.insert(key, doc);
+            let mut misses = view.misses().to_vec();
+            if let Some(page) = ahead.take() {
+                let more = look_ahead(registered, page, stored, known, &misses);
+                misses.extend(more);
             }
+            let docs = tx.get_docs(ns, &misses).await?;
+            known.extend(misses.into_iter().zip(docs));
         };
         let unknown: Vec<String> = writes
             .keys()
@@ -236,4 +249,33 @@ impl Projector {
             None => tx.delete_doc(ns, key),
         }
     }
+}
+
+/// The documents the events of `page` after `stored` would miss, other than `missed`, each once,
+/// in order of first miss (documents a later event only reaches through an earlier one's
+/// writes are fetched when that event runs, as before).
+fn look_ahead(
+    registered: &Registered,
+    page: &[StoredEvent],
+    stored: &StoredEvent,
+    known: &Known,
+    missed: &[String],
+) -> Vec<String> {
+    let from = page
+        .iter()
+        .position(|event| std::ptr::eq(event, stored))
+        .map_or(page.len(), |index| index + 1);
+    let mut seen: HashSet<String> = missed.iter().cloned().collect();
+    let mut misses = Vec::new();
+    for event in &page[from..] {
+        let mut view = View::new(known);
+        // Only the keys it asks for matter; a failure shows up when the event really runs.
+        let _ = registered.projection.apply(&event.event, &mut view);
+        for key in view.misses() {
+            if seen.insert(key.clone()) {
+                misses.push(key.clone());
+            }
+        }
+    }
+    misses
 }

@@ -173,9 +173,10 @@ impl Projector {
             let ns = namespace(name, state.version);
             let mut fold = state.fold();
             let mut known = Known::new();
+            let mut ahead = Some(events);
             for event in events {
                 if let Some(stop) = self
-                    .process(tx, registered, &ns, event, true, &mut known)
+                    .process(tx, registered, &ns, event, true, &mut known, &mut ahead)
                     .await?
                 {
                     state.stopped_at = Some(stop);

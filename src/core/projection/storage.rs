@@ -29,6 +29,15 @@ pub struct UndoEntry {
 pub trait DocTx {
     /// A document of namespace `ns`.
     async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>>;
+    /// Several documents of namespace `ns`, in the order of `keys`. A store whose reads have
+    /// latency issues them all before awaiting any (one round trip instead of one per key).
+    async fn get_docs(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<Value>>> {
+        let mut docs = Vec::with_capacity(keys.len());
+        for key in keys {
+            docs.push(self.get_doc(ns, key).await?);
+        }
+        Ok(docs)
+    }
     /// Stores a document with its index entries.
     fn put_doc(
         &self,

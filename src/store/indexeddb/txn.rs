@@ -222,6 +222,21 @@ impl DocTx for WriteTx {
         record.map(|record| from_body(&record)).transpose()
     }
 
+    async fn get_docs(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<Value>>> {
+        // Every request is issued before the first is awaited: IndexedDB answers them in order,
+        // so the batch costs about one round trip.
+        let requests = keys
+            .iter()
+            .map(|key| self.docs.get(ns_key(ns, key)).map_err(fail))
+            .collect::<Result<Vec<_>>>()?;
+        let mut docs = Vec::with_capacity(requests.len());
+        for request in requests {
+            let record = request.await.map_err(fail)?;
+            docs.push(record.map(|record| from_body(&record)).transpose()?);
+        }
+        Ok(docs)
+    }
+
     fn put_doc(
         &self,
         ns: &str,
