@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
-export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}"
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 started=$SECONDS
 
 stage() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
