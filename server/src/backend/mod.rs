@@ -7,6 +7,7 @@
 //! exactly-once durably.
 
 mod decide;
+mod key_tables;
 mod notify;
 mod pg_listen;
 mod postgres;

@@ -64,7 +64,7 @@ impl PostgresBackend {
         sqlx::query("SELECT pg_advisory_xact_lock(7286346518361)")
             .execute(&mut *tx)
             .await?;
-        for statement in SCHEMA.iter().chain(&keys::SCHEMA) {
+        for statement in SCHEMA.iter().chain(&super::key_tables::SCHEMA) {
             sqlx::query(*statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;

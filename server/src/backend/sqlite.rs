@@ -92,7 +92,7 @@ impl SqliteBackend {
                 .await?;
             (readers, writer)
         };
-        for statement in SCHEMA.iter().chain(&keys::SCHEMA) {
+        for statement in SCHEMA.iter().chain(&super::key_tables::SCHEMA) {
             sqlx::query(*statement).execute(&writer).await?;
         }
         Ok(SqliteBackend {
