@@ -13,6 +13,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { healthy } from "./server-process.mjs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -69,21 +70,6 @@ async function checkFree(port) {
       : error));
     probe.listen(port, "127.0.0.1", () => probe.close(resolve));
   });
-}
-
-/** Resolves when `origin`/health answers, or rejects when `child` exits first. */
-async function healthy(origin, child) {
-  let exited = null;
-  child.once("exit", (code, signal) => { exited = signal ?? code; });
-  for (;;) {
-    if (exited !== null) throw new Error(`fieldstream-server exited (${exited}) before it answered`);
-    try {
-      if ((await fetch(`${origin}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function main() {

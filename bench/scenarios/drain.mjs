@@ -6,21 +6,11 @@
 // there exactly once.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, healthy } from "../../scripts/server-process.mjs";
 import { median, p95, pairedRatio, round } from "../lib/stats.mjs";
 import { call, fresh, openIn } from "../lib/pages.mjs";
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `binary` (dev mode, rate limit off, a fresh SQLite file) serving `root` too. */
 async function startServer(binary, root) {
@@ -30,14 +20,7 @@ async function startServer(binary, root) {
   const child = spawn(binary, ["serve", "--dev", "--database", join(dir, "server.db"),
     "--listen", `127.0.0.1:${port}`, "--static", root, "--log", "warn", "--rate-limit", "0"],
   { stdio: ["ignore", "inherit", "inherit"] });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await fetch(`${origin}/health`)).ok) break;
-    } catch {
-      if (attempt > 200) throw new Error("fieldstream-server did not start");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await healthy(origin, child);
   return {
     origin,
     async close() {

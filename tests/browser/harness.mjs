@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 import sirv from "sirv";
+import { freePort, healthy } from "../../scripts/server-process.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -83,13 +84,7 @@ export async function startServer({ jwtSecret } = {}) {
   if (!existsSync(binary)) {
     execFileSync("cargo", ["build", "-p", "fieldstream-server"], { cwd: root, stdio: "inherit" });
   }
-  const port = await new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "fieldstream-test-"));
   const child = spawn(binary, [
     ...(jwtSecret ? ["serve", "--jwt-secret", jwtSecret] : ["serve", "--dev"]),
@@ -97,14 +92,7 @@ export async function startServer({ jwtSecret } = {}) {
     "--static", root, "--log", "warn", "--cors-origin", `http://127.0.0.1:${port}`,
   ], { stdio: ["ignore", "inherit", "inherit"] });
   const origin = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await fetch(`${origin}/health`)).ok) break;
-    } catch {
-      if (attempt > 200) throw new Error("fieldstream-server did not start");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await healthy(origin, child);
   return {
     origin,
     /** Every event on the server (of the token's tenant), in position order. */

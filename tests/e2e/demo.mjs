@@ -5,26 +5,15 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../scripts/server-process.mjs";
 import { createInterface } from "node:readline";
 import { isDeepStrictEqual } from "node:util";
 import { root } from "../browser/harness.mjs";
 
 /** Where the screenshots go (not committed). */
 export const artifacts = join(root, "target", "artifacts");
-
-/** A free loopback port. */
-async function freePort() {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Runs `node scripts/start.mjs` on a free port with a fresh database; the server build is the
