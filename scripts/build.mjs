@@ -35,26 +35,31 @@ const stamp = join(root, "target", "pkg.stamp");
 const source = statSync(built);
 const made = `${profile} ${source.size} ${source.mtimeMs}`;
 const current = existsSync(stamp) && readFileSync(stamp, "utf8") === made;
+/** Runs wasm-opt and wasm-bindgen on the .wasm into a fresh pkg/, and stamps it. */
+function makePackage() {
+  rmSync(stamp, { force: true });
+  rmSync(out, { recursive: true, force: true });
+  let input = built;
+  // wasm-opt runs before wasm-bindgen: Debian's binaryen predates the typed function references
+  // that wasm-bindgen's externref table uses, and would corrupt them if it ran afterwards.
+  if (profile === "release" && found("wasm-opt")) {
+    input = join(root, "target", "fieldstream.opt.wasm");
+    run("wasm-opt", ["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int",
+      "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types",
+      "--enable-multivalue", built, "-o", input]);
+  } else if (profile === "release") {
+    console.warn("wasm-opt not found: the .wasm is not size-optimised (install Debian's binaryen)");
+  }
+  run("wasm-bindgen", ["--target", "web", "--out-dir", out, "--out-name", "fieldstream", input]);
+
+  const wasm = join(out, "fieldstream_bg.wasm");
+  if (!existsSync(wasm)) throw new Error(`the build did not produce ${wasm}`);
+  writeFileSync(stamp, made);
+  console.log(`pkg/fieldstream_bg.wasm: ${(statSync(wasm).size / 1024).toFixed(1)} KiB (${profile})`);
+}
+
 if (current && existsSync(join(out, "fieldstream_bg.wasm")) && existsSync(join(out, "fieldstream.js"))) {
   console.log(`pkg/ is up to date (${profile})`);
-  process.exit(0);
+} else {
+  makePackage();
 }
-rmSync(stamp, { force: true });
-rmSync(out, { recursive: true, force: true });
-let input = built;
-// wasm-opt runs before wasm-bindgen: Debian's binaryen predates the typed function references
-// that wasm-bindgen's externref table uses, and would corrupt them if it ran afterwards.
-if (profile === "release" && found("wasm-opt")) {
-  input = join(root, "target", "fieldstream.opt.wasm");
-  run("wasm-opt", ["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int",
-    "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types",
-    "--enable-multivalue", built, "-o", input]);
-} else if (profile === "release") {
-  console.warn("wasm-opt not found: the .wasm is not size-optimised (install Debian's binaryen)");
-}
-run("wasm-bindgen", ["--target", "web", "--out-dir", out, "--out-name", "fieldstream", input]);
-
-const wasm = join(out, "fieldstream_bg.wasm");
-if (!existsSync(wasm)) throw new Error(`the build did not produce ${wasm}`);
-writeFileSync(stamp, made);
-console.log(`pkg/fieldstream_bg.wasm: ${(statSync(wasm).size / 1024).toFixed(1)} KiB (${profile})`);
