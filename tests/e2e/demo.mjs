@@ -107,11 +107,6 @@ export class Rep {
     await this.page.waitForSelector(`#status [data-testid=connection][data-online="${!offline}"]`);
   }
 
-  /** Commands waiting to sync, as the status bar shows them. */
-  async pending() {
-    return Number(await this.page.getAttribute("#status [data-testid=pending]", "data-count"));
-  }
-
   /** Waits until the status bar shows `count` commands waiting. */
   async waitPending(count, timeoutMs = 20_000) {
     await this.page.waitForSelector(`#status [data-testid=pending][data-count="${count}"]`, { timeout: timeoutMs });

@@ -46,7 +46,7 @@ test("two reps: A's offline work syncs once, the conflicting commands come back 
   await a.pay(); // takes €29.50, but B's item changes the total: comes back
   await a.open(shipped);
   await a.ship("TRK-A-1"); // B ships it first: comes back
-  assert.equal(await a.pending(), 6, "A's commands wait on A's device");
+  await a.waitPending(6); // A's commands wait on A's device (the status bar follows each command)
   assert.deepEqual(await serverTypes(fresh), [], "nothing of A's offline work reached the server");
   await a.screenshot("rep-a-offline");
 
@@ -133,7 +133,7 @@ test("a reload with no network opens the app from the service worker, keeps the 
   await rep.page.waitForFunction(() => document.body.dataset.ready !== undefined);
   assert.equal(await rep.page.getAttribute("body", "data-ready"), "true");
   await rep.page.waitForSelector('#status [data-testid=connection][data-online="false"]');
-  assert.equal(await rep.pending(), 2, "the waiting commands survived the reload");
+  await rep.waitPending(2); // the waiting commands survived the reload
   assert.equal((await rep.orders())[id], "Paid €89.00");
   assert.deepEqual(await serverTypes(id), []);
   await rep.screenshot("offline-reload");
