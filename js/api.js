@@ -31,7 +31,7 @@ export async function open(options) {
   return new Store(inner, driver, changes);
 }
 
-/** `secret` becomes the 256-bit key that seals the IndexedDB key store (PBKDF2-SHA-256 with
+/** `secret` becomes the 256-bit key that seals the store at rest (PBKDF2-SHA-256 with
  * WebCrypto, here, before any transaction opens: an await inside one would end it). */
 async function deriveKeyStoreKey(options) {
   if (options?.secret === undefined) return options;

@@ -193,9 +193,10 @@ export interface OpenOptions {
   storage?: "indexeddb" | "memory" | "remote";
   /** IndexedDB commits: "relaxed" (default) or "strict" (flushed to disk first). */
   durability?: "relaxed" | "strict";
-  /** IndexedDB only: seals the key store of personal data at rest under a key derived from
-   * this secret (PBKDF2), so a copied profile reveals no personal field; opening the database
-   * later without it (or with another) fails with `CryptoError`. */
+  /** IndexedDB only: seals the key store of personal data, read-model documents and their undo
+   * records at rest under a key derived from this secret (PBKDF2), so a copied profile reveals
+   * no personal field (index values stay readable); opening the database later without it (or
+   * with another) fails with `CryptoError`. */
   secret?: string;
   /** The aggregates, by type name (no "-" in it). */
   aggregates?: Record<string, AggregateDefinition<any, any>>;

@@ -127,7 +127,7 @@ export const personalCases = [
     },
   },
   {
-    name: "a secret seals the key store at rest: the wrong secret or none cannot read personal data",
+    name: "a secret seals the key store and read models at rest: the wrong secret or none cannot read personal data",
     async run(t) {
       if (!browser()) {
         const memory = await rejects(t.open({ storage: "memory", secret: "s", aggregates: { Delivery: deliveryAggregate } }));
@@ -135,19 +135,35 @@ export const personalCases = [
         return;
       }
       const name = `at-rest-${Date.now()}-${databases++}-${Math.random().toString(36).slice(2)}`;
-      const options = (secret) => ({ name, aggregates: { Delivery: deliveryAggregate }, ...(secret ? { secret } : {}) });
+      const options = (secret) => ({
+        name,
+        aggregates: { Delivery: deliveryAggregate },
+        projections: { deliveries: deliveriesProjection },
+        ...(secret ? { secret } : {}),
+      });
       const store = await t.open(options("correct horse"));
       await store.execute("Delivery", "d1", book("c1", "Ada", "555-0101"));
+      await store.execute("Delivery", "d1", { type: "Reschedule", slot: "tuesday" });
       await store.close();
       const raw = await rawDatabase(name);
       const record = JSON.parse(raw.meta).find((r) => r.key === "keys");
       ok(record.body.includes("$enc") && !record.body.includes("\"keys\""), `the key store is sealed: ${record.body}`);
+      ok(JSON.parse(raw.docs).length === 1 && JSON.parse(raw.undo).length >= 1, "a document and undo records are stored");
+      for (const [storeName, text] of Object.entries(raw)) {
+        const plaintexts = ["Ada", "555-0101", ...(["docs", "undo"].includes(storeName) ? ["tuesday"] : [])];
+        for (const plain of plaintexts) {
+          ok(!text.includes(plain), `${storeName} holds ${plain} in the clear: ${text.slice(0, 400)}`);
+        }
+      }
       for (const secret of ["wrong horse", null]) {
         const error = await rejects(t.open(options(secret)));
         ok(error instanceof t.lib.CryptoError, `secret ${secret}: ${error}`);
       }
       const again = await t.open(options("correct horse"));
       equal((await again.load("Delivery", "d1")).state.customerName, "Ada");
+      const [delivery] = (await again.query("deliveries", { index: "customerId", equals: "c1" })).docs;
+      same({ name: delivery.doc.customerName, slot: delivery.doc.slot }, { name: "Ada", slot: "tuesday" });
+      same((await again.get("deliveries", "d1")).phone, "555-0101");
       await again.close();
     },
   },

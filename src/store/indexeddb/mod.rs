@@ -17,6 +17,7 @@
 //!
 //! IndexedDB is found on the global scope, so the store works in windows and dedicated workers.
 
+mod at_rest;
 mod commit;
 mod errors;
 mod keys;
@@ -65,7 +66,8 @@ pub enum Durability {
 pub struct IndexedDbOptions {
     /// When a command's commit counts as done.
     pub durability: Durability,
-    /// Seals the key store of personal data at rest under this key (`keys.rs`); none: plain.
+    /// Seals what holds decrypted personal data (the key store, read-model documents and their
+    /// undo records) at rest under this key (`at_rest.rs`); none: plain.
     pub key_store_key: Option<[u8; 32]>,
 }
 
@@ -80,7 +82,7 @@ struct Inner {
     db: RefCell<Option<Rexie>>,
     client_id: String,
     durability: Durability,
-    key_store_key: Option<[u8; 32]>,
+    at_rest: at_rest::AtRest,
     writer: Writer,
     notices: Option<Notices>,
     last_durability: RefCell<Option<String>>,
@@ -105,7 +107,7 @@ impl IndexedDbStore {
                 db: RefCell::new(Some(db)),
                 client_id,
                 durability: options.durability,
-                key_store_key: options.key_store_key,
+                at_rest: at_rest::AtRest::new(options.key_store_key.as_ref()),
                 writer,
                 notices: Notices::join(name),
                 last_durability: RefCell::new(None),
@@ -125,6 +127,11 @@ impl IndexedDbStore {
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// How bodies holding decrypted personal data are sealed at rest.
+    fn at_rest(&self) -> &at_rest::AtRest {
+        &self.inner.at_rest
     }
 
     /// The durability of command commits.
@@ -378,8 +385,7 @@ impl EventStore for IndexedDbStore {
     }
 
     async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<serde_json::Value>> {
-        let key = records::array_key(&[JsValue::from_str(ns), JsValue::from_str(key)]);
-        self.get_body(schema::DOCS, key).await
+        queries::get_doc(self, ns, key).await
     }
 
     async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page> {

@@ -5,6 +5,7 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 
 use super::IndexedDbStore;
+use super::at_rest::doc_place;
 use super::errors::{idb_error, storage_error};
 use super::records::{array_key, field, from_body, number};
 use super::schema::{
@@ -78,6 +79,17 @@ fn js(value: &IndexValue) -> JsValue {
     }
 }
 
+/// Document `key` of namespace `ns`.
+pub async fn get_doc(store: &IndexedDbStore, ns: &str, key: &str) -> Result<Option<Value>> {
+    let tx = store.transaction(&[DOCS], TransactionMode::ReadOnly)?;
+    let docs = tx.store(DOCS).map_err(read)?;
+    let id = array_key(&[JsValue::from_str(ns), JsValue::from_str(key)]);
+    match docs.get(id).await.map_err(read)? {
+        Some(record) => Ok(Some(store.at_rest().open(&record, &doc_place(ns, key))?)),
+        None => Ok(None),
+    }
+}
+
 /// The documents of namespace `ns` an index query selects, read through the `ix` index only.
 pub async fn query_docs(store: &IndexedDbStore, ns: &str, query: &Query) -> Result<Page> {
     let (ns_js, index_js) = (JsValue::from_str(ns), JsValue::from_str(&query.index));
@@ -124,10 +136,8 @@ pub async fn query_docs(store: &IndexedDbStore, ns: &str, query: &Query) -> Resu
         let key = field(record, "key")?
             .as_string()
             .ok_or_else(|| Error::Codec("document key is not text".into()))?;
-        docs.push(Doc {
-            key,
-            doc: from_body::<Value>(record)?,
-        });
+        let doc = store.at_rest().open(record, &doc_place(ns, &key))?;
+        docs.push(Doc { key, doc });
     }
     store.count_docs_read(docs.len());
     let next = match (records.len() > query.limit, docs.last()) {

@@ -8,8 +8,9 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 
 use super::IndexedDbStore;
+use super::at_rest::{AtRest, doc_place, undo_place};
 use super::records::{
-    MAX_KEY_NUMBER, array_key, body, event_record, from_body, keyed_record, number, object,
+    MAX_KEY_NUMBER, array_key, body, event_record, field, from_body, keyed_record, number, object,
     prefix_range, stream_range,
 };
 use super::schema::{
@@ -51,6 +52,7 @@ pub struct WriteTx {
     undo: ObjectStore,
     projections: ObjectStore,
     dead_letters: ObjectStore,
+    at_rest: AtRest,
     last_seq: Cell<u64>,
     first_new_seq: Cell<Option<u64>>,
 }
@@ -76,6 +78,7 @@ impl WriteTx {
             dead_letters: open(DEAD_LETTERS)?,
             handle,
             watch,
+            at_rest: store.at_rest().clone(),
             last_seq: Cell::new(0),
             first_new_seq: Cell::new(None),
         };
@@ -219,7 +222,9 @@ impl DocTx for WriteTx {
             .map_err(fail)?
             .await
             .map_err(fail)?;
-        record.map(|record| from_body(&record)).transpose()
+        record
+            .map(|record| self.at_rest.open(&record, &doc_place(ns, key)))
+            .transpose()
     }
 
     async fn get_docs(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<Value>>> {
@@ -230,9 +235,14 @@ impl DocTx for WriteTx {
             .map(|key| self.docs.get(ns_key(ns, key)).map_err(fail))
             .collect::<Result<Vec<_>>>()?;
         let mut docs = Vec::with_capacity(requests.len());
-        for request in requests {
+        for (request, key) in requests.into_iter().zip(keys) {
             let record = request.await.map_err(fail)?;
-            docs.push(record.map(|record| from_body(&record)).transpose()?);
+            let place = doc_place(ns, key);
+            docs.push(
+                record
+                    .map(|record| self.at_rest.open(&record, &place))
+                    .transpose()?,
+            );
         }
         Ok(docs)
     }
@@ -252,7 +262,7 @@ impl DocTx for WriteTx {
             ("ns", JsValue::from_str(ns)),
             ("key", JsValue::from_str(key)),
             ("ix", ix.into()),
-            ("body", body(doc)?),
+            ("body", self.at_rest.seal(&doc_place(ns, key), doc)?),
         ]);
         self.docs.put(&record, None).map_err(fail)?;
         Ok(())
@@ -278,7 +288,16 @@ impl DocTx for WriteTx {
             .map_err(fail)?
             .await
             .map_err(fail)?;
-        records.iter().map(from_body).collect()
+        records
+            .iter()
+            .map(|record| {
+                let (seq, key) = (number(record, "seq")?, field(record, "key")?);
+                let key = key
+                    .as_string()
+                    .ok_or_else(|| crate::core::Error::Codec("undo key is not text".into()))?;
+                self.at_rest.open(record, &undo_place(ns, seq, &key))
+            })
+            .collect()
     }
 
     fn put_undo(&self, entry: &UndoEntry) -> Result<()> {
@@ -286,7 +305,11 @@ impl DocTx for WriteTx {
             ("ns", JsValue::from_str(&entry.ns)),
             ("seq", JsValue::from_f64(entry.seq as f64)),
             ("key", JsValue::from_str(&entry.key)),
-            ("body", body(entry)?),
+            (
+                "body",
+                self.at_rest
+                    .seal(&undo_place(&entry.ns, entry.seq, &entry.key), entry)?,
+            ),
         ]);
         self.undo.put(&record, None).map_err(fail)?;
         Ok(())
