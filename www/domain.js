@@ -1,7 +1,9 @@
 // The field-sales domain, written in JavaScript against fieldstream's API: the Order aggregate
-// (create with items, add items while pending, pay the exact total, ship with a tracking
-// number), the Customer and Product aggregates of the seeded catalogue, and the projections
-// the views list from (orders by customer and by status, customers, products).
+// (create with items and an optional delivery contact, add items while pending, pay the exact
+// total, ship with a tracking number), the Customer and Product aggregates of the seeded
+// catalogue, and the projections the views list from (orders by customer and by status,
+// customers, products). The delivery contact's name and phone are personal data: sealed under
+// the contact's own key, and redacted everywhere once the contact is forgotten.
 import { DomainError } from "fieldstream";
 
 const refuse = (code, message) => {
@@ -15,12 +17,29 @@ function checkItem(item) {
   if (!Number.isInteger(item.unitPrice) || item.unitPrice < 0) refuse("invalid_order", "a price must be a whole number of cents");
 }
 
+/** The data-subject id of a shop's delivery contact: one per person and shop, so forgetting a
+ * person redacts them on every order of that shop and nobody else. */
+export function contactId(customerId, name) {
+  const slug = name.trim().toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return `contact-${customerId}-${slug || "x"}`;
+}
+
+/** The contact a `CreateOrder` names, checked; `null` when it names none. */
+function contactOf(command) {
+  const name = command.contact?.name?.trim() ?? "";
+  const phone = command.contact?.phone?.trim() ?? "";
+  if (!name && !phone) return null;
+  if (!name) refuse("invalid_order", "a delivery contact needs a name");
+  if (phone && !/^\+?[0-9 ()-]{5,20}$/.test(phone)) refuse("invalid_order", "a phone number has 5 to 20 digits, spaces or dashes");
+  return { id: contactId(command.customerId, name), name, phone: phone || null };
+}
+
 /** The sum of an order's lines, in cents. */
 export const totalOf = (items) => items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
 
 /** The Order aggregate: Pending → Paid → Shipped; items only while Pending. */
 export const Order = {
-  initialState: () => ({ status: "None", customerId: "", items: [], total: 0, paidAmount: 0, trackingNumber: null }),
+  initialState: () => ({ status: "None", customerId: "", contact: null, items: [], total: 0, paidAmount: 0, trackingNumber: null }),
   decide(state, command) {
     switch (command.type) {
       case "CreateOrder":
@@ -28,7 +47,11 @@ export const Order = {
         if (!command.customerId) refuse("invalid_order", "an order needs a customer");
         if (!command.items?.length) refuse("invalid_order", "an order needs at least one item");
         command.items.forEach(checkItem);
-        return [{ type: "OrderCreated", data: { customerId: command.customerId, items: command.items, total: totalOf(command.items) } }];
+        {
+          const contact = contactOf(command);
+          const data = { customerId: command.customerId, items: command.items, total: totalOf(command.items) };
+          return [{ type: "OrderCreated", data: contact ? { ...data, contact } : data }];
+        }
       case "AddItem": {
         if (state.status !== "Pending") refuse("order_not_editable", `items can only be added to a pending order; this one is ${state.status}`);
         const item = { productId: command.productId, quantity: command.quantity, unitPrice: command.unitPrice };
@@ -50,7 +73,10 @@ export const Order = {
   evolve(state, event) {
     switch (event.type) {
       case "OrderCreated":
-        return { ...state, status: "Pending", customerId: event.data.customerId, items: event.data.items, total: event.data.total };
+        return {
+          ...state, status: "Pending", customerId: event.data.customerId, contact: event.data.contact ?? null,
+          items: event.data.items, total: event.data.total,
+        };
       case "OrderItemAdded": {
         const items = [...state.items, event.data];
         return { ...state, items, total: totalOf(items) };
@@ -66,6 +92,8 @@ export const Order = {
   // The default policy, written out: a command whose order changed on another device is decided
   // again on the new state, and comes back to the rep only if it no longer holds.
   onConflict: "rebase",
+  // The contact's name and phone belong to the contact (the data subject named by `contact.id`).
+  personalData: { OrderCreated: { subject: "contact.id", fields: ["contact.name", "contact.phone"] } },
 };
 
 /** A catalogue entry (Customer or Product) that two devices may both seed: registering one
@@ -104,7 +132,8 @@ export const orders = {
     switch (event.type) {
       case "OrderCreated":
         view.put(id, {
-          orderId: id, customerId: event.data.customerId, status: "Pending", total: event.data.total,
+          orderId: id, customerId: event.data.customerId, contactName: event.data.contact?.name ?? null,
+          status: "Pending", total: event.data.total,
           itemCount: event.data.items.reduce((n, item) => n + item.quantity, 0), trackingNumber: null,
           createdAt: at, updatedAt: at,
         });

@@ -1,6 +1,7 @@
 // The selected order: its lines and total, what can be done next (add an item, take the
 // payment, ship with a tracking number), and its timeline. It is read again whenever the store
 // says aggregates may have changed (a command here, a sync round, another tab).
+import { REDACTED } from "fieldstream";
 import { fillSelect, h, notify, shortId } from "./dom.js";
 import { mountTimeline } from "./timeline.js";
 import { orderSummary } from "./summary.js";
@@ -43,6 +44,26 @@ function actions(id, state, app) {
   return null;
 }
 
+/** "Forget contact": deletes the delivery contact's key here and, at the next sync, on the
+ * server and every device, so their name and phone read "[redacted]" everywhere. */
+function forgetButton(state, app) {
+  const { contact } = state;
+  if (!contact || contact.name === REDACTED) return null;
+  const button = h("button", { type: "button", class: "link danger", "data-testid": "forget-contact" }, `Forget ${contact.name}`);
+  button.addEventListener("click", async () => {
+    if (!confirm(`Forget ${contact.name}? Their name and phone are erased on every order of this shop, on every device.`)) return;
+    button.disabled = true;
+    try {
+      await app.store.forgetSubject(contact.id);
+      notify(`${contact.name} was forgotten on this device${app.store.status().online ? " and the server" : "; the server follows when you are back online"}.`, "info");
+    } catch (error) {
+      notify(`Could not forget the contact: ${error?.message ?? error}`);
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
 /** Carries the rep's choices (product, quantity, tracking number) from the actions shown
  * before to their fresh copy, so a change underneath never resets them. */
 function keepChoices(before, after) {
@@ -82,13 +103,14 @@ export function mountOrderDetail(root, app) {
     const typing = document.activeElement?.tagName !== "BUTTON" && shown.actions?.contains(document.activeElement);
     if (typing && same) {
       // Keep the field the rep is typing in; show the rest as it is now.
-      shown.current.replaceChildren(orderSummary(state, catalogue));
+      shown.current.replaceChildren(orderSummary(state, catalogue), forgetButton(state, app) ?? "");
       timeline.update(id, version, history);
       return;
     }
     const next = actions(id, state, app);
     if (same && shown.actions && next) keepChoices(shown.actions, next);
-    shown = { id, status: state.status, current: h("div", { "data-testid": "current" }, orderSummary(state, catalogue)), actions: next };
+    const current = h("div", { "data-testid": "current" }, orderSummary(state, catalogue), forgetButton(state, app));
+    shown = { id, status: state.status, current, actions: next };
     body.replaceChildren(shown.current, shown.actions ?? "", timeline.render(id, version, history));
   };
   /** Reads the order again (one read at a time, the newest wins). */

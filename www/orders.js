@@ -42,13 +42,16 @@ export function mountOrderForm(form, app) {
     const items = lines.map((line) => ({ ...line }));
     form.elements.create.disabled = true;
     try {
-      await store.execute("Order", id, { type: "CreateOrder", customerId: form.elements.customer.value, items }, { correlationId });
+      const contact = { name: form.elements["contact-name"].value, phone: form.elements["contact-phone"].value };
+      await store.execute("Order", id, { type: "CreateOrder", customerId: form.elements.customer.value, contact, items }, { correlationId });
       if (form.elements["pay-now"].checked) {
         const amount = items.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
         await store.execute("Order", id, { type: "PayOrder", amount, paymentMethod: "card" }, { correlationId });
       }
       lines.length = 0;
       form.elements["pay-now"].checked = false;
+      form.elements["contact-name"].value = "";
+      form.elements["contact-phone"].value = "";
       render();
       app.select(id);
       notify(`${orderName(id)} saved${store.status().online ? "" : " on this device; it syncs when you are back online"}.`, "info");
@@ -68,7 +71,7 @@ function orderRow(doc, app) {
     h("button", { type: "button", class: "row", onclick: () => app.select(doc.orderId), "aria-current": app.selected === doc.orderId ? "true" : null },
       h("span", { class: "name" }, orderName(doc.orderId)),
       h("span", { class: `badge ${doc.status.toLowerCase()}` }, doc.status),
-      h("span", { class: "who" }, customer?.name ?? doc.customerId),
+      h("span", { class: "who" }, customer?.name ?? doc.customerId, doc.contactName ? ` · ${doc.contactName}` : ""),
       h("span", { class: "amount" }, money(doc.total)),
       h("span", { class: "when" }, time(doc.updatedAt)),
     ));

@@ -1,4 +1,5 @@
-// An order's state drawn as a summary: status, customer, lines, total and tracking number. The
+// An order's state drawn as a summary: status, customer, delivery contact, lines, total and
+// tracking number (a forgotten contact's name and phone read "[redacted]"). The
 // detail shows the current state with it, and the timeline's replay each past version.
 import { h } from "./dom.js";
 import { money } from "./words.js";
@@ -11,6 +12,8 @@ export function orderSummary(state, catalogue) {
     h("p", {},
       h("span", { class: `badge ${state.status.toLowerCase()}`, "data-testid": "state-status" }, state.status),
       " ", customer ? `${customer.name}, ${customer.city}` : state.customerId),
+    state.contact ? h("p", { class: "contact", "data-testid": "state-contact" },
+      "Delivery contact ", h("strong", {}, state.contact.name), state.contact.phone ? ` · ${state.contact.phone}` : "") : null,
     h("ul", { class: "lines" }, state.items.map((item) => h("li", {},
       h("span", {}, `${item.quantity} × ${catalogue.product(item.productId)?.name ?? item.productId}`),
       h("span", { class: "amount" }, money(item.quantity * item.unitPrice))))),

@@ -7,6 +7,11 @@ import { time } from "./words.js";
 
 const shortClient = (clientId) => (clientId ? clientId.slice(0, 8) : "?");
 
+/** What an event says worth a line of its own: the contact an order was created with. */
+const detail = (event) => (event.type === "OrderCreated" && event.data.contact
+  ? h("div", { class: "event-detail", "data-testid": "event-contact" }, `Contact: ${event.data.contact.name}${event.data.contact.phone ? `, ${event.data.contact.phone}` : ""}`)
+  : null);
+
 /** One event of `history()` as a timeline entry. */
 function entry(event, ownClient) {
   const mine = event.metadata.clientId === ownClient;
@@ -20,7 +25,8 @@ function entry(event, ownClient) {
       h("span", { title: "When" }, time(event.metadata.occurredAt)),
       h("span", { title: event.metadata.clientId ?? "" }, mine ? "this device" : `device ${shortClient(event.metadata.clientId)}`),
       event.metadata.correlationId ? h("span", { title: "Correlation id" }, h("code", {}, event.metadata.correlationId)) : null,
-    ));
+    ),
+    detail(event));
 }
 
 /** The timeline part of the order detail; `render` builds it, `update` refreshes it in place. */

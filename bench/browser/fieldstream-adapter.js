@@ -25,8 +25,22 @@ export function commandFor(records) {
   return ["Bench", id, { type: "Append", events }];
 }
 
-/** Opens the arm on IndexedDB database `name` with the browser's default durability. */
-export async function openArm(name) {
+/** The personal data of the sealed arm: each event's `note` (about 200 bytes) belongs to the
+ * customer its `customerId` names. */
+export const personalData = { ItemAdded: { subject: "customerId", fields: ["note"] } };
+
+/** The sealed arm's command: as `commandFor`, with one customer per command among 100 (a
+ * sales territory), so that the run seals under 100 subject keys, as an app would, instead of
+ * making a key per event. */
+export function sealedCommandFor(records) {
+  const [bench, id, command] = commandFor(records);
+  const customer = `c-${String(Number(records[0].metadata.correlationId.slice("bench-".length)) % 100).padStart(5, "0")}`;
+  return [bench, id, { ...command, events: command.events.map((event) => ({ ...event, data: { ...event.data, customerId: customer } })) }];
+}
+
+/** Opens the arm on IndexedDB database `name` with the browser's default durability; `sealed`
+ * declares `personalData`, so every event's note is encrypted under its customer's key. */
+export async function openArm(name, { sealed = false } = {}) {
   const store = await open({
     name,
     storage: "indexeddb",
@@ -36,6 +50,7 @@ export async function openArm(name) {
         decide: (_state, command) => command.events,
         evolve: (state) => state,
         snapshotEvery: 0,
+        ...(sealed ? { personalData } : {}),
       },
     },
   });

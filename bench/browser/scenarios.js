@@ -31,6 +31,14 @@ const arms = {
       return { run: arm.execute, close: arm.close };
     },
   },
+  sealed: {
+    supports: fieldstream.supports,
+    prepare: fieldstream.sealedCommandFor,
+    open: async (name) => {
+      const arm = await fieldstream.openArm(name, { sealed: true });
+      return { run: arm.execute, close: arm.close };
+    },
+  },
 };
 
 /** What the page can tell about itself and its arms. */

@@ -9,7 +9,7 @@ export function assertEveryArmRan(results, sizes) {
   };
   for (const row of results.scenario1 ?? []) {
     if (row.skipped.length > 0) problems.push(`scenario 1 ${row.perCommand}/command: ${row.skipped.join(", ")} skipped`);
-    expect(`scenario 1 ${row.perCommand}/command`, row.arms, ["raw", "dexie", "fieldstream"], sizes.browser.reps);
+    expect(`scenario 1 ${row.perCommand}/command`, row.arms, ["raw", "dexie", "fieldstream", "sealed"], sizes.browser.reps);
   }
   if (results.scenario2) expect("scenario 2", results.scenario2.arms, ["raw", "dexie", "fieldstream"], sizes.browser.reps);
   if (results.scenario3) {

@@ -42,15 +42,17 @@ export function markdown(results) {
     out.push("", `## Scenario 1: append ${n(sizes.browser.total)} events (about 300 bytes each)`, "");
     const rows = [];
     for (const row of results.scenario1) {
+      const overRaw = { raw: "1", dexie: row.ratios.dexieOverRaw, fieldstream: row.ratios.fieldstreamOverRaw, sealed: row.ratios.sealedOverRaw };
       for (const [arm, s] of Object.entries(row.arms)) {
         rows.push([n(row.perCommand), arm, n(s.eventsPerSecond), n(s.ms.median, 1), n(s.ms.p95, 1),
-          arm === "dexie" ? ratio(row.ratios.dexieOverRaw) : arm === "fieldstream" ? ratio(row.ratios.fieldstreamOverRaw) : "1",
-          arm === "fieldstream" ? ratio(row.ratios.fieldstreamOverDexie) : "—"]);
+          arm === "raw" ? "1" : ratio(overRaw[arm]),
+          arm === "fieldstream" ? ratio(row.ratios.fieldstreamOverDexie) : "—",
+          arm === "sealed" ? ratio(row.ratios.sealedOverFieldstream) : "—"]);
       }
-      for (const arm of row.skipped) rows.push([n(row.perCommand), arm, "not measurable with today's API", "", "", "", ""]);
+      for (const arm of row.skipped) rows.push([n(row.perCommand), arm, "not measurable with today's API", "", "", "", "", ""]);
     }
     out.push(table(["events/command", "arm", "events/s (median)", "run ms (median)", "run ms (p95)",
-      "throughput ÷ raw", "throughput ÷ Dexie"], rows));
+      "throughput ÷ raw", "throughput ÷ Dexie", "sealed ÷ fieldstream"], rows));
   }
   if (results.scenario2) {
     const s = results.scenario2;

@@ -5,6 +5,8 @@
 import { median, p95, pairedRatio, round } from "../lib/stats.mjs";
 
 const ARMS = ["raw", "dexie", "fieldstream"];
+/** Scenario 1 also runs fieldstream with personal data declared: the cost of encryption. */
+const APPEND_ARMS = [...ARMS, "sealed"];
 let databases = 0;
 const fresh = (label) => `bench-${label}-${Date.now()}-${databases++}`;
 
@@ -13,7 +15,7 @@ export async function runAppendScenario(page, sizes, log) {
   const rows = [];
   for (const perCommand of sizes.perCommand) {
     const arms = [];
-    for (const arm of ARMS) {
+    for (const arm of APPEND_ARMS) {
       if (await page.evaluate(([a, k]) => window.bench.supports(a, k), [arm, perCommand])) arms.push(arm);
     }
     const runs = Object.fromEntries(arms.map((arm) => [arm, []]));
@@ -44,8 +46,12 @@ export async function runAppendScenario(page, sizes, log) {
       ratios.fieldstreamOverRaw = pairedRatio(rate("fieldstream"), rate("raw"));
       ratios.fieldstreamOverDexie = pairedRatio(rate("fieldstream"), rate("dexie"));
     }
+    if (runs.sealed) {
+      ratios.sealedOverRaw = pairedRatio(rate("sealed"), rate("raw"));
+      ratios.sealedOverFieldstream = pairedRatio(rate("sealed"), rate("fieldstream"));
+    }
     rows.push({ perCommand, total: sizes.total, commands: Math.ceil(sizes.total / perCommand),
-      arms: summary, skipped: ARMS.filter((arm) => !arms.includes(arm)), ratios });
+      arms: summary, skipped: APPEND_ARMS.filter((arm) => !arms.includes(arm)), ratios });
   }
   return rows;
 }

@@ -113,9 +113,13 @@ export class Rep {
   }
 
   /** Fills in and submits the new-order form; resolves to the new order's id. */
-  async createOrder({ customer, lines, payNow = false }) {
+  async createOrder({ customer, lines, payNow = false, contact = null }) {
     const form = this.page.locator("#order-form");
     await form.locator("select[name=customer]").selectOption(customer);
+    if (contact) {
+      await form.locator("input[name=contact-name]").fill(contact.name);
+      await form.locator("input[name=contact-phone]").fill(contact.phone ?? "");
+    }
     for (const [product, quantity] of lines) {
       await form.locator("select[name=product]").selectOption(product);
       await form.locator("input[name=quantity]").fill(String(quantity));
@@ -161,6 +165,25 @@ export class Rep {
     await this.page.locator("#detail input[name=tracking]").fill(tracking);
     await this.page.locator("#detail [data-testid=ship]").click();
     await this.page.waitForSelector("#detail[data-status=Shipped]");
+  }
+
+  /** The open order's delivery contact as the detail shows it ("" when it has none). */
+  async contact() {
+    const shown = this.page.locator("#detail [data-testid=current] [data-testid=state-contact]");
+    return (await shown.count()) ? shown.textContent() : "";
+  }
+
+  /** Forgets the open order's delivery contact, accepting the confirmation. */
+  async forgetContact() {
+    this.page.once("dialog", (dialog) => dialog.accept());
+    await this.page.locator("#detail [data-testid=forget-contact]").click();
+    await this.page.waitForSelector("#detail [data-testid=current]:not(:has([data-testid=forget-contact]))");
+  }
+
+  /** Runs a sync round now, as the status bar's button does. */
+  async syncNow() {
+    await this.page.locator("#status [data-testid=sync]").click();
+    await this.page.waitForSelector("#status [data-testid=sync]:not([disabled])");
   }
 
   /** Every order in the by-status lists with its status, and its total as shown. */

@@ -187,6 +187,46 @@ test("the timeline lists every event and its slider replays the order's state at
   await rep.close();
 });
 
+test("a delivery contact is sealed on the server; forgetting it redacts it on both reps' screens, timelines and lists", async () => {
+  const e = await openRep(browser, demo.origin, "E");
+  const f = await openRep(browser, demo.origin, "F");
+  const contact = { name: "Siobhán Kelly", phone: "+353 91 555 0101" };
+  const id = await e.createOrder({ customer: "c-alder", lines: [["p-twine", 4]], contact });
+  assert.equal(await e.contact(), "Delivery contact Siobhán Kelly · +353 91 555 0101");
+  const other = await e.createOrder({ customer: "c-elm", lines: [["p-twine", 1]], contact: { name: "Ada Byrne", phone: "" } });
+  await e.waitPending(0);
+
+  const created = (await demo.events()).find((event) => event.stream === `Order-${id}`);
+  assert.equal(created.data.contact.id, "contact-c-alder-siobhan-kelly", "the subject stays readable");
+  const stored = JSON.stringify(created.data.contact);
+  assert.ok(created.data.contact.name.$enc && !stored.includes("Siobh") && !stored.includes("555"), `sealed on the server: ${stored}`);
+
+  await until(async () => (await f.orders())[id], "F sees E's order");
+  await f.open(id);
+  await untilEqual(() => f.contact(), "Delivery contact Siobhán Kelly · +353 91 555 0101", "F reads the contact with the key from the server");
+
+  await e.open(id);
+  await e.forgetContact();
+  await untilEqual(() => e.contact(), "Delivery contact [redacted] · [redacted]", "E shows the contact redacted");
+  const timeline = e.page.locator("#detail [data-testid=event-contact]");
+  assert.equal(await timeline.textContent(), "Contact: [redacted], [redacted]");
+  const row = (rep, order) => rep.page.locator(`#by-status [data-order="${order}"] .who`).textContent();
+  await untilEqual(() => row(e, id), "Alder Hardware · [redacted]", "E's list was rebuilt without the name");
+  assert.equal(await row(e, other), "Elm Street Grocers · Ada Byrne", "another contact stays");
+  await e.screenshot("forgotten-contact");
+
+  await f.syncNow();
+  await untilEqual(() => f.contact(), "Delivery contact [redacted] · [redacted]", "F redacts after its sync");
+  await untilEqual(() => row(f, id), "Alder Hardware · [redacted]", "F's list too");
+  const keys = await (await fetch(`${demo.origin}/v1/keys/contact-c-alder-siobhan-kelly`)).json();
+  assert.deepEqual([keys.keys, keys.forgotten], [[], true], "the server forgot the key");
+
+  await e.pay(); // the order goes on without the contact
+  assert.deepEqual([...e.errors, ...f.errors], []);
+  await e.close();
+  await f.close();
+});
+
 test("the app fits a phone-sized screen", async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const page = await context.newPage();

@@ -3,8 +3,8 @@
 // sentences and retries a rep sees for rejected commands.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DomainError, open } from "fieldstream";
-import { domain } from "../../www/domain.js";
+import { DomainError, open, REDACTED } from "fieldstream";
+import { contactId, domain } from "../../www/domain.js";
 import { retryPlan } from "../../www/inbox.js";
 import { CUSTOMERS, PRODUCTS, seedCatalogue } from "../../www/seed.js";
 import { rejectionReason } from "../../www/words.js";
@@ -30,6 +30,34 @@ test("an order is created, grows while pending, is paid its exact total, then sh
   assert.deepEqual([doc.status, doc.total, doc.itemCount], ["Shipped", 2950, 3]);
   const byCustomer = await store.query("orders", { index: "customerId", equals: "c-alder" });
   assert.deepEqual(byCustomer.docs.map(({ key }) => key), ["A1"]);
+  await store.close();
+});
+
+test("a delivery contact is personal data: readable until forgotten, then redacted on every read path", async () => {
+  const store = await open({ storage: "memory", ...domain });
+  const contact = { name: " Siobhán Kelly ", phone: "+353 91 555 0101" };
+  await store.execute("Order", "C1", { type: "CreateOrder", customerId: "c-alder", contact, items });
+  await store.execute("Order", "C2", { type: "CreateOrder", customerId: "c-birch", contact: { name: "Ada Byrne" }, items });
+  await store.execute("Order", "C3", { type: "CreateOrder", customerId: "c-alder", items });
+  const { state } = await store.load("Order", "C1");
+  assert.deepEqual(state.contact, { id: contactId("c-alder", "Siobhán Kelly"), name: "Siobhán Kelly", phone: "+353 91 555 0101" });
+  assert.equal(state.contact.id, "contact-c-alder-siobhan-kelly");
+  assert.equal((await store.get("orders", "C1")).contactName, "Siobhán Kelly");
+  assert.equal((await store.load("Order", "C3")).state.contact, null, "a contact is optional");
+  await assert.rejects(store.execute("Order", "C4", { type: "CreateOrder", customerId: "c-alder", contact: { phone: "123456" }, items }),
+    (error) => error instanceof DomainError && error.code === "invalid_order");
+  await assert.rejects(store.execute("Order", "C4", { type: "CreateOrder", customerId: "c-alder", contact: { name: "X", phone: "call me" }, items }),
+    (error) => error.code === "invalid_order");
+
+  await store.forgetSubject(state.contact.id);
+  const after = (await store.load("Order", "C1")).state;
+  assert.deepEqual([after.contact.name, after.contact.phone, after.total], [REDACTED, REDACTED, 2500], "decisions keep the rest");
+  assert.equal((await store.history("Order", "C1"))[0].data.contact.name, REDACTED);
+  assert.equal((await store.get("orders", "C1")).contactName, REDACTED, "the read model was rewritten");
+  assert.equal((await store.get("orders", "C2")).contactName, "Ada Byrne", "another contact stays");
+  await store.execute("Order", "C1", { type: "PayOrder", amount: 2500 });
+  await assert.rejects(store.execute("Order", "C5", { type: "CreateOrder", customerId: "c-alder", contact, items }),
+    (error) => error.message.includes("forgotten"), "a forgotten contact is not written again");
   await store.close();
 });
 
