@@ -31,8 +31,9 @@ export async function open(options) {
   return new Store(inner, driver, changes);
 }
 
-/** `secret` becomes the 256-bit key that seals the store at rest (PBKDF2-SHA-256 with
- * WebCrypto, here, before any transaction opens: an await inside one would end it). */
+/** `secret` becomes `deriveAtRestKey(salt)`: the 256-bit key that seals the store at rest,
+ * PBKDF2-SHA-256 in WebCrypto over the secret and the database's own random salt (the store
+ * calls it once at open, before any transaction: an await inside one would end it). */
 async function deriveKeyStoreKey(options) {
   if (options?.secret === undefined) return options;
   const { secret, ...rest } = options;
@@ -41,15 +42,14 @@ async function deriveKeyStoreKey(options) {
   }
   const storage = rest.storage ?? (typeof indexedDB === "undefined" ? "memory" : "indexeddb");
   if (storage !== "indexeddb") {
-    throw new ValidationError('options.secret seals the IndexedDB key store: it needs storage "indexeddb"');
+    throw new ValidationError('options.secret seals the IndexedDB store at rest: it needs storage "indexeddb"');
   }
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) throw new ValidationError("options.secret needs WebCrypto (crypto.subtle)");
-  const text = new TextEncoder();
-  const material = await subtle.importKey("raw", text.encode(secret), "PBKDF2", false, ["deriveBits"]);
-  const salt = text.encode(`fieldstream key store:${rest.name ?? "fieldstream"}`);
-  const bits = await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: 310_000 }, material, 256);
-  return { ...rest, keyStoreKey: new Uint8Array(bits) };
+  const material = await subtle.importKey("raw", new TextEncoder().encode(secret), "PBKDF2", false, ["deriveBits"]);
+  const deriveAtRestKey = async (salt) =>
+    new Uint8Array(await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: 310_000 }, material, 256));
+  return { ...rest, deriveAtRestKey };
 }
 
 /** A sync token given as a plain string becomes a provider returning it. */

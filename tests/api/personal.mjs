@@ -148,6 +148,8 @@ export const personalCases = [
       const raw = await rawDatabase(name);
       const record = JSON.parse(raw.meta).find((r) => r.key === "keys");
       ok(record.body.includes("$enc") && !record.body.includes("\"keys\""), `the key store is sealed: ${record.body}`);
+      const salt = JSON.parse(raw.meta).find((r) => r.key === "at-rest-salt");
+      equal(atob(salt.value).length, 16, "the database has a random salt of its own");
       ok(JSON.parse(raw.docs).length === 1 && JSON.parse(raw.undo).length >= 1, "a document and undo records are stored");
       for (const [storeName, text] of Object.entries(raw)) {
         const plaintexts = ["Ada", "555-0101", ...(["docs", "undo"].includes(storeName) ? ["tuesday"] : [])];

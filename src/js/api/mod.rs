@@ -169,7 +169,7 @@ impl JsStore {
             name,
             storage,
             durability,
-            key_store_key,
+            derive_at_rest_key,
             aggregates,
             projections,
             upcasters,
@@ -178,16 +178,18 @@ impl JsStore {
         let mut config = EngineConfig::default();
         let store = match (storage, &sync) {
             (Storage::Memory, _) => LocalStore::Memory(MemoryStore::new()),
-            (Storage::IndexedDb, _) => LocalStore::IndexedDb(
-                IndexedDbStore::open_with(
-                    &name,
-                    IndexedDbOptions {
-                        durability,
-                        key_store_key,
-                    },
-                )
-                .await?,
-            ),
+            (Storage::IndexedDb, _) => {
+                let options = IndexedDbOptions {
+                    durability,
+                    ..Default::default()
+                };
+                let store = IndexedDbStore::open_with(&name, options).await?;
+                if let Some(derive) = derive_at_rest_key {
+                    let salt = store.at_rest_salt().await?;
+                    store.seal_at_rest(&options::derive_key(&derive, &salt).await?);
+                }
+                LocalStore::IndexedDb(store)
+            }
             (Storage::Remote, Some(options)) => {
                 config = RemoteStore::<FetchTransport>::engine_config();
                 let mut transport = FetchTransport::new(&options.url, options.token.clone());

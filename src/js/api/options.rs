@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Object};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::projection::ProjectionOptions;
 use crate::core::{Result, Upcasters};
@@ -48,8 +48,9 @@ pub struct StoreOptions {
     pub storage: Storage,
     /// IndexedDB commit durability.
     pub durability: Durability,
-    /// The key that seals the IndexedDB key store (derived from `secret` by the JS layer).
-    pub key_store_key: Option<[u8; 32]>,
+    /// `(salt) => Promise<Uint8Array>`: derives the key that seals the store at rest from the
+    /// user's secret (made by the JS layer from `secret`) and the database's salt.
+    pub derive_at_rest_key: Option<Function>,
     /// The aggregates.
     pub aggregates: Vec<JsAggregate>,
     /// The projections and how each runs.
@@ -64,7 +65,7 @@ const OPTIONS: &[&str] = &[
     "name",
     "storage",
     "durability",
-    "keyStoreKey",
+    "deriveAtRestKey",
     "aggregates",
     "projections",
     "upcasters",
@@ -106,20 +107,19 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
             ));
         }
     };
-    let key_store_key = match fields::get(&object, "keyStoreKey") {
+    let derive_at_rest_key = match fields::get(&object, "deriveAtRestKey") {
         None => None,
         Some(value) => {
-            let bytes = js_sys::Uint8Array::new(&value).to_vec();
-            let key: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| fields::invalid("options.secret", "did not derive a 256-bit key"))?;
+            let derive = value
+                .dyn_into::<Function>()
+                .map_err(|_| fields::invalid("options.deriveAtRestKey", "must be a function"))?;
             if storage != Storage::IndexedDb {
                 return Err(fields::invalid(
                     "options.secret",
-                    "seals the IndexedDB key store: it needs storage \"indexeddb\"",
+                    "seals the IndexedDB store at rest: it needs storage \"indexeddb\"",
                 ));
             }
-            Some(key)
+            Some(derive)
         }
     };
     let (upcasters, versions) = read_upcasters(fields::get(&object, "upcasters"))?;
@@ -149,12 +149,31 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         name,
         storage,
         durability,
-        key_store_key,
+        derive_at_rest_key,
         aggregates,
         projections,
         upcasters,
         sync,
     })
+}
+
+/// The at-rest key `derive` (the JS layer's PBKDF2 over the user's secret) makes from `salt`;
+/// awaited outside any IndexedDB transaction.
+pub async fn derive_key(derive: &Function, salt: &[u8]) -> Result<[u8; 32]> {
+    let salt = js_sys::Uint8Array::from(salt);
+    let promise = derive
+        .call1(&JsValue::UNDEFINED, &salt)
+        .and_then(|value| value.dyn_into::<js_sys::Promise>())
+        .map_err(|_| fields::invalid("options.secret", "could not be turned into a key"))?;
+    let bits = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|error| {
+            crate::core::Error::Crypto(format!("deriving the at-rest key failed: {error:?}"))
+        })?;
+    js_sys::Uint8Array::new(&bits)
+        .to_vec()
+        .try_into()
+        .map_err(|_| fields::invalid("options.secret", "did not derive a 256-bit key"))
 }
 
 /// The `(name, definition)` pairs of a plain-object option such as `aggregates`.

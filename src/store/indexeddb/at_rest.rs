@@ -12,12 +12,16 @@
 //! their personal fields sealed under subject keys (`core::personal`), whose key store this
 //! seals too, so the events need no second layer.
 
+use rexie::TransactionMode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
-use super::records::field;
+use super::IndexedDbStore;
+use super::errors::storage_error;
+use super::records::{field, object};
+use super::schema::META;
 use crate::core::personal::{Sealed, SubjectKey};
 use crate::core::{Error, Result};
 
@@ -66,6 +70,40 @@ impl AtRest {
         };
         Ok(serde_json::from_value(plain)?)
     }
+}
+
+const SALT: &str = "at-rest-salt";
+
+/// The database's salt for its at-rest key, made (16 random bytes) in the same readwrite
+/// transaction that finds none, so tabs opening a new database at once agree on one.
+pub async fn salt(store: &IndexedDbStore) -> Result<Vec<u8>> {
+    use base64::Engine as _;
+    let fail = |error: rexie::Error| storage_error("the at-rest salt", &error);
+    let tx = store.transaction(&[META], TransactionMode::ReadWrite)?;
+    let meta = tx.store(META).map_err(fail)?;
+    let kept = match meta.get(JsValue::from_str(SALT)).await.map_err(fail)? {
+        Some(record) => field(&record, "value")?.as_string(),
+        None => None,
+    };
+    let text = match kept {
+        Some(text) => text,
+        None => {
+            let mut salt = [0u8; 16];
+            getrandom::fill(&mut salt)
+                .map_err(|error| Error::Crypto(format!("no randomness for a salt: {error}")))?;
+            let text = base64::engine::general_purpose::STANDARD.encode(salt);
+            let record = object(&[
+                ("key", JsValue::from_str(SALT)),
+                ("value", JsValue::from_str(&text)),
+            ]);
+            meta.put(&record, None).await.map_err(fail)?;
+            text
+        }
+    };
+    tx.done().await.map_err(fail)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| Error::Codec("the at-rest salt is not base64".into()))
 }
 
 /// The place of a read-model document.

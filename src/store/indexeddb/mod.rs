@@ -67,8 +67,10 @@ pub struct IndexedDbOptions {
     /// When a command's commit counts as done.
     pub durability: Durability,
     /// Seals what holds decrypted personal data (the key store, read-model documents and their
-    /// undo records) at rest under this key (`at_rest.rs`); none: plain.
-    pub key_store_key: Option<[u8; 32]>,
+    /// undo records) at rest under this key (`at_rest.rs`); none: plain. A key derived from a
+    /// user's secret is better given to [`IndexedDbStore::seal_at_rest`] after open, with the
+    /// database's own salt ([`IndexedDbStore::at_rest_salt`]).
+    pub at_rest_key: Option<[u8; 32]>,
 }
 
 /// An event store in one IndexedDB database. Clones share the connection.
@@ -82,7 +84,7 @@ struct Inner {
     db: RefCell<Option<Rexie>>,
     client_id: String,
     durability: Durability,
-    at_rest: at_rest::AtRest,
+    at_rest: RefCell<at_rest::AtRest>,
     writer: Writer,
     notices: Option<Notices>,
     last_durability: RefCell<Option<String>>,
@@ -107,7 +109,7 @@ impl IndexedDbStore {
                 db: RefCell::new(Some(db)),
                 client_id,
                 durability: options.durability,
-                at_rest: at_rest::AtRest::new(options.key_store_key.as_ref()),
+                at_rest: RefCell::new(at_rest::AtRest::new(options.at_rest_key.as_ref())),
                 writer,
                 notices: Notices::join(name),
                 last_durability: RefCell::new(None),
@@ -130,8 +132,20 @@ impl IndexedDbStore {
     }
 
     /// How bodies holding decrypted personal data are sealed at rest.
-    fn at_rest(&self) -> &at_rest::AtRest {
-        &self.inner.at_rest
+    fn at_rest(&self) -> std::cell::Ref<'_, at_rest::AtRest> {
+        self.inner.at_rest.borrow()
+    }
+
+    /// From now on, seals the key store, read-model documents and undo records under `key`
+    /// (and opens sealed ones with it); call it right after opening, before any other use.
+    pub fn seal_at_rest(&self, key: &[u8; 32]) {
+        *self.inner.at_rest.borrow_mut() = at_rest::AtRest::new(Some(key));
+    }
+
+    /// This database's salt for deriving its at-rest key from a secret: 16 random bytes made
+    /// once, at the first call, and kept in `meta` (a salt is not secret, only unique).
+    pub async fn at_rest_salt(&self) -> Result<Vec<u8>> {
+        at_rest::salt(self).await
     }
 
     /// The durability of command commits.
