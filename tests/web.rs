@@ -259,6 +259,14 @@ async fn a_layout_1_database_is_migrated_in_place_without_being_blocked() {
         (3, OrderStatus::Shipped)
     );
     fixtures::assert_ids_backfilled(&name, &events).await;
+    let legacy = fieldstream::core::StreamId::parse("Order-legacy").unwrap();
+    let waiting = store.read_outbox_of(&[legacy]).await.unwrap();
+    let commands: Vec<&str> = waiting.iter().map(|e| e.command_id.as_str()).collect();
+    assert_eq!(
+        commands,
+        vec!["cmd-ship"],
+        "the outbox is indexed by stream"
+    );
     drop(old_connection);
 }
 

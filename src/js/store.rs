@@ -79,6 +79,10 @@ impl EventStore for LocalStore {
         forward!(self, store => store.read_outbox(limit).await)
     }
 
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        forward!(self, store => store.read_outbox_of(streams).await)
+    }
+
     async fn queue_sizes(&self) -> Result<QueueSizes> {
         forward!(self, store => store.queue_sizes().await)
     }

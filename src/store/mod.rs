@@ -145,6 +145,9 @@ pub trait EventStore {
     /// Up to `limit` outbox entries, oldest first.
     async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
 
+    /// The outbox entries of `streams`, oldest first, read without the other streams' entries.
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>>;
+
     /// How many commands wait in the outbox and in the rejected inbox, counted without reading
     /// them.
     async fn queue_sizes(&self) -> Result<QueueSizes>;

@@ -74,6 +74,9 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
         ("outbox_entries_commit_with_their_events", |s| {
             Box::pin(outbox_entries_commit_with_their_events(s))
         }),
+        ("the_outbox_reads_by_stream", |s| {
+            Box::pin(the_outbox_reads_by_stream(s))
+        }),
         ("rejected_commands_wait_in_the_inbox", |s| {
             Box::pin(rejected_commands_wait_in_the_inbox(s))
         }),

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use wasm_bindgen::JsValue;
 
-use super::records::{event_key, from_body};
+use super::records::{event_key, from_body, outbox_record};
 use super::txn::WriteTx;
 use super::writer::failed;
 use super::{IndexedDbStore, errors};
@@ -115,12 +115,9 @@ pub fn write_commit(
     if let (Some(mut entry), Some(first)) = (outbox, stored.first()) {
         entry.seq = first.seq;
         entry.stream = stream.clone();
-        tx.put_keyed(
-            &tx.outbox,
-            "seq",
-            JsValue::from_f64(entry.seq as f64),
-            &entry,
-        )?;
+        tx.outbox
+            .put(&outbox_record(&entry)?, None)
+            .map_err(|error| failed("writing", &error))?;
     }
     if let Some(mut record) = idempotency {
         record.stream = stream.clone();

@@ -309,6 +309,10 @@ impl EventStore for IndexedDbStore {
         page.iter().map(from_body).collect()
     }
 
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        queries::outbox_of(self, streams).await
+    }
+
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         self.count(|stats| stats.commits += 1);
         commit::write(self, commit, self.inner.abort_after.take()).await

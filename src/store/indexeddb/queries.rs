@@ -8,11 +8,11 @@ use super::IndexedDbStore;
 use super::errors::{idb_error, storage_error};
 use super::records::{array_key, field, from_body, number};
 use super::schema::{
-    BY_COMMAND, BY_PENDING, BY_POSITION, BY_PROJECTION, DEAD_LETTERS, DOCS, EVENTS, IX, META,
-    OUTBOX, REJECTED,
+    BY_COMMAND, BY_PENDING, BY_POSITION, BY_PROJECTION, BY_STREAM, DEAD_LETTERS, DOCS, EVENTS, IX,
+    META, OUTBOX, REJECTED,
 };
 use crate::core::projection::{Condition, Cursor, DeadLetter, Doc, IndexValue, Page, Query};
-use crate::core::{Error, RejectedCommand, Result};
+use crate::core::{Error, OutboxEntry, RejectedCommand, Result, StreamId};
 use crate::store::QueueSizes;
 
 fn read(error: rexie::Error) -> Error {
@@ -177,6 +177,26 @@ pub async fn queue_sizes(store: &IndexedDbStore) -> Result<QueueSizes> {
         outbox: outbox as usize,
         rejected: rejected as usize,
     })
+}
+
+/// The outbox entries of `streams`, oldest first, through the outbox's index by stream.
+pub async fn outbox_of(store: &IndexedDbStore, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+    let tx = store.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+    let by_stream = tx
+        .store(OUTBOX)
+        .and_then(|outbox| outbox.index(BY_STREAM))
+        .map_err(read)?;
+    let mut entries: Vec<OutboxEntry> = Vec::new();
+    for stream in streams {
+        let only = rexie::KeyRange::only(&JsValue::from_str(stream.as_str()))
+            .map_err(|e| idb_error("reading the outbox", &e))?;
+        for record in by_stream.get_all(Some(only), None).await.map_err(read)? {
+            entries.push(from_body(&record)?);
+        }
+    }
+    entries.sort_by_key(|entry| entry.seq);
+    entries.dedup_by_key(|entry| entry.seq);
+    Ok(entries)
 }
 
 /// Removes a command from the rejected inbox.

@@ -145,6 +145,17 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .data
+            .borrow()
+            .outbox
+            .values()
+            .filter(|entry| streams.contains(&entry.stream))
+            .cloned()
+            .collect())
+    }
+
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         self.count(|stats| stats.commits += 1);
         // Taken out while it runs, so a commit it makes does not run it again.
