@@ -186,14 +186,25 @@ pub async fn outbox_of(store: &IndexedDbStore, streams: &[StreamId]) -> Result<V
         .store(OUTBOX)
         .and_then(|outbox| outbox.index(BY_STREAM))
         .map_err(read)?;
-    let mut entries: Vec<OutboxEntry> = Vec::new();
-    for stream in streams {
-        let only = rexie::KeyRange::only(&JsValue::from_str(stream.as_str()))
-            .map_err(|e| idb_error("reading the outbox", &e))?;
-        for record in by_stream.get_all(Some(only), None).await.map_err(read)? {
-            entries.push(from_body(&record)?);
-        }
-    }
+    let ranges = streams
+        .iter()
+        .map(|stream| rexie::KeyRange::only(&JsValue::from_str(stream.as_str())))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| idb_error("reading the outbox", &e))?;
+    // Every request is issued before the first answer is awaited: one round trip, not one per
+    // stream.
+    let pages = futures::future::try_join_all(
+        ranges
+            .into_iter()
+            .map(|only| by_stream.get_all(Some(only), None)),
+    )
+    .await
+    .map_err(read)?;
+    let mut entries = pages
+        .iter()
+        .flatten()
+        .map(from_body)
+        .collect::<Result<Vec<OutboxEntry>>>()?;
     entries.sort_by_key(|entry| entry.seq);
     entries.dedup_by_key(|entry| entry.seq);
     Ok(entries)
