@@ -10,8 +10,8 @@ use crate::core::{
 };
 use crate::js::fetch::FetchTransport;
 use crate::store::{
-    Commit, CommitOutcome, EventStore, IndexedDbStore, MemoryStore, QueueSizes, ReadStats,
-    StoredEvent, SyncBatch,
+    Commit, CommitOutcome, Decided, Decision, EventStore, IndexedDbStore, MemoryStore, QueueSizes,
+    ReadStats, StoredEvent, SyncBatch,
 };
 use crate::sync::RemoteStore;
 
@@ -77,6 +77,18 @@ impl EventStore for LocalStore {
 
     async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
         forward!(self, store => store.read_outbox(limit).await)
+    }
+
+    async fn decide_and_commit(
+        &self,
+        stream: &StreamId,
+        decision: &mut dyn Decision,
+    ) -> Result<Decided> {
+        forward!(self, store => store.decide_and_commit(stream, decision).await)
+    }
+
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        forward!(self, store => store.read_outbox_of(streams).await)
     }
 
     async fn queue_sizes(&self) -> Result<QueueSizes> {

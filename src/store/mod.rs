@@ -8,11 +8,13 @@
 //! The trait is async without a `Send` bound: WebAssembly in the browser is single-threaded, and
 //! the IndexedDB store's futures are not `Send`.
 
+mod decision;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 mod memory;
 mod sync;
 
+pub use decision::{Decided, Decision};
 #[cfg(target_arch = "wasm32")]
 pub use indexeddb::{Durability, IndexedDbOptions, IndexedDbStore};
 pub use memory::{CommitHook, MemoryStore};
@@ -145,6 +147,9 @@ pub trait EventStore {
     /// Up to `limit` outbox entries, oldest first.
     async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
 
+    /// The outbox entries of `streams`, oldest first, read without the other streams' entries.
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>>;
+
     /// How many commands wait in the outbox and in the rejected inbox, counted without reading
     /// them.
     async fn queue_sizes(&self) -> Result<QueueSizes>;
@@ -156,6 +161,20 @@ pub trait EventStore {
     /// no idempotency record, an event id already stored, a snapshot at the wrong version),
     /// and in every failure writes nothing.
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome>;
+
+    /// Loads `stream` (its latest snapshot, then its events after the version
+    /// [`Decision::start`] answers) into `decision` and commits what it decides, all in one
+    /// atomic write that no other write interleaves; fails as [`EventStore::commit`] does, or
+    /// with the decision's own error, and then writes nothing. The default answers
+    /// [`Decided::InSteps`] without reading.
+    async fn decide_and_commit(
+        &self,
+        stream: &StreamId,
+        decision: &mut dyn Decision,
+    ) -> Result<Decided> {
+        let _ = (stream, decision);
+        Ok(Decided::InSteps)
+    }
 
     /// Applies what a sync round learned, atomically, then brings the inline projections of
     /// `projector` up to date in the same write. See [`SyncBatch`] for the rules.

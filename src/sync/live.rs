@@ -8,7 +8,7 @@
 //! they confirm this device's own pending events, and overtaken commands are resolved by their
 //! aggregate's conflict policy.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::{SyncClient, SyncPhase, SyncReport, Transport, round};
 use crate::core::{EventEnvelope, Result};
@@ -88,10 +88,9 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         let work = async {
             self.status
                 .update(|status| status.phase = Some(SyncPhase::Pulling));
-            let outbox = store.read_outbox(usize::MAX).await?;
             round::settle(
                 self,
-                &outbox,
+                BTreeSet::new(),
                 HashSet::new(),
                 BTreeMap::new(),
                 pulled,

@@ -1,7 +1,7 @@
 //! One sync round: push the oldest outbox entries, pull to the server's head, resolve the
 //! streams that collided, and apply it all as one sync batch.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::push::{GroupResult, choose, group_by_stream, outbox_events, push};
 use super::{SyncClient, SyncPhase, SyncReport, Transport};
@@ -19,7 +19,11 @@ pub(super) async fn run<S: EventStore, T: Transport>(
     let store = client.engine.store();
     client.send_forgets().await?;
     client.learn_forgotten().await?;
-    let outbox = store.read_outbox(usize::MAX).await?;
+    // Every entry holds at least one event, so the batch lies among the oldest `batch_size`
+    // entries that are not waiting for their confirmation.
+    let unconfirmed = client.unconfirmed.borrow().len();
+    let limit = client.config.batch_size.max(1).saturating_add(unconfirmed);
+    let outbox = store.read_outbox(limit).await?;
     let pushable: Vec<OutboxEntry> = {
         let unconfirmed = client.unconfirmed.borrow();
         outbox
@@ -87,15 +91,30 @@ pub(super) async fn run<S: EventStore, T: Transport>(
     let checkpoint = store.pull_checkpoint().await?;
     let (pulled, head) = pull(client, checkpoint).await?;
     report.pulled = pulled.len();
-    settle(client, &outbox, acked, refused, pulled, head, report).await
+    let refused_streams = chosen
+        .iter()
+        .filter(|entry| refused.contains_key(&entry.seq))
+        .map(|entry| entry.stream.clone())
+        .collect();
+    settle(
+        client,
+        refused_streams,
+        acked,
+        refused,
+        pulled,
+        head,
+        report,
+    )
+    .await
 }
 
 /// Stores what a round or the live feed brought: `pulled` (the server's events after the local
 /// checkpoint, up to `head`) confirm the `acked` entries and any pending events they carry, and
-/// the streams they overtook, or whose entries were `refused`, are resolved by their policies.
+/// the streams they overtook, or whose entries were `refused` (in `refused_streams`), are
+/// resolved by their policies. Only the outbox entries of those streams are read.
 pub(super) async fn settle<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
-    outbox: &[OutboxEntry],
+    refused_streams: BTreeSet<StreamId>,
     mut acked: HashSet<u64>,
     refused: BTreeMap<u64, ErrorBody>,
     pulled: Vec<EventEnvelope>,
@@ -104,6 +123,14 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
 ) -> Result<SyncReport> {
     let store = client.engine.store();
     client.fetch_keys(&pulled).await?;
+    let mut streams = refused_streams;
+    streams.extend(pulled.iter().map(|event| event.stream.clone()));
+    let streams: Vec<StreamId> = streams.into_iter().collect();
+    let outbox = match streams.is_empty() {
+        true => Vec::new(),
+        false => store.read_outbox_of(&streams).await?,
+    };
+    let outbox = outbox.as_slice();
     acked.extend(client.unconfirmed.borrow().iter().copied());
     let pulled_ids: HashSet<_> = pulled.iter().map(|event| event.id).collect();
     // A command whose events come back from the server was accepted, even if its answer was lost.

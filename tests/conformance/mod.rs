@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+mod decisions;
 mod keys;
 mod projection_lifecycle;
 mod projections;
@@ -73,6 +74,12 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
         ("client_id_is_stable", |s| Box::pin(client_id_is_stable(s))),
         ("outbox_entries_commit_with_their_events", |s| {
             Box::pin(outbox_entries_commit_with_their_events(s))
+        }),
+        ("commands_are_decided_inside_the_write", |s| {
+            Box::pin(decisions::commands_are_decided_inside_the_write(s))
+        }),
+        ("the_outbox_reads_by_stream", |s| {
+            Box::pin(the_outbox_reads_by_stream(s))
         }),
         ("rejected_commands_wait_in_the_inbox", |s| {
             Box::pin(rejected_commands_wait_in_the_inbox(s))

@@ -324,3 +324,63 @@ pub(super) async fn a_sync_never_strands_a_command_made_after_it_read_the_outbox
     assert_eq!(outbox.len(), 2, "nothing changed");
     assert!(store.rejected().await.unwrap().is_empty());
 }
+
+pub(super) async fn the_outbox_reads_by_stream<S: EventStore>(store: S) {
+    let mut versions = std::collections::HashMap::new();
+    for (name, command_id) in [
+        ("Order-a", "cmd-a1"),
+        ("Order-b", "cmd-b1"),
+        ("Order-a", "cmd-a2"),
+        ("Order-c", "cmd-c1"),
+        ("Order-b", "cmd-b2"),
+    ] {
+        let version: &mut u64 = versions.entry(name).or_default();
+        let events = vec![event(name, *version + 1)];
+        let mut next = commit(name, ExpectedVersion::Exact(*version), events.clone());
+        next.outbox = Some(outbox_entry(name, command_id, *version, &events));
+        store.commit(next).await.unwrap();
+        *version += 1;
+    }
+    let commands = |entries: Vec<OutboxEntry>| -> Vec<String> {
+        entries.into_iter().map(|entry| entry.command_id).collect()
+    };
+    let of = |names: &[&str]| names.iter().map(|name| stream(name)).collect::<Vec<_>>();
+    assert_eq!(
+        commands(store.read_outbox_of(&of(&["Order-a"])).await.unwrap()),
+        vec!["cmd-a1", "cmd-a2"]
+    );
+    assert_eq!(
+        commands(
+            store
+                .read_outbox_of(&of(&["Order-b", "Order-a"]))
+                .await
+                .unwrap()
+        ),
+        vec!["cmd-a1", "cmd-b1", "cmd-a2", "cmd-b2"],
+        "oldest first across streams"
+    );
+    assert!(
+        store
+            .read_outbox_of(&of(&["Order-z"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.read_outbox_of(&[]).await.unwrap().is_empty());
+    let a1 = store.read_outbox_of(&of(&["Order-a"])).await.unwrap()[0].seq;
+    let batch = fieldstream::store::SyncBatch {
+        drop_outbox: vec![a1],
+        ..Default::default()
+    };
+    store.apply_sync(batch, None).await.unwrap();
+    assert_eq!(
+        commands(
+            store
+                .read_outbox_of(&of(&["Order-a", "Order-c"]))
+                .await
+                .unwrap()
+        ),
+        vec!["cmd-a2", "cmd-c1"],
+        "a dropped entry is gone"
+    );
+}

@@ -126,7 +126,30 @@ pub async fn make_layout_1_database(name: &str, _events: u64) -> Rexie {
         ),
     ];
     let tx = db
-        .transaction(&["events", "meta"], TransactionMode::ReadWrite)
+        .transaction(&["events", "outbox", "meta"], TransactionMode::ReadWrite)
+        .unwrap();
+    // The last command waits in the outbox, in the shape before layout 5 (no `stream`).
+    let entry = fieldstream::core::OutboxEntry {
+        seq: 3,
+        command_id: "cmd-ship".into(),
+        aggregate_type: "Order".into(),
+        aggregate_id: "legacy".into(),
+        stream: StreamId::parse("Order-legacy").unwrap(),
+        command: json!({"type": "ShipOrder", "trackingNumber": "T-9"}),
+        expected_version: 2,
+        event_ids: vec![history[2].id],
+        idempotency_key: None,
+        correlation_id: None,
+        causation_id: None,
+        attempt: 0,
+        created_at: Timestamp(3),
+    };
+    let record = json!({ "seq": 3, "body": serde_json::to_string(&entry).unwrap() });
+    let record = js_sys::JSON::parse(&record.to_string()).unwrap();
+    tx.store("outbox")
+        .unwrap()
+        .add(&record, None)
+        .await
         .unwrap();
     let events = tx.store("events").unwrap();
     for (seq, event) in history.iter().enumerate() {

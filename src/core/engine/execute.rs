@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::Engine;
+use super::inline::InlineCommand;
 use crate::core::aggregate::{Aggregate, AggregateHandler, ConflictPolicy, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
@@ -11,7 +12,7 @@ use crate::core::outbox::OutboxEntry;
 use crate::core::snapshot::{Snapshot, snapshot_due};
 use crate::core::stream::{StreamId, check_event_type};
 use crate::core::version::ExpectedVersion;
-use crate::store::{Commit, CommitOutcome, EventStore};
+use crate::store::{Commit, CommitOutcome, Decided, EventStore};
 
 /// Optional settings of one command.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -46,12 +47,12 @@ pub struct ExecuteResult {
 }
 
 /// Everything about one command that stays the same across retries.
-struct CommandContext<'a> {
+pub(super) struct CommandContext<'a> {
     aggregate_type: &'a str,
     id: &'a str,
-    stream: StreamId,
-    command: &'a Value,
-    options: &'a ExecuteOptions,
+    pub(super) stream: StreamId,
+    pub(super) command: &'a Value,
+    pub(super) options: &'a ExecuteOptions,
     command_id: String,
 }
 
@@ -108,6 +109,22 @@ impl<S: EventStore> Engine<S> {
         let stream = &context.stream;
         let mut attempt = 0;
         self.ensure_keys().await?;
+        if InlineCommand::fits(self, context) {
+            let mut inline = InlineCommand::new(self, handler, context);
+            match self.store.decide_and_commit(stream, &mut inline).await {
+                Ok(Decided::InSteps | Decided::Done(CommitOutcome::DuplicateIdempotencyKey(_))) => {
+                }
+                Ok(Decided::Nothing) => {
+                    return Ok(self.result(context, inline.version, Vec::new()));
+                }
+                Ok(Decided::Done(CommitOutcome::Committed(events))) => {
+                    return self.committed(context, inline.version, events).await;
+                }
+                // Another writer came first after all: the steps below retry as they do.
+                Err(Error::Conflict { .. }) if context.options.expected_version.is_none() => {}
+                Err(error) => return Err(error),
+            }
+        }
         loop {
             if let Some(result) = self.replay_idempotent(context.options, stream).await? {
                 return Ok(result);
@@ -139,10 +156,7 @@ impl<S: EventStore> Engine<S> {
             self.save_new_keys().await?;
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Committed(events)) => {
-                    let version = events.last().map_or(version, |event| event.version);
-                    let events = self.shredder.reveal_all(events)?;
-                    self.refresh_subscriptions().await;
-                    return Ok(self.result(context, version, events));
+                    return self.committed(context, version, events).await;
                 }
                 Ok(CommitOutcome::DuplicateIdempotencyKey(_)) => continue,
                 Err(conflict @ Error::Conflict { .. })
@@ -178,6 +192,19 @@ impl<S: EventStore> Engine<S> {
         let theirs = self.upcast_all(theirs)?;
         let policy = handler.on_conflict(context.command, &theirs);
         Ok(policy == ConflictPolicy::Reject)
+    }
+
+    /// The result of a commit of `events` made on the stream at `version`.
+    async fn committed(
+        &self,
+        context: &CommandContext<'_>,
+        version: u64,
+        events: Vec<EventEnvelope>,
+    ) -> Result<ExecuteResult> {
+        let version = events.last().map_or(version, |event| event.version);
+        let events = self.shredder.reveal_all(events)?;
+        self.refresh_subscriptions().await;
+        Ok(self.result(context, version, events))
     }
 
     fn result(
@@ -234,7 +261,7 @@ impl<S: EventStore> Engine<S> {
     }
 
     /// Turns a decision into a commit; `None` when there is nothing to write.
-    fn prepare(
+    pub(super) fn prepare(
         &self,
         handler: &dyn AggregateHandler,
         context: &CommandContext<'_>,

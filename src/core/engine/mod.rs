@@ -7,6 +7,7 @@
 //! there first, the engine reloads and decides again, a bounded number of times.
 
 mod execute;
+mod inline;
 mod load;
 mod personal;
 mod rebase;

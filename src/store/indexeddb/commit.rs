@@ -1,7 +1,8 @@
 //! One command commit: one readwrite transaction over every object store it touches.
 //!
-//! Everything is computed before the transaction opens. Inside it, only IndexedDB requests are
-//! awaited: the idempotency record and the stream head are read, then every write is issued
+//! Everything is computed before the transaction opens, or, for a command decided inside it
+//! ([`decide_and_write`]), synchronously between its requests. Inside it, only IndexedDB
+//! requests are awaited: the idempotency record and the stream head are read, then every write is issued
 //! without waiting for each, the inline projections apply the new events, and the
 //! transaction's own end says whether all of it landed. An `add` of a version already taken
 //! aborts the transaction with `ConstraintError`: the conflict. A full disk aborts it with
@@ -11,12 +12,14 @@ use std::collections::HashSet;
 
 use wasm_bindgen::JsValue;
 
-use super::records::{event_key, from_body};
+use super::records::{MAX_KEY_NUMBER, event_key, from_body, outbox_record, stream_range};
 use super::txn::WriteTx;
 use super::writer::failed;
 use super::{IndexedDbStore, errors};
-use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, StreamId};
-use crate::store::{Commit, CommitOutcome};
+use crate::core::{
+    Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, Snapshot, StreamId,
+};
+use crate::store::{Commit, CommitOutcome, Decided, Decision};
 
 /// Checks what can be checked without the database.
 pub fn check_shape(commit: &Commit) -> Result<()> {
@@ -115,12 +118,9 @@ pub fn write_commit(
     if let (Some(mut entry), Some(first)) = (outbox, stored.first()) {
         entry.seq = first.seq;
         entry.stream = stream.clone();
-        tx.put_keyed(
-            &tx.outbox,
-            "seq",
-            JsValue::from_f64(entry.seq as f64),
-            &entry,
-        )?;
+        tx.outbox
+            .put(&outbox_record(&entry)?, None)
+            .map_err(|error| failed("writing", &error))?;
     }
     if let Some(mut record) = idempotency {
         record.stream = stream.clone();
@@ -146,6 +146,60 @@ pub(super) async fn write(
 ) -> Result<CommitOutcome> {
     check_shape(&commit)?;
     let tx = WriteTx::begin(store).await?;
+    write_in(store, tx, commit, abort_after).await
+}
+
+/// Loads `stream` into `decision` and writes what it decides, all in one readwrite transaction.
+pub(super) async fn decide_and_write(
+    store: &IndexedDbStore,
+    stream: &StreamId,
+    decision: &mut dyn Decision,
+    abort_after: Option<usize>,
+) -> Result<Decided> {
+    let reading = |e: idb::Error| failed("loading for a command", &e);
+    let tx = WriteTx::begin(store).await?;
+    let key = JsValue::from_str(stream.as_str());
+    let snapshot: Option<Snapshot> = match tx.snapshots.get(key).map_err(reading)?.await {
+        Ok(Some(record)) => Some(from_body(&record)?),
+        Ok(None) => None,
+        Err(error) => return Err(reading(error)),
+    };
+    let mut from = decision.start(snapshot)? + 1;
+    let page_size = decision.page_size().max(1);
+    loop {
+        let range = stream_range(stream.as_str(), from, MAX_KEY_NUMBER)?;
+        let limit = u32::try_from(page_size).unwrap_or(u32::MAX);
+        let records = tx
+            .events
+            .get_all(Some(idb::Query::from(range)), Some(limit))
+            .map_err(reading)?
+            .await
+            .map_err(reading)?;
+        store.count(|stats| stats.page(records.len()));
+        let count = records.len();
+        decision.fold(records.iter().map(from_body).collect::<Result<_>>()?)?;
+        if count < page_size {
+            break;
+        }
+        from += count as u64;
+    }
+    let Some(commit) = decision.decide()? else {
+        return Ok(Decided::Nothing);
+    };
+    check_shape(&commit)?;
+    store.count(|stats| stats.commits += 1);
+    write_in(store, tx, commit, abort_after)
+        .await
+        .map(Decided::Done)
+}
+
+/// A commit's checks and writes inside `tx`, then the transaction's end.
+async fn write_in(
+    store: &IndexedDbStore,
+    tx: WriteTx,
+    commit: Commit,
+    abort_after: Option<usize>,
+) -> Result<CommitOutcome> {
     if let Some(record) = &commit.idempotency {
         let existing = tx
             .idempotency

@@ -43,7 +43,9 @@ use self::notices::Notices;
 use self::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
 use self::schema::{BY_SEQ, EVENTS, IDEMPOTENCY, OUTBOX, SNAPSHOTS};
 use self::writer::Writer;
-use super::{Commit, CommitOutcome, EventStore, QueueSizes, StoredEvent, SyncBatch};
+use super::{
+    Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, StoredEvent, SyncBatch,
+};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
     Error, EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
@@ -330,9 +332,22 @@ impl EventStore for IndexedDbStore {
         page.iter().map(from_body).collect()
     }
 
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        queries::outbox_of(self, streams).await
+    }
+
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         self.count(|stats| stats.commits += 1);
         commit::write(self, commit, self.inner.abort_after.take()).await
+    }
+
+    async fn decide_and_commit(
+        &self,
+        stream: &StreamId,
+        decision: &mut dyn Decision,
+    ) -> Result<Decided> {
+        let abort_after = self.inner.abort_after.take();
+        commit::decide_and_write(self, stream, decision, abort_after).await
     }
 
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {

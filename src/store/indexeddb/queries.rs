@@ -9,11 +9,11 @@ use super::at_rest::doc_place;
 use super::errors::{idb_error, storage_error};
 use super::records::{array_key, field, from_body, number};
 use super::schema::{
-    BY_COMMAND, BY_PENDING, BY_POSITION, BY_PROJECTION, DEAD_LETTERS, DOCS, EVENTS, IX, META,
-    OUTBOX, REJECTED,
+    BY_COMMAND, BY_PENDING, BY_POSITION, BY_PROJECTION, BY_STREAM, DEAD_LETTERS, DOCS, EVENTS, IX,
+    META, OUTBOX, REJECTED,
 };
 use crate::core::projection::{Condition, Cursor, DeadLetter, Doc, IndexValue, Page, Query};
-use crate::core::{Error, RejectedCommand, Result};
+use crate::core::{Error, OutboxEntry, RejectedCommand, Result, StreamId};
 use crate::store::QueueSizes;
 
 fn read(error: rexie::Error) -> Error {
@@ -187,6 +187,37 @@ pub async fn queue_sizes(store: &IndexedDbStore) -> Result<QueueSizes> {
         outbox: outbox as usize,
         rejected: rejected as usize,
     })
+}
+
+/// The outbox entries of `streams`, oldest first, through the outbox's index by stream.
+pub async fn outbox_of(store: &IndexedDbStore, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+    let tx = store.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+    let by_stream = tx
+        .store(OUTBOX)
+        .and_then(|outbox| outbox.index(BY_STREAM))
+        .map_err(read)?;
+    let ranges = streams
+        .iter()
+        .map(|stream| rexie::KeyRange::only(&JsValue::from_str(stream.as_str())))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| idb_error("reading the outbox", &e))?;
+    // Every request is issued before the first answer is awaited: one round trip, not one per
+    // stream.
+    let pages = futures::future::try_join_all(
+        ranges
+            .into_iter()
+            .map(|only| by_stream.get_all(Some(only), None)),
+    )
+    .await
+    .map_err(read)?;
+    let mut entries = pages
+        .iter()
+        .flatten()
+        .map(from_body)
+        .collect::<Result<Vec<OutboxEntry>>>()?;
+    entries.sort_by_key(|entry| entry.seq);
+    entries.dedup_by_key(|entry| entry.seq);
+    Ok(entries)
 }
 
 /// Removes a command from the rejected inbox.

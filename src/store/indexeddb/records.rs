@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use crate::core::{Error, EventEnvelope, Result};
+use crate::core::{Error, EventEnvelope, OutboxEntry, Result};
 
 /// The largest integer a JS number holds exactly: the upper bound of version ranges.
 pub const MAX_KEY_NUMBER: f64 = 9_007_199_254_740_991.0;
@@ -103,4 +103,13 @@ pub fn prefix_range(prefix: &[JsValue]) -> Result<idb::KeyRange> {
 /// A record found by `key` in a store whose key path is `key_name`, holding `value` as its body.
 pub fn keyed_record<T: Serialize>(key_name: &str, key: JsValue, value: &T) -> Result<JsValue> {
     Ok(object(&[(key_name, key), ("body", body(value)?)]))
+}
+
+/// The record of an outbox entry: keyed by `seq`, indexed by `stream`.
+pub fn outbox_record(entry: &OutboxEntry) -> Result<JsValue> {
+    Ok(object(&[
+        ("seq", JsValue::from_f64(entry.seq as f64)),
+        ("stream", JsValue::from_str(entry.stream.as_str())),
+        ("body", body(entry)?),
+    ]))
 }

@@ -13,16 +13,17 @@
 //! | 2 | `events` gain a top-level `id` and the unique index `by_id` (old records are backfilled from their body) |
 //! | 3 | `events` gain `position` (confirmed) or `pending` (local sequence number) and their indexes; read models: `docs`, `undo`, `projections`, `dead_letters` |
 //! | 4 | the rejected inbox: `rejected`, in arrival order, with the unique index `by_command` |
+//! | 5 | `outbox` records gain a top-level `stream` and the index `by_stream` (old records are backfilled from their body) |
 
 use rexie::{Index, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
 
 use super::errors::{idb_error, storage_error};
-use super::records::{event_key, event_record, field, from_body, number, object};
-use crate::core::{Error, EventEnvelope, Result};
+use super::records::{event_key, event_record, field, from_body, number, object, outbox_record};
+use crate::core::{Error, EventEnvelope, OutboxEntry, Result};
 
 /// The layout this code reads and writes.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 
 /// Object store names.
 pub const EVENTS: &str = "events";
@@ -58,6 +59,8 @@ pub const BY_PROJECTION: &str = "by_projection";
 pub const REJECTED: &str = "rejected";
 /// Index of the rejected inbox by command id.
 pub const BY_COMMAND: &str = "by_command";
+/// Index of the outbox by stream.
+pub const BY_STREAM: &str = "by_stream";
 
 /// Opens (creating or upgrading the structure of) database `name` at `version`.
 pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
@@ -72,10 +75,14 @@ pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
             .add_index(Index::new(BY_POSITION, "position").unique(true))
             .add_index(Index::new(BY_PENDING, "pending").unique(true));
     }
+    let mut outbox = ObjectStore::new(OUTBOX).key_path("seq");
+    if version >= 5 {
+        outbox = outbox.add_index(Index::new(BY_STREAM, "stream"));
+    }
     let mut builder = Rexie::builder(name)
         .version(version)
         .add_object_store(events)
-        .add_object_store(ObjectStore::new(OUTBOX).key_path("seq"))
+        .add_object_store(outbox)
         .add_object_store(ObjectStore::new(SNAPSHOTS).key_path("stream"))
         .add_object_store(ObjectStore::new(IDEMPOTENCY).key_path("key"))
         .add_object_store(ObjectStore::new(META).key_path("key"));
@@ -118,7 +125,7 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
     let context = "migrating the database";
     let fail = |error: rexie::Error| storage_error(context, &error);
     let tx = db
-        .transaction(&[EVENTS, META], TransactionMode::ReadWrite)
+        .transaction(&[EVENTS, OUTBOX, META], TransactionMode::ReadWrite)
         .map_err(fail)?;
     let meta = tx.store(META).map_err(fail)?;
     let events = tx.store(EVENTS).map_err(fail)?;
@@ -134,6 +141,9 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
     }
     if layout < 3 {
         rewrite_event_records(&events).await?;
+    }
+    if layout < 5 {
+        rewrite_outbox_records(&tx.store(OUTBOX).map_err(fail)?).await?;
     }
     meta.put(
         &meta_record("layout", JsValue::from_f64(f64::from(LAYOUT_VERSION))),
@@ -188,4 +198,17 @@ async fn rewrite_event_records(events: &rexie::Store) -> Result<()> {
             events.put(&current, None).await.map_err(fail)?;
         }
     }
+}
+
+/// Layouts 1 to 4 → 5: gives every outbox record its top-level `stream`, from its body.
+async fn rewrite_outbox_records(outbox: &rexie::Store) -> Result<()> {
+    let fail = |error: rexie::Error| storage_error("rewriting outbox records", &error);
+    for record in outbox.get_all(None, None).await.map_err(fail)? {
+        let entry: OutboxEntry = from_body(&record)?;
+        outbox
+            .put(&outbox_record(&entry)?, None)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 use super::IndexedDbStore;
 use super::commit::{base_version, check_shape, write_commit};
 use super::records::{body, from_body, number, object, stream_range};
-use super::schema::{BY_COMMAND, BY_ID, meta_record};
+use super::schema::{BY_COMMAND, BY_ID, BY_STREAM, meta_record};
 use super::txn::WriteTx;
 use super::writer::failed;
 use crate::core::OutboxEntry;
@@ -83,15 +83,20 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
         tx.events.delete(idb::Query::from(range)).map_err(fail)?;
     }
     if !dropped.is_empty() {
-        let outbox = tx
-            .outbox
-            .get_all(None, None)
-            .map_err(fail)?
-            .await
-            .map_err(fail)?
-            .iter()
-            .map(from_body)
-            .collect::<Result<Vec<OutboxEntry>>>()?;
+        // An entry holds events of its own stream only: those of the dropped streams suffice.
+        let by_stream = tx.outbox.index(BY_STREAM).map_err(fail)?;
+        let mut outbox: Vec<OutboxEntry> = Vec::new();
+        for (stream, _) in &batch.drop_pending {
+            let only = idb::KeyRange::only(&JsValue::from_str(stream.as_str())).map_err(fail)?;
+            for record in by_stream
+                .get_all(Some(idb::Query::from(only)), None)
+                .map_err(fail)?
+                .await
+                .map_err(fail)?
+            {
+                outbox.push(from_body(&record)?);
+            }
+        }
         check_no_orphans(&outbox, &batch, |id| dropped.contains(id))?;
     }
     for seq in &batch.drop_outbox {

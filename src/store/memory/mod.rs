@@ -18,7 +18,10 @@ use uuid::Uuid;
 
 use self::data::{Data, Written};
 use self::views::MemoryTx;
-use super::{Commit, CommitOutcome, EventStore, QueueSizes, ReadStats, StoredEvent, SyncBatch};
+use super::{
+    Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, ReadStats, StoredEvent,
+    SyncBatch,
+};
 use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
 use crate::core::{
@@ -145,6 +148,17 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .data
+            .borrow()
+            .outbox
+            .values()
+            .filter(|entry| streams.contains(&entry.stream))
+            .cloned()
+            .collect())
+    }
+
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         self.count(|stats| stats.commits += 1);
         // Taken out while it runs, so a commit it makes does not run it again.
@@ -168,6 +182,35 @@ impl EventStore for MemoryStore {
             ))
         })
         .await
+    }
+
+    async fn decide_and_commit(
+        &self,
+        stream: &StreamId,
+        decision: &mut dyn Decision,
+    ) -> Result<Decided> {
+        // A commit hook stands for a writer between a load and its commit, which one write
+        // would shut out: with one installed, commands go in steps.
+        if self.commit_hook.borrow().is_some() {
+            return Ok(Decided::InSteps);
+        }
+        let snapshot = self.data.borrow().snapshots.get(stream).cloned();
+        let mut from = decision.start(snapshot)? + 1;
+        let page_size = decision.page_size().max(1);
+        loop {
+            let page = self.data.borrow().read_stream(stream, from, page_size);
+            self.count(|stats| stats.page(page.len()));
+            let count = page.len();
+            decision.fold(page)?;
+            if count < page_size {
+                break;
+            }
+            from += count as u64;
+        }
+        match decision.decide()? {
+            None => Ok(Decided::Nothing),
+            Some(commit) => self.commit(commit).await.map(Decided::Done),
+        }
     }
 
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {

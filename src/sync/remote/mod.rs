@@ -297,6 +297,10 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
         Ok(Vec::new())
     }
 
+    async fn read_outbox_of(&self, _streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        Ok(Vec::new())
+    }
+
     async fn queue_sizes(&self) -> Result<QueueSizes> {
         Ok(QueueSizes::default())
     }

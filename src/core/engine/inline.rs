@@ -1,0 +1,97 @@
+//! A command decided inside the store's write: the load, the decision and the commit in one
+//! atomic step (one IndexedDB transaction), where the store can.
+//!
+//! The store hands [`InlineCommand`] the latest snapshot and the events after it; the fold and
+//! the decision are synchronous, so nothing but the store's own requests is awaited while its
+//! write is open. Commands with an idempotency key, and engines holding personal data (whose
+//! keys are read and saved with awaits of their own), go in steps instead.
+
+use super::Engine;
+use super::execute::CommandContext;
+use crate::core::aggregate::{AggregateHandler, State};
+use crate::core::error::{Error, Result};
+use crate::core::event::EventEnvelope;
+use crate::core::snapshot::Snapshot;
+use crate::store::{Commit, Decision, EventStore};
+
+/// One command's load and decision, as a [`Decision`] a store runs inside its write.
+pub(super) struct InlineCommand<'a, 'c, S: EventStore> {
+    engine: &'a Engine<S>,
+    handler: &'a dyn AggregateHandler,
+    context: &'a CommandContext<'c>,
+    state: Option<State>,
+    /// The stream's version the folded state includes.
+    pub(super) version: u64,
+}
+
+impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
+    /// A command of `context` on the aggregate of `handler`.
+    pub(super) fn new(
+        engine: &'a Engine<S>,
+        handler: &'a dyn AggregateHandler,
+        context: &'a CommandContext<'c>,
+    ) -> Self {
+        InlineCommand {
+            engine,
+            handler,
+            context,
+            state: None,
+            version: 0,
+        }
+    }
+
+    /// Whether `engine` can run this command inside the store's write.
+    pub(super) fn fits(engine: &Engine<S>, context: &CommandContext<'_>) -> bool {
+        context.options.idempotency_key.is_none() && !engine.shredder.is_active()
+    }
+}
+
+fn not_started() -> Error {
+    Error::Storage("the store folded events before handing over the snapshot".into())
+}
+
+impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
+    fn page_size(&self) -> usize {
+        self.engine.config.read_page_size.max(1)
+    }
+
+    fn start(&mut self, snapshot: Option<Snapshot>) -> Result<u64> {
+        let usable =
+            snapshot.filter(|snapshot| snapshot.state_version == self.handler.state_version());
+        let (state, version) = match usable {
+            Some(snapshot) => (
+                self.handler.state_from_json(&snapshot.state)?,
+                snapshot.version,
+            ),
+            None => (self.handler.initial_state()?, 0),
+        };
+        self.state = Some(state);
+        self.version = version;
+        Ok(version)
+    }
+
+    fn fold(&mut self, page: Vec<EventEnvelope>) -> Result<()> {
+        let page = self.engine.upcast_all(page)?;
+        let state = self.state.as_mut().ok_or_else(not_started)?;
+        self.handler.evolve(state, &page)?;
+        self.version = page.last().map_or(self.version, |event| event.version);
+        Ok(())
+    }
+
+    fn decide(&mut self) -> Result<Option<Commit>> {
+        let state = self.state.take().ok_or_else(not_started)?;
+        let context = self.context;
+        if let Some(expected) = context.options.expected_version {
+            if !expected.admits(self.version) {
+                return Err(Error::Conflict {
+                    stream: context.stream.to_string(),
+                    expected,
+                    actual: self.version,
+                });
+            }
+        }
+        let decided = self.handler.decide(&state, context.command)?;
+        self.engine
+            .prepare(self.handler, context, state, self.version, decided)
+    }
+}

@@ -1,0 +1,36 @@
+//! A command decided inside a store's write: the store hands the decision the stream as stored
+//! and commits what it decides in the same atomic write, so no other write lands between the
+//! load and the commit, and one command costs one transaction.
+//!
+//! Everything a [`Decision`] does is synchronous: in IndexedDB it runs inside the readwrite
+//! transaction, which ends as soon as anything but an IndexedDB request is awaited.
+
+use crate::core::{EventEnvelope, Result, Snapshot};
+use crate::store::{Commit, CommitOutcome};
+
+/// The load-decide half of a command, run by the store inside its write.
+pub trait Decision {
+    /// The most events the store hands to one [`Decision::fold`].
+    fn page_size(&self) -> usize;
+
+    /// Takes the stream's latest snapshot; answers the version whose events come next minus
+    /// one (the snapshot's version when it is used, 0 to fold from the first event).
+    fn start(&mut self, snapshot: Option<Snapshot>) -> Result<u64>;
+
+    /// Folds the next page of the stream's events, in version order.
+    fn fold(&mut self, page: Vec<EventEnvelope>) -> Result<()>;
+
+    /// Decides on the folded state; `None` when there is nothing to write.
+    fn decide(&mut self) -> Result<Option<Commit>>;
+}
+
+/// What [`EventStore::decide_and_commit`](crate::store::EventStore::decide_and_commit) did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decided {
+    /// This store cannot decide inside its write: the caller loads and commits in steps.
+    InSteps,
+    /// The decision wrote nothing.
+    Nothing,
+    /// The decision's commit, as [`EventStore::commit`](crate::store::EventStore::commit) says.
+    Done(CommitOutcome),
+}
