@@ -19,10 +19,12 @@
 
 mod at_rest;
 mod commit;
+mod doc_tx;
 mod errors;
 mod keys;
 mod notices;
 mod queries;
+mod reads;
 mod records;
 mod schema;
 mod sync;
@@ -35,13 +37,13 @@ use std::rc::Rc;
 pub use notices::ChangeSubscription;
 pub use schema::LAYOUT_VERSION;
 
-use rexie::{Direction, Rexie, TransactionMode};
+use rexie::{Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
 
 use self::errors::storage_error;
 use self::notices::Notices;
-use self::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
-use self::schema::{BY_SEQ, EVENTS, IDEMPOTENCY, OUTBOX, SNAPSHOTS};
+use self::records::from_body;
+use self::schema::{IDEMPOTENCY, SNAPSHOTS};
 use self::writer::Writer;
 use super::{
     Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, StoredEvent, SyncBatch,
@@ -243,10 +245,6 @@ impl IndexedDbStore {
     }
 }
 
-fn read_failed(error: rexie::Error) -> Error {
-    storage_error("reading events", &error)
-}
-
 impl EventStore for IndexedDbStore {
     fn read_stats(&self) -> super::ReadStats {
         self.inner.stats.get()
@@ -257,15 +255,7 @@ impl EventStore for IndexedDbStore {
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        let tx = self.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
-        let events = tx.store(EVENTS).map_err(read_failed)?;
-        let range = stream_range(stream.as_str(), 0, MAX_KEY_NUMBER)?;
-        let last = events
-            .scan(Some(range), Some(1), None, Some(Direction::Prev))
-            .await
-            .map_err(read_failed)?;
-        last.first()
-            .map_or(Ok(0), |(_, record)| number(record, "version"))
+        reads::stream_version(self, stream).await
     }
 
     async fn read_stream(
@@ -274,37 +264,11 @@ impl EventStore for IndexedDbStore {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<EventEnvelope>> {
-        let tx = self.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
-        let events = tx.store(EVENTS).map_err(read_failed)?;
-        let range = stream_range(stream.as_str(), from_version.max(1), MAX_KEY_NUMBER)?;
-        let page = events
-            .get_all(Some(range), Some(page_limit(limit)))
-            .await
-            .map_err(read_failed)?;
-        self.count(|stats| stats.page(page.len()));
-        page.iter().map(from_body).collect()
+        reads::stream(self, stream, from_version, limit).await
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let tx = self.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
-        let by_seq = tx
-            .store(EVENTS)
-            .and_then(|events| events.index(BY_SEQ))
-            .map_err(read_failed)?;
-        let range = rexie::KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))
-            .map_err(|error| errors::idb_error("reading events", &error))?;
-        let page = by_seq
-            .get_all(Some(range), Some(page_limit(limit)))
-            .await
-            .map_err(read_failed)?;
-        page.iter()
-            .map(|record| {
-                Ok(StoredEvent {
-                    seq: number(record, "seq")?,
-                    event: from_body(record)?,
-                })
-            })
-            .collect()
+        reads::all(self, after, limit).await
     }
 
     async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
@@ -323,13 +287,7 @@ impl EventStore for IndexedDbStore {
     }
 
     async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        let tx = self.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
-        let outbox = tx.store(OUTBOX).map_err(read_failed)?;
-        let page = outbox
-            .get_all(None, Some(page_limit(limit)))
-            .await
-            .map_err(read_failed)?;
-        page.iter().map(from_body).collect()
+        reads::outbox(self, limit).await
     }
 
     async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {

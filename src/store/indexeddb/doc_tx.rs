@@ -1,0 +1,249 @@
+//! The [`DocTx`] of a [`WriteTx`]: what the projector reads and writes of read models,
+//! projection states, dead letters and events inside a command's or a sync batch's transaction.
+//! Document and undo bodies are sealed at rest when the store has a secret (`at_rest.rs`).
+
+use idb::Query;
+use serde_json::Value;
+use wasm_bindgen::JsValue;
+
+use super::at_rest::{doc_place, undo_place};
+use super::records::{array_key, body, field, from_body, number, object, prefix_range};
+use super::schema::{BY_PENDING, BY_POSITION};
+use super::txn::{WriteTx, fail};
+use crate::core::projection::{DeadLetter, DocTx, IndexValue, UndoEntry};
+use crate::core::{ProjectionState, Result, StoredEvent};
+
+fn ns_key(ns: &str, key: &str) -> JsValue {
+    array_key(&[JsValue::from_str(ns), JsValue::from_str(key)])
+}
+
+fn index_element(ns: &str, index: &str, value: &IndexValue, key: &str) -> JsValue {
+    let value = match value {
+        IndexValue::Number(n) => JsValue::from_f64(*n),
+        IndexValue::Text(text) => JsValue::from_str(text),
+    };
+    array_key(&[
+        JsValue::from_str(ns),
+        JsValue::from_str(index),
+        value,
+        JsValue::from_str(key),
+    ])
+}
+
+async fn stored_events(request: idb::request::GetAllStoreRequest) -> Result<Vec<StoredEvent>> {
+    let records = request.await.map_err(fail)?;
+    records
+        .iter()
+        .map(|record| {
+            Ok(StoredEvent {
+                seq: number(record, "seq")?,
+                event: from_body(record)?,
+            })
+        })
+        .collect()
+}
+
+fn above(value: u64) -> Result<Query> {
+    idb::KeyRange::lower_bound(&JsValue::from_f64(value as f64), Some(true))
+        .map(Query::from)
+        .map_err(fail)
+}
+
+fn limit(limit: usize) -> Option<u32> {
+    Some(u32::try_from(limit).unwrap_or(u32::MAX))
+}
+
+impl DocTx for WriteTx {
+    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>> {
+        let record = self
+            .docs
+            .get(ns_key(ns, key))
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        record
+            .map(|record| self.at_rest.open(&record, &doc_place(ns, key)))
+            .transpose()
+    }
+
+    async fn get_docs(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<Value>>> {
+        // Every request is issued before the first is awaited: IndexedDB answers them in order,
+        // so the batch costs about one round trip.
+        let requests = keys
+            .iter()
+            .map(|key| self.docs.get(ns_key(ns, key)).map_err(fail))
+            .collect::<Result<Vec<_>>>()?;
+        let mut docs = Vec::with_capacity(requests.len());
+        for (request, key) in requests.into_iter().zip(keys) {
+            let record = request.await.map_err(fail)?;
+            let place = doc_place(ns, key);
+            docs.push(
+                record
+                    .map(|record| self.at_rest.open(&record, &place))
+                    .transpose()?,
+            );
+        }
+        Ok(docs)
+    }
+
+    fn put_doc(
+        &self,
+        ns: &str,
+        key: &str,
+        doc: &Value,
+        index: &[(String, IndexValue)],
+    ) -> Result<()> {
+        let ix: js_sys::Array = index
+            .iter()
+            .map(|(name, value)| index_element(ns, name, value, key))
+            .collect();
+        let record = object(&[
+            ("ns", JsValue::from_str(ns)),
+            ("key", JsValue::from_str(key)),
+            ("ix", ix.into()),
+            ("body", self.at_rest.seal(&doc_place(ns, key), doc)?),
+        ]);
+        self.docs.put(&record, None).map_err(fail)?;
+        Ok(())
+    }
+
+    fn delete_doc(&self, ns: &str, key: &str) -> Result<()> {
+        self.docs.delete(ns_key(ns, key)).map_err(fail)?;
+        Ok(())
+    }
+
+    fn clear_namespace(&self, ns: &str) -> Result<()> {
+        self.docs
+            .delete(Query::from(prefix_range(&[JsValue::from_str(ns)])?))
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    async fn undo_log(&self, ns: &str) -> Result<Vec<UndoEntry>> {
+        let range = prefix_range(&[JsValue::from_str(ns)])?;
+        let records = self
+            .undo
+            .get_all(Some(Query::from(range)), None)
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        records
+            .iter()
+            .map(|record| {
+                let (seq, key) = (number(record, "seq")?, field(record, "key")?);
+                let key = key
+                    .as_string()
+                    .ok_or_else(|| crate::core::Error::Codec("undo key is not text".into()))?;
+                self.at_rest.open(record, &undo_place(ns, seq, &key))
+            })
+            .collect()
+    }
+
+    fn put_undo(&self, entry: &UndoEntry) -> Result<()> {
+        let record = object(&[
+            ("ns", JsValue::from_str(&entry.ns)),
+            ("seq", JsValue::from_f64(entry.seq as f64)),
+            ("key", JsValue::from_str(&entry.key)),
+            (
+                "body",
+                self.at_rest
+                    .seal(&undo_place(&entry.ns, entry.seq, &entry.key), entry)?,
+            ),
+        ]);
+        self.undo.put(&record, None).map_err(fail)?;
+        Ok(())
+    }
+
+    fn delete_undo_of(&self, ns: &str, seq: u64) -> Result<()> {
+        let range = prefix_range(&[JsValue::from_str(ns), JsValue::from_f64(seq as f64)])?;
+        self.undo.delete(Query::from(range)).map_err(fail)?;
+        Ok(())
+    }
+
+    fn clear_undo(&self, ns: &str) -> Result<()> {
+        self.undo
+            .delete(Query::from(prefix_range(&[JsValue::from_str(ns)])?))
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    async fn state(&self, name: &str) -> Result<Option<ProjectionState>> {
+        let record = self
+            .projections
+            .get(JsValue::from_str(name))
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        record.map(|record| from_body(&record)).transpose()
+    }
+
+    fn put_state(&self, state: &ProjectionState) -> Result<()> {
+        self.put_keyed(
+            &self.projections,
+            "name",
+            JsValue::from_str(&state.name),
+            state,
+        )
+    }
+
+    fn put_dead_letter(&self, letter: &DeadLetter) -> Result<()> {
+        let record = object(&[
+            ("projection", JsValue::from_str(&letter.projection)),
+            ("body", body(letter)?),
+        ]);
+        self.dead_letters.add(&record, None).map_err(fail)?;
+        Ok(())
+    }
+
+    async fn confirmed_after(&self, position: u64, count: usize) -> Result<Vec<StoredEvent>> {
+        let index = self.events.index(BY_POSITION).map_err(fail)?;
+        stored_events(
+            index
+                .get_all(Some(above(position)?), limit(count))
+                .map_err(fail)?,
+        )
+        .await
+    }
+
+    async fn pending_after(&self, seq: u64, count: usize) -> Result<Vec<StoredEvent>> {
+        let index = self.events.index(BY_PENDING).map_err(fail)?;
+        stored_events(
+            index
+                .get_all(Some(above(seq)?), limit(count))
+                .map_err(fail)?,
+        )
+        .await
+    }
+
+    async fn pending_count_upto(&self, seq: u64) -> Result<u64> {
+        let index = self.events.index(BY_PENDING).map_err(fail)?;
+        let range = idb::KeyRange::upper_bound(&JsValue::from_f64(seq as f64), Some(false))
+            .map_err(fail)?;
+        Ok(u64::from(
+            index
+                .count(Some(Query::from(range)))
+                .map_err(fail)?
+                .await
+                .map_err(fail)?,
+        ))
+    }
+
+    async fn first_pending_seq(&self) -> Result<Option<u64>> {
+        let index = self.events.index(BY_PENDING).map_err(fail)?;
+        let first = index
+            .get_all(None, Some(1))
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        first
+            .first()
+            .map(|record| number(record, "seq"))
+            .transpose()
+    }
+
+    async fn event_count(&self) -> Result<u64> {
+        Ok(u64::from(
+            self.events.count(None).map_err(fail)?.await.map_err(fail)?,
+        ))
+    }
+}
