@@ -159,7 +159,11 @@ export interface SyncOptions {
   /** Milliseconds between rounds while commands wait, and between polls without a live feed
    * (default 10,000). */
   pollMs?: number;
-  /** Milliseconds a request may take before it is sent again, unchanged (default 20,000). */
+  /** Milliseconds a request may take before it is sent again, unchanged (default 20,000). A
+   * request is tried at most 4 times per round, so while the server cannot be reached a forced
+   * `sync()` rejects with a `NetworkError` within about 4 × `timeoutMs` + 2 s (at once when the
+   * browser reports itself offline); the background driver keeps retrying with backoff, and
+   * what it sends is the same request with the same event ids. */
   timeoutMs?: number;
 }
 
@@ -323,7 +327,8 @@ export declare class Store {
   status(): SyncStatus;
   /** Calls `listener` on every change of the sync status; returns `stop`. */
   onStatus(listener: (status: SyncStatus) => void): () => void;
-  /** Runs sync now (it also runs by itself while the `sync` option is set). */
+  /** Runs sync now (it also runs by itself while the `sync` option is set). Rejects with a
+   * `NetworkError` in bounded time while the server cannot be reached (see `timeoutMs`). */
   sync(): Promise<SyncReport>;
   rejected(): Promise<RejectedCommand[]>;
   dismissRejected(commandId: string): Promise<boolean>;

@@ -41,6 +41,7 @@ class SyncDriver {
     this.remote = null;
     this.stopped = false;
     this.failures = 0;
+    this.lastFailure = null;
     this.timer = undefined;
     this.running = null;
     this.again = false;
@@ -77,8 +78,14 @@ class SyncDriver {
     return () => this.listeners.delete(listener);
   }
 
-  /** Runs one sync now (in whichever tab calls it) and resolves to its report. */
+  /** Runs one sync now (in whichever tab calls it) and resolves to its report. While the server
+   * cannot be reached it rejects with a `NetworkError` in bounded time (see `SyncOptions.timeoutMs`):
+   * after waiting for a round this tab is already running, with that round's network error. */
   async sync() {
+    if (this.running) {
+      await this.running;
+      if (this.lastFailure?.code === "network") throw this.lastFailure;
+    }
     return this.round(() => this.client.sync());
   }
 
@@ -133,8 +140,8 @@ class SyncDriver {
     }
     if (globalThis.navigator?.onLine === false) return this.schedule(this.options.pollMs);
     this.running = this.round(() => this.client.sync()).then(
-      () => { this.failures = 0; },
-      () => { this.failures += 1; },
+      () => { this.failures = 0; this.lastFailure = null; },
+      (error) => { this.failures += 1; this.lastFailure = error; },
     );
     await this.running;
     this.running = null;

@@ -57,8 +57,8 @@ fn snapshots_are_taken_every_n_events_and_used_on_load() {
         assert_eq!((loaded.version, loaded.state.total), (12, 24));
         assert_eq!(
             store.read_stats().events_read,
-            2,
-            "only the events after the snapshot are read"
+            3,
+            "only the snapshot's own event (to check it is still in the log) and those after it are read"
         );
     });
 }

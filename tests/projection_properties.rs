@@ -216,7 +216,7 @@ async fn sync(engine: &Engine<MemoryStore>, store: &MemoryStore, server: &mut Se
         confirmed: pulled,
         commits: Vec::new(),
         checkpoint: Some(server.log.len() as u64),
-        rejected: Vec::new(),
+        ..SyncBatch::default()
     };
     engine.apply_sync(batch).await.unwrap();
     for entry in replaced {

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Result<Router, InvalidOrigin> {
         .route("/v1/batch", post(batch::batch))
         .route("/v1/events", get(read::read_all))
         .route("/v1/subscribe", get(subscribe::subscribe))
+        .route("/v1/limits", get(ops::limits))
         .route("/v1/keys", get(keys::forgotten))
         .route(
             "/v1/keys/{subject}",

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod idempotency;
+pub mod limits;
 pub mod outbox;
 pub mod personal;
 pub mod projection;
@@ -25,7 +26,10 @@ pub use aggregate::{
 pub use engine::{Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded};
 pub use error::{DomainError, Error, Result};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};
-pub use idempotency::{DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord};
+pub use idempotency::{
+    CommandOutcome, DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyUpdate,
+};
+pub use limits::CommandLimits;
 pub use outbox::{OutboxEntry, RejectedCommand, RejectionReason};
 pub use personal::{
     KeyStore, KeyUpdate, PersonalData, PersonalFields, REDACTED, Shredder, SubjectKey,

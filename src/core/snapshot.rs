@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::core::event::Timestamp;
 use crate::core::stream::StreamId;
@@ -20,6 +21,18 @@ pub struct Snapshot {
     pub state: Value,
     /// When it was taken.
     pub taken_at: Timestamp,
+    /// The id of the event at `version`, the last one the state folded. A snapshot is used
+    /// only while the log still holds that event there: sync can replace pending events, and
+    /// a state folded from replaced events must never stand in for the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<Uuid>,
+}
+
+impl Snapshot {
+    /// Whether this snapshot still describes a log whose event at `self.version` is `event`.
+    pub fn matches(&self, event: &crate::core::EventEnvelope) -> bool {
+        event.version == self.version && self.event_id == Some(event.id)
+    }
 }
 
 /// Whether a commit that takes a stream from `before` to `after` crosses a multiple of `every`

@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::core::StreamId;
 use crate::protocol::{
     AppendRequest, BatchRequest, BatchResponse, ConflictResponse, ErrorBody, ErrorCode, EventsPage,
-    ForgottenPage, PutKeys, StreamPage, SubjectKeys,
+    ForgottenPage, PutKeys, ServerLimits, StreamPage, SubjectKeys,
 };
 use crate::sync::{AppendAnswer, StreamTransport, Transport, TransportError};
 
@@ -212,6 +212,10 @@ impl Transport for FetchTransport {
 
     async fn pause(&self, millis: u64) {
         sleep(millis).await
+    }
+
+    async fn limits(&self) -> Result<ServerLimits, TransportError> {
+        self.request("GET", "/v1/limits", None).await
     }
 
     async fn subject_keys(&self, subject: &str) -> Result<SubjectKeys, TransportError> {

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod error;
 pub mod event;
 pub mod keys;
+pub mod limits;
 pub mod read;
 
 pub use append::{AppendRequest, AppendResponse, ConflictResponse};
@@ -15,6 +16,7 @@ pub use batch::{BatchAppend, BatchRequest, BatchResponse, BatchResult};
 pub use error::{ErrorBody, ErrorCode};
 pub use event::{ClientEvent, ServerEvent};
 pub use keys::{ForgottenPage, ForgottenSubject, KeyEntry, PutKeys, SubjectKeys};
+pub use limits::ServerLimits;
 pub use read::{EventsPage, StreamPage};
 
 /// The protocol version these types implement; every path starts with `/v{PROTOCOL_VERSION}`.

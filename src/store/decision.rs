@@ -13,8 +13,10 @@ pub trait Decision {
     /// The most events the store hands to one [`Decision::fold`].
     fn page_size(&self) -> usize;
 
-    /// Takes the stream's latest snapshot; answers the version whose events come next minus
-    /// one (the snapshot's version when it is used, 0 to fold from the first event).
+    /// Takes the stream's latest snapshot; answers the version after which the store reads
+    /// the stream's events (0 to fold from the first event; one less than the snapshot's
+    /// version when it is used, so the first page shows whether the log still holds the
+    /// snapshot's last event).
     fn start(&mut self, snapshot: Option<Snapshot>) -> Result<u64>;
 
     /// Folds the next page of the stream's events, in version order.

@@ -3,7 +3,8 @@
 use uuid::Uuid;
 
 use crate::core::{
-    Error, EventEnvelope, ExpectedVersion, OutboxEntry, RejectedCommand, Result, StreamId,
+    Error, EventEnvelope, ExpectedVersion, IdempotencyUpdate, OutboxEntry, RejectedCommand, Result,
+    StreamId,
 };
 use crate::store::Commit;
 
@@ -18,6 +19,10 @@ use crate::store::Commit;
 /// 4. `commits`: commands decided again, as new pending events with their outbox entries.
 /// 5. `checkpoint`: the new pull checkpoint, when given.
 /// 6. `rejected`: commands that came back, into the rejected inbox.
+/// 7. `idempotency`: the records of commands decided again or rejected follow them (a record
+///    of another command under the same key is left alone).
+///
+/// Dropping pending events also deletes the stream's snapshot when it folded any of them.
 ///
 /// Confirmed events are folded into read models in position order, so a batch never confirms
 /// an event beyond the pull checkpoint it leaves behind: an acknowledgement travels with a pull
@@ -36,6 +41,8 @@ pub struct SyncBatch {
     pub checkpoint: Option<u64>,
     /// Commands turned down, for the rejected inbox.
     pub rejected: Vec<RejectedCommand>,
+    /// What became of the commands with idempotency keys among those decided again or rejected.
+    pub idempotency: Vec<IdempotencyUpdate>,
 }
 
 impl SyncBatch {

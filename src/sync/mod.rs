@@ -45,6 +45,7 @@ use serde::Serialize;
 
 use crate::core::runtime::{IdSource, RandomIds};
 use crate::core::{Engine, Error, Result};
+use crate::protocol::ServerLimits;
 use crate::store::EventStore;
 use live::LiveFeed;
 use status::ObservedStatus;
@@ -56,11 +57,14 @@ pub struct SyncConfig {
     pub batch_size: usize,
     /// Events asked for per pull request (default 1,000).
     pub pull_page: u32,
-    /// Tries of one request before the round gives up (default 8).
+    /// Tries of one request before the round gives up with a network error (default 4): a
+    /// round against a server that cannot be reached ends after at most this many timeouts
+    /// plus the backoffs between them.
     pub max_attempts: u32,
     /// The first retry's delay in milliseconds, doubled for each further one (default 250).
     pub backoff_ms: u64,
-    /// The longest delay between retries (default 30 s).
+    /// The longest delay between two tries within a round (default 2 s); longer waits are the
+    /// business of whoever runs rounds again.
     pub max_backoff_ms: u64,
 }
 
@@ -69,12 +73,16 @@ impl Default for SyncConfig {
         SyncConfig {
             batch_size: 100,
             pull_page: 1_000,
-            max_attempts: 8,
+            max_attempts: 4,
             backoff_ms: 250,
-            max_backoff_ms: 30_000,
+            max_backoff_ms: 2_000,
         }
     }
 }
+
+/// The most rounds one `sync()` runs: enough for the rounds that decide commands again after
+/// conflicts, bounded when other devices keep writing the same aggregates.
+const MAX_ROUNDS_PER_SYNC: u32 = 16;
 
 /// What sync rounds did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -114,11 +122,22 @@ pub struct SyncClient<S: EventStore, T: Transport> {
     unconfirmed: RefCell<HashSet<u64>>,
     /// The number of the last subject forgotten on the server that this client has learnt.
     forgotten_after: std::cell::Cell<u64>,
+    /// Whether the server's limits were learnt (once per client, on its first round).
+    limits_learnt: std::cell::Cell<bool>,
+    /// Rounds finished so far, and the network error the last one ended with, if it did: a
+    /// `sync()` that waited for another caller's round to end reports that error instead of
+    /// trying again at once.
+    finished: std::cell::Cell<u64>,
+    unreachable: RefCell<Option<Error>>,
 }
 
 impl<S: EventStore, T: Transport> SyncClient<S, T> {
-    /// A client for `engine` over `transport`.
+    /// A client for `engine` over `transport`. Until its first round learns the server's
+    /// limits, the engine's commands are held to the protocol's defaults.
     pub fn new(engine: Rc<Engine<S>>, transport: T, config: SyncConfig) -> Self {
+        if !engine.has_limits() {
+            engine.set_limits(Some(Rc::new(ServerLimits::default())));
+        }
         SyncClient {
             engine,
             transport,
@@ -129,6 +148,9 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             running: futures::lock::Mutex::new(()),
             unconfirmed: RefCell::default(),
             forgotten_after: Default::default(),
+            limits_learnt: Default::default(),
+            finished: Default::default(),
+            unreachable: Default::default(),
         }
     }
 
@@ -184,8 +206,18 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     /// progress; a round that cannot reach the server ends it with the error. With the disk
     /// full, it still pushes every command, then fails with `storage_full`: the commands stay
     /// in the outbox until a later sync can store their confirmation.
+    ///
+    /// While the server cannot be reached, it fails with `Error::Network` in bounded time (see
+    /// [`SyncConfig::max_attempts`]); a call that had to wait for a round already running
+    /// fails at once with that round's network error rather than trying again.
     pub async fn sync(&self) -> Result<SyncReport> {
+        let seen = self.finished.get();
         let _running = self.running.lock().await;
+        if self.finished.get() != seen {
+            if let Some(error) = self.unreachable.borrow().clone() {
+                return Err(error);
+            }
+        }
         let mut pending = self.engine.store().queue_sizes().await?.outbox;
         self.status.update(|status| {
             status.progress = Progress {
@@ -194,6 +226,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             }
         });
         let mut total = SyncReport::default();
+        let mut rounds = 1;
         loop {
             let waiting = self.unconfirmed.borrow().len();
             let report = match self.observed(round::run(self)).await {
@@ -209,9 +242,13 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             };
             total.add(report);
             let after = self.engine.store().queue_sizes().await?.outbox;
-            if after == 0 || after >= pending {
+            // A round that decided commands again leaves as many waiting, with new events to
+            // push: that is progress too.
+            let progressed = after < pending || report.conflicts > 0;
+            if after == 0 || !progressed || rounds >= MAX_ROUNDS_PER_SYNC {
                 return Ok(total);
             }
+            rounds += 1;
             pending = after;
         }
     }
@@ -234,6 +271,11 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     async fn observed(&self, work: impl Future<Output = Result<SyncReport>>) -> Result<SyncReport> {
         self.status.update(|status| status.syncing = true);
         let outcome = work.await;
+        self.finished.set(self.finished.get() + 1);
+        *self.unreachable.borrow_mut() = match &outcome {
+            Err(error @ Error::Network(_)) => Some(error.clone()),
+            _ => None,
+        };
         let sizes = self.engine.store().queue_sizes().await;
         let now = self.engine.clock().now();
         self.status.update(|status| {

@@ -1,5 +1,11 @@
 //! Requests that cannot duplicate: an unknown outcome (a network error, a timeout, a 5xx) sends
 //! the very same request again after an exponential backoff with jitter; a `429` waits as told.
+//!
+//! A round gives up on a request after [`SyncConfig::max_attempts`](super::SyncConfig) tries,
+//! so a sync against a server that cannot be reached ends with `Error::Network` in bounded
+//! time: at most `max_attempts` × the transport's timeout, plus the backoffs between them
+//! (250 + 500 + 1,000 ms with the defaults). The driver that runs rounds by itself keeps
+//! trying later, on its own schedule; what it sends then is the same request.
 
 use super::{SyncClient, Transport, TransportError};
 use crate::core::{Error, Result};
@@ -37,7 +43,9 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 }
                 Err(TransportError::Unknown(message)) => {
                     last = message;
-                    self.transport.pause(self.backoff(attempt)).await;
+                    if attempt + 1 < self.config.max_attempts {
+                        self.transport.pause(self.backoff(attempt)).await;
+                    }
                 }
             }
         }
@@ -53,6 +61,22 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     ) -> Result<std::result::Result<BatchResponse, ErrorBody>> {
         self.retrying(async || self.transport.batch(request).await)
             .await
+    }
+
+    /// Learns the server's limits on the first round and holds the engine's commands to them;
+    /// a server that does not tell (an older one) leaves the defaults.
+    pub(super) async fn learn_limits(&self) -> Result<()> {
+        if self.limits_learnt.get() {
+            return Ok(());
+        }
+        if let Ok(limits) = self
+            .retrying(async || self.transport.limits().await)
+            .await?
+        {
+            self.engine.set_limits(Some(std::rc::Rc::new(limits)));
+        }
+        self.limits_learnt.set(true);
+        Ok(())
     }
 
     pub(super) async fn pull_page(&self, after: u64) -> Result<EventsPage> {

@@ -7,8 +7,8 @@ use super::push::{GroupResult, choose, group_by_stream, outbox_events, push};
 use super::{SyncClient, SyncPhase, SyncReport, Transport};
 use crate::core::engine::Redecision;
 use crate::core::{
-    ConflictPolicy, Error, EventEnvelope, ExpectedVersion, OutboxEntry, RejectedCommand,
-    RejectionReason, Result, StreamId,
+    CommandOutcome, ConflictPolicy, Error, EventEnvelope, ExpectedVersion, IdempotencyUpdate,
+    OutboxEntry, RejectedCommand, RejectionReason, Result, StreamId,
 };
 use crate::protocol::{BatchAppend, ClientEvent, ErrorBody};
 use crate::store::{Commit, EventStore, SyncBatch};
@@ -17,6 +17,7 @@ pub(super) async fn run<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
 ) -> Result<SyncReport> {
     let store = client.engine.store();
+    client.learn_limits().await?;
     client.send_forgets().await?;
     client.learn_forgotten().await?;
     // Every entry holds at least one event, so the batch lies among the oldest `batch_size`
@@ -178,6 +179,14 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
             &mut batch,
         )?;
     }
+    // The inbox receives them in the order they were made, whatever their streams.
+    let made: BTreeMap<&str, u64> = outbox
+        .iter()
+        .map(|entry| (entry.command_id.as_str(), entry.seq))
+        .collect();
+    batch
+        .rejected
+        .sort_by_key(|rejected| made.get(rejected.command_id.as_str()).copied());
     report.rejected = batch.rejected.len();
     match client.engine.apply_sync(batch).await {
         Ok(()) => client.unconfirmed.borrow_mut().clear(),
@@ -276,34 +285,43 @@ fn resolve<S: EventStore, T: Transport>(
     let mut to_rebase = Vec::new();
     for entry in affected {
         if let Some(body) = refused.get(&entry.seq) {
-            batch.rejected.push(rejection(
+            reject(
+                batch,
                 entry,
                 body.error.to_string(),
                 body.message.clone(),
                 &[],
                 now,
-            ));
+            );
             continue;
         }
         match engine.conflict_policy(entry, server_events)? {
             ConflictPolicy::Rebase => to_rebase.push(entry.clone()),
             ConflictPolicy::Reject => {
                 let message = format!("another device changed {} first", entry.stream);
-                batch.rejected.push(rejection(
-                    entry,
-                    "conflict".into(),
-                    message,
-                    server_events,
-                    now,
-                ));
+                reject(batch, entry, "conflict".into(), message, server_events, now);
             }
         }
     }
     let mut version = history.last().map_or(0, |event| event.version);
     for outcome in engine.redecide(history, &to_rebase)? {
         match outcome {
-            Redecision::Holds { events, .. } if events.is_empty() => {}
             Redecision::Holds { entry, events } => {
+                let (first_version, last_version) = match (events.first(), events.last()) {
+                    (Some(first), Some(last)) => (first.version, last.version),
+                    _ => (0, 0),
+                };
+                follow(
+                    batch,
+                    &entry,
+                    CommandOutcome::Redecided {
+                        first_version,
+                        last_version,
+                    },
+                );
+                if events.is_empty() {
+                    continue;
+                }
                 let stream = entry.stream.clone();
                 let expected = ExpectedVersion::Exact(version);
                 version += events.len() as u64;
@@ -313,15 +331,38 @@ fn resolve<S: EventStore, T: Transport>(
                 });
             }
             Redecision::Refused { entry, error } => {
-                batch.rejected.push(rejection(
-                    &entry,
-                    error.code,
-                    error.message,
-                    server_events,
-                    now,
-                ));
+                reject(batch, &entry, error.code, error.message, server_events, now);
             }
         }
     }
     Ok(())
+}
+
+/// Puts a command into the batch's rejected inbox, and its idempotency record with it.
+fn reject(
+    batch: &mut SyncBatch,
+    entry: &OutboxEntry,
+    code: String,
+    message: String,
+    caused_by: &[EventEnvelope],
+    at: crate::core::Timestamp,
+) {
+    let rejected = rejection(entry, code, message, caused_by, at);
+    follow(
+        batch,
+        entry,
+        CommandOutcome::Rejected(rejected.reason.clone()),
+    );
+    batch.rejected.push(rejected);
+}
+
+/// Makes the idempotency record of `entry`'s command, if it has a key, follow `outcome`.
+fn follow(batch: &mut SyncBatch, entry: &OutboxEntry, outcome: CommandOutcome) {
+    if let Some(key) = &entry.idempotency_key {
+        batch.idempotency.push(IdempotencyUpdate {
+            key: key.clone(),
+            command_id: entry.command_id.clone(),
+            outcome,
+        });
+    }
 }

@@ -5,7 +5,7 @@
 use crate::core::StreamId;
 use crate::protocol::{
     AppendRequest, AppendResponse, BatchRequest, BatchResponse, ConflictResponse, ErrorBody,
-    EventsPage, ForgottenPage, PutKeys, StreamPage, SubjectKeys,
+    EventsPage, ForgottenPage, PutKeys, ServerLimits, StreamPage, SubjectKeys,
 };
 
 /// Why a request did not give an answer to act on.
@@ -37,6 +37,11 @@ pub trait Transport {
     async fn events(&self, after: u64, limit: u32) -> Result<EventsPage, TransportError>;
     /// Waits `millis` milliseconds (a timer in browsers, virtual time in simulations).
     async fn pause(&self, millis: u64);
+    /// `GET /v1/limits`: what one request may carry; transports that cannot ask give the
+    /// protocol's defaults.
+    async fn limits(&self) -> Result<ServerLimits, TransportError> {
+        Ok(ServerLimits::default())
+    }
     /// `GET /v1/keys/{subject}` (personal data); transports without a key service refuse.
     async fn subject_keys(&self, _subject: &str) -> Result<SubjectKeys, TransportError> {
         Err(no_key_service())

@@ -89,6 +89,7 @@ pub(super) async fn commands_are_decided_inside_the_write<S: EventStore>(store: 
         state_version: 1,
         state: json!({ "upTo": 3 }),
         taken_at: Timestamp(1),
+        event_id: None,
     });
     store.commit(third).await.unwrap();
     append(&store, name, ExpectedVersion::Exact(3), 2).await;

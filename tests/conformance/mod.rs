@@ -12,6 +12,7 @@ mod projection_lifecycle;
 mod projections;
 mod records;
 mod streams;
+mod under_sync;
 
 use records::*;
 use streams::*;
@@ -86,6 +87,15 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
         }),
         ("the_key_store_keeps_keys_and_forgets_subjects", |s| {
             Box::pin(keys::the_key_store_keeps_keys_and_forgets_subjects(s))
+        }),
+        ("a_sync_drops_the_snapshots_of_dropped_events", |s| {
+            Box::pin(under_sync::a_sync_drops_the_snapshots_of_dropped_events(s))
+        }),
+        ("idempotency_records_follow_their_commands", |s| {
+            Box::pin(under_sync::idempotency_records_follow_their_commands(s))
+        }),
+        ("expired_idempotency_records_are_purged", |s| {
+            Box::pin(under_sync::expired_idempotency_records_are_purged(s))
         }),
         (
             "a_sync_never_strands_a_command_made_after_it_read_the_outbox",

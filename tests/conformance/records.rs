@@ -10,6 +10,7 @@ fn snapshot(stream_name: &str, version: u64) -> Snapshot {
         state_version: 1,
         state: json!({ "upTo": version }),
         taken_at: Timestamp(1),
+        event_id: None,
     }
 }
 
@@ -72,6 +73,7 @@ fn record(key: &str, created_at: i64) -> IdempotencyRecord {
         last_version: 0,
         created_at: Timestamp(created_at),
         expires_at: Timestamp(created_at + 1_000),
+        rejected: None,
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::Engine;
 use super::inline::InlineCommand;
 use crate::core::aggregate::{Aggregate, AggregateHandler, ConflictPolicy, State};
-use crate::core::error::{Error, Result};
+use crate::core::error::{DomainError, Error, Result};
 use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
 use crate::core::idempotency::IdempotencyRecord;
 use crate::core::outbox::OutboxEntry;
@@ -122,6 +122,8 @@ impl<S: EventStore> Engine<S> {
                 }
                 // Another writer came first after all: the steps below retry as they do.
                 Err(Error::Conflict { .. }) if context.options.expected_version.is_none() => {}
+                // The steps fold from the first event; the next snapshot replaces this one.
+                Err(_) if inline.stale_snapshot => {}
                 Err(error) => return Err(error),
             }
         }
@@ -240,6 +242,10 @@ impl<S: EventStore> Engine<S> {
                 record.stream
             )));
         }
+        if let Some(reason) = record.rejected {
+            // The command came back from sync rejected: a repeat is refused the same way.
+            return Err(Error::Domain(DomainError::new(reason.code, reason.message)));
+        }
         let events = match record.first_version {
             0 => Vec::new(),
             first => {
@@ -289,6 +295,7 @@ impl<S: EventStore> Engine<S> {
                 last_version: 0,
                 created_at: now,
                 expires_at: now.plus_millis(self.config.idempotency_ttl_ms),
+                rejected: None,
             });
         if decided.is_empty() && idempotency.is_none() {
             return Ok(None);
@@ -319,6 +326,7 @@ impl<S: EventStore> Engine<S> {
         let subject = self
             .shredder
             .seal_events(context.aggregate_type, &mut events)?;
+        self.check_limits(&events)?;
         let command = match &subject {
             Some(subject) => {
                 self.shredder
@@ -335,6 +343,7 @@ impl<S: EventStore> Engine<S> {
                 state_version: handler.state_version(),
                 state: handler.state_to_json(&state)?,
                 taken_at: now,
+                event_id: events.last().map(|event| event.id),
             })
         } else {
             None

@@ -12,6 +12,7 @@ use crate::core::aggregate::{AggregateHandler, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
 use crate::core::snapshot::Snapshot;
+use crate::core::stream::StreamId;
 use crate::store::{Commit, Decision, EventStore};
 
 /// One command's load and decision, as a [`Decision`] a store runs inside its write.
@@ -22,6 +23,11 @@ pub(super) struct InlineCommand<'a, 'c, S: EventStore> {
     state: Option<State>,
     /// The stream's version the folded state includes.
     pub(super) version: u64,
+    /// The snapshot started from, until the first page shows the log still holds its event.
+    unchecked: Option<Snapshot>,
+    /// Set when the log no longer holds the snapshot's event: the command then goes in steps,
+    /// which fold from the first event.
+    pub(super) stale_snapshot: bool,
 }
 
 impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
@@ -37,6 +43,8 @@ impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
             context,
             state: None,
             version: 0,
+            unchecked: None,
+            stale_snapshot: false,
         }
     }
 
@@ -44,6 +52,12 @@ impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
     pub(super) fn fits(engine: &Engine<S>, context: &CommandContext<'_>) -> bool {
         context.options.idempotency_key.is_none() && !engine.shredder.is_active()
     }
+}
+
+fn stale(stream: &StreamId) -> Error {
+    Error::Storage(format!(
+        "the snapshot of {stream} no longer matches its log; it is folded from the first event"
+    ))
 }
 
 fn not_started() -> Error {
@@ -56,9 +70,10 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
     }
 
     fn start(&mut self, snapshot: Option<Snapshot>) -> Result<u64> {
-        let usable =
-            snapshot.filter(|snapshot| snapshot.state_version == self.handler.state_version());
-        let (state, version) = match usable {
+        let usable = snapshot.filter(|snapshot| {
+            snapshot.state_version == self.handler.state_version() && snapshot.version > 0
+        });
+        let (state, version) = match &usable {
             Some(snapshot) => (
                 self.handler.state_from_json(&snapshot.state)?,
                 snapshot.version,
@@ -67,11 +82,21 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
         };
         self.state = Some(state);
         self.version = version;
-        Ok(version)
+        // The snapshot's own last event is read again, to check that the log still holds it.
+        let from = usable.as_ref().map_or(0, |snapshot| snapshot.version - 1);
+        self.unchecked = usable;
+        Ok(from)
     }
 
     fn fold(&mut self, page: Vec<EventEnvelope>) -> Result<()> {
-        let page = self.engine.upcast_all(page)?;
+        let mut page = self.engine.upcast_all(page)?;
+        if let Some(snapshot) = self.unchecked.take() {
+            if !page.first().is_some_and(|head| snapshot.matches(head)) {
+                self.stale_snapshot = true;
+                return Err(stale(&snapshot.stream));
+            }
+            page.remove(0);
+        }
         let state = self.state.as_mut().ok_or_else(not_started)?;
         self.handler.evolve(state, &page)?;
         self.version = page.last().map_or(self.version, |event| event.version);

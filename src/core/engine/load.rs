@@ -85,7 +85,7 @@ impl<S: EventStore> Engine<S> {
         let mut events = Vec::new();
         self.for_each_page(stream, 1, None, |page| {
             events.extend_from_slice(page);
-            Ok(())
+            Ok(true)
         })
         .await?;
         Ok(events)
@@ -117,32 +117,62 @@ impl<S: EventStore> Engine<S> {
             _ if self.shredder.declares(handler.aggregate_type()) => None,
             Some(snapshot)
                 if snapshot.state_version == handler.state_version()
+                    && snapshot.version > 0
                     && until.is_none_or(|until| snapshot.version <= until) =>
             {
                 Some(snapshot)
             }
             _ => None,
         };
-        let (mut state, mut version) = match snapshot {
-            Some(snapshot) => (handler.state_from_json(&snapshot.state)?, snapshot.version),
-            None => (handler.initial_state()?, 0),
-        };
-        self.for_each_page(stream, version + 1, until, |page| {
+        if let Some(snapshot) = snapshot {
+            // The snapshot's own last event is read again: the fold starts from the snapshot
+            // only while the log still holds that very event at that version.
+            let mut state = handler.state_from_json(&snapshot.state)?;
+            let mut version = snapshot.version;
+            let mut first = true;
+            let mut stale = false;
+            self.for_each_page(stream, snapshot.version, until, |page| {
+                let page = match first {
+                    true => {
+                        first = false;
+                        match page.split_first() {
+                            Some((head, rest)) if snapshot.matches(head) => rest,
+                            _ => {
+                                stale = true;
+                                return Ok(false);
+                            }
+                        }
+                    }
+                    false => page,
+                };
+                handler.evolve(&mut state, page)?;
+                version = page.last().map_or(version, |event| event.version);
+                Ok(true)
+            })
+            .await?;
+            if !stale {
+                return Ok((state, version));
+            }
+        }
+        let mut state = handler.initial_state()?;
+        let mut version = 0;
+        self.for_each_page(stream, 1, until, |page| {
             handler.evolve(&mut state, page)?;
             version = page.last().map_or(version, |event| event.version);
-            Ok(())
+            Ok(true)
         })
         .await?;
         Ok((state, version))
     }
 
-    /// Reads `stream` from `from` (up to `until`) in pages, upcasting each page.
+    /// Reads `stream` from `from` (up to `until`) in pages, upcasting each page, while `visit`
+    /// answers `true`.
     async fn for_each_page(
         &self,
         stream: &StreamId,
         mut from: u64,
         until: Option<u64>,
-        mut visit: impl FnMut(&[EventEnvelope]) -> Result<()>,
+        mut visit: impl FnMut(&[EventEnvelope]) -> Result<bool>,
     ) -> Result<()> {
         let page_size = self.config.read_page_size.max(1);
         loop {
@@ -154,8 +184,7 @@ impl<S: EventStore> Engine<S> {
             let page = self.store.read_stream(stream, from, limit).await?;
             let count = page.len();
             let page = self.upcast_all(page)?;
-            visit(&page)?;
-            if count < limit {
+            if !visit(&page)? || count < limit {
                 return Ok(());
             }
             from += count as u64;

@@ -25,6 +25,7 @@ use std::rc::Rc;
 use crate::core::aggregate::{Aggregate, AggregateHandler, handler_for};
 use crate::core::error::{Error, Result};
 use crate::core::idempotency::DEFAULT_IDEMPOTENCY_TTL_MS;
+use crate::core::limits::CommandLimits;
 use crate::core::personal::Shredder;
 use crate::core::projection::Projector;
 use crate::core::runtime::{Clock, IdSource, RandomIds};
@@ -92,6 +93,7 @@ pub struct Engine<S: EventStore> {
     shredder: Rc<Shredder>,
     subscriptions: views::Subscriptions,
     retries: std::cell::RefCell<HashMap<String, views::Retry>>,
+    limits: std::cell::RefCell<Option<Rc<dyn CommandLimits>>>,
 }
 
 impl<S: EventStore> Engine<S> {
@@ -112,6 +114,7 @@ impl<S: EventStore> Engine<S> {
             shredder,
             subscriptions: views::Subscriptions::default(),
             retries: Default::default(),
+            limits: Default::default(),
         }
     }
 
@@ -158,6 +161,24 @@ impl<S: EventStore> Engine<S> {
         }
         self.handlers.insert(name, handler);
         Ok(())
+    }
+
+    /// Makes every command keep `limits` (a sync client installs its server's); `None` lifts
+    /// them. A command that breaks them fails with `InvalidInput`, nothing written.
+    pub fn set_limits(&self, limits: Option<Rc<dyn CommandLimits>>) {
+        *self.limits.borrow_mut() = limits;
+    }
+
+    /// Whether commands are held to limits.
+    pub fn has_limits(&self) -> bool {
+        self.limits.borrow().is_some()
+    }
+
+    fn check_limits(&self, events: &[crate::core::EventEnvelope]) -> Result<()> {
+        match &*self.limits.borrow() {
+            Some(limits) => limits.check(events),
+            None => Ok(()),
+        }
     }
 
     /// The store the engine writes to.

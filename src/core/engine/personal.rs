@@ -73,10 +73,11 @@ impl<S: EventStore> Engine<S> {
         Ok(())
     }
 
-    /// The rejected inbox, oldest first, with its personal data opened (or redacted).
+    /// The rejected inbox, oldest first, with its personal data opened (or redacted) and the
+    /// events that caused each rejection upcast, as every read path shows events.
     pub async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
         let rejected = self.store.rejected().await?;
-        if !self.shredder.is_active() {
+        if !self.shredder.is_active() && self.upcasters.is_empty() {
             return Ok(rejected);
         }
         self.ensure_keys().await?;
@@ -87,7 +88,7 @@ impl<S: EventStore> Engine<S> {
                     command: self
                         .shredder
                         .reveal_command(&entry.command_id, &entry.command)?,
-                    caused_by: self.shredder.reveal_all(entry.caused_by.clone())?,
+                    caused_by: self.upcast_all(entry.caused_by.clone())?,
                     ..entry
                 })
             })

@@ -39,7 +39,8 @@ pub enum Redecision {
 }
 
 impl<S: EventStore> Engine<S> {
-    /// What the aggregate of `entry` wants done with it after a conflict with `server_events`.
+    /// What the aggregate of `entry` wants done with it after a conflict with `server_events`
+    /// (handed to it opened and upcast, as every read path shows events).
     pub fn conflict_policy(
         &self,
         entry: &OutboxEntry,
@@ -48,7 +49,7 @@ impl<S: EventStore> Engine<S> {
         let command = self
             .shredder
             .reveal_command(&entry.command_id, &entry.command)?;
-        let server_events = self.shredder.reveal_all(server_events.to_vec())?;
+        let server_events = self.upcast_all(server_events.to_vec())?;
         Ok(self
             .handler(&entry.aggregate_type)?
             .on_conflict(&command, &server_events))

@@ -12,7 +12,10 @@ use std::collections::HashSet;
 
 use wasm_bindgen::JsValue;
 
-use super::records::{MAX_KEY_NUMBER, event_key, from_body, outbox_record, stream_range};
+use super::records::{
+    MAX_KEY_NUMBER, event_key, from_body, idempotency_record, outbox_record, stream_range,
+};
+use super::schema::BY_EXPIRY;
 use super::txn::WriteTx;
 use super::writer::failed;
 use super::{IndexedDbStore, errors};
@@ -128,12 +131,9 @@ pub fn write_commit(
             (Some(first), Some(last)) => (first.event.version, last.event.version),
             _ => (0, 0),
         };
-        tx.put_keyed(
-            &tx.idempotency,
-            "key",
-            JsValue::from_str(&record.key),
-            &record,
-        )?;
+        tx.idempotency
+            .put(&idempotency_record(&record)?, None)
+            .map_err(|error| failed("writing", &error))?;
     }
     Ok(stored)
 }
@@ -211,6 +211,7 @@ async fn write_in(
                 return Ok(CommitOutcome::DuplicateIdempotencyKey(existing));
             }
         }
+        purge_expired(&tx, record.created_at).await?;
     }
     let base = base_version(&tx, &commit).await?;
     let (stream, expected, projector) = (
@@ -287,4 +288,23 @@ pub async fn explain_abort(
     Error::InvalidInput(format!(
         "an event id of this commit to {stream} is already stored ({detail})"
     ))
+}
+
+/// Deletes the idempotency records expired at `now` (found through their expiry index).
+async fn purge_expired(tx: &WriteTx, now: crate::core::Timestamp) -> Result<()> {
+    let fail = |error: idb::Error| failed("purging idempotency records", &error);
+    let expired = idb::KeyRange::upper_bound(&JsValue::from_f64(now.millis() as f64), Some(false))
+        .map_err(fail)?;
+    let keys = tx
+        .idempotency
+        .index(BY_EXPIRY)
+        .map_err(fail)?
+        .get_all_keys(Some(idb::Query::from(expired)), None)
+        .map_err(fail)?
+        .await
+        .map_err(fail)?;
+    for key in keys {
+        tx.idempotency.delete(key).map_err(fail)?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use crate::core::{Error, EventEnvelope, OutboxEntry, Result};
+use crate::core::{Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result};
 
 /// The largest integer a JS number holds exactly: the upper bound of version ranges.
 pub const MAX_KEY_NUMBER: f64 = 9_007_199_254_740_991.0;
@@ -111,5 +111,18 @@ pub fn outbox_record(entry: &OutboxEntry) -> Result<JsValue> {
         ("seq", JsValue::from_f64(entry.seq as f64)),
         ("stream", JsValue::from_str(entry.stream.as_str())),
         ("body", body(entry)?),
+    ]))
+}
+
+/// The record of an idempotency record: keyed by `key`, indexed by `expiresAt` (so expired
+/// records are found without reading the others).
+pub fn idempotency_record(record: &IdempotencyRecord) -> Result<JsValue> {
+    Ok(object(&[
+        ("key", JsValue::from_str(&record.key)),
+        (
+            "expiresAt",
+            JsValue::from_f64(record.expires_at.millis() as f64),
+        ),
+        ("body", body(record)?),
     ]))
 }

@@ -14,16 +14,19 @@
 //! | 3 | `events` gain `position` (confirmed) or `pending` (local sequence number) and their indexes; read models: `docs`, `undo`, `projections`, `dead_letters` |
 //! | 4 | the rejected inbox: `rejected`, in arrival order, with the unique index `by_command` |
 //! | 5 | `outbox` records gain a top-level `stream` and the index `by_stream` (old records are backfilled from their body) |
+//! | 6 | `idempotency` records gain a top-level `expiresAt` and the index `by_expiry`, so expired records are purged without reading the live ones (old records are backfilled from their body) |
 
 use rexie::{Index, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
 
 use super::errors::{idb_error, storage_error};
-use super::records::{event_key, event_record, field, from_body, number, object, outbox_record};
-use crate::core::{Error, EventEnvelope, OutboxEntry, Result};
+use super::records::{
+    event_key, event_record, field, from_body, idempotency_record, number, object, outbox_record,
+};
+use crate::core::{Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result};
 
 /// The layout this code reads and writes.
-pub const LAYOUT_VERSION: u32 = 5;
+pub const LAYOUT_VERSION: u32 = 6;
 
 /// Object store names.
 pub const EVENTS: &str = "events";
@@ -61,6 +64,8 @@ pub const REJECTED: &str = "rejected";
 pub const BY_COMMAND: &str = "by_command";
 /// Index of the outbox by stream.
 pub const BY_STREAM: &str = "by_stream";
+/// Index of idempotency records by the time they expire.
+pub const BY_EXPIRY: &str = "by_expiry";
 
 /// Opens (creating or upgrading the structure of) database `name` at `version`.
 pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
@@ -79,12 +84,16 @@ pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
     if version >= 5 {
         outbox = outbox.add_index(Index::new(BY_STREAM, "stream"));
     }
+    let mut idempotency = ObjectStore::new(IDEMPOTENCY).key_path("key");
+    if version >= 6 {
+        idempotency = idempotency.add_index(Index::new(BY_EXPIRY, "expiresAt"));
+    }
     let mut builder = Rexie::builder(name)
         .version(version)
         .add_object_store(events)
         .add_object_store(outbox)
         .add_object_store(ObjectStore::new(SNAPSHOTS).key_path("stream"))
-        .add_object_store(ObjectStore::new(IDEMPOTENCY).key_path("key"))
+        .add_object_store(idempotency)
         .add_object_store(ObjectStore::new(META).key_path("key"));
     if version >= 3 {
         builder = builder
@@ -125,7 +134,10 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
     let context = "migrating the database";
     let fail = |error: rexie::Error| storage_error(context, &error);
     let tx = db
-        .transaction(&[EVENTS, OUTBOX, META], TransactionMode::ReadWrite)
+        .transaction(
+            &[EVENTS, OUTBOX, IDEMPOTENCY, META],
+            TransactionMode::ReadWrite,
+        )
         .map_err(fail)?;
     let meta = tx.store(META).map_err(fail)?;
     let events = tx.store(EVENTS).map_err(fail)?;
@@ -144,6 +156,9 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
     }
     if layout < 5 {
         rewrite_outbox_records(&tx.store(OUTBOX).map_err(fail)?).await?;
+    }
+    if layout < 6 {
+        rewrite_idempotency_records(&tx.store(IDEMPOTENCY).map_err(fail)?).await?;
     }
     meta.put(
         &meta_record("layout", JsValue::from_f64(f64::from(LAYOUT_VERSION))),
@@ -207,6 +222,19 @@ async fn rewrite_outbox_records(outbox: &rexie::Store) -> Result<()> {
         let entry: OutboxEntry = from_body(&record)?;
         outbox
             .put(&outbox_record(&entry)?, None)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Layouts 1 to 5 → 6: gives every idempotency record its top-level `expiresAt`, from its body.
+async fn rewrite_idempotency_records(records: &rexie::Store) -> Result<()> {
+    let fail = |error: rexie::Error| storage_error("rewriting idempotency records", &error);
+    for record in records.get_all(None, None).await.map_err(fail)? {
+        let record: IdempotencyRecord = from_body(&record)?;
+        records
+            .put(&idempotency_record(&record)?, None)
             .await
             .map_err(fail)?;
     }

@@ -8,13 +8,13 @@ use wasm_bindgen::JsValue;
 
 use super::IndexedDbStore;
 use super::commit::{base_version, check_shape, write_commit};
-use super::records::{body, from_body, number, object, stream_range};
+use super::records::{body, from_body, idempotency_record, number, object, stream_range};
 use super::schema::{BY_COMMAND, BY_ID, BY_STREAM, meta_record};
 use super::txn::WriteTx;
 use super::writer::failed;
 use crate::core::OutboxEntry;
 use crate::core::projection::Projector;
-use crate::core::{Error, EventEnvelope, ExpectedVersion, Result, StoredEvent};
+use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, StoredEvent};
 use crate::store::SyncBatch;
 use crate::store::check_no_orphans;
 
@@ -81,6 +81,7 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
             dropped.insert(event.id);
         }
         tx.events.delete(idb::Query::from(range)).map_err(fail)?;
+        drop_snapshot_from(tx, stream.as_str(), *from).await?;
     }
     if !dropped.is_empty() {
         // An entry holds events of its own stream only: those of the dropped streams suffice.
@@ -143,8 +144,39 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
         ]);
         tx.rejected.add(&record, None).map_err(fail)?;
     }
+    for update in &batch.idempotency {
+        let key = JsValue::from_str(&update.key);
+        let held = tx.idempotency.get(key).map_err(fail)?.await.map_err(fail)?;
+        if let Some(held) = held {
+            let mut record: IdempotencyRecord = from_body(&held)?;
+            if record.follow(update) {
+                tx.idempotency
+                    .put(&idempotency_record(&record)?, None)
+                    .map_err(fail)?;
+            }
+        }
+    }
     if let Some(projector) = projector {
         projector.after_sync(tx).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the snapshot of `stream` when it folded an event at or after version `from`: those
+/// events are being dropped, and a state folded from them must never stand in for the log.
+async fn drop_snapshot_from(tx: &WriteTx, stream: &str, from: u64) -> Result<()> {
+    let key = JsValue::from_str(stream);
+    let held = tx
+        .snapshots
+        .get(key.clone())
+        .map_err(fail)?
+        .await
+        .map_err(fail)?;
+    if let Some(record) = held {
+        let snapshot: crate::core::Snapshot = from_body(&record)?;
+        if snapshot.version >= from {
+            tx.snapshots.delete(key).map_err(fail)?;
+        }
     }
     Ok(())
 }

@@ -244,6 +244,8 @@ impl Data {
             self.outbox.insert(entry.seq, entry);
         }
         if let Some(mut record) = idempotency {
+            let now = record.created_at;
+            self.idempotency.retain(|_, held| held.is_live(now));
             record.stream = stream;
             (record.first_version, record.last_version) = match (stored.first(), stored.last()) {
                 (Some(first), Some(last)) => (first.event.version, last.event.version),
@@ -375,6 +377,14 @@ impl Data {
                     versions.remove(&event.version);
                 }
             }
+            // A snapshot that folded a dropped event describes a log that no longer exists.
+            if self
+                .snapshots
+                .get(stream)
+                .is_some_and(|snapshot| snapshot.version >= *from)
+            {
+                self.snapshots.remove(stream);
+            }
         }
         for seq in &batch.drop_outbox {
             self.outbox.remove(seq);
@@ -406,6 +416,11 @@ impl Data {
             self.rejected
                 .retain(|held| held.command_id != command.command_id);
             self.rejected.push(command);
+        }
+        for update in &batch.idempotency {
+            if let Some(record) = self.idempotency.get_mut(&update.key) {
+                record.follow(update);
+            }
         }
         Ok(())
     }
