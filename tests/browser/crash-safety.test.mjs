@@ -115,12 +115,28 @@ async function startChromium(userDataDir) {
     await exited;
     await sweep();
   };
-  /** Shuts the browser down the normal way (it flushes and exits), as a user quitting it. */
+  /** Whether any process of this browser is still alive. */
+  const alive = async () => {
+    const { execFileSync } = await import("node:child_process");
+    try {
+      execFileSync("pgrep", ["-f", `user-data-dir=${userDataDir}`]);
+      return true;
+    } catch {
+      return false; // pgrep exits 1 when nothing matched
+    }
+  };
+  /** Shuts the browser down the normal way (it flushes and exits), as a user quitting it. Its
+   * helper processes (the storage service among them) may still be writing IndexedDB to disk
+   * when the main process has gone: they get time to end on their own, since killing one
+   * mid-write would leave a torn database that the next start discards as corrupt. */
   const quit = async () => {
     const session = await connected.newBrowserCDPSession();
     await session.send("Browser.close").catch(() => {});
     const timeout = new Promise((resolve) => setTimeout(resolve, 15_000, "timeout"));
     if ((await Promise.race([exited, timeout])) === "timeout") await kill();
+    for (let waited = 0; waited < 15_000 && (await alive()); waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await sweep();
   };
   return { kill, quit, context: connected.contexts()[0], log: () => log };

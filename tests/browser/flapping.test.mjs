@@ -82,11 +82,16 @@ test(`${commands} commands while the network flaps every 200 ms for ${seconds} s
   await work;
   clearInterval(flapping);
   await context.setOffline(false);
+  // The counts are taken in the same turn of the page's event loop that sees the driver settled
+  // with no request in flight: a poll or reconnection the driver starts a moment later is not a
+  // request left hanging. One that never ends keeps `fetches` above 0, and this wait fails.
   await eventually(page, () => {
     const status = window.driver.status();
-    return status.pending === 0 && !status.syncing && status.live && window.counts.fetches === 0;
+    const settled = status.pending === 0 && !status.syncing && status.live && window.counts.fetches === 0;
+    if (settled) window.settledCounts = { ...window.counts };
+    return settled;
   }, undefined, 60_000);
-  const afterCounts = await page.evaluate(() => ({ ...window.counts }));
+  const afterCounts = await page.evaluate(() => window.settledCounts);
   const events = (await env.server.events()).filter((event) => event.stream.startsWith("Order-flap-"));
   const streams = new Set(events.map((event) => event.stream));
   await report("3-browser-flapping-network", {

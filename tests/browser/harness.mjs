@@ -74,9 +74,10 @@ export function serverAndBrowser(options) {
 /**
  * Starts the real `fieldstream-server` (debug build, built if missing) on a free loopback port
  * with a fresh SQLite file, serving the repository as its static folder so pages and the API
- * share one origin: in dev mode (no tokens), or checking HS256 tokens signed with `jwtSecret`.
+ * share one origin: in dev mode (no tokens), or checking HS256 tokens signed with `jwtSecret`;
+ * `args` are more flags (such as `["--max-events-per-append", "5"]`).
  */
-export async function startServer({ jwtSecret } = {}) {
+export async function startServer({ jwtSecret, args = [] } = {}) {
   const { spawn, execFileSync } = await import("node:child_process");
   const { existsSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
@@ -89,7 +90,7 @@ export async function startServer({ jwtSecret } = {}) {
   const child = spawn(binary, [
     ...(jwtSecret ? ["serve", "--jwt-secret", jwtSecret] : ["serve", "--dev"]),
     "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
-    "--static", root, "--log", "warn", "--cors-origin", `http://127.0.0.1:${port}`,
+    "--static", root, "--log", "warn", "--cors-origin", `http://127.0.0.1:${port}`, ...args,
   ], { stdio: ["ignore", "inherit", "inherit"] });
   const origin = `http://127.0.0.1:${port}`;
   await healthy(origin, child);
@@ -109,12 +110,14 @@ export async function startServer({ jwtSecret } = {}) {
   };
 }
 
-/** An HS256 token for `fieldstream-server --jwt-secret secret`, expiring in `ttlSeconds`. */
-export async function signToken(secret, { sub = "rep", tenant = "t", ttlSeconds = 3600 } = {}) {
+/** An HS256 token for `fieldstream-server --jwt-secret secret`, expiring in `ttlSeconds`,
+ * limited to `streams` when given. */
+export async function signToken(secret, { sub = "rep", tenant = "t", ttlSeconds = 3600, streams } = {}) {
   const { createHmac } = await import("node:crypto");
   const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-  const unsigned = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub, tenant, exp })}`;
+  const claims = streams ? { sub, tenant, exp, streams } : { sub, tenant, exp };
+  const unsigned = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
   const signature = createHmac("sha256", secret).update(unsigned).digest("base64url");
   return `${unsigned}.${signature}`;
 }

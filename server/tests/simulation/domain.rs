@@ -228,6 +228,13 @@ impl AggregateHandler for TunedTab {
         self.inner.state_from_json(json)
     }
     fn on_conflict(&self, _command: &Value, server_events: &[EventEnvelope]) -> ConflictPolicy {
+        CONFLICT_EVENTS.with_borrow_mut(|seen| {
+            seen.extend(
+                server_events
+                    .iter()
+                    .map(|event| (event.event_type.clone(), event.schema_version)),
+            )
+        });
         let rejects = server_events
             .first()
             .is_some_and(|event| event.stream.aggregate_id() == Some("2"));
@@ -237,6 +244,16 @@ impl AggregateHandler for TunedTab {
             ConflictPolicy::Rebase
         }
     }
+}
+
+thread_local! {
+    static CONFLICT_EVENTS: std::cell::RefCell<Vec<(String, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `(type, schema version)` of every server event `TunedTab::on_conflict` was handed on
+/// this thread so far.
+pub fn conflict_events_seen() -> Vec<(String, u32)> {
+    CONFLICT_EVENTS.with_borrow(Clone::clone)
 }
 
 /// The upcaster chain of `ItemAdded`: v1 `{price}` → v2 `{price, qty}` → v3 `{price_cents, qty}`.

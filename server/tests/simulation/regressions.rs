@@ -9,7 +9,7 @@ use fieldstream::sync::SyncClient;
 use serde_json::{Value, json};
 
 use super::devices::{Device, MAX_EVENTS_PER_APPEND, server, token};
-use super::domain::{Tab, TabCommand, Tuning, Visit, VisitCommand, fold};
+use super::domain::{Tab, TabCommand, Tuning, Visit, VisitCommand, conflict_events_seen, fold};
 use super::transport::{SimTransport, server_log, server_log_as};
 use fieldstream::store::MemoryStore;
 
@@ -308,13 +308,74 @@ fn each_permanent_refusal_lands_in_the_rejected_inbox_and_the_queue_goes_on() {
         );
         assert_eq!(doc(&a.client, "Tab-other").await, None);
         assert_eq!(doc(&a.client, "Tab-bad").await, None);
-        let on_server: Vec<String> = server_log_as(&router, Some(token(None)))
+        let mut on_server: Vec<String> = server_log_as(&router, Some(token(None)))
             .await
             .iter()
             .map(|event| event.stream.to_string())
             .collect();
+        on_server.sort();
         assert_eq!(on_server, ["Tab-1", "Tab-next"], "the queue went on");
         assert!(a.store.read_outbox(usize::MAX).await.unwrap().is_empty());
         assert_eq!(consistent(&a, "1").await.items, 0);
+    });
+}
+
+#[test]
+fn on_conflict_and_the_rejected_inbox_see_upcast_events() {
+    run(async || {
+        let router = server(false, 500).await;
+        let a = Device::new(&router, 0, EVERY_EVENT, None);
+        let old_app = Tuning {
+            snapshot_every: 1,
+            writes_item_version: 1,
+        };
+        let b = Device::new(&router, 1, old_app, None);
+        // Tab 2 rejects on conflict.
+        tab(&a, "2", TabCommand::Open).await.unwrap();
+        a.client.sync().await.unwrap();
+        b.client.sync().await.unwrap();
+        a.offline(true);
+        tab(&a, "2", TabCommand::Close { total: 0 }).await.unwrap();
+        tab(&b, "2", TabCommand::Add { count: 1, price: 4 })
+            .await
+            .unwrap();
+        b.client.sync().await.unwrap();
+        assert_eq!(server_log(&router).await[1].schema_version, 1, "B wrote v1");
+        a.offline(false);
+        a.client.sync().await.unwrap();
+        assert_eq!(conflict_events_seen(), [("ItemAdded".to_owned(), 3)]);
+        let rejected = a.engine().rejected().await.unwrap();
+        assert_eq!(rejected.len(), 1);
+        let caused_by = &rejected[0].caused_by[0];
+        assert_eq!(
+            (caused_by.schema_version, &caused_by.data),
+            (3, &json!({ "price_cents": 4, "qty": 1 }))
+        );
+    });
+}
+
+#[test]
+fn a_sync_without_a_server_ends_with_a_network_error_and_resends_the_same_events() {
+    run(async || {
+        let router = server(false, 500).await;
+        let a = Device::new(&router, 0, EVERY_EVENT, None);
+        let opened = tab(&a, "1", TabCommand::Open).await.unwrap();
+        a.offline(true);
+        match a.client.sync().await {
+            Err(Error::Network(_)) => {}
+            other => panic!("expected a network error, got {other:?}"),
+        }
+        assert!(!a.client.status().online, "the status says offline");
+        a.offline(false);
+        a.client.sync().await.unwrap();
+        let log = server_log(&router).await;
+        assert_eq!(
+            log.iter().map(|event| event.id).collect::<Vec<_>>(),
+            opened
+                .events
+                .iter()
+                .map(|event| event.id)
+                .collect::<Vec<_>>()
+        );
     });
 }
