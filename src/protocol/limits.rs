@@ -112,14 +112,14 @@ mod tests {
     fn each_limit_is_named_when_broken() {
         let limits = ServerLimits {
             max_events_per_append: 3,
-            max_event_bytes: 200,
-            max_body_bytes: 700,
+            max_event_bytes: 300,
+            max_body_bytes: 800,
         };
         let small = || event(json!({ "n": 1 }));
         assert!(limits.check(&[small(), small(), small()]).is_ok());
         let many = limits.check(&[small(), small(), small(), small()]);
         assert!(many.unwrap_err().to_string().contains("maxEventsPerAppend"));
-        let big = limits.check(&[event(json!({ "text": "x".repeat(200) }))]);
+        let big = limits.check(&[event(json!({ "text": "x".repeat(300) }))]);
         assert!(big.unwrap_err().to_string().contains("maxEventBytes"));
         let medium = || event(json!({ "text": "x".repeat(90) }));
         let body = limits.check(&[medium(), medium(), medium()]);
