@@ -176,6 +176,7 @@ async fn failing_events_are_dead_lettered<S: EventStore + Clone>(store: S) {
         ),
         ("OrderPaid", "payments_down", false, 1)
     );
+    assert_eq!(letter.error.message, "the payment service is down");
 }
 
 async fn a_failing_event_is_retried_with_backoff_then_dead_lettered<S>(store: S)

@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::Engine;
 use crate::core::error::{Error, Result};
-use crate::core::projection::{DeadLetter, ProjectionMode, ProjectionOperation};
+use crate::core::projection::{
+    DeadLetter, ProjectionMode, ProjectionOperation, error_code, error_message,
+};
 use crate::store::EventStore;
 
 /// Where a projection stands, for the app.
@@ -226,8 +228,8 @@ impl<S: EventStore> Engine<S> {
 impl From<&Error> for FailureStatus {
     fn from(error: &Error) -> Self {
         FailureStatus {
-            code: error.code().to_owned(),
-            message: error.to_string(),
+            code: error_code(error),
+            message: error_message(error),
         }
     }
 }

@@ -27,10 +27,27 @@ pub fn retry_delay(backoff_ms: u64, attempts: u32) -> u64 {
 
 /// An error's stable code as dead letters and retries keep it: the domain's own code for a
 /// domain error.
-pub(super) fn error_code(error: &Error) -> String {
+pub fn error_code(error: &Error) -> String {
     match error {
         Error::Domain(domain) => domain.code.clone(),
         other => other.code().to_owned(),
+    }
+}
+
+/// An error's message as dead letters and retries keep it: its own words, without the kind
+/// its code already names (a domain error's message, a storage error's detail).
+pub fn error_message(error: &Error) -> String {
+    match error {
+        Error::Domain(domain) => domain.message.clone(),
+        Error::NotFound(message)
+        | Error::InvalidInput(message)
+        | Error::Storage(message)
+        | Error::StorageFull(message)
+        | Error::Codec(message)
+        | Error::Network(message)
+        | Error::Unauthorized(message)
+        | Error::Crypto(message) => message.clone(),
+        Error::Conflict { .. } => error.to_string(),
     }
 }
 
@@ -61,7 +78,7 @@ impl Projector {
                     .now()
                     .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
                 code: error_code(error),
-                message: error.to_string(),
+                message: error_message(error),
             });
             return Ok(Flow::Halt);
         }
@@ -72,7 +89,7 @@ impl Projector {
             seq: stored.seq,
             event: stored.event.clone(),
             code: error_code(error),
-            message: error.to_string(),
+            message: error_message(error),
             skipped,
             attempts,
         })?;

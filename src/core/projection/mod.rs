@@ -51,7 +51,7 @@ pub mod query;
 pub mod storage;
 pub mod view;
 
-pub use failure::retry_delay;
+pub use failure::{error_code, error_message, retry_delay};
 pub use index::IndexValue;
 pub use operate::ProjectionOperation;
 pub use projector::{CatchUp, Projector, Registered};

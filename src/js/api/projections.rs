@@ -8,6 +8,8 @@ use wasm_bindgen::prelude::*;
 
 use super::{JsStore, spawn};
 use crate::core::Result;
+use crate::core::engine::ProjectionStatus;
+use crate::js::domain::thrown::without_marker;
 use crate::js::fields;
 
 #[wasm_bindgen(js_class = WasmStore)]
@@ -16,7 +18,11 @@ impl JsStore {
     /// position, lag, rebuild, stopped, deadLetters, retry }]`.
     pub fn projections(&self) -> Promise {
         let engine = self.engine();
-        spawn(async move { engine?.projection_statuses().await })
+        spawn(async move {
+            let mut statuses = engine?.projection_statuses().await?;
+            statuses.iter_mut().for_each(readable);
+            Ok(statuses)
+        })
     }
 
     /// Processes the events projection `name` failed on again and resumes it; resolves to its
@@ -33,7 +39,10 @@ impl JsStore {
             if let Some(driver) = driver {
                 driver.kick();
             }
-            status
+            status.map(|mut status| {
+                readable(&mut status);
+                status
+            })
         })
     }
 
@@ -53,7 +62,10 @@ impl JsStore {
             if let Some(driver) = driver {
                 driver.kick();
             }
-            status
+            status.map(|mut status| {
+                readable(&mut status);
+                status
+            })
         })
     }
 
@@ -64,6 +76,18 @@ impl JsStore {
         if let Some(driver) = &self.driver {
             driver.set_listener(listener);
         }
+    }
+}
+
+/// `status` with the app's exceptions described without their internal marker.
+fn readable(status: &mut ProjectionStatus) {
+    let errors = (status
+        .dead_letters
+        .iter_mut()
+        .map(|letter| &mut letter.error))
+    .chain(status.retry.as_mut().map(|retry| &mut retry.last_error));
+    for error in errors {
+        error.message = without_marker(&error.message).to_owned();
     }
 }
 
