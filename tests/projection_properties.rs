@@ -10,6 +10,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+#[path = "projection_properties/models.rs"]
+mod models;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,133 +20,14 @@ use std::rc::Rc;
 use common::{create_order, run};
 use fieldstream::core::projection::QuerySpec;
 use fieldstream::core::{
-    DomainError, Engine, Error, EventEnvelope, EventMetadata, ExecuteOptions, ManualClock,
-    Projection, ProjectionMode, ProjectionOptions, StreamId, Timestamp, Upcasters, View,
+    Engine, EventEnvelope, EventMetadata, ExecuteOptions, ManualClock, Projection, ProjectionMode,
+    ProjectionOptions, StreamId, Timestamp, View,
 };
 use fieldstream::example::{Order, OrderCommand, OrderProjection};
 use fieldstream::store::{EventStore, MemoryStore, SyncBatch};
+use models::{Background, FAILURES, FlakyTally, Shapes, Tally, upcasters};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-
-/// The same read model under another name, caught up in the background.
-struct Background;
-
-impl Projection for Background {
-    fn name(&self) -> &str {
-        "orders_bg"
-    }
-    fn indexes(&self) -> Vec<String> {
-        OrderProjection.indexes()
-    }
-    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> fieldstream::core::Result<()> {
-        OrderProjection.apply(event, view)
-    }
-}
-
-/// Counts events per stream and in all, and remembers the order they came in: any event
-/// applied twice, missed, or applied out of order shows.
-struct Tally;
-
-impl Projection for Tally {
-    fn name(&self) -> &str {
-        "tally"
-    }
-    fn indexes(&self) -> Vec<String> {
-        vec!["kind".into()]
-    }
-    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> fieldstream::core::Result<()> {
-        let mut all = view
-            .get("all")
-            .unwrap_or_else(|| json!({"kind": "all", "count": 0, "trail": ""}));
-        all["count"] = json!(all["count"].as_u64().unwrap_or(0) + 1);
-        let trail = format!(
-            "{}{}{};",
-            all["trail"].as_str().unwrap_or(""),
-            event.stream,
-            event.version
-        );
-        all["trail"] = json!(trail);
-        view.put("all", all);
-        let key = event.stream.to_string();
-        let mut one = view
-            .get(&key)
-            .unwrap_or_else(|| json!({"kind": "stream", "count": 0}));
-        one["count"] = json!(one["count"].as_u64().unwrap_or(0) + 1);
-        view.put(key, one);
-        Ok(())
-    }
-}
-
-/// `OrderCreated` events changed shape twice: v2 added the currency, v3 the sales channel.
-fn upcasters() -> Upcasters {
-    let mut upcasters = Upcasters::new();
-    upcasters
-        .register("OrderCreated", 1, |mut data| {
-            data["currency"] = json!("EUR");
-            Ok(data)
-        })
-        .unwrap();
-    upcasters
-        .register("OrderCreated", 2, |mut data| {
-            data["channel"] = json!("field");
-            Ok(data)
-        })
-        .unwrap();
-    upcasters
-}
-
-/// What each order's creation looked like to the projection: it must be the newest shape.
-struct Shapes;
-
-impl Projection for Shapes {
-    fn name(&self) -> &str {
-        "shapes"
-    }
-    fn indexes(&self) -> Vec<String> {
-        vec!["kind".into()]
-    }
-    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> fieldstream::core::Result<()> {
-        if event.event_type == "OrderCreated" {
-            let shape = json!({
-                "kind": "order",
-                "schema": event.schema_version,
-                "currency": event.data["currency"],
-                "channel": event.data["channel"],
-            });
-            view.put(event.stream.to_string(), shape);
-        }
-        Ok(())
-    }
-}
-
-/// The tally, under another name, failing the first `FAILURES` times it is asked to apply each
-/// payment (a service that is briefly down).
-struct FlakyTally {
-    name: &'static str,
-    failures: Rc<RefCell<HashMap<uuid::Uuid, u32>>>,
-}
-
-const FAILURES: u32 = 2;
-
-impl Projection for FlakyTally {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn indexes(&self) -> Vec<String> {
-        Tally.indexes()
-    }
-    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> fieldstream::core::Result<()> {
-        if event.event_type == "OrderPaid" {
-            let mut failures = self.failures.borrow_mut();
-            let failed = failures.entry(event.id).or_default();
-            if *failed < FAILURES {
-                *failed += 1;
-                return Err(Error::Domain(DomainError::new("down", "briefly down")));
-            }
-        }
-        Tally.apply(event, view)
-    }
-}
 
 /// The server's log, in position order.
 #[derive(Default)]

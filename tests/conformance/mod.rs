@@ -10,6 +10,7 @@ mod decisions;
 mod keys;
 mod projection_failures;
 mod projection_lifecycle;
+mod projection_operations;
 mod projection_upcasting;
 mod projections;
 mod records;
@@ -106,6 +107,7 @@ where
     let projection_cases = projections::cases::<S>()
         .into_iter()
         .chain(projection_failures::cases())
+        .chain(projection_operations::cases())
         .chain(projection_upcasting::cases());
     for (name, case) in cases::<S>().into_iter().chain(projection_cases) {
         println!("conformance: {name}");

@@ -1,6 +1,6 @@
 //! Conformance cases of a projection that fails: retries with backoff before a dead letter
-//! (inline and in the background), no event overtaken, a new version rebuilding a stopped
-//! projection, and an operator's retry and skip.
+//! (inline and in the background), and no event overtaken. The projection and the set-up are
+//! shared with `projection_operations.rs`.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -10,10 +10,10 @@ use std::rc::Rc;
 use fieldstream::core::projection::ProjectionMode;
 use fieldstream::core::{
     DomainError, Engine, Error, EventEnvelope, ExecuteOptions, ExpectedVersion, ManualClock,
-    OnFailure, Projection, ProjectionOptions, Result, View,
+    Projection, ProjectionOptions, Result, View,
 };
 use fieldstream::example::{Order, OrderCommand};
-use fieldstream::store::{Commit, EventStore, SyncBatch};
+use fieldstream::store::{Commit, EventStore};
 use serde_json::json;
 
 use super::projections::{create, foreign, pay};
@@ -48,24 +48,11 @@ pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> 
             "a_commit_never_overtakes_an_event_the_projection_has_not_seen",
             |s| Box::pin(a_commit_never_overtakes_an_event_the_projection_has_not_seen(s)),
         ),
-        ("raising_the_version_rebuilds_a_stopped_projection", |s| {
-            Box::pin(raising_the_version_rebuilds_a_stopped_projection(s))
-        }),
-        (
-            "retry_resumes_a_stopped_projection_at_its_dead_letter",
-            |s| Box::pin(retry_resumes_a_stopped_projection_at_its_dead_letter(s)),
-        ),
-        ("skipping_a_dead_letter_passes_the_event_and_resumes", |s| {
-            Box::pin(skipping_a_dead_letter_passes_the_event_and_resumes(s))
-        }),
-        ("retrying_after_skips_rebuilds_in_order", |s| {
-            Box::pin(retrying_after_skips_rebuilds_in_order(s))
-        }),
     ]
 }
 
 /// Keeps each order's trail of event types; fails on `OrderPaid` while `broken` is set.
-struct Flaky {
+pub(super) struct Flaky {
     version: u32,
     broken: Rc<Cell<bool>>,
 }
@@ -99,15 +86,15 @@ impl Projection for Flaky {
 
 /// An engine over `store` with the Order aggregate and the `flaky` projection, on a clock that
 /// stands still until moved; built and caught up.
-struct Setup<S: EventStore> {
-    engine: Engine<S>,
-    clock: Rc<ManualClock>,
-    broken: Rc<Cell<bool>>,
+pub(super) struct Setup<S: EventStore> {
+    pub engine: Engine<S>,
+    pub clock: Rc<ManualClock>,
+    pub broken: Rc<Cell<bool>>,
 }
 
 const T0: i64 = 1_700_000_000_000;
 
-async fn setup<S: EventStore + Clone>(
+pub(super) async fn setup<S: EventStore + Clone>(
     store: &S,
     version: u32,
     options: ProjectionOptions,
@@ -129,19 +116,19 @@ async fn setup<S: EventStore + Clone>(
     }
 }
 
-fn ship() -> OrderCommand {
+pub(super) fn ship() -> OrderCommand {
     OrderCommand::ShipOrder {
         tracking_number: "T".into(),
     }
 }
 
-async fn trail<S: EventStore>(engine: &Engine<S>, id: &str) -> Option<String> {
+pub(super) async fn trail<S: EventStore>(engine: &Engine<S>, id: &str) -> Option<String> {
     let doc = engine.get("flaky", id).await.unwrap()?;
     doc["trail"].as_str().map(str::to_owned)
 }
 
 /// Creates, pays and ships order `id`; every command commits, whatever the projection does.
-async fn create_pay_ship<S: EventStore>(engine: &Engine<S>, id: &str) {
+pub(super) async fn create_pay_ship<S: EventStore>(engine: &Engine<S>, id: &str) {
     for command in [create("c", 1), pay(100), ship()] {
         engine
             .execute::<Order>(id, &command, ExecuteOptions::default())
@@ -150,7 +137,7 @@ async fn create_pay_ship<S: EventStore>(engine: &Engine<S>, id: &str) {
     }
 }
 
-fn stop_at_once() -> ProjectionOptions {
+pub(super) fn stop_at_once() -> ProjectionOptions {
     ProjectionOptions {
         max_retries: 0,
         ..Default::default()
@@ -336,136 +323,5 @@ where
     assert_eq!(
         trail(&engine, "o-1").await.unwrap(),
         "OrderCreated;OrderPaid;OrderShipped"
-    );
-}
-
-async fn raising_the_version_rebuilds_a_stopped_projection<S>(store: S)
-where
-    S: EventStore + Clone,
-{
-    let v1 = setup(&store, 1, stop_at_once()).await;
-    v1.broken.set(true);
-    create_pay_ship(&v1.engine, "o-1").await;
-    assert!(v1.engine.projection_status("flaky").await.unwrap().stopped);
-    drop(v1);
-
-    let v2 = setup(&store, 2, stop_at_once()).await;
-    let status = v2.engine.projection_status("flaky").await.unwrap();
-    assert_eq!((status.version, status.stopped, status.lag), (2, false, 0));
-    assert!(
-        status.dead_letters.is_empty(),
-        "the old version's dead letters went with it"
-    );
-    assert_eq!(
-        trail(&v2.engine, "o-1").await.unwrap(),
-        "OrderCreated;OrderPaid;OrderShipped"
-    );
-}
-
-async fn retry_resumes_a_stopped_projection_at_its_dead_letter<S>(store: S)
-where
-    S: EventStore + Clone,
-{
-    let Setup { engine, broken, .. } = setup(&store, 1, stop_at_once()).await;
-    broken.set(true);
-    create_pay_ship(&engine, "o-1").await;
-    let stopped = engine.projection_status("flaky").await.unwrap();
-    assert!(stopped.stopped);
-    assert_eq!(stopped.lag, 2);
-    broken.set(false);
-    let status = engine.retry_projection("flaky").await.unwrap();
-    assert_eq!((status.stopped, status.lag), (false, 0));
-    assert!(status.dead_letters.is_empty());
-    assert_eq!(
-        trail(&engine, "o-1").await.unwrap(),
-        "OrderCreated;OrderPaid;OrderShipped"
-    );
-    let error = engine.retry_projection("nope").await.unwrap_err();
-    assert_eq!(error.code(), "invalid_input");
-}
-
-async fn skipping_a_dead_letter_passes_the_event_and_resumes<S>(store: S)
-where
-    S: EventStore + Clone,
-{
-    let Setup { engine, broken, .. } = setup(&store, 1, stop_at_once()).await;
-    broken.set(true);
-    create_pay_ship(&engine, "o-1").await;
-    let stopped = engine.projection_status("flaky").await.unwrap();
-    let payment = stopped.dead_letters[0].event_id;
-
-    let missing = engine
-        .skip_dead_letter("flaky", uuid::Uuid::new_v4())
-        .await
-        .unwrap_err();
-    assert_eq!(missing.code(), "not_found");
-    let unknown = engine.skip_dead_letter("nope", payment).await.unwrap_err();
-    assert_eq!(unknown.code(), "invalid_input");
-    assert_eq!(
-        engine.projection_status("flaky").await.unwrap(),
-        stopped,
-        "nothing was written"
-    );
-
-    let status = engine.skip_dead_letter("flaky", payment).await.unwrap();
-    assert_eq!((status.stopped, status.lag), (false, 0));
-    assert_eq!(status.dead_letters.len(), 1);
-    assert!(status.dead_letters[0].skipped);
-    assert_eq!(
-        trail(&engine, "o-1").await.unwrap(),
-        "OrderCreated;OrderShipped"
-    );
-
-    // Another device's event arrives first: the pending events are applied again on top of
-    // it, and the skipped one stays passed over, without a new dead letter.
-    let theirs = foreign(
-        "Order-x",
-        1,
-        1,
-        "OrderCreated",
-        json!({"customerId": "c", "items": [], "total": 1}),
-    );
-    let batch = SyncBatch {
-        confirmed: vec![theirs],
-        checkpoint: Some(1),
-        ..Default::default()
-    };
-    engine.apply_sync(batch).await.unwrap();
-    assert_eq!(
-        trail(&engine, "o-1").await.unwrap(),
-        "OrderCreated;OrderShipped"
-    );
-    assert_eq!(trail(&engine, "x").await.unwrap(), "OrderCreated");
-    let again = engine.skip_dead_letter("flaky", payment).await.unwrap();
-    assert_eq!(
-        again.dead_letters.len(),
-        1,
-        "skipping twice changes nothing"
-    );
-}
-
-async fn retrying_after_skips_rebuilds_in_order<S: EventStore + Clone>(store: S) {
-    let options = ProjectionOptions {
-        on_failure: OnFailure::Skip,
-        ..stop_at_once()
-    };
-    let Setup { engine, broken, .. } = setup(&store, 1, options).await;
-    broken.set(true);
-    create_pay_ship(&engine, "o-1").await;
-    let skipped = engine.projection_status("flaky").await.unwrap();
-    assert!(!skipped.stopped);
-    assert!(skipped.dead_letters[0].skipped);
-    assert_eq!(
-        trail(&engine, "o-1").await.unwrap(),
-        "OrderCreated;OrderShipped"
-    );
-    broken.set(false);
-    let status = engine.retry_projection("flaky").await.unwrap();
-    assert!(status.dead_letters.is_empty());
-    assert_eq!((status.stopped, status.lag, status.version), (false, 0, 1));
-    assert_eq!(
-        trail(&engine, "o-1").await.unwrap(),
-        "OrderCreated;OrderPaid;OrderShipped",
-        "the skipped payment is back in its place"
     );
 }
