@@ -67,11 +67,21 @@ export class Store {
   #inner;
   #driver;
   #changes;
+  #projectionListeners = new Set();
 
   constructor(inner, driver, changes) {
     this.#inner = inner;
     this.#driver = driver;
     this.#changes = changes;
+    inner.onProjections(() => {
+      for (const listener of [...this.#projectionListeners]) {
+        try {
+          listener();
+        } catch (error) {
+          console.error("fieldstream: an onProjections listener threw", error);
+        }
+      }
+    });
   }
 
   /** This store's client id (one per database). */
@@ -126,6 +136,34 @@ export class Store {
     return this.#changes.add(listener);
   }
 
+  /** Where each projection (read model) stands: mode, version, position, lag, rebuild
+   * progress, whether it stopped, its dead letters and a retry it waits for. */
+  projections() {
+    return this.#inner.projections();
+  }
+
+  /** Processes the events projection `name` failed on again and resumes it (a rebuild when
+   * some were skipped); resolves to its status. */
+  retryProjection(name) {
+    return this.#inner.retryProjection(name);
+  }
+
+  /** Passes over the dead-lettered event `eventId` of projection `name` and resumes it;
+   * resolves to its status. */
+  skipDeadLetter(name, eventId) {
+    return this.#inner.skipDeadLetter(name, eventId);
+  }
+
+  /** Calls `listener()` when projections may have changed state (progress, a failure, a
+   * retry, a rebuild step): a hint to read `projections()` again; returns a function that
+   * stops it. Commits and sync rounds are heard through `onChange`. */
+  onProjections(listener) {
+    if (typeof listener !== "function") throw new ValidationError("onProjections: listener must be a function");
+    const entry = () => listener();
+    this.#projectionListeners.add(entry);
+    return () => this.#projectionListeners.delete(entry);
+  }
+
   /** Where sync stands (all zero and offline without the `sync` option). */
   status() {
     return this.#driver ? this.#driver.status() : this.#inner.status();
@@ -160,6 +198,7 @@ export class Store {
   close() {
     this.#driver?.stop();
     this.#changes.clear();
+    this.#projectionListeners.clear();
     return this.#inner.close();
   }
 }

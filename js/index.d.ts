@@ -129,12 +129,71 @@ export interface ProjectionDefinition<D = any> {
   mode?: "inline" | "background";
   /** Background mode: events per batch (default 50). */
   batchSize?: number;
-  /** When `apply` throws: dead-letter the event and "stop" (default) or "skip" it. */
+  /** When `apply` (or an upcaster) still throws after its retries: dead-letter the event and
+   * "stop" there (default) or "skip" it. */
   onFailure?: "stop" | "skip";
-  /** Background mode: attempts of a failing batch (default 5). */
+  /** How many times an event whose `apply` throws is tried again before it is dead-lettered
+   * (default 5; 0 dead-letters it at once). An inline projection's failure never fails the
+   * command: the event is left to the catch-up, which retries it by itself. */
   maxRetries?: number;
-  /** Background mode: the first retry's delay in ms, doubled each time (default 1000). */
+  /** The delay before the first retry of a failing event, in ms, doubled for each further
+   * one (default 1000). */
   backoffMs?: number;
+}
+
+/** An error as projection statuses show it. */
+export interface ProjectionError {
+  /** A stable code: the `DomainError`'s own code, or one of the error classes' codes. */
+  code: string;
+  message: string;
+}
+
+/** An event a projection failed on for good (its retries spent). */
+export interface DeadLetter {
+  eventId: string;
+  stream: string;
+  /** The event's version in its stream. */
+  version: number;
+  /** The event's type. */
+  type: string;
+  error: ProjectionError;
+  /** How many times it was tried. */
+  attempts: number;
+  /** Whether the projection passed over it (`onFailure: "skip"` or `skipDeadLetter`);
+   * otherwise the projection stopped there. */
+  skipped: boolean;
+}
+
+/** A failure a projection waits to try again. */
+export interface ProjectionRetry {
+  /** The event that failed; `null` when the storage failed, not an event. */
+  eventId: string | null;
+  /** Failures so far. */
+  attempts: number;
+  /** When it is tried next, in Unix milliseconds (the store sets a timer for it). */
+  nextAt: number;
+  lastError: ProjectionError;
+}
+
+/** Where a projection (read model) stands: one per projection in `store.projections()`. */
+export interface ProjectionStatus {
+  name: string;
+  mode: "inline" | "background";
+  /** The version queries read (0 until its first build finishes). */
+  version: number;
+  /** Its checkpoint: the last server position folded into the read model. */
+  position: number;
+  /** Events stored but not yet in the read model. */
+  lag: number;
+  /** A build of a newer version in progress (queries read the old one meanwhile). */
+  rebuild: { version: number; done: number; total: number } | null;
+  /** Stopped at a dead letter: it applies nothing until `retryProjection`, `skipDeadLetter`
+   * or a new version. */
+  stopped: boolean;
+  /** The events it failed on for good, oldest first. */
+  deadLetters: DeadLetter[];
+  /** A failure waiting to be tried again. */
+  retry: ProjectionRetry | null;
 }
 
 /** Brings old payloads of `type` at `fromVersion` to `fromVersion + 1`, on every read. */
@@ -319,6 +378,21 @@ export declare class Store {
   /** Calls `callback` with the current result now and on every change; returns `stop`. */
   subscribe<D = any>(projection: string, query: Query, callback: (page: Page<D>) => void): () => void;
   subscribe<D = any>(projection: string, spec: { key: string }, callback: (doc: D | null) => void): () => void;
+  /** Where each projection stands, in the order they were defined. */
+  projections(): Promise<ProjectionStatus[]>;
+  /** Processes the events projection `name` failed on again and resumes it; resolves to its
+   * status once it caught up, stopped again, or waits to retry. When some of them were
+   * skipped, the read model is rebuilt from the first event instead (applying them out of
+   * order would be wrong). A `ValidationError` for an unknown name. */
+  retryProjection(name: string): Promise<ProjectionStatus>;
+  /** Passes over the dead-lettered event `eventId` of projection `name` (it is never applied)
+   * and resumes the projection; resolves to its status. A `NotFoundError` when it has no such
+   * dead letter, a `ValidationError` for an unknown name or an id that is not a UUID; nothing
+   * is written then. */
+  skipDeadLetter(name: string, eventId: string): Promise<ProjectionStatus>;
+  /** Calls `listener` when projections may have changed state (progress, a failure, a retry,
+   * a rebuild step): a hint to read `projections()` again; returns `stop`. */
+  onProjections(listener: () => void): () => void;
   /** Calls `listener` when aggregates may have changed: with `stream` after a command made
    * through this store, without it after a sync round or a commit of another tab or worker on
    * the same IndexedDB database; returns `stop`. A hint to read again, not a diff. */

@@ -2,7 +2,7 @@
 // `useSyncExternalStore`. Each returns `undefined` while there is no store or nothing has loaded
 // yet, keeps the same object until the value changes, and throws (to the nearest error boundary)
 // an error the store reported for it.
-import type { Loaded, Page, Query, Store, SyncStatus } from "./index.js";
+import type { Loaded, Page, ProjectionStatus, Query, Store, SyncStatus } from "./index.js";
 
 /** A store, or nothing yet (while `open()` is still resolving). */
 export type MaybeStore = Store | null | undefined;
@@ -22,3 +22,11 @@ export function useAggregate<S = any>(store: MaybeStore, aggregate: string, id: 
  * without a store. */
 export function useSyncStatus(store: Store): SyncStatus;
 export function useSyncStatus(store: MaybeStore): SyncStatus | undefined;
+
+/** Where every projection of the store stands (`store.projections()`), read again when the
+ * store says projections or aggregates may have changed; re-renders only when a status really
+ * changed. `undefined` while loading. */
+export function useProjectionStatus(store: MaybeStore): ProjectionStatus[] | undefined;
+/** Where projection `name` stands; re-renders only when its own status changed. Throws a
+ * `ValidationError` (to the nearest error boundary) when the store has no such projection. */
+export function useProjectionStatus(store: MaybeStore, name: string): ProjectionStatus | undefined;

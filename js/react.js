@@ -1,8 +1,10 @@
 // The `fieldstream/react` entry: hooks that keep React components in step with a store, built
 // on `useSyncExternalStore`. Each hook keeps one cached snapshot per subscription and replaces it
 // only when the value really changed, so a component re-renders on a change and not otherwise.
-// It never imports the WebAssembly module: it only calls the store it is given.
+// It never imports the WebAssembly module: it only calls the store it is given (and takes the
+// error classes from their own module).
 import { useMemo, useSyncExternalStore } from "react";
+import { ValidationError } from "./errors.js";
 
 /** A read model query's current page (or with `{ key }` one document or null); `undefined` while loading. */
 export function useQuery(store, projection, query) {
@@ -27,6 +29,16 @@ export function useAggregate(store, aggregate, id) {
 /** The store's sync status, re-rendering only when a field of it changed; `undefined` without a store. */
 export function useSyncStatus(store) {
   const source = useMemo(() => (store ? statusSource(store) : idle), [store]);
+  return read(source);
+}
+
+/**
+ * Where the store's projections stand (`store.projections()`), or with `name` where that one
+ * stands; read again when the store says projections or aggregates may have changed, and
+ * re-rendering only when the status really changed. `undefined` while loading.
+ */
+export function useProjectionStatus(store, name) {
+  const source = useMemo(() => (store ? projectionSource(store, name) : idle), [store, name]);
   return read(source);
 }
 
@@ -99,6 +111,41 @@ function aggregateSource(store, aggregate, id) {
       stop();
     };
   });
+}
+
+/** Reads `projections()` now and after each hint that they may have changed; late reads are
+ * dropped. With `name`, keeps that projection's status only (a name the store does not know
+ * fails like any read of it). */
+function projectionSource(store, name) {
+  return liveSource((notify, set) => {
+    let asked = 0;
+    let stopped = false;
+    const load = () => {
+      const ticket = ++asked;
+      const current = () => !stopped && ticket === asked;
+      store.projections().then(
+        (all) => {
+          if (!current()) return;
+          const value = name === undefined ? all : all.find((status) => status.name === name);
+          const failure = value === undefined ? new Failed(unknownProjection(name, all)) : null;
+          if (set(failure ?? value)) notify();
+        },
+        (error) => current() && set(new Failed(error)) && notify(),
+      );
+    };
+    const stops = [store.onProjections(load), store.onChange(load)];
+    load();
+    return () => {
+      stopped = true;
+      for (const stop of stops) stop();
+    };
+  });
+}
+
+/** The error of asking for a projection the store does not have. */
+function unknownProjection(name, all) {
+  const known = all.map((status) => status.name).join(", ");
+  return new ValidationError(`unknown projection ${JSON.stringify(name)} (known: ${known})`);
 }
 
 /** The status, kept as one object until a field changes (the store makes a new one per call). */

@@ -1,13 +1,16 @@
-//! Loading aggregates: snapshots, state schema versions, upcaster chains, paged reads.
+//! Loading aggregates: snapshots, state schema versions, upcaster chains (which read models see
+//! too), paged reads.
 
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
+use std::rc::Rc;
+
 use common::{Counter, CounterCommand, run};
 use fieldstream::core::{
     Aggregate, DomainError, Engine, EngineConfig, EventEnvelope, EventMetadata, ExpectedVersion,
-    StreamId, Timestamp, Upcasters,
+    Projection, ProjectionOptions, StreamId, Timestamp, Upcasters, View,
 };
 use fieldstream::store::{Commit, EventStore, MemoryStore};
 use serde::{Deserialize, Serialize};
@@ -192,6 +195,59 @@ fn upcaster_chains_bring_old_events_to_the_current_shape_without_rewriting_them(
             .await
             .unwrap();
         assert_eq!(new.events[0].schema_version, 3);
+    });
+}
+
+/// Keeps every event's payload under `{stream}/{version}`, as it was shown.
+struct Payloads;
+
+impl Projection for Payloads {
+    fn name(&self) -> &str {
+        "payloads"
+    }
+    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> fieldstream::core::Result<()> {
+        let key = format!("{}/{}", event.stream, event.version);
+        view.put(
+            key,
+            json!({ "schema": event.schema_version, "data": event.data }),
+        );
+        Ok(())
+    }
+}
+
+#[test]
+fn read_models_see_the_payloads_history_shows() {
+    run(async {
+        let store = MemoryStore::default();
+        let stream = StreamId::parse("Counter-k").unwrap();
+        let old = vec![
+            added(1, 1, json!({"n": 3})),
+            added(2, 2, json!({"amount": 4})),
+        ];
+        commit(&store, &stream, old).await;
+        let mut engine = counter_engine(store.clone());
+        engine
+            .register_projection(Rc::new(Payloads), ProjectionOptions::default())
+            .unwrap();
+        engine.catch_up_projections().await.unwrap(); // a build reads the old events
+        engine
+            .execute::<Counter>("k", &CounterCommand::Add { amount: 1 }, Default::default())
+            .await
+            .unwrap(); // inline, in the commit
+        let history = engine.history("Counter", "k").await.unwrap();
+        assert_eq!(history.len(), 3);
+        for event in &history {
+            let shown = engine
+                .get("payloads", &format!("Counter-k/{}", event.version))
+                .await
+                .unwrap();
+            assert_eq!(
+                shown,
+                Some(json!({ "schema": event.schema_version, "data": event.data })),
+                "version {}",
+                event.version
+            );
+        }
     });
 }
 

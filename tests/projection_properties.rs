@@ -2,73 +2,32 @@
 //! another device, pushes, pulls and conflict replacements, the incrementally maintained read
 //! model (inline, and background once caught up) equals a fresh rebuild from the confirmed
 //! events in server order followed by the pending events in local order.
+//!
+//! The events go through an upcaster chain (`OrderCreated` v1 → v2 → v3) on every path, and two
+//! more projections fail transiently (each payment fails the first times it is applied): once
+//! their retries are through, they equal the rebuild too, with nothing lost, doubled or moved.
 
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+#[path = "projection_properties/models.rs"]
+mod models;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use common::{create_order, run};
 use fieldstream::core::projection::QuerySpec;
 use fieldstream::core::{
-    Engine, EventEnvelope, EventMetadata, ExecuteOptions, Projection, ProjectionMode,
+    Engine, EventEnvelope, EventMetadata, ExecuteOptions, ManualClock, Projection, ProjectionMode,
     ProjectionOptions, StreamId, Timestamp, View,
 };
 use fieldstream::example::{Order, OrderCommand, OrderProjection};
 use fieldstream::store::{EventStore, MemoryStore, SyncBatch};
+use models::{Background, FAILURES, FlakyTally, Shapes, Tally, upcasters};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-
-/// The same read model under another name, caught up in the background.
-struct Background;
-
-impl Projection for Background {
-    fn name(&self) -> &str {
-        "orders_bg"
-    }
-    fn indexes(&self) -> Vec<String> {
-        OrderProjection.indexes()
-    }
-    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> fieldstream::core::Result<()> {
-        OrderProjection.apply(event, view)
-    }
-}
-
-/// Counts events per stream and in all, and remembers the order they came in: any event
-/// applied twice, missed, or applied out of order shows.
-struct Tally;
-
-impl Projection for Tally {
-    fn name(&self) -> &str {
-        "tally"
-    }
-    fn indexes(&self) -> Vec<String> {
-        vec!["kind".into()]
-    }
-    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> fieldstream::core::Result<()> {
-        let mut all = view
-            .get("all")
-            .unwrap_or_else(|| json!({"kind": "all", "count": 0, "trail": ""}));
-        all["count"] = json!(all["count"].as_u64().unwrap_or(0) + 1);
-        let trail = format!(
-            "{}{}{};",
-            all["trail"].as_str().unwrap_or(""),
-            event.stream,
-            event.version
-        );
-        all["trail"] = json!(trail);
-        view.put("all", all);
-        let key = event.stream.to_string();
-        let mut one = view
-            .get(&key)
-            .unwrap_or_else(|| json!({"kind": "stream", "count": 0}));
-        one["count"] = json!(one["count"].as_u64().unwrap_or(0) + 1);
-        view.put(key, one);
-        Ok(())
-    }
-}
 
 /// The server's log, in position order.
 #[derive(Default)]
@@ -122,9 +81,18 @@ impl Server {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Execute { order: u8, kind: u8 },
-    Foreign { order: u8 },
-    Sync { push: bool },
+    Execute {
+        order: u8,
+        kind: u8,
+    },
+    Foreign {
+        order: u8,
+    },
+    Sync {
+        push: bool,
+    },
+    /// Time passes until the failing projections' retries are through.
+    Settle,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -132,7 +100,29 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0u8..3, 0u8..3).prop_map(|(order, kind)| Step::Execute { order, kind }),
         2 => (0u8..3).prop_map(|order| Step::Foreign { order }),
         2 => any::<bool>().prop_map(|push| Step::Sync { push }),
+        1 => Just(Step::Settle),
     ]
+}
+
+const FLAKY: [&str; 2] = ["flaky", "flaky_bg"];
+
+/// Moves the clock on and steps the failing projections until none waits for a retry.
+async fn settle(engine: &Engine<MemoryStore>, store: &MemoryStore, clock: &ManualClock) {
+    for _ in 0..=FAILURES * 40 {
+        clock.advance(60_000);
+        let mut done = true;
+        for name in FLAKY {
+            let step = store
+                .run_projection(engine.projector(), name, 50)
+                .await
+                .unwrap();
+            done &= step.finished && step.retry_at.is_none();
+        }
+        if done {
+            return;
+        }
+    }
+    panic!("the failing projections never caught up");
 }
 
 fn command(kind: u8) -> OrderCommand {
@@ -239,7 +229,11 @@ async fn sync(engine: &Engine<MemoryStore>, store: &MemoryStore, server: &mut Se
 }
 
 async fn docs(engine: &Engine<MemoryStore>, name: &str) -> Vec<(String, Value)> {
-    let index = if name == "tally" { "kind" } else { "status" };
+    let index = if name.starts_with("orders") {
+        "status"
+    } else {
+        "kind"
+    };
     let spec: QuerySpec =
         serde_json::from_value(json!({"index": index, "range": [null, null], "limit": 10_000}))
             .unwrap();
@@ -252,7 +246,10 @@ async fn docs(engine: &Engine<MemoryStore>, name: &str) -> Vec<(String, Value)> 
         .collect()
 }
 
+/// The read model a fresh rebuild gives: every event upcast, confirmed ones in server order, then
+/// pending ones in local order, folded by `projection` directly.
 async fn rebuilt(store: &MemoryStore, projection: &dyn Projection) -> Vec<(String, Value)> {
+    let upcasters = upcasters();
     let mut events = store.read_all(0, usize::MAX).await.unwrap();
     events.sort_by_key(|stored| {
         stored
@@ -262,8 +259,9 @@ async fn rebuilt(store: &MemoryStore, projection: &dyn Projection) -> Vec<(Strin
     });
     let mut known = HashMap::new();
     for stored in &events {
+        let event = upcasters.upcast(stored.event.clone()).unwrap();
         let mut view = View::new(&known);
-        projection.apply(&stored.event, &mut view).unwrap();
+        projection.apply(&event, &mut view).unwrap();
         known.extend(view.into_writes());
     }
     known
@@ -279,12 +277,23 @@ proptest! {
     fn the_read_model_always_equals_a_fresh_rebuild(steps in prop::collection::vec(step(), 1..40)) {
         run(async {
             let store = MemoryStore::new();
-            let mut engine = Engine::new(store.clone());
+            let clock = Rc::new(ManualClock::at(1_700_000_000_000));
+            let mut engine = Engine::new(store.clone())
+                .with_clock(clock.clone())
+                .with_upcasters(upcasters());
             engine.register::<Order>().unwrap();
             engine.register_projection(Rc::new(OrderProjection), ProjectionOptions::default()).unwrap();
             engine.register_projection(Rc::new(Tally), ProjectionOptions::default()).unwrap();
+            engine.register_projection(Rc::new(Shapes), ProjectionOptions::default()).unwrap();
             let background = ProjectionOptions { mode: ProjectionMode::Background { batch_size: 3 }, ..Default::default() };
             engine.register_projection(Rc::new(Background), background).unwrap();
+            let failures = Rc::new(RefCell::new(HashMap::new()));
+            let retries = ProjectionOptions { max_retries: FAILURES + 1, backoff_ms: 10, ..Default::default() };
+            let flaky = FlakyTally { name: "flaky", failures: failures.clone() };
+            engine.register_projection(Rc::new(flaky), retries).unwrap();
+            let flaky_bg = FlakyTally { name: "flaky_bg", failures };
+            let background_retries = ProjectionOptions { mode: ProjectionMode::Background { batch_size: 2 }, ..retries };
+            engine.register_projection(Rc::new(flaky_bg), background_retries).unwrap();
             engine.catch_up_projections().await.unwrap();
             let mut server = Server::default();
             for step in steps {
@@ -294,13 +303,28 @@ proptest! {
                     }
                     Step::Foreign { order } => server.foreign_step(order),
                     Step::Sync { push } => sync(&engine, &store, &mut server, push).await,
+                    Step::Settle => settle(&engine, &store, &clock).await,
                 }
                 assert_eq!(docs(&engine, "orders").await, rebuilt(&store, &OrderProjection).await, "orders after {step:?}");
                 assert_eq!(docs(&engine, "tally").await, rebuilt(&store, &Tally).await, "tally after {step:?}");
+                assert_eq!(docs(&engine, "shapes").await, rebuilt(&store, &Shapes).await, "shapes after {step:?}");
+                if let Step::Settle = step {
+                    for name in FLAKY {
+                        assert_eq!(docs(&engine, name).await, rebuilt(&store, &Tally).await, "{name} after {step:?}");
+                    }
+                }
                 engine.run_projections(3).await.unwrap();
             }
             engine.catch_up_projections().await.unwrap();
+            settle(&engine, &store, &clock).await;
             assert_eq!(docs(&engine, "orders_bg").await, rebuilt(&store, &OrderProjection).await, "background, caught up");
+            for name in FLAKY {
+                assert_eq!(docs(&engine, name).await, rebuilt(&store, &Tally).await, "{name}, settled");
+                let status = engine.projection_status(name).await.unwrap();
+                assert!(status.dead_letters.is_empty() && !status.stopped, "{name}: {status:?}");
+            }
+            let shapes = docs(&engine, "shapes").await;
+            assert!(shapes.iter().all(|(_, shape)| shape["schema"] == 3 && shape["channel"] == "field"), "{shapes:?}");
         });
     }
 }

@@ -8,7 +8,7 @@ import { mountInbox } from "./inbox.js";
 import { mountOrderDetail } from "./order.js";
 import { mountOrderForm, mountOrderLists } from "./orders.js";
 import { seedCatalogue } from "./seed.js";
-import { mountStatus } from "./status.js";
+import { mountReadModels, mountStatus } from "./status.js";
 
 /** The customers and products, kept current by two live queries; `onChange` listeners run at
  * once and after every change. */
@@ -85,6 +85,7 @@ async function main() {
   };
   document.querySelector("#device").textContent = `device ${store.clientId.slice(0, 8)}`;
   mountStatus(document.querySelector("#status"), store);
+  mountReadModels(document.querySelector("#read-models"), store);
   app.refreshInbox = mountInbox(document.querySelector("#inbox"), app);
   app.refreshLists = mountOrderLists(document.querySelector("#lists"), app);
   mountOrderForm(document.querySelector("#order-form"), app);

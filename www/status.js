@@ -1,7 +1,8 @@
 // The status bar: online or offline, commands waiting to sync, the last sync time, a sync
-// button, and a progress bar while a queue drains; all from `store.onStatus`.
+// button, and a progress bar while a queue drains; all from `store.onStatus`. Under it, a
+// small line per read model that lags or has stopped (from `store.projections()`).
 import { h, notify } from "./dom.js";
-import { time } from "./words.js";
+import { readModelLine, time } from "./words.js";
 
 /** Renders the sync status of `store` into `root` and keeps it current; returns `stop`. */
 export function mountStatus(root, store) {
@@ -44,4 +45,36 @@ export function mountStatus(root, store) {
   };
   render(store.status());
   return store.onStatus(render);
+}
+
+/** Shows a line per read model that lags or has stopped in `root` (hidden while none does),
+ * read again on each hint from the store; a stopped one gets a "Try again" button. Returns
+ * `stop`. */
+export function mountReadModels(root, store) {
+  let asked = 0;
+  const render = async () => {
+    const ticket = ++asked;
+    let statuses;
+    try {
+      statuses = await store.projections();
+    } catch {
+      return; // the store is closing; the next hint reads again
+    }
+    if (ticket !== asked) return;
+    const lines = statuses.flatMap((status) => {
+      const text = readModelLine(status);
+      if (text === null) return [];
+      const retry = status.stopped && h("button", {
+        type: "button",
+        class: "secondary small",
+        onclick: () => store.retryProjection(status.name).then(render, (error) => notify(`${error?.message ?? error}`)),
+      }, "Try again");
+      return [h("p", { class: "read-model", dataset: { projection: status.name, stopped: String(status.stopped) } }, text, retry)];
+    });
+    root.replaceChildren(...lines);
+    root.hidden = lines.length === 0;
+  };
+  const stops = [store.onProjections(render), store.onChange(render)];
+  render();
+  return () => stops.forEach((stop) => stop());
 }

@@ -1,5 +1,6 @@
-// Words a sales rep understands: money, times, order names, and the reasons of refused and
-// rejected commands, turned from the domain's error codes into sentences.
+// Words a sales rep understands: money, times, order names, the reasons of refused and
+// rejected commands, turned from the domain's error codes into sentences, and the state of a
+// read model that lags or has stopped.
 
 const euros = new Intl.NumberFormat("en-IE", { style: "currency", currency: "EUR" });
 
@@ -12,6 +13,25 @@ export function time(ms) {
   const date = new Date(ms);
   const today = new Date().toDateString() === date.toDateString();
   return today ? date.toLocaleTimeString() : date.toLocaleString();
+}
+
+/** The read models as a rep calls them. */
+const readModelNames = { orders: "Order lists", customers: "Customer list", products: "Product list" };
+
+/** A read model that lags behind the saved changes or has stopped, as one short sentence;
+ * `null` while it is up to date (a `store.projections()` status in). */
+export function readModelLine(status) {
+  const name = readModelNames[status.name] ?? status.name;
+  const changes = (n) => (n === 1 ? "1 change" : `${n} changes`);
+  if (status.stopped) {
+    const letter = status.deadLetters.find((candidate) => !candidate.skipped);
+    const why = letter ? `: ${letter.error.message}` : "";
+    return `${name} stopped at a change they could not show${why}. ${changes(status.lag)} not shown.`;
+  }
+  if (status.rebuild) return `${name} are being rebuilt (${status.rebuild.done} of ${status.rebuild.total}).`;
+  if (status.retry) return `${name}: ${changes(status.lag)} not shown yet; trying again at ${time(status.retry.nextAt)}.`;
+  if (status.lag > 0) return `${name}: ${changes(status.lag)} not shown yet.`;
+  return null;
 }
 
 /** How an order is called on screen: "Order K7Q2". */

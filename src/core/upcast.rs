@@ -63,6 +63,14 @@ impl Upcasters {
         self.by_type_and_version.is_empty()
     }
 
+    /// Whether an upcaster reads `event`'s type at its schema version (so `upcast` changes it).
+    pub fn applies_to(&self, event: &EventEnvelope) -> bool {
+        !self.is_empty()
+            && self
+                .by_type_and_version
+                .contains_key(&(event.event_type.clone(), event.schema_version))
+    }
+
     /// Brings `event` to the newest schema version its upcasters reach.
     pub fn upcast(&self, mut event: EventEnvelope) -> Result<EventEnvelope> {
         if self.is_empty() {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::core::personal::{KeyStore, KeyUpdate};
-use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
+use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
 use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
     Snapshot, StreamId, Timestamp,
@@ -122,6 +122,15 @@ impl EventStore for LocalStore {
         limit: usize,
     ) -> Result<CatchUp> {
         forward!(self, store => store.run_projection(projector, name, limit).await)
+    }
+
+    async fn operate_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        operation: ProjectionOperation,
+    ) -> Result<()> {
+        forward!(self, store => store.operate_projection(projector, name, operation).await)
     }
 
     async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>> {

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use crate::core::personal::{KeyStore, KeyUpdate};
-use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
+use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
 use crate::core::{
     EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, ProjectionState,
     RejectedCommand, Result, Snapshot, StreamId, Timestamp,
@@ -196,6 +196,16 @@ pub trait EventStore {
         name: &str,
         limit: usize,
     ) -> Result<CatchUp>;
+
+    /// Carries out an operator's `operation` on projection `name` (retry its failed events, or
+    /// skip one) in one write; fails with `InvalidInput` for an unknown projection and
+    /// `NotFound` for an event it has no dead letter for, and then writes nothing.
+    async fn operate_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        operation: ProjectionOperation,
+    ) -> Result<()>;
 
     /// The stored state of projection `name`.
     async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>>;

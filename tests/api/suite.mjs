@@ -5,6 +5,7 @@
 import { eventually, ok, equal, rejects, same, throws } from "./check.mjs";
 import { items, orderAggregate, ordersProjection } from "./order.mjs";
 import { personalCases } from "./personal.mjs";
+import { projectionCases } from "./projections.mjs";
 
 /** Opens a store with the Order aggregate and the `orders` read model. */
 const orders = ({ lib, open }, extra = {}) =>
@@ -406,4 +407,5 @@ export const cases = [
     },
   },
   ...personalCases,
+  ...projectionCases,
 ];

@@ -134,3 +134,59 @@ test("the React hooks re-render on change and not otherwise", async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("useProjectionStatus re-renders on a real change of a projection's status, retries included", async () => {
+  const { context, page, errors } = await openPage(browser, origin, "/hooks.html");
+  const rendered = (name) => page.evaluate((name) => window.hooks.rendered(name), name);
+  const call = (name, ...args) => page.evaluate(([name, args]) => window.hooks[name](...args), [name, args]);
+  const last = async (name) => JSON.parse((await rendered(name)).at(-1));
+  /** Waits until `name` rendered nothing new for 500 ms; answers how many renders it made. */
+  const settled = async (name) => {
+    let count = (await rendered(name)).length;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = (await rendered(name)).length;
+      if (now === count) return count;
+      count = now;
+    }
+  };
+  const noRepeats = async (name) => {
+    const values = await rendered(name);
+    for (let i = 1; i < values.length; i++) assert.notEqual(values[i], values[i - 1], `${name} rendered an equal value twice`);
+  };
+
+  // Mounting: undefined while loading, then the status, once.
+  await eventually(page, () => window.hooks.rendered("projection").length >= 2);
+  const mounted = await settled("projection");
+  assert.equal(mounted, 2);
+  assert.equal((await rendered("projection"))[0], "undefined");
+  const first = await last("projection");
+  assert.deepEqual([first.name, first.mode, first.lag, first.stopped, first.retry, first.deadLetters], ["trails", "inline", 0, false, null, []]);
+  assert.deepEqual((await last("projections")).map((status) => status.name), ["trails", "orders"]);
+  assert.match(await call("unknownProjection"), /^caught ValidationError: invalid_input$/);
+
+  // A command every read model takes in line: no status changed, nothing re-renders.
+  await call("onTrails", "o-1", "create");
+  assert.equal(await settled("projection"), mounted);
+
+  // A payment its apply fails on: the retry shows; after its backoff the timer tries again, the
+  // retries are spent, and the projection stops at a dead letter, all by itself.
+  await call("breakTrails", true);
+  await call("onTrails", "o-1", "pay");
+  await eventually(page, () => JSON.parse(window.hooks.rendered("projection").at(-1)).stopped === true, undefined, 10_000);
+  const statuses = (await rendered("projection")).slice(mounted).map((text) => JSON.parse(text));
+  assert.deepEqual(statuses[0].retry?.attempts, 1, "the waiting retry rendered first");
+  const stopped = statuses.at(-1);
+  assert.deepEqual([stopped.lag, stopped.retry, stopped.deadLetters.length, stopped.deadLetters[0].attempts], [1, null, 1, 2]);
+
+  // Skipped past by an operator: it resumes, and renders once more.
+  const before = await settled("projection");
+  await call("skipTrails");
+  await eventually(page, () => JSON.parse(window.hooks.rendered("projection").at(-1)).stopped === false);
+  assert.equal(await settled("projection"), before + 1);
+  assert.deepEqual((await last("projection")).deadLetters.map((letter) => letter.skipped), [true]);
+  await noRepeats("projection");
+  await noRepeats("projections");
+  assert.deepEqual(errors, []);
+  await context.close();
+});

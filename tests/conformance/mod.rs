@@ -8,7 +8,10 @@
 
 mod decisions;
 mod keys;
+mod projection_failures;
 mod projection_lifecycle;
+mod projection_operations;
+mod projection_upcasting;
 mod projections;
 mod records;
 mod streams;
@@ -111,7 +114,12 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
 {
-    for (name, case) in cases::<S>().into_iter().chain(projections::cases::<S>()) {
+    let projection_cases = projections::cases::<S>()
+        .into_iter()
+        .chain(projection_failures::cases())
+        .chain(projection_operations::cases())
+        .chain(projection_upcasting::cases());
+    for (name, case) in cases::<S>().into_iter().chain(projection_cases) {
         println!("conformance: {name}");
         case(make().await).await;
     }

@@ -1,5 +1,6 @@
 //! The projection part of the conformance suite: read-your-writes, index queries, correction
-//! when confirmed events arrive, dead letters, versioned rebuilds and live queries.
+//! when confirmed events arrive, versioned rebuilds and live queries; failures and operations
+//! (`projection_failures.rs`) and upcasting (`projection_upcasting.rs`) have files of their own.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,8 +8,7 @@ use std::rc::Rc;
 
 use fieldstream::core::projection::QuerySpec;
 use fieldstream::core::{
-    Engine, Error, EventEnvelope, ExecuteOptions, OnFailure, Projection, ProjectionOptions, Result,
-    View,
+    Engine, EventEnvelope, ExecuteOptions, Projection, ProjectionOptions, View,
 };
 use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
 use fieldstream::store::{EventStore, SyncBatch};
@@ -27,9 +27,6 @@ pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> 
         }),
         ("confirmed_events_correct_the_read_model", |s| {
             Box::pin(confirmed_events_correct_the_read_model(s))
-        }),
-        ("failing_events_are_dead_lettered", |s| {
-            Box::pin(failing_events_are_dead_lettered(s))
         }),
         ("a_new_version_is_rebuilt_in_chunks", |s| {
             Box::pin(super::projection_lifecycle::a_new_version_is_rebuilt_in_chunks(s))
@@ -353,83 +350,4 @@ async fn confirmed_events_correct_the_read_model<S: EventStore + Clone>(store: S
     );
     assert_eq!(store.pull_checkpoint().await.unwrap(), 3);
     assert!(store.read_outbox(10).await.unwrap().is_empty());
-}
-
-/// Fails on `OrderPaid` events.
-struct Fragile(&'static str);
-
-impl Projection for Fragile {
-    fn name(&self) -> &str {
-        self.0
-    }
-    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> Result<()> {
-        if event.event_type == "OrderPaid" {
-            return Err(Error::InvalidInput("payments are not supported".into()));
-        }
-        let id = event.stream.aggregate_id().unwrap_or_default();
-        view.put(id, json!({ "last": event.event_type }));
-        Ok(())
-    }
-}
-
-async fn failing_events_are_dead_lettered<S: EventStore + Clone>(store: S) {
-    let mut engine = Engine::new(store.clone());
-    engine.register::<Order>().unwrap();
-    engine
-        .register_projection(Rc::new(Fragile("stops")), ProjectionOptions::default())
-        .unwrap();
-    let skip = ProjectionOptions {
-        on_failure: OnFailure::Skip,
-        ..Default::default()
-    };
-    engine
-        .register_projection(Rc::new(Fragile("skips")), skip)
-        .unwrap();
-    engine.catch_up_projections().await.unwrap();
-    engine
-        .execute::<Order>("o-1", &create("c", 1), ExecuteOptions::default())
-        .await
-        .unwrap();
-    engine
-        .execute::<Order>("o-1", &pay(100), ExecuteOptions::default())
-        .await
-        .unwrap();
-    let ship = OrderCommand::ShipOrder {
-        tracking_number: "T".into(),
-    };
-    engine
-        .execute::<Order>("o-1", &ship, ExecuteOptions::default())
-        .await
-        .unwrap();
-
-    let stopped = engine.projection_status("stops").await.unwrap();
-    assert!(
-        stopped.stopped_at.is_some(),
-        "the default stops at the failing event"
-    );
-    assert_eq!((stopped.dead_letters, stopped.lag), (1, 2));
-    assert_eq!(
-        engine.get("stops", "o-1").await.unwrap(),
-        Some(json!({"last": "OrderCreated"}))
-    );
-    let letter = &engine.dead_letters("stops").await.unwrap()[0];
-    assert_eq!(
-        (
-            letter.event.event_type.as_str(),
-            letter.code.as_str(),
-            letter.skipped
-        ),
-        ("OrderPaid", "invalid_input", false)
-    );
-
-    let skipped = engine.projection_status("skips").await.unwrap();
-    assert_eq!(
-        (skipped.stopped_at, skipped.dead_letters, skipped.lag),
-        (None, 1, 0)
-    );
-    assert_eq!(
-        engine.get("skips", "o-1").await.unwrap(),
-        Some(json!({"last": "OrderShipped"}))
-    );
-    assert!(engine.dead_letters("skips").await.unwrap()[0].skipped);
 }

@@ -100,6 +100,8 @@ test("two reps: A's offline work syncs once, the conflicting commands come back 
   await untilEqual(() => a.orders(), expected, "A shows the final orders");
   await untilEqual(() => b.orders(), expected, "B shows the final orders");
   await b.screenshot("rep-b-final");
+  // Through all of it the read models kept up: no line about them under the status bar.
+  for (const rep of [a, b]) assert.equal(await rep.page.locator("#read-models").isHidden(), true);
 
   // The by-customer list comes from the same read model.
   await b.page.locator("#lists [role=tab][data-view=customer]").click();

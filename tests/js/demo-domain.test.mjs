@@ -1,13 +1,14 @@
 // The field-sales demo's domain (www/domain.js) and its words (www/words.js, www/inbox.js) in
-// Node.js, on a memory store of the built package: the Order rules, seeding twice, and the
-// sentences and retries a rep sees for rejected commands.
+// Node.js, on a memory store of the built package: the Order rules, seeding twice, the
+// sentences and retries a rep sees for rejected commands, and the line of a read model that
+// lags or has stopped.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DomainError, open, REDACTED } from "fieldstream";
 import { contactId, domain } from "../../www/domain.js";
 import { retryPlan } from "../../www/inbox.js";
 import { CUSTOMERS, PRODUCTS, seedCatalogue } from "../../www/seed.js";
-import { rejectionReason } from "../../www/words.js";
+import { readModelLine, rejectionReason } from "../../www/words.js";
 
 const items = [{ productId: "p-gloves", quantity: 2, unitPrice: 1250 }];
 
@@ -96,4 +97,33 @@ test("rejected commands read as a rep's sentences, with a retry only where it ma
   const moved = retryPlan(add, { status: "Paid", customerId: "c-alder" }).build("3");
   assert.notEqual(moved.id, "K7Q2");
   assert.deepEqual(moved.command, { type: "CreateOrder", customerId: "c-alder", items: [{ productId: "p-twine", quantity: 3, unitPrice: 450 }] });
+});
+
+test("a read model gets a line only while it lags or has stopped", async () => {
+  const broken = { on: false };
+  const orders = domain.projections.orders;
+  const failing = {
+    ...orders,
+    maxRetries: 0,
+    apply(event, view) {
+      if (broken.on && event.type === "OrderPaid") throw new Error("the orders list cannot show payments");
+      orders.apply(event, view);
+    },
+  };
+  const store = await open({ storage: "memory", ...domain, projections: { ...domain.projections, orders: failing } });
+  await store.execute("Order", "A1", { type: "CreateOrder", customerId: "c-alder", items });
+  assert.deepEqual((await store.projections()).map(readModelLine), [null, null, null]);
+  broken.on = true;
+  await store.execute("Order", "A1", { type: "PayOrder", amount: 2500 });
+  const [stopped] = await store.projections();
+  assert.equal(readModelLine(stopped), "Order lists stopped at a change they could not show: " +
+    "projection orders.apply threw: Error: the orders list cannot show payments. 1 change not shown.");
+  broken.on = false;
+  await store.retryProjection("orders");
+  assert.deepEqual((await store.projections()).map(readModelLine), [null, null, null]);
+  const waiting = { ...stopped, stopped: false, deadLetters: [], lag: 2, retry: { attempts: 1, nextAt: Date.now(), lastError: {} } };
+  assert.match(readModelLine(waiting), /^Order lists: 2 changes not shown yet; trying again at /);
+  assert.equal(readModelLine({ ...waiting, retry: null, rebuild: { version: 2, done: 3, total: 10 } }),
+    "Order lists are being rebuilt (3 of 10).");
+  await store.close();
 });

@@ -22,7 +22,9 @@ import {
   FieldstreamError,
   ValidationError,
   type AggregateDefinition,
+  type DeadLetter,
   type Page,
+  type ProjectionStatus,
   type Store,
 } from "fieldstream";
 
@@ -61,6 +63,9 @@ async function api(): Promise<void> {
         version: 1,
         indexes: ["status"],
         mode: "inline",
+        onFailure: "stop",
+        maxRetries: 3,
+        backoffMs: 500,
         apply: (event, view) => {
           const doc = view.get(event.stream) ?? { status: "Pending" };
           view.put(event.stream, { ...doc, type: event.type });
@@ -89,6 +94,21 @@ async function api(): Promise<void> {
     else if (error instanceof ValidationError || error instanceof FieldstreamError) console.log(error.code);
   }
   console.log(version, status, pending, page.next, online, (await store.sync()).pushed, await store.rejected());
+  const projections: ProjectionStatus[] = await store.projections();
+  const stopped: boolean = projections[0].stopped;
+  const letter: DeadLetter | undefined = projections[0].deadLetters[0];
+  const next: number | undefined = projections[0].retry?.nextAt;
+  const failedOn: string | null | undefined = projections[0].retry?.eventId;
+  const progress: number | undefined = projections[0].rebuild?.done;
+  const mode: "inline" | "background" = projections[0].mode;
+  if (letter) {
+    const skipped: ProjectionStatus = await store.skipDeadLetter("orders", letter.eventId);
+    console.log(skipped.deadLetters[0].skipped, letter.error.code);
+  }
+  const retried: ProjectionStatus = await store.retryProjection("orders");
+  const stopListening: () => void = store.onProjections(() => console.log("projections changed"));
+  stopListening();
+  console.log(stopped, next, failedOn, progress, mode, retried.lag);
   await store.close();
 }
 
@@ -115,7 +135,7 @@ void api();
 void edge({ FIELDSTREAM_URL: "http://127.0.0.1:8080" });
 
 // The React hooks: what each returns, with the loading state as `undefined`.
-import { useAggregate, useQuery, useSyncStatus, type MaybeStore } from "fieldstream/react";
+import { useAggregate, useProjectionStatus, useQuery, useSyncStatus, type MaybeStore } from "fieldstream/react";
 import type { Loaded, SyncStatus } from "fieldstream";
 
 interface OrderDoc {
@@ -131,7 +151,10 @@ function OrderList(props: { store: Store | undefined }): string {
   const order: Loaded<OrderState> | undefined = useAggregate<OrderState>(props.store, "Order", "o-1");
   const paid: boolean = order?.state.status === "Paid";
   const maybe: SyncStatus | undefined = useSyncStatus(props.store);
-  return `${first?.id} ${missing} ${paid} ${page?.next} ${maybe?.pending}`;
+  const every: ProjectionStatus[] | undefined = useProjectionStatus(props.store);
+  const orders: ProjectionStatus | undefined = useProjectionStatus(props.store, "orders");
+  const lagging: boolean = (orders?.lag ?? 0) > 0 || (every ?? []).some((s) => s.stopped);
+  return `${first?.id} ${missing} ${paid} ${page?.next} ${maybe?.pending} ${lagging}`;
 }
 
 function StatusBar(props: { store: Store; none: MaybeStore }): number {

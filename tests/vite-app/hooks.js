@@ -4,11 +4,11 @@ import { Component, createElement as h, memo, useState } from "react";
 import { flushSync } from "react-dom";
 import { createRoot } from "react-dom/client";
 import { open } from "fieldstream";
-import { useAggregate, useQuery, useSyncStatus } from "fieldstream/react";
+import { useAggregate, useProjectionStatus, useQuery, useSyncStatus } from "fieldstream/react";
 import { Order, orders } from "./order.js";
 
-const renders = { query: 0, doc: 0, aggregate: 0, status: 0, syncing: 0 };
-const seen = { query: [], doc: [], aggregate: [], status: [], syncing: [] };
+const renders = { query: 0, doc: 0, aggregate: 0, status: 0, syncing: 0, projection: 0, projections: 0 };
+const seen = { query: [], doc: [], aggregate: [], status: [], syncing: [], projection: [], projections: [] };
 const note = (name, value) => {
   renders[name]++;
   seen[name].push(value);
@@ -38,6 +38,36 @@ const StatusView = memo(function StatusView({ store, name }) {
   note(name, status);
   return h("p", null, status ? `pending ${status.pending}` : "no store");
 });
+
+const ProjectionView = memo(function ProjectionView({ store }) {
+  const status = useProjectionStatus(store, "trails");
+  note("projection", status);
+  return h("p", null, status ? `lag ${status.lag}${status.stopped ? ", stopped" : ""}` : "loading");
+});
+
+const ProjectionsView = memo(function ProjectionsView({ store }) {
+  const all = useProjectionStatus(store);
+  note("projections", all);
+  return h("p", null, all ? all.map((status) => status.name).join(", ") : "loading");
+});
+
+function UnknownProjection({ store }) {
+  useProjectionStatus(store, "no_such_projection");
+  return h("p", null, "rendered");
+}
+
+/** Order trails (`OrderCreated;OrderPaid`); `apply` throws on payments while `broken.on`. */
+const broken = { on: false };
+const trails = {
+  apply(event, view) {
+    if (broken.on && event.type === "OrderPaid") throw new Error("the payment service is down");
+    const id = event.stream.slice("Order-".length);
+    const trail = view.get(id)?.trail;
+    view.put(id, { trail: trail ? `${trail};${event.type}` : event.type });
+  },
+  maxRetries: 1,
+  backoffMs: 300,
+};
 
 let bump;
 function App({ local, syncing }) {
@@ -98,10 +128,16 @@ async function main() {
     name: `${name}-sync`, storage: "memory", aggregates: { Order },
     sync: { url: "http://127.0.0.1:9", live: false, pollMs: 60_000 },
   });
+  // A store whose read model can be made to fail, for useProjectionStatus.
+  const failing = await open({ name: `${name}-trails`, aggregates: { Order }, projections: { trails, orders } });
   const counts = spy(local);
   const root = createRoot(document.querySelector("#root"));
   flushSync(() => root.render(h(App, { local, syncing })));
   createRoot(document.querySelector("#failing")).render(h(Boundary, null, h(Unknown, { store: local })));
+  const projectionRoot = createRoot(document.querySelector("#projections"));
+  flushSync(() => projectionRoot.render(h("div", null, h(ProjectionView, { store: failing }), h(ProjectionsView, { store: failing }))));
+  createRoot(document.querySelector("#unknown-projection"))
+    .render(h(Boundary, null, h(UnknownProjection, { store: failing })));
 
   const items = [{ productId: "p-1", quantity: 1, unitPrice: 100 }];
   window.hooks = {
@@ -120,6 +156,20 @@ async function main() {
     /** Calls every status listener of the local store with its (unchanged) status. */
     repeatStatus: () => counts.statusListeners.forEach((listener) => listener(local.status())),
     unmount: () => root.unmount(),
+    unknownProjection: () => document.querySelector("#unknown-projection").textContent,
+    /** A command on the store whose `trails` read model fails on payments while `broken`. */
+    onTrails: (id, type) => failing.execute("Order", id, type === "create"
+      ? { type: "CreateOrder", customerId: "c-1", items }
+      : { type: "PayOrder", amount: 100 }).then(() => true),
+    breakTrails: (on) => {
+      broken.on = on;
+      return true;
+    },
+    skipTrails: async () => {
+      const [status] = await failing.projections();
+      await failing.skipDeadLetter("trails", status.deadLetters[0].eventId);
+      return true;
+    },
   };
   window.ready = true;
 }

@@ -11,12 +11,14 @@ mod inline;
 mod load;
 mod personal;
 mod rebase;
+mod status;
 mod views;
 
 pub use execute::{ExecuteOptions, ExecuteResult};
 pub use load::Loaded;
 pub use rebase::Redecision;
-pub use views::{ProjectionStatus, SubscriptionId, Watch};
+pub use status::{DeadLetterStatus, FailureStatus, ProjectionStatus, RebuildStatus, RetryStatus};
+pub use views::{SubscriptionId, Watch};
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -84,7 +86,7 @@ impl Default for EngineConfig {
 pub struct Engine<S: EventStore> {
     store: S,
     handlers: HashMap<String, Rc<dyn AggregateHandler>>,
-    upcasters: Upcasters,
+    upcasters: Rc<Upcasters>,
     clock: Rc<dyn Clock>,
     ids: Rc<dyn IdSource>,
     config: EngineConfig,
@@ -105,7 +107,7 @@ impl<S: EventStore> Engine<S> {
         Engine {
             store,
             handlers: HashMap::new(),
-            upcasters: Upcasters::new(),
+            upcasters: Rc::default(),
             clock: Rc::new(SystemClock),
             ids: Rc::new(RandomIds),
             config: EngineConfig::default(),
@@ -118,8 +120,9 @@ impl<S: EventStore> Engine<S> {
         }
     }
 
-    /// Replaces the clock (for tests and simulations).
+    /// Replaces the clock (for tests and simulations); projections time their retries by it.
     pub fn with_clock(mut self, clock: Rc<dyn Clock>) -> Self {
+        self.projector.set_clock(clock.clone());
         self.clock = clock;
         self
     }
@@ -136,9 +139,11 @@ impl<S: EventStore> Engine<S> {
         self
     }
 
-    /// Replaces the upcasters applied to every event read.
+    /// Replaces the upcasters applied to every event read: by aggregates and by projections
+    /// (one shared instance).
     pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
-        self.upcasters = upcasters;
+        self.upcasters = Rc::new(upcasters);
+        self.projector.set_upcasters(self.upcasters.clone());
         self
     }
 

@@ -4,47 +4,22 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::Engine;
 use crate::core::error::{Error, Result};
 use crate::core::projection::{
-    CatchUp, DeadLetter, Page, Projection, ProjectionMode, ProjectionOptions, Projector, QuerySpec,
-    namespace,
+    CatchUp, Page, Projection, ProjectionMode, ProjectionOptions, Projector, QuerySpec, namespace,
+    retry_delay,
 };
 use crate::store::{EventStore, SyncBatch};
 
-/// Where a projection stands, for the app.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProjectionStatus {
-    /// The projection's name.
-    pub name: String,
-    /// The version queries read (0 until the first build finishes).
-    pub version: u32,
-    /// Inline or background.
-    pub mode: ProjectionMode,
-    /// Events stored but not yet in the read model.
-    pub lag: u64,
-    /// The local sequence number of the event it stopped at, if it stopped.
-    pub stopped_at: Option<u64>,
-    /// `(done, total)` while a newer version is being built.
-    pub rebuild: Option<(u64, u64)>,
-    /// How many events it failed on.
-    pub dead_letters: usize,
-    /// The last failure of a catch-up step, while it waits to be retried.
-    pub last_error: Option<String>,
-    /// How many catch-up steps in a row have failed.
-    pub failed_attempts: u32,
-}
-
-/// A projection's failed catch-up steps, waiting for a retry.
+/// A projection's failed catch-up steps (the store failed, not an event), waiting for a retry.
 #[derive(Debug, Clone, Default)]
 pub struct Retry {
-    attempts: u32,
-    next_at: i64,
-    last_error: Option<Error>,
+    pub(super) attempts: u32,
+    pub(super) next_at: i64,
+    pub(super) last_error: Option<Error>,
 }
 
 /// What a live query watches.
@@ -93,9 +68,11 @@ impl<S: EventStore> Engine<S> {
 
     /// One catch-up step of every projection that has work: first builds and rebuilds after a
     /// version change (at most `limit` events), background catch-up (at most its batch size).
+    /// A step's `retry_at` says when a projection that waits wants to be stepped again.
     ///
     /// A step that fails (a storage error) is retried on a later call after a backoff that
     /// doubles from the projection's `backoff_ms`; the failure shows in its status meanwhile.
+    /// (An event that fails is the projector's business: see [`crate::core::projection`].)
     pub async fn run_projections(&self, limit: usize) -> Result<Vec<(String, CatchUp)>> {
         self.ensure_keys().await?;
         if self.shredder.ring().take_missing() {
@@ -106,13 +83,15 @@ impl<S: EventStore> Engine<S> {
         let now = self.clock.now().millis();
         for registered in self.projector.all() {
             let name = registered.projection.name();
-            if self
-                .retries
-                .borrow()
-                .get(name)
-                .is_some_and(|retry| retry.next_at > now)
-            {
-                steps.push((name.to_owned(), CatchUp::default()));
+            let waiting = (self.retries.borrow().get(name))
+                .map(|retry| retry.next_at)
+                .filter(|next_at| *next_at > now);
+            if let Some(next_at) = waiting {
+                let step = CatchUp {
+                    retry_at: Some(next_at),
+                    ..CatchUp::default()
+                };
+                steps.push((name.to_owned(), step));
                 continue;
             }
             let batch = match registered.options.mode {
@@ -132,11 +111,14 @@ impl<S: EventStore> Engine<S> {
                     let mut retries = self.retries.borrow_mut();
                     let retry = retries.entry(name.to_owned()).or_default();
                     retry.attempts += 1;
-                    let doublings = retry.attempts.min(16) - 1;
-                    let delay = registered.options.backoff_ms.saturating_mul(1 << doublings);
+                    let delay = retry_delay(registered.options.backoff_ms, retry.attempts);
                     retry.next_at = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
                     retry.last_error = Some(error);
-                    steps.push((name.to_owned(), CatchUp::default()));
+                    let step = CatchUp {
+                        retry_at: Some(retry.next_at),
+                        ..CatchUp::default()
+                    };
+                    steps.push((name.to_owned(), step));
                 }
             }
         }
@@ -146,8 +128,9 @@ impl<S: EventStore> Engine<S> {
         Ok(steps)
     }
 
-    /// Runs every projection until it is up to date (or stopped); fails with a projection's
-    /// error when one of its steps fails, rather than waiting out its retries.
+    /// Runs every projection until it is up to date, stopped, or waiting to retry a failed
+    /// event; fails with a projection's error when one of its steps fails (the store failed),
+    /// rather than waiting out its retries.
     pub async fn catch_up_projections(&self) -> Result<()> {
         loop {
             let steps = self.run_projections(500).await?;
@@ -172,10 +155,7 @@ impl<S: EventStore> Engine<S> {
     }
 
     async fn active_namespace(&self, name: &str) -> Result<(String, Vec<String>)> {
-        let registered = self
-            .projector
-            .get(name)
-            .ok_or_else(|| Error::InvalidInput(format!("unknown projection {name:?}")))?;
+        let registered = self.projector.registered(name)?;
         let version = self
             .store
             .projection_state(name)
@@ -196,42 +176,6 @@ impl<S: EventStore> Engine<S> {
         self.store
             .query_docs(&ns, &spec.into_query(&indexes)?)
             .await
-    }
-
-    /// Where projection `name` stands.
-    pub async fn projection_status(&self, name: &str) -> Result<ProjectionStatus> {
-        let registered = self
-            .projector
-            .get(name)
-            .ok_or_else(|| Error::InvalidInput(format!("unknown projection {name:?}")))?;
-        let state = self.store.projection_state(name).await?.unwrap_or_default();
-        Ok(ProjectionStatus {
-            name: name.to_owned(),
-            version: state.version,
-            mode: registered.options.mode,
-            lag: self
-                .store
-                .unprocessed(state.checkpoint, state.pending_upto)
-                .await?,
-            stopped_at: state.stopped_at,
-            rebuild: state.rebuild.map(|rebuild| (rebuild.done, rebuild.total)),
-            dead_letters: self.store.dead_letters(name).await?.len(),
-            last_error: self
-                .retries
-                .borrow()
-                .get(name)
-                .and_then(|retry| retry.last_error.as_ref().map(Error::to_string)),
-            failed_attempts: self
-                .retries
-                .borrow()
-                .get(name)
-                .map_or(0, |retry| retry.attempts),
-        })
-    }
-
-    /// The events projection `name` failed on.
-    pub async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
-        self.store.dead_letters(name).await
     }
 
     /// Calls `callback` with the current result of `watch` on read model `name`, then each time

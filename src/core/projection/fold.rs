@@ -1,45 +1,77 @@
 //! How the projector folds events into one projection namespace: newly confirmed events onto
 //! the base (or only dropping undo records when they are our own acknowledged events), then
-//! pending events on top with undo records, dead-lettering what fails.
+//! pending events on top with undo records; a failing event halts the fold (see `failure.rs`).
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::ProjectionState;
 use super::index::index_entries;
-use super::projector::{Applied, CatchUp, Projector, Registered};
+use super::prepare::Prepared;
+use super::projector::{Projector, Registered};
 use super::storage::{DocTx, Fold, UndoEntry};
 use super::view::{Known, View};
-use super::{DeadLetter, OnFailure};
 use crate::core::error::{Error, Result};
-use crate::core::event::StoredEvent;
+use crate::core::event::{EventEnvelope, StoredEvent};
 
-/// What one fold step reports: how far it got, whether it caught up, and where a dead letter
-/// stopped it.
-fn step_outcome(processed: usize, finished: bool, stop: Option<u64>) -> (CatchUp, Option<u64>) {
-    let processed = processed as u64;
-    (
-        CatchUp {
-            processed,
-            finished,
-        },
-        stop,
-    )
+/// One fold's working set: the projection, the namespace it writes, its stored state (which
+/// failures change: `retry`, `passed`, `stopped_at`), and the documents read so far.
+pub(super) struct Run<'r> {
+    pub registered: &'r Registered,
+    pub ns: String,
+    pub state: &'r mut ProjectionState,
+    pub known: Known,
+}
+
+impl<'r> Run<'r> {
+    /// A fold of `registered` into namespace `ns`.
+    pub fn new(registered: &'r Registered, ns: String, state: &'r mut ProjectionState) -> Self {
+        Run {
+            registered,
+            ns,
+            state,
+            known: Known::new(),
+        }
+    }
+}
+
+/// Whether a fold goes on after an event.
+pub(super) enum Flow {
+    /// The event was applied, or passed over: go on with the next.
+    Next,
+    /// The event failed: the fold stops there (stopped, or waiting for a retry).
+    Halt,
+}
+
+/// How a fold step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    /// Every event is in.
+    CaughtUp,
+    /// It reached its limit with events left.
+    More,
+    /// An event failed (see the state's `retry` and `stopped_at`).
+    Halted,
+}
+
+/// The outcome of applying one event.
+enum Applied {
+    Done,
+    Failed(Error),
 }
 
 impl Projector {
-    /// Folds up to `limit` events into namespace `ns`: newly confirmed ones onto the base, then
-    /// pending ones on top; returns the progress and the position of a dead letter that stopped it.
+    /// Folds up to `limit` events into the run's namespace: newly confirmed ones onto the base,
+    /// then pending ones on top; returns how many it processed and how it ended.
     pub(super) async fn fold_step<T: DocTx>(
         &self,
         tx: &T,
-        registered: &Registered,
-        ns: &str,
+        run: &mut Run<'_>,
         fold: &mut Fold,
         limit: usize,
-    ) -> Result<(CatchUp, Option<u64>)> {
+    ) -> Result<(u64, End)> {
         let mut processed = 0usize;
-        let mut known = Known::new();
         while processed < limit {
             let confirmed = tx
                 .confirmed_after(fold.checkpoint, limit - processed)
@@ -48,52 +80,53 @@ impl Projector {
             let last_position = last.event.position.unwrap_or(fold.checkpoint);
             if self.is_acknowledgement(tx, fold, &confirmed).await? {
                 for event in &confirmed {
-                    tx.delete_undo_of(ns, event.seq)?;
+                    tx.delete_undo_of(&run.ns, event.seq)?;
                 }
                 fold.pending_applied -= confirmed.len() as u64;
                 processed += confirmed.len();
             } else {
-                self.revert_pending(tx, registered, ns, fold, &mut known)
-                    .await?;
-                let mut ahead = Some(&confirmed[..]);
-                for event in &confirmed {
-                    if let Some(stop) = self
-                        .process(tx, registered, ns, event, false, &mut known, &mut ahead)
-                        .await?
-                    {
-                        return Ok(step_outcome(processed, true, Some(stop)));
+                self.revert_pending(tx, run, fold).await?;
+                let page = self.prepare(&confirmed)?;
+                let mut looked_ahead = false;
+                for index in 0..page.len() {
+                    let flow = self
+                        .process(tx, run, &page, index, false, &mut looked_ahead)
+                        .await?;
+                    if let Flow::Halt = flow {
+                        return Ok((processed as u64, End::Halted));
                     }
-                    fold.checkpoint = event.event.position.unwrap_or(fold.checkpoint);
+                    let position = page[index].stored.event.position;
+                    fold.checkpoint = position.unwrap_or(fold.checkpoint);
                     processed += 1;
                 }
             }
             fold.checkpoint = last_position;
         }
         if fold.pending_applied != tx.pending_count_upto(fold.pending_upto).await? {
-            self.revert_pending(tx, registered, ns, fold, &mut known)
-                .await?;
+            self.revert_pending(tx, run, fold).await?;
         }
         while processed < limit {
             let pending = tx
                 .pending_after(fold.pending_upto, limit - processed)
                 .await?;
             if pending.is_empty() {
-                return Ok(step_outcome(processed, true, None));
+                return Ok((processed as u64, End::CaughtUp));
             }
-            let mut ahead = Some(&pending[..]);
-            for event in &pending {
-                if let Some(stop) = self
-                    .process(tx, registered, ns, event, true, &mut known, &mut ahead)
-                    .await?
-                {
-                    return Ok(step_outcome(processed, true, Some(stop)));
+            let page = self.prepare(&pending)?;
+            let mut looked_ahead = false;
+            for index in 0..page.len() {
+                let flow = self
+                    .process(tx, run, &page, index, true, &mut looked_ahead)
+                    .await?;
+                if let Flow::Halt = flow {
+                    return Ok((processed as u64, End::Halted));
                 }
-                fold.pending_upto = event.seq;
+                fold.pending_upto = page[index].stored.seq;
                 fold.pending_applied += 1;
                 processed += 1;
             }
         }
-        Ok(step_outcome(processed, false, None))
+        Ok((processed as u64, End::More))
     }
 
     /// Whether `confirmed` are exactly the oldest pending events this fold applied, in order:
@@ -121,58 +154,55 @@ impl Projector {
     }
 
     /// Undoes every pending effect of the fold, newest first, leaving the confirmed base.
-    pub(super) async fn revert_pending<T: DocTx>(
+    async fn revert_pending<T: DocTx>(
         &self,
         tx: &T,
-        registered: &Registered,
-        ns: &str,
+        run: &mut Run<'_>,
         fold: &mut Fold,
-        known: &mut Known,
     ) -> Result<()> {
-        let log = tx.undo_log(ns).await?;
+        let log = tx.undo_log(&run.ns).await?;
         for entry in log.iter().rev() {
-            self.write(tx, registered, ns, &entry.key, entry.before.as_ref())?;
+            write(tx, run, &entry.key, entry.before.as_ref())?;
         }
-        tx.clear_undo(ns)?;
-        known.clear();
+        tx.clear_undo(&run.ns)?;
+        run.known.clear();
         fold.pending_upto = 0;
         fold.pending_applied = 0;
         Ok(())
     }
 
-    /// Applies one event; returns the sequence number it stopped at, if the projection stops.
-    /// `ahead` is the page `stored` belongs to, until a look-ahead used it (see [`Self::apply`]).
-    #[allow(clippy::too_many_arguments)]
+    /// Processes event `index` of `page`: passes it over when an operator skipped it, applies
+    /// it otherwise, and on a failure records a retry or a dead letter. `looked_ahead` tells
+    /// whether this page's look-ahead was used (see [`Self::apply`]).
     pub(super) async fn process<T: DocTx>(
         &self,
         tx: &T,
-        registered: &Registered,
-        ns: &str,
-        stored: &StoredEvent,
+        run: &mut Run<'_>,
+        page: &[Prepared<'_>],
+        index: usize,
         pending: bool,
-        known: &mut Known,
-        ahead: &mut Option<&[StoredEvent]>,
-    ) -> Result<Option<u64>> {
-        match self
-            .apply(tx, registered, ns, stored, pending, known, ahead)
-            .await?
-        {
-            Applied::Done => Ok(None),
-            Applied::Failed(error) => {
-                let skipped = registered.options.on_failure == OnFailure::Skip;
-                tx.put_dead_letter(&DeadLetter {
-                    projection: registered.projection.name().to_owned(),
-                    seq: stored.seq,
-                    event: stored.event.clone(),
-                    code: match &error {
-                        Error::Domain(domain) => domain.code.clone(),
-                        other => other.code().to_owned(),
-                    },
-                    message: error.to_string(),
-                    skipped,
-                })?;
-                Ok((!skipped).then_some(stored.seq))
+        looked_ahead: &mut bool,
+    ) -> Result<Flow> {
+        let prepared = &page[index];
+        let id = prepared.stored.event.id;
+        if run.state.passed.contains(&id) {
+            return Ok(Flow::Next);
+        }
+        let applied = match &prepared.seen {
+            Ok(event) => {
+                self.apply(tx, run, page, index, event, pending, looked_ahead)
+                    .await?
             }
+            Err(error) => Applied::Failed(error.clone()),
+        };
+        match applied {
+            Applied::Done => {
+                if run.state.retry.as_ref().is_some_and(|r| r.event_id == id) {
+                    run.state.retry = None;
+                }
+                Ok(Flow::Next)
+            }
+            Applied::Failed(error) => self.failed(tx, run, prepared.stored, &error),
         }
     }
 
@@ -181,20 +211,19 @@ impl Projector {
     /// they miss is fetched with the event's own, in one batch: a rebuild then pays one read
     /// round trip per page instead of one per event.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn apply<T: DocTx>(
+    async fn apply<T: DocTx>(
         &self,
         tx: &T,
-        registered: &Registered,
-        ns: &str,
-        stored: &StoredEvent,
+        run: &mut Run<'_>,
+        page: &[Prepared<'_>],
+        index: usize,
+        event: &EventEnvelope,
         pending: bool,
-        known: &mut Known,
-        ahead: &mut Option<&[StoredEvent]>,
+        looked_ahead: &mut bool,
     ) -> Result<Applied> {
-        let revealed = self.reveal(&stored.event)?;
-        let event = revealed.as_ref().unwrap_or(&stored.event);
+        let registered = run.registered;
         let writes = loop {
-            let mut view = View::new(known);
+            let mut view = View::new(&run.known);
             let outcome = registered.projection.apply(event, &mut view);
             if view.misses().is_empty() {
                 match outcome {
@@ -203,74 +232,71 @@ impl Projector {
                 }
             }
             let mut misses = view.misses().to_vec();
-            if let Some(page) = ahead.take() {
-                let more = look_ahead(registered, page, stored, known, &misses);
+            if !std::mem::replace(looked_ahead, true) {
+                let more = look_ahead(registered, &page[index + 1..], &run.known, &misses);
                 misses.extend(more);
             }
-            let docs = tx.get_docs(ns, &misses).await?;
-            known.extend(misses.into_iter().zip(docs));
+            let docs = tx.get_docs(&run.ns, &misses).await?;
+            run.known.extend(misses.into_iter().zip(docs));
         };
         let unknown: Vec<String> = writes
             .keys()
-            .filter(|key| !known.contains_key(*key))
+            .filter(|key| !run.known.contains_key(*key))
             .cloned()
             .collect();
         for key in unknown {
-            let doc = tx.get_doc(ns, &key).await?;
-            known.insert(key, doc);
+            let doc = tx.get_doc(&run.ns, &key).await?;
+            run.known.insert(key, doc);
         }
+        let seq = page[index].stored.seq;
         let mut written = HashSet::new();
         for (key, doc) in writes {
             if pending && written.insert(key.clone()) {
-                let before = known.get(&key).cloned().flatten();
+                let before = run.known.get(&key).cloned().flatten();
                 tx.put_undo(&UndoEntry {
-                    ns: ns.to_owned(),
-                    seq: stored.seq,
+                    ns: run.ns.clone(),
+                    seq,
                     key: key.clone(),
                     before,
                 })?;
             }
-            self.write(tx, registered, ns, &key, doc.as_ref())?;
-            known.insert(key, doc);
+            write(tx, run, &key, doc.as_ref())?;
+            run.known.insert(key, doc);
         }
         Ok(Applied::Done)
     }
+}
 
-    pub(super) fn write<T: DocTx>(
-        &self,
-        tx: &T,
-        registered: &Registered,
-        ns: &str,
-        key: &str,
-        doc: Option<&Value>,
-    ) -> Result<()> {
-        match doc {
-            Some(doc) => tx.put_doc(ns, key, doc, &index_entries(registered.indexes(), doc)),
-            None => tx.delete_doc(ns, key),
-        }
+/// Stores (or with `None` removes) document `key` of the run's namespace with its index entries.
+fn write<T: DocTx>(tx: &T, run: &Run<'_>, key: &str, doc: Option<&Value>) -> Result<()> {
+    match doc {
+        Some(doc) => tx.put_doc(
+            &run.ns,
+            key,
+            doc,
+            &index_entries(run.registered.indexes(), doc),
+        ),
+        None => tx.delete_doc(&run.ns, key),
     }
 }
 
-/// The documents the events of `page` after `stored` would miss, other than `missed`, each once,
-/// in order of first miss (documents a later event only reaches through an earlier one's
-/// writes are fetched when that event runs, as before).
+/// The documents the events of `rest` (the page after the event that missed) would miss, other
+/// than `missed`, each once, in order of first miss (documents a later event only reaches
+/// through an earlier one's writes are fetched when that event runs, as before). Events are
+/// looked at as projections see them, upcast.
 fn look_ahead(
     registered: &Registered,
-    page: &[StoredEvent],
-    stored: &StoredEvent,
+    rest: &[Prepared<'_>],
     known: &Known,
     missed: &[String],
 ) -> Vec<String> {
-    let from = page
-        .iter()
-        .position(|event| std::ptr::eq(event, stored))
-        .map_or(page.len(), |index| index + 1);
     let mut seen: HashSet<String> = missed.iter().cloned().collect();
     let mut misses = Vec::new();
-    for event in &page[from..] {
+    for prepared in rest {
+        let Ok(event) = &prepared.seen else { continue };
         let mut view = View::new(known);
         // Only the keys it asks for matter; a failure shows up when the event really runs.
-        let _ = registered.projection.apply(&event.event, &mut view);
+        let _ = registered.projection.apply(event, &mut view);
         for key in view.misses() {
             if seen.insert(key.clone()) {
                 misses.push(key.clone());

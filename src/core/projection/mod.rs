@@ -20,23 +20,47 @@
 //!   events again. When they are exactly our oldest pending events (the usual
 //!   acknowledgement), their undo records are dropped and nothing is recomputed.
 //!
-//! A failing `apply` is never skipped silently: the event, the projection and the error go to
-//! a dead letter, and the projection stops there (default) or skips the event (opt-in).
+//! # Upcasting
+//!
+//! Projections see every event the way aggregates do: its personal data opened, then brought to
+//! its newest schema version by the engine's upcasters (the same
+//! [`Upcasters`](crate::core::upcast::Upcasters), shared).
+//! That holds on every path: inline with a commit, background catch-up, events pulled by sync,
+//! rebuilds, and the look-ahead that batches a page's document reads.
+//!
+//! # Failures
+//!
+//! A failing `apply` (or upcaster) is never skipped silently. The event is tried again after
+//! `backoff_ms`, doubling each time, up to `max_retries` times; its attempts, the time of the
+//! next try and the last error are kept in the projection's stored state ([`EventRetry`]), so
+//! they survive a reload. Inline projections run inside the commit's write, where nothing may
+//! be waited for: a failure there leaves the event to the catch-up path, and the command
+//! commits. Once the retries are spent, the event, the projection and the error go to a dead
+//! letter, and the projection stops there (default) or skips the event (opt-in). An operator
+//! can then retry or skip ([`ProjectionOperation`]); raising the projection's version
+//! rebuilds it, stopped or not, and starts it with no dead letters.
 
+mod catch_up;
+mod failure;
 mod fold;
 pub mod index;
+mod operate;
+mod prepare;
 pub mod projector;
 pub mod query;
 pub mod storage;
 pub mod view;
 
+pub use failure::{error_code, error_message, retry_delay};
 pub use index::IndexValue;
+pub use operate::ProjectionOperation;
 pub use projector::{CatchUp, Projector, Registered};
 pub use query::{Condition, Cursor, Doc, Page, Query, QuerySpec};
 pub use storage::{DocTx, Fold, UndoEntry};
 pub use view::View;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::core::error::Result;
 use crate::core::event::EventEnvelope;
@@ -88,9 +112,11 @@ pub struct ProjectionOptions {
     pub mode: ProjectionMode,
     /// Stop (default) or skip on a failing event.
     pub on_failure: OnFailure,
-    /// Background mode: attempts of a failing batch before its event is dead-lettered.
+    /// How many times an event whose `apply` fails is tried again before it is dead-lettered
+    /// (0: dead-lettered at its first failure).
     pub max_retries: u32,
-    /// Background mode: the first retry's delay, doubled for each further one.
+    /// The delay before the first retry of a failing event, in milliseconds, doubled for each
+    /// further one.
     pub backoff_ms: u64,
 }
 
@@ -123,6 +149,30 @@ pub struct ProjectionState {
     pub stopped_at: Option<u64>,
     /// Set while a newer version is being built.
     pub rebuild: Option<Rebuild>,
+    /// The event that failed and waits for its next try, if one does.
+    #[serde(default)]
+    pub retry: Option<EventRetry>,
+    /// Events the projection passes over without applying them: skipped dead letters.
+    #[serde(default)]
+    pub passed: Vec<Uuid>,
+}
+
+/// An event whose `apply` failed and that waits to be tried again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRetry {
+    /// The event's id.
+    pub event_id: Uuid,
+    /// The event's local sequence number.
+    pub seq: u64,
+    /// How many times it failed so far.
+    pub attempts: u32,
+    /// When it is tried next, in milliseconds since the epoch.
+    pub next_at: i64,
+    /// The last error's code.
+    pub code: String,
+    /// The last error's message.
+    pub message: String,
 }
 
 /// A build of a newer version, in progress.
@@ -155,6 +205,9 @@ pub struct DeadLetter {
     pub message: String,
     /// Whether the projection skipped the event (otherwise it stopped there).
     pub skipped: bool,
+    /// How many times the event was tried before it was dead-lettered.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// The storage namespace of version `version` of projection `name`.

@@ -2,20 +2,23 @@
 //! consistency model of the module above (a confirmed base in server order, pending events on
 //! top with undo records).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 
 use serde::Serialize;
 
+use super::fold::{Flow, Run};
 use super::storage::{DocTx, Fold};
-use super::view::Known;
-use super::{Projection, ProjectionMode, ProjectionOptions, ProjectionState, Rebuild, namespace};
+use super::{Projection, ProjectionMode, ProjectionOptions, ProjectionState, namespace};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
 use crate::core::event::StoredEvent;
 use crate::core::personal::Shredder;
+use crate::core::runtime::Clock;
 use crate::core::stream::check_aggregate_type;
+use crate::core::upcast::Upcasters;
+use crate::platform::SystemClock;
 
 /// A registered projection.
 pub struct Registered {
@@ -39,16 +42,35 @@ impl Registered {
 pub struct CatchUp {
     /// Events processed in this step.
     pub processed: u64,
-    /// Whether the projection is now up to date (or stopped).
+    /// Whether there is nothing more to do now: the projection is up to date, stopped, or
+    /// waits to retry a failed event (then `retry_at` says when).
     pub finished: bool,
+    /// When a failed event (or, in the engine, a failed step) is tried next, in milliseconds
+    /// since the epoch.
+    pub retry_at: Option<i64>,
 }
 
 /// The projections of an engine.
-#[derive(Default)]
 pub struct Projector {
     registered: Vec<Registered>,
     shredder: Option<Rc<Shredder>>,
-    forced_rebuilds: RefCell<HashSet<String>>,
+    upcasters: RefCell<Rc<Upcasters>>,
+    clock: RefCell<Rc<dyn Clock>>,
+    pub(super) forced_rebuilds: RefCell<HashSet<String>>,
+    left_behind: Cell<bool>,
+}
+
+impl Default for Projector {
+    fn default() -> Self {
+        Projector {
+            registered: Vec::new(),
+            shredder: None,
+            upcasters: RefCell::default(),
+            clock: RefCell::new(Rc::new(SystemClock)),
+            forced_rebuilds: RefCell::default(),
+            left_behind: Cell::new(false),
+        }
+    }
 }
 
 impl std::fmt::Debug for Projector {
@@ -57,12 +79,6 @@ impl std::fmt::Debug for Projector {
             .entries(self.registered.iter().map(|r| r.projection.name()))
             .finish()
     }
-}
-
-/// The outcome of applying one event.
-pub(super) enum Applied {
-    Done,
-    Failed(Error),
 }
 
 impl Projector {
@@ -74,6 +90,26 @@ impl Projector {
     /// Opens sealed personal data with `shredder` before projections see events.
     pub fn set_shredder(&mut self, shredder: Rc<Shredder>) {
         self.shredder = Some(shredder);
+    }
+
+    /// Shows projections events through `upcasters` (the engine's own, shared).
+    pub fn set_upcasters(&self, upcasters: Rc<Upcasters>) {
+        *self.upcasters.borrow_mut() = upcasters;
+    }
+
+    /// The upcasters events go through before projections see them.
+    pub fn upcasters(&self) -> Rc<Upcasters> {
+        self.upcasters.borrow().clone()
+    }
+
+    /// Takes the time of retries from `clock` (the engine's own).
+    pub fn set_clock(&self, clock: Rc<dyn Clock>) {
+        *self.clock.borrow_mut() = clock;
+    }
+
+    /// The current time, in milliseconds since the epoch.
+    pub(super) fn now(&self) -> i64 {
+        self.clock.borrow().now().millis()
     }
 
     /// `event` as projections see it: its personal data opened (or redacted).
@@ -139,6 +175,17 @@ impl Projector {
         self.registered.iter().find(|r| r.projection.name() == name)
     }
 
+    /// A registered projection by name; `InvalidInput` naming the known ones otherwise.
+    pub fn registered(&self, name: &str) -> Result<&Registered> {
+        self.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.all().map(|r| r.projection.name()).collect();
+            Error::InvalidInput(format!(
+                "unknown projection {name:?} (known: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
     /// Every registered projection.
     pub fn all(&self) -> impl Iterator<Item = &Registered> {
         self.registered.iter()
@@ -151,8 +198,15 @@ impl Projector {
             .any(|r| r.options.mode == ProjectionMode::Inline)
     }
 
-    /// Applies a commit's new pending events to every inline projection that is up to date.
+    /// Applies a commit's new pending events to every inline projection that is up to date and
+    /// has seen every pending event before them. A projection that is rebuilding, waits to retry
+    /// a failed event, or would be handed events out of order is left to the catch-up path
+    /// (see [`Projector::take_left_behind`]); so is the rest of a commit after an event fails.
+    /// Nothing here waits for anything but the store: it runs inside the commit's write.
     pub async fn on_commit<T: DocTx>(&self, tx: &T, events: &[StoredEvent]) -> Result<()> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
         for registered in self
             .registered
             .iter()
@@ -160,35 +214,63 @@ impl Projector {
         {
             let name = registered.projection.name();
             let Some(mut state) = tx.state(name).await? else {
+                self.left_behind.set(true);
                 continue;
             };
-            let current =
-                state.version == registered.projection.version() && state.stopped_at.is_none();
-            let in_order = events
-                .first()
-                .is_some_and(|first| first.seq > state.fold().pending_upto);
-            if !current || !in_order {
+            if state.stopped_at.is_some() {
                 continue;
             }
-            let ns = namespace(name, state.version);
+            let current = state.version == registered.projection.version() && state.retry.is_none();
+            if !current || !self.follows(tx, &state, first).await? {
+                self.left_behind.set(true);
+                continue;
+            }
             let mut fold = state.fold();
-            let mut known = Known::new();
-            let mut ahead = Some(events);
-            for event in events {
-                if let Some(stop) = self
-                    .process(tx, registered, &ns, event, true, &mut known, &mut ahead)
+            let page = self.prepare(events)?;
+            let mut run = Run::new(registered, namespace(name, state.version), &mut state);
+            let mut looked_ahead = false;
+            for index in 0..page.len() {
+                match self
+                    .process(tx, &mut run, &page, index, true, &mut looked_ahead)
                     .await?
                 {
-                    state.stopped_at = Some(stop);
-                    break;
+                    Flow::Next => {
+                        fold.pending_upto = page[index].stored.seq;
+                        fold.pending_applied += 1;
+                    }
+                    Flow::Halt => {
+                        self.left_behind.set(true);
+                        break;
+                    }
                 }
-                fold.pending_upto = event.seq;
-                fold.pending_applied += 1;
             }
             state.set_fold(fold);
             tx.put_state(&state)?;
         }
         Ok(())
+    }
+
+    /// Whether `first` is the next pending event the fold of `state` should see: no pending
+    /// event between the last one it processed and `first` waits unprocessed.
+    async fn follows<T: DocTx>(
+        &self,
+        tx: &T,
+        state: &ProjectionState,
+        first: &StoredEvent,
+    ) -> Result<bool> {
+        if first.seq <= state.pending_upto {
+            return Ok(false);
+        }
+        if first.seq == state.pending_upto + 1 {
+            return Ok(true);
+        }
+        Ok(tx.pending_count_upto(first.seq - 1).await? == state.pending_applied)
+    }
+
+    /// Whether a commit left events to the catch-up path since the last call (an inline
+    /// projection that failed on one, was rebuilding, or waits to retry); resets the flag.
+    pub fn take_left_behind(&self) -> bool {
+        self.left_behind.replace(false)
     }
 
     /// Brings the inline projections up to date after confirmed events arrived or pending ones
@@ -210,99 +292,6 @@ impl Projector {
         }
         Ok(())
     }
-
-    /// One step of catching up projection `name` (up to `limit` events): starts or continues a
-    /// rebuild when its version changed, folds newly confirmed events, then applies pending ones.
-    pub async fn catch_up<T: DocTx>(&self, tx: &T, name: &str, limit: usize) -> Result<CatchUp> {
-        let registered = self
-            .get(name)
-            .ok_or_else(|| Error::InvalidInput(format!("unknown projection {name:?}")))?;
-        let version = registered.projection.version();
-        let mut state = match tx.state(name).await? {
-            Some(state) => state,
-            None => ProjectionState {
-                name: name.to_owned(),
-                version: 0,
-                ..Default::default()
-            },
-        };
-        if self.forced_rebuilds.borrow_mut().remove(name) {
-            for ns in std::iter::once(state.version)
-                .chain(state.rebuild.as_ref().map(|rebuild| rebuild.version))
-                .map(|version| namespace(name, version))
-            {
-                tx.clear_namespace(&ns)?;
-                tx.clear_undo(&ns)?;
-            }
-            state = ProjectionState {
-                name: name.to_owned(),
-                version: 0,
-                ..Default::default()
-            };
-        }
-        if state.stopped_at.is_some() {
-            return Ok(CatchUp {
-                processed: 0,
-                finished: true,
-            });
-        }
-        let rebuilding = state.version != version;
-        if rebuilding
-            && state
-                .rebuild
-                .as_ref()
-                .is_none_or(|rebuild| rebuild.version != version)
-        {
-            let stale = state
-                .rebuild
-                .take()
-                .map(|rebuild| namespace(name, rebuild.version));
-            if let Some(stale) = stale {
-                tx.clear_namespace(&stale)?;
-                tx.clear_undo(&stale)?;
-            }
-            state.rebuild = Some(Rebuild {
-                version,
-                total: tx.event_count().await?,
-                ..Default::default()
-            });
-        }
-        let target_version = if rebuilding { version } else { state.version };
-        let ns = namespace(name, target_version);
-        let mut fold = if rebuilding {
-            state.rebuild.as_ref().map(|r| r.fold).unwrap_or_default()
-        } else {
-            state.fold()
-        };
-        let (step, stopped_at) = self
-            .fold_step(tx, registered, &ns, &mut fold, limit)
-            .await?;
-        state.stopped_at = stopped_at;
-        if rebuilding {
-            let rebuild = state.rebuild.as_mut().expect("a rebuild was started above");
-            rebuild.fold = fold;
-            rebuild.done += step.processed;
-            if step.finished && stopped_at.is_none() {
-                let old = namespace(name, state.version);
-                tx.clear_namespace(&old)?;
-                tx.clear_undo(&old)?;
-                state.version = version;
-                state.rebuild = None;
-                state.set_fold(fold);
-            }
-        } else {
-            state.set_fold(fold);
-        }
-        tx.put_state(&state)?;
-        Ok(CatchUp {
-            processed: step.processed,
-            finished: step.finished && !rebuilding_left(&state, version),
-        })
-    }
-}
-
-fn rebuilding_left(state: &ProjectionState, version: u32) -> bool {
-    state.version != version && state.stopped_at.is_none()
 }
 
 impl ProjectionState {
@@ -315,7 +304,15 @@ impl ProjectionState {
         }
     }
 
-    fn set_fold(&mut self, fold: Fold) {
+    /// A projection that has built nothing yet.
+    pub fn named(name: &str) -> Self {
+        ProjectionState {
+            name: name.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    pub(super) fn set_fold(&mut self, fold: Fold) {
         self.checkpoint = fold.checkpoint;
         self.pending_upto = fold.pending_upto;
         self.pending_applied = fold.pending_applied;

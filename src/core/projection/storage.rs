@@ -64,6 +64,10 @@ pub trait DocTx {
     fn put_state(&self, state: &ProjectionState) -> Result<()>;
     /// Records a dead letter.
     fn put_dead_letter(&self, letter: &DeadLetter) -> Result<()>;
+    /// The dead letters of projection `name`, oldest first.
+    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>>;
+    /// Replaces the dead letters of projection `name` with `letters` (none: removes them all).
+    async fn replace_dead_letters(&self, name: &str, letters: &[DeadLetter]) -> Result<()>;
     /// Confirmed events with a server position above `position`, in position order.
     async fn confirmed_after(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>>;
     /// Pending events with a local sequence number above `seq`, in local order.

@@ -6,7 +6,9 @@
 //! work. Results cross to JS as JSON text (one `JSON.parse` each), which measured faster than
 //! serde-wasm-bindgen for event-sized values (see `to_js_json`).
 
+mod driver;
 mod options;
+mod projections;
 mod sync;
 mod views;
 
@@ -28,9 +30,7 @@ use super::fetch::FetchTransport;
 use super::fields;
 use super::store::LocalStore;
 use super::sync_client::{ConnectOptions, LocalSyncClient};
-use crate::core::{
-    Engine, EngineConfig, Error, ExecuteOptions, Projection, ProjectionMode, Result,
-};
+use crate::core::{Engine, EngineConfig, Error, ExecuteOptions, Projection, Result};
 use crate::store::indexeddb::ChangeSubscription;
 use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
 use crate::sync::{RemoteConfig, RemoteStore};
@@ -45,7 +45,8 @@ pub struct JsStore {
     indexes: ProjectionIndexes,
     /// Storage "remote": every command is on the server once executed; nothing to sync.
     remote: bool,
-    background: Option<views::Background>,
+    /// Keeps the projections moving (exists whenever there are projections).
+    driver: Option<driver::CatchUpDriver>,
     closed: Cell<bool>,
     subscriptions: Rc<RefCell<HashMap<u32, Option<u64>>>>,
     next_subscription: Cell<u32>,
@@ -81,14 +82,14 @@ impl JsStore {
             };
             Ok((engine, aggregate, id, command, options))
         })();
-        let background = self.background.clone();
+        let driver = self.driver.clone();
         spawn(async move {
             let (engine, aggregate, id, command, options) = checked?;
             let result = engine
                 .execute_json(&aggregate, &id, &command, options)
                 .await;
-            if let Some(background) = background {
-                background.kick();
+            if let Some(driver) = driver {
+                driver.after_write();
             }
             result
         })
@@ -144,6 +145,9 @@ impl JsStore {
     /// Closes the store: live queries stop, IndexedDB connections close, later calls fail.
     pub fn close(&self) -> Promise {
         if !self.closed.replace(true) {
+            if let Some(driver) = &self.driver {
+                driver.stop();
+            }
             for (_, id) in self.subscriptions.borrow_mut().drain() {
                 if let Some(id) = id {
                     self.engine.unsubscribe(id);
@@ -212,10 +216,8 @@ impl JsStore {
             engine.register_handler(Rc::new(aggregate))?;
         }
         let mut indexes = HashMap::new();
-        let mut background = false;
         for (projection, options) in projections {
             indexes.insert(projection.name().to_owned(), projection.indexes());
-            background |= options.mode != ProjectionMode::Inline;
             engine.register_projection(Rc::new(projection), options)?;
         }
         if let LocalStore::Remote(store) = engine.store() {
@@ -230,8 +232,12 @@ impl JsStore {
             ));
         }
         let engine = Rc::new(engine);
-        views::catch_up(&engine).await?;
-        let changes = views::watch_other_tabs(&engine);
+        let retry_at = driver::catch_up(&engine).await?;
+        let driver = (!indexes.is_empty()).then(|| driver::CatchUpDriver::new(engine.clone()));
+        if let Some(driver) = &driver {
+            driver.schedule(retry_at);
+        }
+        let changes = views::watch_other_tabs(&engine, driver.as_ref());
         let sync = sync
             .filter(|_| !remote)
             .map(|options| {
@@ -245,7 +251,7 @@ impl JsStore {
             })
             .transpose()?;
         Ok(JsStore {
-            background: background.then(|| views::Background::new(engine.clone())),
+            driver,
             engine,
             sync,
             indexes,

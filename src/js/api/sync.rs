@@ -49,11 +49,11 @@ impl JsStore {
                     )
                 })
         });
-        let background = self.background.clone();
+        let driver = self.driver.clone();
         spawn(async move {
             let report = checked?.sync().await;
-            if let Some(background) = background {
-                background.kick();
+            if let Some(driver) = driver {
+                driver.after_write();
             }
             report
         })
@@ -72,12 +72,12 @@ impl JsStore {
         to_js_json(&status).map_err(to_js_error)
     }
 
-    /// Tells background projections that a sync round stored events (the driver calls it after
-    /// each round).
+    /// Tells the projections' catch-up that a sync round stored events (the sync driver calls
+    /// it after each round).
     #[wasm_bindgen(js_name = afterSync)]
     pub fn after_sync(&self) {
-        if let Some(background) = &self.background {
-            background.kick();
+        if let Some(driver) = &self.driver {
+            driver.after_write();
         }
     }
 

@@ -1,13 +1,13 @@
-//! Read models from JS: `get`, `query`, live queries (`subscribe`), and the driver that keeps
-//! background projections and other tabs' changes flowing into them.
+//! Read models from JS: `get`, `query`, live queries (`subscribe`), and other tabs' changes
+//! flowing into them.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
+use super::driver::CatchUpDriver;
 use super::{JsStore, spawn};
 use crate::core::engine::Watch;
 use crate::core::projection::QuerySpec;
@@ -17,9 +17,6 @@ use crate::js::error::to_js_error;
 use crate::js::fields;
 use crate::js::store::LocalStore;
 use crate::store::indexeddb::ChangeSubscription;
-
-/// Catch-up steps one drive runs at most before it yields to the next trigger.
-const MAX_STEPS: usize = 1_000;
 
 #[wasm_bindgen(js_class = WasmStore)]
 impl JsStore {
@@ -108,7 +105,7 @@ impl JsStore {
 }
 
 impl JsStore {
-    fn projection_name(&self, name: &JsValue) -> Result<String> {
+    pub(super) fn projection_name(&self, name: &JsValue) -> Result<String> {
         let name = fields::string_arg(name, "the read model name")?;
         if !self.indexes.contains_key(&name) {
             let mut known: Vec<&str> = self.indexes.keys().map(String::as_str).collect();
@@ -130,67 +127,23 @@ impl JsStore {
     }
 }
 
-/// Brings background projections up to date after commits and sync: one task at a time, run
-/// again when a commit came in while it ran.
-#[derive(Clone)]
-pub(super) struct Background {
-    engine: Rc<Engine<LocalStore>>,
-    running: Rc<Cell<bool>>,
-    again: Rc<Cell<bool>>,
-}
-
-impl Background {
-    /// A driver for `engine`'s background projections.
-    pub(super) fn new(engine: Rc<Engine<LocalStore>>) -> Background {
-        Background {
-            engine,
-            running: Rc::default(),
-            again: Rc::default(),
-        }
-    }
-
-    /// Asks for a catch-up: starts a task unless one runs, which then runs once more.
-    pub(super) fn kick(&self) {
-        self.again.set(true);
-        if self.running.replace(true) {
-            return;
-        }
-        let this = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            while this.again.replace(false) {
-                if let Err(error) = catch_up(&this.engine).await {
-                    report("a background projection failed", &to_js_error(error));
-                }
-            }
-            this.running.set(false);
-        });
-    }
-}
-
-/// Runs catch-up steps until every projection is up to date or a step makes no progress (a
-/// failing step waits for its backoff and is tried again on the next trigger).
-pub(super) async fn catch_up(engine: &Engine<LocalStore>) -> Result<()> {
-    for _ in 0..MAX_STEPS {
-        let steps = engine.run_projections(500).await?;
-        let finished = steps.iter().all(|(_, step)| step.finished);
-        let progressed = steps.iter().any(|(_, step)| step.processed > 0);
-        if finished || !progressed {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Refreshes live queries when another tab or worker commits to the same IndexedDB database.
-pub(super) fn watch_other_tabs(engine: &Rc<Engine<LocalStore>>) -> Option<ChangeSubscription> {
+/// Refreshes live queries, and runs the projections' catch-up, when another tab or worker
+/// commits to the same IndexedDB database.
+pub(super) fn watch_other_tabs(
+    engine: &Rc<Engine<LocalStore>>,
+    driver: Option<&CatchUpDriver>,
+) -> Option<ChangeSubscription> {
     let LocalStore::IndexedDb(store) = engine.store() else {
         return None;
     };
     let weak = Rc::downgrade(engine);
+    let driver = driver.map(CatchUpDriver::downgrade);
     store.subscribe(move |_| {
+        if let Some(driver) = driver.as_ref().and_then(|driver| driver.upgrade()) {
+            driver.kick();
+        }
         if let Some(engine) = weak.upgrade() {
             wasm_bindgen_futures::spawn_local(async move {
-                let _ = catch_up(&engine).await;
                 engine.refresh_subscriptions().await;
             });
         }
@@ -198,7 +151,7 @@ pub(super) fn watch_other_tabs(engine: &Rc<Engine<LocalStore>>) -> Option<Change
 }
 
 /// Reports an error no caller awaits, on the console.
-fn report(context: &str, error: &JsValue) {
+pub(super) fn report(context: &str, error: &JsValue) {
     let console = Reflect::get(&js_sys::global(), &"console".into()).ok();
     let log = console
         .as_ref()

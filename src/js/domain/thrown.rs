@@ -61,6 +61,15 @@ pub fn take(error: &Error) -> Option<JsValue> {
     })
 }
 
+/// `message` without the marker of a parked exception (for text shown to people, such as a
+/// dead letter's error).
+pub fn without_marker(message: &str) -> &str {
+    match message.rfind(MARKER) {
+        Some(start) if message.ends_with(']') => message[..start].trim_end(),
+        _ => message,
+    }
+}
+
 /// Reads a thrown `DomainError`: `name === "DomainError"` and a string `code`.
 pub fn domain_error(thrown: &JsValue) -> Option<DomainError> {
     if !thrown.is_object() {

@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 
 use super::at_rest::{doc_place, undo_place};
 use super::records::{array_key, body, field, from_body, number, object, prefix_range};
-use super::schema::{BY_PENDING, BY_POSITION};
+use super::schema::{BY_PENDING, BY_POSITION, BY_PROJECTION};
 use super::txn::{WriteTx, fail};
 use crate::core::projection::{DeadLetter, DocTx, IndexValue, UndoEntry};
 use crate::core::{ProjectionState, Result, StoredEvent};
@@ -45,6 +45,12 @@ async fn stored_events(request: idb::request::GetAllStoreRequest) -> Result<Vec<
 
 fn above(value: u64) -> Result<Query> {
     idb::KeyRange::lower_bound(&JsValue::from_f64(value as f64), Some(true))
+        .map(Query::from)
+        .map_err(fail)
+}
+
+fn only(name: &str) -> Result<Query> {
+    idb::KeyRange::only(&JsValue::from_str(name))
         .map(Query::from)
         .map_err(fail)
 }
@@ -192,6 +198,32 @@ impl DocTx for WriteTx {
             ("body", body(letter)?),
         ]);
         self.dead_letters.add(&record, None).map_err(fail)?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
+        let index = self.dead_letters.index(BY_PROJECTION).map_err(fail)?;
+        let records = index
+            .get_all(Some(only(name)?), None)
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        records.iter().map(from_body).collect()
+    }
+
+    async fn replace_dead_letters(&self, name: &str, letters: &[DeadLetter]) -> Result<()> {
+        let index = self.dead_letters.index(BY_PROJECTION).map_err(fail)?;
+        let keys = index
+            .get_all_keys(Some(only(name)?), None)
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        for key in keys {
+            self.dead_letters.delete(key).map_err(fail)?;
+        }
+        for letter in letters {
+            self.put_dead_letter(letter)?;
+        }
         Ok(())
     }
 

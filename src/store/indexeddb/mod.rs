@@ -23,6 +23,7 @@ mod doc_tx;
 mod errors;
 mod keys;
 mod notices;
+mod projections;
 mod queries;
 mod reads;
 mod records;
@@ -48,7 +49,7 @@ use self::writer::Writer;
 use super::{
     Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, StoredEvent, SyncBatch,
 };
-use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
+use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
 use crate::core::{
     Error, EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
     Snapshot, StreamId, Timestamp,
@@ -338,28 +339,16 @@ impl EventStore for IndexedDbStore {
         name: &str,
         limit: usize,
     ) -> Result<CatchUp> {
-        let tx = txn::WriteTx::begin(self).await?;
-        match projector.catch_up(&tx, name, limit).await {
-            Ok(step) => {
-                tx.finish().await.map_err(|error| {
-                    let name = error.as_ref().map(|e| e.name());
-                    errors::classify(
-                        "running a projection",
-                        name.as_deref(),
-                        "the transaction was aborted",
-                    )
-                })?;
-                Ok(step)
-            }
-            Err(error) => Err(match tx.abort().await {
-                Some(cause) => errors::classify(
-                    "running a projection",
-                    Some(&cause.name()),
-                    &cause.message(),
-                ),
-                None => error,
-            }),
-        }
+        projections::run(self, projector, name, limit).await
+    }
+
+    async fn operate_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        operation: ProjectionOperation,
+    ) -> Result<()> {
+        projections::operate(self, projector, name, operation).await
     }
 
     async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>> {

@@ -23,7 +23,7 @@ use super::{
     SyncBatch,
 };
 use crate::core::personal::{KeyStore, KeyUpdate};
-use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
+use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
 use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
     Snapshot, StreamId, Timestamp,
@@ -257,19 +257,24 @@ impl EventStore for MemoryStore {
             .await
     }
 
+    async fn operate_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        operation: ProjectionOperation,
+    ) -> Result<()> {
+        // Every check of `operate` comes before its first write, so a failure leaves the data
+        // as it was.
+        self.transact(async |tx| projector.operate(tx, name, operation).await)
+            .await
+    }
+
     async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>> {
         Ok(self.data.borrow().views.states.get(name).cloned())
     }
 
     async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
-        let data = self.data.borrow();
-        Ok(data
-            .views
-            .dead
-            .iter()
-            .filter(|letter| letter.projection == name)
-            .cloned()
-            .collect())
+        Ok(self.data.borrow().views.dead_letters(name))
     }
 
     async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>> {

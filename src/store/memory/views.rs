@@ -65,6 +65,15 @@ impl Views {
         }
     }
 
+    /// The dead letters of projection `name`, oldest first.
+    pub fn dead_letters(&self, name: &str) -> Vec<DeadLetter> {
+        self.dead
+            .iter()
+            .filter(|letter| letter.projection == name)
+            .cloned()
+            .collect()
+    }
+
     /// The documents an index query selects, reading only index entries in its range.
     pub fn query(&self, ns: &str, query: &Query) -> Page {
         let entry =
@@ -218,6 +227,18 @@ impl DocTx for MemoryTx {
 
     fn put_dead_letter(&self, letter: &DeadLetter) -> Result<()> {
         self.with(|data| data.views.dead.push(letter.clone()));
+        Ok(())
+    }
+
+    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
+        Ok(self.with(|data| data.views.dead_letters(name)))
+    }
+
+    async fn replace_dead_letters(&self, name: &str, letters: &[DeadLetter]) -> Result<()> {
+        self.with(|data| {
+            data.views.dead.retain(|letter| letter.projection != name);
+            data.views.dead.extend_from_slice(letters);
+        });
         Ok(())
     }
 

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use super::{AppendAnswer, StreamTransport};
 use crate::core::personal::{KeyStore, KeyUpdate};
-use crate::core::projection::{CatchUp, DeadLetter, Page, Projector, Query};
+use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
 use crate::core::{
     EngineConfig, Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry,
     ProjectionState, RejectedCommand, Result, Snapshot, StreamId, Timestamp,
@@ -354,6 +354,17 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
         self.shared
             .local
             .run_projection(projector, name, limit)
+            .await
+    }
+
+    async fn operate_projection(
+        &self,
+        projector: &Projector,
+        name: &str,
+        operation: ProjectionOperation,
+    ) -> Result<()> {
+        (self.shared.local)
+            .operate_projection(projector, name, operation)
             .await
     }
 
