@@ -325,7 +325,7 @@ async fn tenant_a_cannot_reach_tenant_b_through_any_endpoint() {
 #[tokio::test]
 async fn streams_outside_the_prefixes_are_forbidden_everywhere() {
     let arena = Arena::new().await;
-    let clerk = token("t", "clerk", Some(&["Order-"]));
+    let clerk = token("t", "clerk", Some(&["Order-*"]));
     for stream in ["Customer-1", "order-1", "Orde", "XOrder-1"] {
         let (uri, single, _) = one_append(stream);
         arena

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::SECRET;
+use crate::support::{SECRET, TEST_KEK};
 
 /// The server binary: `FIELDSTREAM_SERVER_BIN` when set (an optimised build, for the soak's
 /// figures), else the debug build cargo made for this test.
@@ -29,8 +29,9 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `fieldstream-server serve` on `database` with `extra` flags (rate limit off unless
-    /// `extra` sets `--rate-limit`), on a free port; returns once it listens.
+    /// Starts `fieldstream-server serve` on `database` with `extra` flags (rate limits off unless
+    /// `extra` sets them; the test key-encryption key unless it names a `--key-file`), on a free
+    /// port; returns once it listens.
     pub async fn start(database: &str, extra: &[&str]) -> Self {
         let mut server = ServerProcess {
             child: None,
@@ -48,6 +49,16 @@ impl ServerProcess {
         command.args(["serve", "--database", &self.database]);
         if !self.extra.iter().any(|flag| flag == "--rate-limit") {
             command.args(["--rate-limit", "0"]);
+        }
+        if !self
+            .extra
+            .iter()
+            .any(|flag| flag == "--rate-limit-unauthenticated")
+        {
+            command.args(["--rate-limit-unauthenticated", "0"]);
+        }
+        if !self.extra.iter().any(|flag| flag == "--key-file") {
+            command.env("FIELDSTREAM_KEY_ENCRYPTION_KEY", TEST_KEK);
         }
         let mut child = command
             .args(["--listen", &self.addr.to_string()])

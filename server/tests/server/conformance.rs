@@ -3,15 +3,27 @@
 
 use fieldstream::core::{ExpectedVersion, StreamId};
 use fieldstream::protocol::{AppendResponse, ClientEvent};
-use fieldstream_server::backend::{AppendOutcome, Backend};
+use fieldstream_server::backend::{AppendOutcome, Backend, PageSize};
+use fieldstream_server::grants::Grant;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn stream(name: &str) -> StreamId {
+/// A page of `limit` events with a budget no test event reaches.
+pub fn page(limit: u32) -> PageSize {
+    PageSize::new(limit, 64 << 20)
+}
+
+/// The conflict page every append test uses.
+pub const CONFLICT: PageSize = PageSize {
+    limit: 1_000,
+    max_bytes: 4 << 20,
+};
+
+pub fn stream(name: &str) -> StreamId {
     StreamId::parse(name).unwrap()
 }
 
-fn events(n: usize) -> Vec<ClientEvent> {
+pub fn events(n: usize) -> Vec<ClientEvent> {
     (0..n)
         .map(|i| ClientEvent {
             id: Uuid::new_v4(),
@@ -23,14 +35,18 @@ fn events(n: usize) -> Vec<ClientEvent> {
         .collect()
 }
 
-async fn appended<B: Backend>(
+pub async fn appended<B: Backend>(
     b: &B,
     tenant: &str,
     s: &str,
     expected: ExpectedVersion,
     e: &[ClientEvent],
 ) -> AppendResponse {
-    match b.append(tenant, &stream(s), expected, e).await.unwrap() {
+    match b
+        .append(tenant, &stream(s), expected, e, CONFLICT)
+        .await
+        .unwrap()
+    {
         AppendOutcome::Appended(response) => response,
         other => panic!("expected an append, got {other:?}"),
     }
@@ -62,7 +78,7 @@ pub async fn append_and_read<B: Backend>(b: B) {
     );
 
     let (current, read) = b
-        .read_stream("t", &stream("Order-1"), 1, 1000)
+        .read_stream("t", &stream("Order-1"), 1, page(1000))
         .await
         .unwrap();
     assert_eq!(current, 5);
@@ -76,19 +92,24 @@ pub async fn append_and_read<B: Backend>(b: B) {
     );
     assert_eq!(read[0].id, first[0].id);
     assert_eq!(read[2].data, json!({"i": 2}));
-    let (_, page) = b.read_stream("t", &stream("Order-1"), 2, 2).await.unwrap();
-    assert_eq!(page.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 3]);
+    let (_, two) = b
+        .read_stream("t", &stream("Order-1"), 2, page(2))
+        .await
+        .unwrap();
+    assert_eq!(two.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 3]);
     assert_eq!(
-        b.read_stream("t", &stream("Nope"), 1, 10).await.unwrap(),
+        b.read_stream("t", &stream("Nope"), 1, page(10))
+            .await
+            .unwrap(),
         (0, vec![])
     );
 
-    let all = b.read_all("t", 0, 1000, None).await.unwrap();
+    let all = b.read_all("t", 0, page(1000), None).await.unwrap().events;
     assert_eq!(
         all.iter().map(|e| e.position).collect::<Vec<_>>(),
         [1, 2, 3, 4, 5, 6]
     );
-    let after = b.read_all("t", 4, 1, None).await.unwrap();
+    let after = b.read_all("t", 4, page(1), None).await.unwrap().events;
     assert_eq!(after.iter().map(|e| e.position).collect::<Vec<_>>(), [5]);
     assert_eq!(b.head("t").await.unwrap(), 6);
     assert_eq!(b.head("other").await.unwrap(), 0);
@@ -101,7 +122,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         other => panic!("expected a conflict, got {other:?}"),
     };
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::StreamExists, &events(1))
+        b.append("t", &s, ExpectedVersion::StreamExists, &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -109,7 +130,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
     appended(&b, "t", "s", ExpectedVersion::Any, &events(2)).await;
     appended(&b, "t", "s", ExpectedVersion::StreamExists, &events(1)).await;
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::NoStream, &events(1))
+        b.append("t", &s, ExpectedVersion::NoStream, &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -119,7 +140,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         [1, 2, 3]
     );
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::Exact(1), &events(1))
+        b.append("t", &s, ExpectedVersion::Exact(1), &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -129,7 +150,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         [2, 3]
     );
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::Exact(7), &events(1))
+        b.append("t", &s, ExpectedVersion::Exact(7), &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -149,7 +170,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         .await;
     }
     let c = conflict(
-        b.append("t", &big, ExpectedVersion::NoStream, &events(1))
+        b.append("t", &big, ExpectedVersion::NoStream, &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -168,7 +189,7 @@ pub async fn exactly_once<B: Backend>(b: B) {
         ExpectedVersion::Any,
         ExpectedVersion::Exact(99),
     ] {
-        let again = b.append("t", &s, expected, &batch).await.unwrap();
+        let again = b.append("t", &s, expected, &batch, CONFLICT).await.unwrap();
         assert_eq!(again, AppendOutcome::Replayed(first.clone()));
     }
     assert_eq!(b.head("t").await.unwrap(), 4, "replays write nothing");
@@ -181,7 +202,7 @@ pub async fn exactly_once<B: Backend>(b: B) {
     };
     // The rule is about the request's ids: a run of stored events, in order, is a replay too.
     match b
-        .append("t", &s, ExpectedVersion::Any, &batch[1..])
+        .append("t", &s, ExpectedVersion::Any, &batch[1..], CONFLICT)
         .await
         .unwrap()
     {
@@ -191,20 +212,26 @@ pub async fn exactly_once<B: Backend>(b: B) {
     let mut partial = batch[..1].to_vec();
     partial.extend(events(1));
     mismatch(
-        b.append("t", &s, ExpectedVersion::Any, &partial)
+        b.append("t", &s, ExpectedVersion::Any, &partial, CONFLICT)
             .await
             .unwrap(),
     );
     let reversed: Vec<_> = batch.iter().rev().cloned().collect();
     mismatch(
-        b.append("t", &s, ExpectedVersion::Any, &reversed)
+        b.append("t", &s, ExpectedVersion::Any, &reversed, CONFLICT)
             .await
             .unwrap(),
     );
     mismatch(
-        b.append("t", &stream("elsewhere"), ExpectedVersion::Any, &batch)
-            .await
-            .unwrap(),
+        b.append(
+            "t",
+            &stream("elsewhere"),
+            ExpectedVersion::Any,
+            &batch,
+            CONFLICT,
+        )
+        .await
+        .unwrap(),
     );
     assert_eq!(b.head("t").await.unwrap(), 4, "mismatches write nothing");
 
@@ -221,41 +248,84 @@ pub async fn tenants_are_isolated<B: Backend>(b: B) {
         (1, 1),
         "positions and versions are per tenant"
     );
-    assert_eq!(b.read_all("a", 0, 100, None).await.unwrap().len(), 2);
-    assert_eq!(b.read_all("b", 0, 100, None).await.unwrap().len(), 1);
-    assert_eq!(b.read_stream("b", &stream("s"), 1, 100).await.unwrap().0, 1);
+    assert_eq!(
+        b.read_all("a", 0, page(100), None)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        2
+    );
+    assert_eq!(
+        b.read_all("b", 0, page(100), None)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
+    assert_eq!(
+        b.read_stream("b", &stream("s"), 1, page(100))
+            .await
+            .unwrap()
+            .0,
+        1
+    );
     assert_eq!(
         (b.head("a").await.unwrap(), b.head("b").await.unwrap()),
         (2, 1)
     );
 }
 
-pub async fn prefixes_filter_reads<B: Backend>(b: B) {
-    for name in ["Order-1", "Order-2", "Customer-1", "a_b", "axb"] {
+pub async fn grants_filter_reads<B: Backend>(b: B) {
+    let all = [
+        "Order-1",
+        "Order-10",
+        "Order-1@x",
+        "Order-2",
+        "Customer-1",
+        "a_b",
+        "axb",
+    ];
+    for name in all {
         appended(&b, "t", name, ExpectedVersion::NoStream, &events(1)).await;
     }
-    let names = |events: Vec<fieldstream::protocol::ServerEvent>| {
-        events
-            .into_iter()
-            .map(|e| e.stream.to_string())
-            .collect::<Vec<_>>()
-    };
-    let read = |prefixes: Vec<String>| {
+    let read = |grants: Vec<Grant>| {
         let b = b.clone();
-        async move { names(b.read_all("t", 0, 100, Some(&prefixes)).await.unwrap()) }
+        async move {
+            let page = b.read_all("t", 0, page(100), Some(&grants)).await.unwrap();
+            assert!(page.exhausted);
+            let head = b.readable_head("t", &grants).await.unwrap();
+            assert_eq!(head, page.events.last().map_or(0, |e| e.position));
+            page.events
+                .into_iter()
+                .map(|e| e.stream.to_string())
+                .collect::<Vec<_>>()
+        }
     };
-    assert_eq!(read(vec!["Order-".into()]).await, ["Order-1", "Order-2"]);
+    let exact = |s: &str| Grant::Stream(s.into());
+    let prefix = |s: &str| Grant::Prefix(s.into());
     assert_eq!(
-        read(vec!["Customer-".into(), "Order-2".into()]).await,
+        read(vec![exact("Order-1")]).await,
+        ["Order-1"],
+        "exact means exact"
+    );
+    assert_eq!(
+        read(vec![prefix("Order-1")]).await,
+        ["Order-1", "Order-10", "Order-1@x"]
+    );
+    assert_eq!(
+        read(vec![prefix("Customer-"), exact("Order-2")]).await,
         ["Order-2", "Customer-1"]
     );
     assert_eq!(
-        read(vec!["a_".into()]).await,
+        read(vec![prefix("a_")]).await,
         ["a_b"],
         "'_' is literal, not a wildcard"
     );
     assert!(read(vec![]).await.is_empty());
-    assert_eq!(read(vec![String::new()]).await.len(), 5);
+    assert_eq!(read(vec![prefix("")]).await.len(), all.len());
+    assert_eq!(read(vec![exact("Nope")]).await.len(), 0);
 }
 
 pub async fn stores_events_as_given<B: Backend>(b: B) {
@@ -277,7 +347,10 @@ pub async fn stores_events_as_given<B: Backend>(b: B) {
         })
         .collect();
     appended(&b, "t", "x@y:z.1", ExpectedVersion::Any, &sent).await;
-    let (_, read) = b.read_stream("t", &stream("x@y:z.1"), 1, 10).await.unwrap();
+    let (_, read) = b
+        .read_stream("t", &stream("x@y:z.1"), 1, page(10))
+        .await
+        .unwrap();
     for (stored, sent) in read.iter().zip(&sent) {
         assert_eq!(
             (stored.id, &stored.event_type, stored.schema_version),
@@ -299,12 +372,28 @@ pub async fn export_then_import<B: Backend, C: Backend>(from: B, into: C) {
         from.export_page(Some(("a", 4)), 1000).await.unwrap().len(),
         2
     );
-    into.import_chunk(&exported[..2]).await.unwrap();
-    into.import_chunk(&exported[2..]).await.unwrap();
+    // An import that is not committed leaves nothing behind.
+    let mut abandoned = into.begin_import().await.unwrap();
+    abandoned.events(&exported).await.unwrap();
+    drop(abandoned);
+    assert_eq!(into.count_events().await.unwrap(), 0);
+    assert_eq!(into.head("a").await.unwrap(), 0);
+
+    let mut tx = into.begin_import().await.unwrap();
+    assert_eq!(tx.existing().await.unwrap(), (0, true));
+    tx.events(&exported[..2]).await.unwrap();
+    tx.events(&exported[2..]).await.unwrap();
+    tx.commit().await.unwrap();
     for tenant in ["a", "b"] {
         assert_eq!(
-            into.read_all(tenant, 0, 100, None).await.unwrap(),
-            from.read_all(tenant, 0, 100, None).await.unwrap()
+            into.read_all(tenant, 0, page(100), None)
+                .await
+                .unwrap()
+                .events,
+            from.read_all(tenant, 0, page(100), None)
+                .await
+                .unwrap()
+                .events
         );
         assert_eq!(
             into.head(tenant).await.unwrap(),
@@ -335,7 +424,11 @@ pub async fn notifies_after_commit<B: Backend>(b: B) {
     .expect("a head signal");
     assert!(changed.head == 2 || changed.tenant.is_none());
     assert_eq!(
-        b.read_all("t", 0, 10, None).await.unwrap().len(),
+        b.read_all("t", 0, page(10), None)
+            .await
+            .unwrap()
+            .events
+            .len(),
         2,
         "visible when signalled"
     );
@@ -361,8 +454,8 @@ macro_rules! conformance {
                 super::tenants_are_isolated($make().await).await;
             }
             #[tokio::test]
-            async fn prefixes_filter_reads() {
-                super::prefixes_filter_reads($make().await).await;
+            async fn grants_filter_reads() {
+                super::grants_filter_reads($make().await).await;
             }
             #[tokio::test]
             async fn stores_events_as_given() {

@@ -17,6 +17,7 @@ fn run(args: &[&str]) -> std::process::Output {
     Command::new(BINARY)
         .args(args)
         .env("FIELDSTREAM_LOG", "warn")
+        .env("FIELDSTREAM_KEY_ENCRYPTION_KEY", TEST_KEK)
         .output()
         .expect("run the binary")
 }

@@ -117,7 +117,7 @@ async fn tab(router: &Router, store: MemoryStore) -> Device {
     engine.catch_up_projections().await.unwrap();
     let transport = RouterTransport {
         router: router.clone(),
-        token: token("acme", "tablet", None),
+        token: scoped_token("acme", "tablet", None, Some("keys:forget")),
         offline: Default::default(),
     };
     SyncClient::new(Rc::new(engine), transport, SyncConfig::default())
@@ -198,7 +198,19 @@ async fn a_subject_forgotten_on_one_device_is_forgotten_on_the_server_and_the_ot
         .unwrap();
     assert!(exported.status.success());
     let export = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(export.lines().count(), 3);
+    let kinds: Vec<Option<String>> = export
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            record["kind"].as_str().map(str::to_owned)
+        })
+        .collect();
+    let count = |kind: Option<&str>| kinds.iter().filter(|k| k.as_deref() == kind).count();
+    assert_eq!(
+        (count(None), count(Some("key")), count(Some("forgotten"))),
+        (3, 1, 1),
+        "the events, Bob's sealed key, and Ada forgotten"
+    );
     assert!(export.contains("$enc") && !export.contains("Ada") && !export.contains("Bob"));
     let bob_key = get(&router, "/v1/keys/c2", &token("acme", "r", None))
         .await

@@ -186,7 +186,7 @@ async fn isolated_by_tenant_and_prefix_with_query_tokens() {
     let app = sqlite_app().await;
     let a = token("a", "alice", None);
     let b = token("b", "bob", None);
-    let orders = token("a", "clerk", Some(&["Order-"]));
+    let orders = token("a", "clerk", Some(&["Order-*"]));
     let mut feed_b = subscribe(&app, "/v1/subscribe", &b, None).await;
     // EventSource cannot send headers: the token may come as `access_token`.
     let response = app
