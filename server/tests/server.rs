@@ -14,10 +14,14 @@ mod concurrency;
 mod conformance;
 #[path = "server/export_import.rs"]
 mod export_import;
+#[path = "server/grants.rs"]
+mod grants;
 #[path = "server/keys.rs"]
 mod keys;
 #[path = "server/multiprocess.rs"]
 mod multiprocess;
+#[path = "server/pages.rs"]
+mod pages;
 #[path = "server/personal_sync.rs"]
 mod personal_sync;
 #[path = "server/remote_store.rs"]

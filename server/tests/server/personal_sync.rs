@@ -23,11 +23,11 @@ use tower::ServiceExt;
 use crate::support::*;
 
 #[path = "../../../tests/personal/mod.rs"]
-mod personal;
-use personal::{Delivery, DeliveryCommand, DeliveryProjection, book};
+pub mod personal;
+pub use personal::{Delivery, DeliveryCommand, DeliveryProjection, book};
 
 /// The sync requests, sent through the router with a token of tenant `acme`.
-struct RouterTransport {
+pub struct RouterTransport {
     router: Router,
     token: String,
     offline: std::cell::Cell<bool>,
@@ -101,9 +101,9 @@ impl Transport for RouterTransport {
     }
 }
 
-type Device = SyncClient<MemoryStore, RouterTransport>;
+pub type Device = SyncClient<MemoryStore, RouterTransport>;
 
-async fn device(router: &Router) -> Device {
+pub async fn device(router: &Router) -> Device {
     tab(router, MemoryStore::new()).await
 }
 
@@ -123,7 +123,7 @@ async fn tab(router: &Router, store: MemoryStore) -> Device {
     SyncClient::new(Rc::new(engine), transport, SyncConfig::default())
 }
 
-async fn name_of(device: &Device, id: &str) -> String {
+pub async fn name_of(device: &Device, id: &str) -> String {
     let state = device.engine().load::<Delivery>(id).await.unwrap().state;
     let doc = device
         .engine()

@@ -28,6 +28,14 @@ pub struct Message {
 }
 
 impl SseReader {
+    /// A reader of a subscription's response body.
+    pub fn new(body: Body) -> Self {
+        SseReader {
+            body,
+            buffer: String::new(),
+        }
+    }
+
     /// The next message, failing the test after 10 s.
     pub async fn next(&mut self) -> Message {
         tokio::time::timeout(Duration::from_secs(10), self.read())
