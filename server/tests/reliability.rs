@@ -31,6 +31,8 @@ mod abuse_http;
 mod abuse_input;
 #[path = "reliability/fuzz.rs"]
 mod fuzz;
+#[path = "reliability/keys_at_rest.rs"]
+mod keys_at_rest;
 #[path = "reliability/load.rs"]
 mod load;
 #[path = "reliability/sigkill.rs"]
