@@ -35,6 +35,9 @@ pub enum TransferError {
         /// What is wrong.
         message: String,
     },
+    /// The database's keys are sealed under another key-encryption key.
+    #[error("the key-encryption key is not the one this database's keys are sealed under")]
+    WrongKek,
     /// Import needs a database without events or keys.
     #[error(
         "the target database already holds {0} events or key-service records; import needs an empty database"
@@ -143,6 +146,10 @@ pub async fn import(backend: &AnyBackend, kek: &Kek, path: &Path) -> Result<Coun
     let (existing, keys_empty) = tx.existing().await?;
     if existing > 0 || !keys_empty {
         return Err(TransferError::NotEmpty(existing.max(1)));
+    }
+    // The database takes the import's KEK with the import, or not at all.
+    if !kek.verifies(&tx.store_kek_check(&kek.check_value()).await?) {
+        return Err(TransferError::WrongKek);
     }
     let mut checker = check::Checker::default();
     let mut counts = Counts::default();

@@ -93,7 +93,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(args) => {
             let kek = setup::kek(&args.key, &args.database.database)?;
             let backend = open(&args.database.database).await?;
-            setup::check_kek(&backend, &kek).await?;
             let counts = export::import(&backend, &kek, &args.input).await?;
             tracing::info!(
                 events = counts.events,

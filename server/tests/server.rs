@@ -16,6 +16,8 @@ mod conformance;
 mod export_import;
 #[path = "server/grants.rs"]
 mod grants;
+#[path = "server/import_rules.rs"]
+mod import_rules;
 #[path = "server/keys.rs"]
 mod keys;
 #[path = "server/multiprocess.rs"]

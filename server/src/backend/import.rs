@@ -6,6 +6,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
 use super::key_export::{KeyRecord, KeyRecords};
+use super::key_tables::KeyTables;
 use super::rows::{EncodedEvent, chunk_heads, signed};
 use super::{ExportedEvent, StoreError, postgres, sqlite};
 
@@ -118,6 +119,18 @@ impl ImportTx {
             }
             ImportTx::Postgres { tx } => {
                 KeyRecords::<Postgres>::insert(tx, record, fingerprint).await
+            }
+        }
+    }
+
+    /// Stores the KEK check value with the import, unless the database has one already.
+    pub async fn store_kek_check(&mut self, check: &str) -> Result<String, StoreError> {
+        match self {
+            ImportTx::Sqlite { tx, .. } => {
+                KeyTables::<Sqlite>::meta_once(tx, super::KEK_CHECK, check).await
+            }
+            ImportTx::Postgres { tx } => {
+                KeyTables::<Postgres>::meta_once(tx, super::KEK_CHECK, check).await
             }
         }
     }

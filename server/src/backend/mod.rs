@@ -103,6 +103,9 @@ pub struct ExportedEvent {
     pub event: ServerEvent,
 }
 
+/// The name of the KEK check value in the meta table.
+const KEK_CHECK: &str = "kek_check";
+
 /// How a database makes commits durable, as it reported at startup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Durability(pub String);

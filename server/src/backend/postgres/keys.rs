@@ -10,12 +10,10 @@ use sqlx::{PgConnection, Postgres};
 use super::PostgresBackend;
 use crate::backend::key_export::{KeyRecord, KeyRecords};
 use crate::backend::key_tables::{KeyTables, KeyView, NewKey, PutOutcome};
-use crate::backend::{KeyService, StoreError};
+use crate::backend::{KEK_CHECK, KeyService, StoreError};
 use crate::grants::Grant;
 
 type Tables = KeyTables<Postgres>;
-
-const KEK_CHECK: &str = "kek_check";
 
 /// Serialises the key-service writes of `tenant` until the transaction ends.
 async fn lock(tx: &mut PgConnection, tenant: &str) -> Result<(), StoreError> {

@@ -9,12 +9,10 @@ use sqlx::Sqlite;
 use super::SqliteBackend;
 use crate::backend::key_export::{KeyRecord, KeyRecords};
 use crate::backend::key_tables::{KeyTables, KeyView, NewKey, PutOutcome};
-use crate::backend::{KeyService, StoreError};
+use crate::backend::{KEK_CHECK, KeyService, StoreError};
 use crate::grants::Grant;
 
 type Tables = KeyTables<Sqlite>;
-
-const KEK_CHECK: &str = "kek_check";
 
 impl SqliteBackend {
     /// Copies the WAL into the database file and truncates it (waiting for readers up to the
