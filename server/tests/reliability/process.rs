@@ -25,7 +25,9 @@ pub struct ServerProcess {
     addr: SocketAddr,
     database: String,
     extra: Vec<String>,
+    wrapper: Vec<String>,
     errors: Arc<AtomicU64>,
+    log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -33,19 +35,34 @@ impl ServerProcess {
     /// `extra` sets them; the test key-encryption key unless it names a `--key-file`), on a free
     /// port; returns once it listens.
     pub async fn start(database: &str, extra: &[&str]) -> Self {
+        Self::start_wrapped(database, extra, &[]).await
+    }
+
+    /// [`ServerProcess::start`], with the binary run by `wrapper` (such as
+    /// `["prlimit", "--nofile=128"]`, which runs it with at most 128 open files).
+    pub async fn start_wrapped(database: &str, extra: &[&str], wrapper: &[&str]) -> Self {
         let mut server = ServerProcess {
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database: database.to_owned(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             errors: Arc::new(AtomicU64::new(0)),
+            log: Arc::default(),
         };
         server.launch().await;
         server
     }
 
     async fn launch(&mut self) {
-        let mut command = Command::new(binary());
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
         command.args(["serve", "--database", &self.database]);
         if !self.extra.iter().any(|flag| flag == "--rate-limit") {
             command.args(["--rate-limit", "0"]);
@@ -87,9 +104,10 @@ impl ServerProcess {
         .await
         .expect("the server listens within 30 s");
         self.addr = listening;
-        let errors = self.errors.clone();
+        let (errors, log) = (self.errors.clone(), self.log.clone());
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
+                log.lock().unwrap().push(line.clone());
                 if line.contains("ERROR") || line.contains("panicked") {
                     eprintln!("server log: {line}");
                     errors.fetch_add(1, Ordering::SeqCst);
@@ -120,6 +138,11 @@ impl ServerProcess {
     /// Error or panic lines the server logged so far.
     pub fn logged_errors(&self) -> u64 {
         self.errors.load(Ordering::SeqCst)
+    }
+
+    /// The log lines (warnings and errors) the server wrote since it started listening.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// SIGKILL (no shutdown of any kind), then waits until the process is gone.
