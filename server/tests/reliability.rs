@@ -29,6 +29,8 @@ mod abuse;
 mod abuse_http;
 #[path = "reliability/abuse_input.rs"]
 mod abuse_input;
+#[path = "reliability/abuse_limits.rs"]
+mod abuse_limits;
 #[path = "reliability/abuse_slow.rs"]
 mod abuse_slow;
 #[path = "reliability/fuzz.rs"]

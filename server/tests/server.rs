@@ -38,3 +38,5 @@ mod router_errors;
 mod router_ok;
 #[path = "server/router_subscribe.rs"]
 mod router_subscribe;
+#[path = "server/startup.rs"]
+mod startup;
