@@ -33,6 +33,8 @@ mod abuse_input;
 mod abuse_limits;
 #[path = "reliability/abuse_slow.rs"]
 mod abuse_slow;
+#[path = "reliability/durability.rs"]
+mod durability;
 #[path = "reliability/fuzz.rs"]
 mod fuzz;
 #[path = "reliability/keys_at_rest.rs"]

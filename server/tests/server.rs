@@ -12,6 +12,8 @@ mod cli;
 mod concurrency;
 #[path = "server/conformance.rs"]
 mod conformance;
+#[path = "server/conformance_more.rs"]
+mod conformance_more;
 #[path = "server/export_import.rs"]
 mod export_import;
 #[path = "server/grants.rs"]
@@ -24,6 +26,8 @@ mod keys;
 mod multiprocess;
 #[path = "server/pages.rs"]
 mod pages;
+#[path = "server/payloads.rs"]
+mod payloads;
 #[path = "server/personal_sync.rs"]
 mod personal_sync;
 #[path = "server/remote_store.rs"]

@@ -6,7 +6,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
 use super::key_export::{KeyRecord, KeyRecords};
-use super::key_tables::KeyTables;
+use super::meta::MetaTable;
 use super::rows::{EncodedEvent, chunk_heads, signed};
 use super::{ExportedEvent, StoreError, postgres, sqlite};
 
@@ -127,10 +127,10 @@ impl ImportTx {
     pub async fn store_kek_check(&mut self, check: &str) -> Result<String, StoreError> {
         match self {
             ImportTx::Sqlite { tx, .. } => {
-                KeyTables::<Sqlite>::meta_once(tx, super::KEK_CHECK, check).await
+                MetaTable::<Sqlite>::meta_once(tx, super::KEK_CHECK, check).await
             }
             ImportTx::Postgres { tx } => {
-                KeyTables::<Postgres>::meta_once(tx, super::KEK_CHECK, check).await
+                MetaTable::<Postgres>::meta_once(tx, super::KEK_CHECK, check).await
             }
         }
     }

@@ -16,10 +16,11 @@ use sqlx::{
 };
 
 use super::StoreError;
+pub use super::key_model::{KeyView, NewKey, PutOutcome, StoredKey};
 use super::rows::{signed, unsigned};
 use crate::grants::{Grant, push_filter};
 
-/// The tables of the key service.
+/// The tables of the key service (and the meta table, which holds the KEK check value).
 pub const SCHEMA: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_keys (
         tenant TEXT NOT NULL,
@@ -45,59 +46,6 @@ pub const SCHEMA: [&str; 4] = [
         name TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL)",
 ];
-
-/// One stored key: its id and its sealed material.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    /// The key's id.
-    pub id: String,
-    /// The key, sealed under the KEK.
-    pub sealed: String,
-}
-
-impl std::fmt::Debug for StoredKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredKey").field("id", &self.id).finish()
-    }
-}
-
-/// A key to add: its id, sealed material and fingerprint.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NewKey {
-    /// The key's id.
-    pub id: String,
-    /// The key, sealed under the KEK.
-    pub sealed: String,
-    /// The key's keyed fingerprint.
-    pub fingerprint: String,
-}
-
-impl std::fmt::Debug for NewKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewKey").field("id", &self.id).finish()
-    }
-}
-
-/// What a caller sees of a subject.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyView {
-    /// The keys it may see, oldest first.
-    pub keys: Vec<StoredKey>,
-    /// Whether the subject was forgotten.
-    pub forgotten: bool,
-    /// Whether the caller may see the subject at all: it reads every stream, or one of the
-    /// subject's keys is used in a stream it reads.
-    pub visible: bool,
-}
-
-/// What a `PUT` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PutOutcome {
-    /// Stored (or nothing to store); the subject as the caller now sees it.
-    Stored(KeyView),
-    /// This key id is held with other key material: nothing was written.
-    IdTaken(String),
-}
 
 /// The key service's queries on database `DB` (SQLite or PostgreSQL).
 pub struct KeyTables<DB>(PhantomData<DB>);
@@ -394,35 +342,5 @@ where
                 })
             })
             .collect()
-    }
-
-    /// The value named `name` in the meta table.
-    pub async fn meta(
-        connection: &mut DB::Connection,
-        name: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM fieldstream_meta WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&mut *connection)
-                .await?,
-        )
-    }
-
-    /// Stores `value` under `name` unless a value is there; returns the stored one.
-    pub async fn meta_once(
-        tx: &mut DB::Connection,
-        name: &str,
-        value: &str,
-    ) -> Result<String, StoreError> {
-        sqlx::query(
-            "INSERT INTO fieldstream_meta (name, value) VALUES ($1, $2) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-        Ok(Self::meta(tx, name).await?.unwrap_or_default())
     }
 }

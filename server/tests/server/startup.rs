@@ -16,9 +16,9 @@ use crate::support::{SECRET, TEST_KEK};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_fieldstream-server");
 
-/// A started server: the child, its base URL and its log so far.
+/// A started server (it runs until this is dropped), its base URL and its log so far.
 pub struct Started {
-    pub child: Child,
+    _child: Child,
     pub base: String,
     pub log: String,
 }
@@ -55,7 +55,11 @@ pub async fn serve(args: &[&str], env: &[(&str, &str)]) -> Result<Started, Strin
     .expect("starts or exits within 30 s");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     match started {
-        Some(base) => Ok(Started { child, base, log }),
+        Some(base) => Ok(Started {
+            _child: child,
+            base,
+            log,
+        }),
         None => Err(log),
     }
 }

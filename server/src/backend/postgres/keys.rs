@@ -10,10 +10,12 @@ use sqlx::{PgConnection, Postgres};
 use super::PostgresBackend;
 use crate::backend::key_export::{KeyRecord, KeyRecords};
 use crate::backend::key_tables::{KeyTables, KeyView, NewKey, PutOutcome};
+use crate::backend::meta::MetaTable;
 use crate::backend::{KEK_CHECK, KeyService, StoreError};
 use crate::grants::Grant;
 
 type Tables = KeyTables<Postgres>;
+type Meta = MetaTable<Postgres>;
 
 /// Serialises the key-service writes of `tenant` until the transaction ends.
 async fn lock(tx: &mut PgConnection, tenant: &str) -> Result<(), StoreError> {
@@ -80,14 +82,14 @@ impl KeyService for PostgresBackend {
 
     async fn kek_check(&self) -> Result<Option<String>, StoreError> {
         let mut connection = self.pool.acquire().await?;
-        Tables::meta(&mut connection, KEK_CHECK).await
+        Meta::meta(&mut connection, KEK_CHECK).await
     }
 
     async fn store_kek_check(&self, check: &str) -> Result<String, StoreError> {
         let mut tx = self.pool.begin().await?;
         // No tenant is empty: this lock is the meta table's own.
         lock(&mut tx, "").await?;
-        let stored = Tables::meta_once(&mut tx, KEK_CHECK, check).await?;
+        let stored = Meta::meta_once(&mut tx, KEK_CHECK, check).await?;
         tx.commit().await?;
         Ok(stored)
     }

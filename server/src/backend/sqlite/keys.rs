@@ -9,10 +9,12 @@ use sqlx::Sqlite;
 use super::SqliteBackend;
 use crate::backend::key_export::{KeyRecord, KeyRecords};
 use crate::backend::key_tables::{KeyTables, KeyView, NewKey, PutOutcome};
+use crate::backend::meta::MetaTable;
 use crate::backend::{KEK_CHECK, KeyService, StoreError};
 use crate::grants::Grant;
 
 type Tables = KeyTables<Sqlite>;
+type Meta = MetaTable<Sqlite>;
 
 impl SqliteBackend {
     /// Copies the WAL into the database file and truncates it (waiting for readers up to the
@@ -92,13 +94,13 @@ impl KeyService for SqliteBackend {
 
     async fn kek_check(&self) -> Result<Option<String>, StoreError> {
         let mut connection = self.writer.acquire().await?;
-        Tables::meta(&mut connection, KEK_CHECK).await
+        Meta::meta(&mut connection, KEK_CHECK).await
     }
 
     async fn store_kek_check(&self, check: &str) -> Result<String, StoreError> {
         let _lock = self.write_lock.lock().await;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let stored = Tables::meta_once(&mut tx, KEK_CHECK, check).await?;
+        let stored = Meta::meta_once(&mut tx, KEK_CHECK, check).await?;
         tx.commit().await?;
         Ok(stored)
     }
