@@ -33,10 +33,14 @@ mod abuse_input;
 mod abuse_limits;
 #[path = "reliability/abuse_slow.rs"]
 mod abuse_slow;
+#[path = "reliability/abuse_tenants.rs"]
+mod abuse_tenants;
 #[path = "reliability/durability.rs"]
 mod durability;
 #[path = "reliability/fuzz.rs"]
 mod fuzz;
+#[path = "reliability/fuzz_keys.rs"]
+mod fuzz_keys;
 #[path = "reliability/keys_at_rest.rs"]
 mod keys_at_rest;
 #[path = "reliability/load.rs"]
