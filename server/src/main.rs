@@ -30,6 +30,7 @@ async fn run_server(args: ServeArgs) -> Result<(), Failure> {
     let kek = setup::kek(&args.key, &args.database.database)?;
     let backend = open(&args.database.database).await?;
     setup::check_kek(&backend, &kek).await?;
+    setup::migrate_plain_keys(&backend, &kek).await?;
     let config = setup::config(&args, auth, loopback_host_only, kek);
     let state = AppState::new(backend, config);
     let app = router(state.clone())?;
@@ -93,6 +94,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(args) => {
             let kek = setup::kek(&args.key, &args.database.database)?;
             let backend = open(&args.database.database).await?;
+            setup::migrate_plain_keys(&backend, &kek).await?;
             let counts = export::import(&backend, &kek, &args.input).await?;
             tracing::info!(
                 events = counts.events,

@@ -154,6 +154,14 @@ pub async fn check_kek(backend: &AnyBackend, kek: &Kek) -> Result<(), Failure> {
     }
 }
 
+/// Moves the keys an older version kept in clear into the sealed table.
+pub async fn migrate_plain_keys(backend: &AnyBackend, kek: &Kek) -> Result<(), Failure> {
+    if let Some(moved) = backend.migrate_plain_keys(kek).await? {
+        tracing::info!(moved, "sealed the keys an older version kept in clear");
+    }
+    Ok(())
+}
+
 /// The router's configuration.
 pub fn config(args: &ServeArgs, auth: AuthMode, loopback_host_only: bool, kek: Kek) -> Config {
     Config {

@@ -18,6 +18,15 @@ pub enum AnyBackend {
     Postgres(PostgresBackend),
 }
 
+macro_rules! delegate {
+    ($self:ident, $backend:ident => $call:expr) => {
+        match $self {
+            AnyBackend::Sqlite($backend) => $call,
+            AnyBackend::Postgres($backend) => $call,
+        }
+    };
+}
+
 impl AnyBackend {
     /// Opens (and creates or migrates) the database `url` names.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -51,6 +60,15 @@ impl AnyBackend {
         (path != std::path::Path::new(":memory:")).then_some(path)
     }
 
+    /// Moves keys kept in clear by an older version into the sealed table; how many, when the
+    /// database had such a table.
+    pub async fn migrate_plain_keys(
+        &self,
+        kek: &crate::kek::Kek,
+    ) -> Result<Option<u64>, StoreError> {
+        delegate!(self, b => b.migrate_plain_keys(kek).await)
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -70,15 +88,6 @@ impl From<PostgresBackend> for AnyBackend {
     fn from(backend: PostgresBackend) -> Self {
         AnyBackend::Postgres(backend)
     }
-}
-
-macro_rules! delegate {
-    ($self:ident, $backend:ident => $call:expr) => {
-        match $self {
-            AnyBackend::Sqlite($backend) => $call,
-            AnyBackend::Postgres($backend) => $call,
-        }
-    };
 }
 
 impl Backend for AnyBackend {

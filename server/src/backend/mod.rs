@@ -12,6 +12,7 @@ pub mod import;
 mod key_export;
 mod key_model;
 mod key_tables;
+pub mod legacy;
 mod meta;
 mod notify;
 mod pg_listen;

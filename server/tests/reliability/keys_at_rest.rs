@@ -1,7 +1,8 @@
 //! The key service on disk, through the real binary: keys are sealed under the KEK (the key is
 //! never in a database file, SQLite or PostgreSQL), a forgotten key's sealed record leaves the
-//! SQLite files too (overwrite, `secure_delete`, WAL checkpoint), and key writes from two
-//! processes on one SQLite file all succeed (`BEGIN IMMEDIATE`).
+//! SQLite files too (overwrite, `secure_delete`, WAL checkpoint), key writes from two
+//! processes on one SQLite file all succeed (`BEGIN IMMEDIATE`), and keys an older version kept
+//! in clear are sealed (and their table dropped) on the first start.
 
 use std::path::Path;
 
@@ -194,4 +195,84 @@ async fn key_writes_from_two_processes_on_one_sqlite_file_all_succeed() {
     for server in &servers {
         assert_eq!(server.logged_errors(), 0);
     }
+}
+
+async fn plain_keys_are_sealed_on_first_start(database: &str, files: Option<(&Path, &str)>) {
+    let (_, key_a) = fresh_key();
+    let (_, key_b) = fresh_key();
+    let id = uuid::Uuid::new_v4();
+    let statements = [
+        "CREATE TABLE fieldstream_subject_keys (tenant TEXT NOT NULL, subject TEXT NOT NULL, \
+         key_id TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tenant, subject, key_id))"
+            .to_owned(),
+        format!("INSERT INTO fieldstream_subject_keys VALUES ('acme', 'c1', 'b', '{key_b}')"),
+        format!("INSERT INTO fieldstream_subject_keys VALUES ('acme', 'c1', 'a', '{key_a}')"),
+        format!(
+            "INSERT INTO fieldstream_events VALUES ('acme', 1, '{id}', 'Order-7', 1, 'Booked', 1, \
+             '{{\"name\":{{\"$enc\":\"v1\",\"k\":\"c1\",\"i\":\"a\",\"n\":\"x\",\"c\":\"y\"}}}}', '{{}}', 1)"
+        ),
+        "INSERT INTO fieldstream_heads VALUES ('acme', 1)".to_owned(),
+    ];
+    // The server makes today's tables; the older version's table is added beside them.
+    let mut server = ServerProcess::start(database, &[]).await;
+    server.kill().await;
+    if database.starts_with("postgres") {
+        let mut db = sqlx::PgConnection::connect(database).await.unwrap();
+        for statement in &statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&mut db)
+                .await
+                .unwrap();
+        }
+    } else {
+        let mut db = sqlx::SqliteConnection::connect(&format!("sqlite:{database}"))
+            .await
+            .unwrap();
+        for statement in &statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&mut db)
+                .await
+                .unwrap();
+        }
+        db.close().await.unwrap();
+    }
+    server.restart().await;
+    let admin = scoped_token("acme", "admin", None, None);
+    let (status, answer) = call(&server, "GET", "/v1/keys/c1", &admin, None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["keys"],
+        json!([{"id": "a", "key": key_a}, {"id": "b", "key": key_b}]),
+        "numbered in key-id order, as they were listed"
+    );
+    let rep = scoped_token("acme", "rep", Some(&["Order-7"]), None);
+    let (_, seen) = call(&server, "GET", "/v1/keys/c1", &rep, None).await;
+    assert_eq!(
+        seen["keys"],
+        json!([{"id": "a", "key": key_a}]),
+        "used in its stream's events"
+    );
+    if let Some((dir, name)) = files {
+        for key in [&key_a, &key_b] {
+            let found = on_disk(dir, name, key.as_bytes());
+            assert!(found.is_empty(), "a key in clear left in {found:?}");
+        }
+    }
+    assert_eq!(server.logged_errors(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_an_older_version_kept_in_clear_are_sealed_on_sqlite() {
+    let (dir, path) = sqlite_path();
+    let name = Path::new(&path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    plain_keys_are_sealed_on_first_start(&path, Some((dir.path(), &name))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_an_older_version_kept_in_clear_are_sealed_on_postgres() {
+    plain_keys_are_sealed_on_first_start(&postgres_database().await, None).await;
 }

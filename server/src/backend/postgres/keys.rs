@@ -10,9 +10,11 @@ use sqlx::{PgConnection, Postgres};
 use super::PostgresBackend;
 use crate::backend::key_export::{KeyRecord, KeyRecords};
 use crate::backend::key_tables::{KeyTables, KeyView, NewKey, PutOutcome};
+use crate::backend::legacy::LegacyKeys;
 use crate::backend::meta::MetaTable;
 use crate::backend::{KEK_CHECK, KeyService, StoreError};
 use crate::grants::Grant;
+use crate::kek::Kek;
 
 type Tables = KeyTables<Postgres>;
 type Meta = MetaTable<Postgres>;
@@ -24,6 +26,25 @@ async fn lock(tx: &mut PgConnection, tenant: &str) -> Result<(), StoreError> {
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// Counts the table of keys in clear of older versions.
+const EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables \
+     WHERE table_schema = current_schema() AND table_name = 'fieldstream_subject_keys'";
+
+impl PostgresBackend {
+    /// Moves keys kept in clear by an older version into the sealed table (see
+    /// [`crate::backend::legacy`]); how many, when there was such a table.
+    pub async fn migrate_plain_keys(&self, kek: &Kek) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // One process moves them; the others then find no table.
+        sqlx::query("SELECT pg_advisory_xact_lock(7286346518361)")
+            .execute(&mut *tx)
+            .await?;
+        let moved = LegacyKeys::<Postgres>::migrate(&mut tx, EXISTS, kek).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
 }
 
 impl KeyService for PostgresBackend {

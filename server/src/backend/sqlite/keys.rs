@@ -1,7 +1,8 @@
 //! The key service on SQLite: the shared queries of `key_tables`, with writes under the
 //! backend's writer lock and `BEGIN IMMEDIATE` (so that a second server process on the same
 //! file waits for the lock instead of failing with "database is locked"). After a forget, the
-//! WAL is checkpointed and truncated, so the forgotten key's old pages leave the WAL file too.
+//! WAL is checkpointed and truncated, so the forgotten key's old pages leave the WAL file too
+//! (and so do keys in clear once an older database's are moved).
 
 use fieldstream::protocol::ForgottenSubject;
 use sqlx::Sqlite;
@@ -9,14 +10,36 @@ use sqlx::Sqlite;
 use super::SqliteBackend;
 use crate::backend::key_export::{KeyRecord, KeyRecords};
 use crate::backend::key_tables::{KeyTables, KeyView, NewKey, PutOutcome};
+use crate::backend::legacy::LegacyKeys;
 use crate::backend::meta::MetaTable;
 use crate::backend::{KEK_CHECK, KeyService, StoreError};
 use crate::grants::Grant;
+use crate::kek::Kek;
 
 type Tables = KeyTables<Sqlite>;
+
+/// Counts the table of keys in clear of older versions.
+const EXISTS: &str =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fieldstream_subject_keys'";
 type Meta = MetaTable<Sqlite>;
 
 impl SqliteBackend {
+    /// Moves keys kept in clear by an older version into the sealed table (see
+    /// [`crate::backend::legacy`]); how many, when there was such a table.
+    pub async fn migrate_plain_keys(&self, kek: &Kek) -> Result<Option<u64>, StoreError> {
+        let moved = {
+            let _lock = self.write_lock.lock().await;
+            let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+            let moved = LegacyKeys::<Sqlite>::migrate(&mut tx, EXISTS, kek).await?;
+            tx.commit().await?;
+            moved
+        };
+        if moved.is_some() && !self.in_memory {
+            self.checkpoint().await;
+        }
+        Ok(moved)
+    }
+
     /// Copies the WAL into the database file and truncates it (waiting for readers up to the
     /// busy timeout). A failure is logged: the forget itself is committed either way.
     async fn checkpoint(&self) {
