@@ -45,6 +45,8 @@ mod fuzz_keys;
 mod keys_at_rest;
 #[path = "reliability/load.rs"]
 mod load;
+#[path = "reliability/read_budget.rs"]
+mod read_budget;
 #[path = "reliability/sigkill.rs"]
 mod sigkill;
 #[path = "reliability/sync_clients.rs"]
