@@ -109,6 +109,12 @@ pub async fn device(router: &Router) -> Device {
 
 /// A device's tab on `store` (tabs of one device share it).
 async fn tab(router: &Router, store: MemoryStore) -> Device {
+    let token = scoped_token("acme", "tablet", None, Some("keys:forget"));
+    tab_with(router, store, token).await
+}
+
+/// A tab on `store` whose requests carry `token`.
+async fn tab_with(router: &Router, store: MemoryStore, token: String) -> Device {
     let mut engine = Engine::new(store);
     engine.register::<Delivery>().unwrap();
     engine
@@ -117,7 +123,7 @@ async fn tab(router: &Router, store: MemoryStore) -> Device {
     engine.catch_up_projections().await.unwrap();
     let transport = RouterTransport {
         router: router.clone(),
-        token: scoped_token("acme", "tablet", None, Some("keys:forget")),
+        token,
         offline: Default::default(),
     };
     SyncClient::new(Rc::new(engine), transport, SyncConfig::default())
@@ -266,4 +272,36 @@ async fn the_syncing_tab_pushes_a_key_another_tab_made() {
     let reader = device(&router).await;
     reader.sync().await.unwrap();
     assert_eq!(name_of(&reader, "d1").await, "Ada");
+}
+
+#[tokio::test]
+async fn a_forget_the_server_refuses_stays_queued_and_the_sync_goes_on() {
+    let router = app(sqlite_in_memory().await, config());
+    let unscoped = tab_with(&router, MemoryStore::new(), token("acme", "tablet", None)).await;
+    for (id, customer) in [("d1", "c1"), ("d2", "c2")] {
+        unscoped
+            .engine()
+            .execute::<Delivery>(id, &book(customer, "Ada", "555-0101"), Default::default())
+            .await
+            .unwrap();
+    }
+    unscoped.sync().await.unwrap();
+    unscoped.forget_subject("c1").await.unwrap();
+    assert_eq!(name_of(&unscoped, "d1").await, REDACTED, "forgotten here");
+    unscoped
+        .engine()
+        .execute::<Delivery>("d3", &book("c3", "Cy", "555-0103"), Default::default())
+        .await
+        .unwrap();
+    unscoped
+        .sync()
+        .await
+        .expect("the round goes on without the refused forget");
+    assert_eq!(unscoped.engine().unsent_forgets().await.unwrap(), ["c1"]);
+    let reader = token("acme", "r", None);
+    assert_eq!(
+        get(&router, "/v1/keys/c1", &reader).await.1["forgotten"],
+        false
+    );
+    assert_eq!(all_events(&router, &reader).await.len(), 3, "d3 was pushed");
 }
