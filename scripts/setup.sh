@@ -5,7 +5,8 @@
 #   - the wasm32-unknown-unknown Rust target
 #   - wasm-bindgen-cli at exactly the version of the wasm-bindgen crate in Cargo.toml
 #   - Debian packages: chromium, chromium-driver (browser tests), binaryen (wasm-opt),
-#     postgresql (server tests), brotli (bundle-size figures)
+#     postgresql (server tests), brotli (bundle-size figures), strace (the server's durability
+#     test counts flushes per acknowledged append)
 #   - the npm packages of package-lock.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v wasm-opt >/dev/null || missing+=(binaryen)
 command -v brotli >/dev/null || missing+=(brotli)
+command -v strace >/dev/null || missing+=(strace)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then

@@ -1,6 +1,9 @@
-//! Authentication: HS256 JWTs (or `--dev`), the [`Caller`] they yield, and stream-prefix rules.
+//! Authentication: HS256 JWTs (or `--dev`), the [`Caller`] they yield, its stream grants and
+//! scopes, and the rate limits that apply before a handler runs.
 
-use axum::extract::{FromRequestParts, Query};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use fieldstream::core::StreamId;
@@ -8,14 +11,22 @@ use fieldstream::protocol::ErrorCode;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::AuthMode;
+use crate::config::{AuthMode, JwtRules};
 use crate::error::AppError;
+use crate::grants::Grants;
 use crate::state::AppState;
 
 /// The longest tenant name a token may carry.
 pub const MAX_TENANT_LEN: usize = 200;
 
-/// The claims of a fieldstream token.
+/// Clock leeway for `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECS: u64 = 60;
+
+/// The scope that allows `DELETE /v1/keys/{subject}` (forgetting a data subject for good).
+pub const FORGET_SCOPE: &str = "keys:forget";
+
+/// The claims of a fieldstream token (besides the registered ones the validator reads: `nbf`,
+/// `iat`, `iss`, `aud`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The subject: who calls (rate limits are per subject).
@@ -24,9 +35,22 @@ pub struct Claims {
     pub tenant: String,
     /// Expiry, in Unix epoch seconds.
     pub exp: u64,
-    /// Stream-id prefixes the token may read and write; absent means every stream of its tenant.
+    /// The streams the token may read and write: exact stream ids, or prefixes ending in `*`;
+    /// absent means every stream of its tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub streams: Option<Vec<String>>,
+    /// Space-separated extra permissions, such as `keys:forget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// The claims read beyond [`Claims`] for the lifetime check.
+#[derive(Deserialize)]
+struct TokenClaims {
+    #[serde(flatten)]
+    claims: Claims,
+    #[serde(default)]
+    iat: Option<u64>,
 }
 
 /// Who makes a request, once authenticated.
@@ -36,27 +60,26 @@ pub struct Caller {
     pub tenant: String,
     /// The subject.
     pub subject: String,
-    /// Stream-id prefixes the caller may touch; `None` means all of its tenant.
-    pub streams: Option<Vec<String>>,
+    /// The streams the caller may read and write.
+    pub grants: Grants,
+    /// Whether the token carries the `keys:forget` scope.
+    pub may_forget: bool,
 }
 
 impl Caller {
-    /// The caller `--dev` mode gives every request.
+    /// The caller `--dev` mode gives every request: every stream, every scope.
     pub fn dev() -> Self {
         Caller {
             tenant: "dev".into(),
             subject: "dev".into(),
-            streams: None,
+            grants: Grants::all(),
+            may_forget: true,
         }
     }
 
     /// Whether the caller may read and write `stream`.
     pub fn may_access(&self, stream: &StreamId) -> bool {
-        self.streams.as_ref().is_none_or(|prefixes| {
-            prefixes
-                .iter()
-                .any(|prefix| stream.as_str().starts_with(prefix.as_str()))
-        })
+        self.grants.allows(stream.as_str())
     }
 
     /// `forbidden` unless the caller may touch `stream`.
@@ -70,12 +93,18 @@ impl Caller {
             ))
         }
     }
+
+    /// The key of the per-subject limits: tenant and `sub` (the same `sub` in two tenants is
+    /// two subjects).
+    pub fn limit_key(&self) -> String {
+        format!("{}\u{0}{}", self.tenant, self.subject)
+    }
 }
 
 /// Checks tokens against the configured [`AuthMode`].
 #[derive(Clone)]
 pub struct Authenticator {
-    verifier: Option<(DecodingKey, Validation)>,
+    verifier: Option<(DecodingKey, Validation, JwtRules)>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -86,16 +115,45 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
+fn unauthorized(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::Unauthorized, message)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 impl Authenticator {
     /// An authenticator for `mode`.
     pub fn new(mode: &AuthMode) -> Self {
         let verifier = match mode {
             AuthMode::Dev => None,
-            AuthMode::Jwt { secret } => {
+            AuthMode::Jwt(rules) => {
                 // Only HS256: a token whose header names another algorithm (or `none`) fails.
                 let mut validation = Validation::new(Algorithm::HS256);
-                validation.set_required_spec_claims(&["exp", "sub"]);
-                Some((DecodingKey::from_secret(secret), validation))
+                let mut required = vec!["exp", "sub"];
+                validation.leeway = LEEWAY_SECS;
+                validation.validate_nbf = true;
+                if let Some(issuer) = &rules.issuer {
+                    validation.set_issuer(&[issuer]);
+                    required.push("iss");
+                }
+                match &rules.audience {
+                    Some(audience) => {
+                        validation.set_audience(&[audience]);
+                        required.push("aud");
+                    }
+                    // An `aud` the server was not told to check is not a reason to refuse.
+                    None => validation.validate_aud = false,
+                }
+                validation.set_required_spec_claims(&required);
+                Some((
+                    DecodingKey::from_secret(&rules.secret),
+                    validation,
+                    rules.clone(),
+                ))
             }
         };
         Authenticator { verifier }
@@ -103,49 +161,46 @@ impl Authenticator {
 
     /// The caller a bearer token (if any) stands for; `unauthorized` when it is missing or bad.
     pub fn authenticate(&self, token: Option<&str>) -> Result<Caller, AppError> {
-        let Some((key, validation)) = &self.verifier else {
+        let Some((key, validation, rules)) = &self.verifier else {
             return Ok(Caller::dev());
         };
-        let token = token.ok_or_else(|| {
-            AppError::new(
-                ErrorCode::Unauthorized,
-                "missing bearer token (Authorization: Bearer <JWT>)",
-            )
-        })?;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, validation)
-            .map_err(|error| {
-                AppError::new(ErrorCode::Unauthorized, format!("invalid token: {error}"))
-            })?
-            .claims;
-        if claims.tenant.is_empty() || claims.tenant.chars().count() > MAX_TENANT_LEN {
-            return Err(AppError::new(
-                ErrorCode::Unauthorized,
-                format!("invalid token: tenant must be 1-{MAX_TENANT_LEN} characters"),
-            ));
+        let token = token
+            .ok_or_else(|| unauthorized("missing bearer token (Authorization: Bearer <JWT>)"))?;
+        let TokenClaims { claims, iat } =
+            jsonwebtoken::decode::<TokenClaims>(token, key, validation)
+                .map_err(|error| unauthorized(format!("invalid token: {error}")))?
+                .claims;
+        if let Some(max) = rules.max_lifetime {
+            let max = max.as_secs();
+            let from = iat.unwrap_or_else(now_secs);
+            if claims.exp.saturating_sub(from) > max + LEEWAY_SECS {
+                return Err(unauthorized(format!(
+                    "invalid token: it lives longer than the {max} s this server allows"
+                )));
+            }
         }
-        let has_control = |text: &str| text.chars().any(char::is_control);
-        if has_control(&claims.tenant)
-            || claims
-                .streams
-                .iter()
-                .flatten()
-                .any(|prefix| has_control(prefix))
-        {
-            return Err(AppError::new(
-                ErrorCode::Unauthorized,
-                "invalid token: control characters in tenant or streams",
-            ));
+        if claims.tenant.is_empty() || claims.tenant.chars().count() > MAX_TENANT_LEN {
+            return Err(unauthorized(format!(
+                "invalid token: tenant must be 1-{MAX_TENANT_LEN} characters"
+            )));
+        }
+        if claims.tenant.chars().any(char::is_control) {
+            return Err(unauthorized("invalid token: control characters in tenant"));
         }
         if claims.sub.is_empty() {
-            return Err(AppError::new(
-                ErrorCode::Unauthorized,
-                "invalid token: empty sub",
-            ));
+            return Err(unauthorized("invalid token: empty sub"));
         }
+        let grants = Grants::from_claim(claims.streams.as_deref())
+            .map_err(|message| unauthorized(format!("invalid token: {message}")))?;
+        let may_forget = claims
+            .scope
+            .as_deref()
+            .is_some_and(|scope| scope.split(' ').any(|item| item == FORGET_SCOPE));
         Ok(Caller {
             tenant: claims.tenant,
             subject: claims.sub,
-            streams: claims.streams,
+            grants,
+            may_forget,
         })
     }
 }
@@ -163,12 +218,7 @@ fn bearer_token(parts: &Parts) -> Result<Option<String>, AppError> {
         let token = text
             .strip_prefix("Bearer ")
             .or_else(|| text.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::Unauthorized,
-                    "Authorization must be 'Bearer <JWT>'",
-                )
-            })?;
+            .ok_or_else(|| unauthorized("Authorization must be 'Bearer <JWT>'"))?;
         return Ok(Some(token.trim().to_owned()));
     }
     if parts.uri.path() == "/v1/subscribe"
@@ -179,6 +229,11 @@ fn bearer_token(parts: &Parts) -> Result<Option<String>, AppError> {
     Ok(None)
 }
 
+/// The `429` of every limit.
+pub fn rate_limited(message: &str) -> AppError {
+    AppError::new(ErrorCode::RateLimited, message)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
@@ -186,15 +241,27 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let caller = state.auth.authenticate(bearer_token(parts)?.as_deref())?;
-        if let Some(limiter) = &state.limiter {
-            // Keyed by tenant and subject: the same `sub` in two tenants is two subjects.
-            if !limiter.allow(&format!("{}\u{0}{}", caller.tenant, caller.subject)) {
-                return Err(AppError::new(
-                    ErrorCode::RateLimited,
-                    "too many requests; slow down",
-                ));
+        let caller =
+            bearer_token(parts).and_then(|token| state.auth.authenticate(token.as_deref()));
+        let caller = match caller {
+            Ok(caller) => caller,
+            Err(refusal) => {
+                // Without a valid token, the client's address is all there is to count.
+                let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+                if let (Some(limiter), Some(ConnectInfo(peer))) = (&state.ip_limiter, peer)
+                    && !limiter.allow(&peer.ip())
+                {
+                    return Err(rate_limited(
+                        "too many requests without a valid token from this address; slow down",
+                    ));
+                }
+                return Err(refusal);
             }
+        };
+        if let Some(limiter) = &state.limiter
+            && !limiter.allow(&caller.limit_key())
+        {
+            return Err(rate_limited("too many requests; slow down"));
         }
         Ok(caller)
     }

@@ -72,6 +72,12 @@ impl IntoResponse for AppError {
             }
             refused => (status, Json(refused.to_body())).into_response(),
         };
+        if code == ErrorCode::RateLimited {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         // Read by the metrics middleware to count rejected requests by code.
         response.extensions_mut().insert(code);
         response

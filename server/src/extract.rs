@@ -36,26 +36,36 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection {
-                    BytesRejection::FailedToBufferBody(failure)
-                        if failure.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-                    {
-                        AppError::new(
-                            ErrorCode::TooLarge,
-                            "the request body is over the size limit",
-                        )
-                    }
-                    other => AppError::new(ErrorCode::InvalidJson, other.body_text()),
-                })?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|error| {
-                AppError::new(ErrorCode::InvalidJson, format!("malformed JSON: {error}"))
-            })
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_failure)?;
+        crate::json::parse(&bytes).map(JsonBody).map_err(|error| {
+            AppError::new(ErrorCode::InvalidJson, format!("malformed JSON: {error}"))
+        })
     }
+}
+
+/// The refusal of a body that could not be read: too large, too slow, or cut off.
+fn body_failure(rejection: BytesRejection) -> AppError {
+    if let BytesRejection::FailedToBufferBody(failure) = &rejection {
+        if failure.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::new(
+                ErrorCode::TooLarge,
+                "the request body is over the size limit",
+            );
+        }
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(failure);
+        while let Some(error) = source {
+            if error.is::<tower_http::timeout::TimeoutError>() {
+                return AppError::new(
+                    ErrorCode::RequestTimeout,
+                    "the request body did not arrive in time; nothing was written",
+                );
+            }
+            source = error.source();
+        }
+    }
+    AppError::new(ErrorCode::InvalidJson, rejection.body_text())
 }
 
 /// The `{stream}` path segment, validated; `invalid_stream_id` when it breaks the rules.

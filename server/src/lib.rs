@@ -11,10 +11,17 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod files;
+pub mod grants;
+pub mod guards;
+pub mod json;
+pub mod kek;
 pub mod limits;
 pub mod metrics;
 pub mod routes;
+pub mod serve;
 pub mod state;
+pub mod subscriptions;
 pub mod telemetry;
 
 use std::time::Duration;
@@ -26,29 +33,48 @@ use axum::routing::{any, get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use backend::{AnyBackend, Backend};
-pub use config::{AuthMode, Config, Limits};
+pub use config::{AuthMode, Config, JwtRules, Limits};
 pub use state::AppState;
 
-/// A CORS origin that is not a valid header value.
+/// A CORS origin that is not a valid header value, or `*` given with other origins.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid CORS origin {0:?}")]
-pub struct InvalidOrigin(pub String);
+pub enum InvalidOrigin {
+    /// Not a valid header value.
+    #[error("invalid CORS origin {0:?}")]
+    Malformed(String),
+    /// `*` (any origin) with other origins.
+    #[error("--cors-origin '*' allows every origin; it cannot be combined with other origins")]
+    WildcardWithOthers,
+}
 
 fn cors(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
     if origins.is_empty() {
         return Ok(None);
     }
-    let origins = origins
-        .iter()
-        .map(|origin| HeaderValue::from_str(origin).map_err(|_| InvalidOrigin(origin.clone())))
-        .collect::<Result<Vec<_>, _>>()?;
+    let allow = if origins.iter().any(|origin| origin.trim() == "*") {
+        if origins.len() > 1 {
+            return Err(InvalidOrigin::WildcardWithOthers);
+        }
+        // Tokens travel in `Authorization`, not in cookies, so no credentials are allowed and
+        // `*` means what it says.
+        AllowOrigin::any()
+    } else {
+        let origins = origins
+            .iter()
+            .map(|origin| {
+                HeaderValue::from_str(origin).map_err(|_| InvalidOrigin::Malformed(origin.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(origins)
+    };
     Ok(Some(
         CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
+            .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([
                 header::AUTHORIZATION,
@@ -92,6 +118,11 @@ pub fn router(state: AppState) -> Result<Router, InvalidOrigin> {
     };
     let app = app
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
+        .layer(RequestBodyDeadlineLayer::new(config.limits.body_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guards::loopback_host_only,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,

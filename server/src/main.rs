@@ -3,68 +3,45 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod setup;
 
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use fieldstream_server::{AnyBackend, AppState, AuthMode, Config, Limits, export, router};
+use fieldstream_server::backend::Backend;
+use fieldstream_server::{AnyBackend, AppState, export, router, serve};
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, ServeArgs};
+use setup::Failure;
 
-type Failure = Box<dyn std::error::Error>;
+async fn open(database: &str) -> Result<AnyBackend, Failure> {
+    let backend = AnyBackend::open(database).await?;
+    let durability = backend.durability().await?;
+    tracing::info!(durability = %durability.0, "database opened");
+    Ok(backend)
+}
 
-async fn serve(args: ServeArgs) -> Result<(), Failure> {
-    let auth = match (args.dev, args.jwt_secret) {
-        (true, _) => {
-            tracing::warn!(
-                "!!! --dev: AUTHENTICATION IS OFF. Every request is tenant \"dev\". Never use this in production. !!!"
-            );
-            eprintln!("\n  WARNING: fieldstream-server runs with --dev: authentication is OFF.\n");
-            AuthMode::Dev
-        }
-        (false, Some(secret)) if !secret.is_empty() => {
-            if secret.len() < 32 {
-                tracing::warn!("the JWT secret is shorter than 32 bytes; use a longer random one");
-            }
-            AuthMode::Jwt {
-                secret: secret.into_bytes(),
-            }
-        }
-        (false, _) => {
-            return Err(
-                "set --jwt-secret (or FIELDSTREAM_JWT_SECRET), or pass --dev for local development"
-                    .into(),
-            );
-        }
-    };
-    let config = Config {
-        auth,
-        limits: Limits {
-            max_body_bytes: args.max_body_bytes,
-            max_events_per_append: args.max_events_per_append,
-            max_event_bytes: args.max_event_bytes,
-            requests_per_second: args.rate_limit,
-        },
-        cors_origins: args.cors_origins,
-        static_dir: args.static_dir,
-        heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
-    };
-    let backend = AnyBackend::open(&args.database.database).await?;
+async fn run_server(args: ServeArgs) -> Result<(), Failure> {
+    let (auth, loopback_host_only) = setup::auth(&args)?;
+    let options = setup::serve_options(&args)?;
+    let kek = setup::kek(&args.key, &args.database.database)?;
+    let backend = open(&args.database.database).await?;
+    setup::check_kek(&backend, &kek).await?;
+    setup::migrate_plain_keys(&backend, &kek).await?;
+    let config = setup::config(&args, auth, loopback_host_only, kek);
     let state = AppState::new(backend, config);
     let app = router(state.clone())?;
-    if let Some(limiter) = state.limiter.clone() {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                limiter.forget_idle();
-            }
-        });
-    }
+    let idle = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            idle.forget_idle_limits();
+        }
+    });
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(
         backend = state.backend.kind(),
@@ -72,13 +49,12 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         listener.local_addr()?
     );
     let stopping = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            stopping.shut_down();
-        })
-        .await?;
+    serve::serve(listener, app, options, async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        stopping.shut_down();
+    })
+    .await;
     Ok(())
 }
 
@@ -103,18 +79,29 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => run_server(*args).await,
         Command::Export(args) => {
-            let backend = AnyBackend::open(&args.database.database).await?;
-            let mut out = BufWriter::new(File::create(&args.out)?);
-            let count = export::export(&backend, &mut out).await?;
-            tracing::info!(count, file = %args.out.display(), "exported");
+            let backend = open(&args.database.database).await?;
+            let counts = export::export_to(&backend, &args.out).await?;
+            tracing::info!(
+                events = counts.events,
+                key_records = counts.key_records,
+                file = %args.out.display(),
+                "exported"
+            );
             Ok(())
         }
         Command::Import(args) => {
-            let backend = AnyBackend::open(&args.database.database).await?;
-            let count = export::import(&backend, &args.input).await?;
-            tracing::info!(count, file = %args.input.display(), "imported");
+            let kek = setup::kek(&args.key, &args.database.database)?;
+            let backend = open(&args.database.database).await?;
+            setup::migrate_plain_keys(&backend, &kek).await?;
+            let counts = export::import(&backend, &kek, &args.input).await?;
+            tracing::info!(
+                events = counts.events,
+                key_records = counts.key_records,
+                file = %args.input.display(),
+                "imported"
+            );
             Ok(())
         }
     }

@@ -7,10 +7,11 @@ use tokio::sync::watch;
 use crate::auth::Authenticator;
 use crate::backend::AnyBackend;
 use crate::config::Config;
-use crate::limits::SubjectLimiter;
+use crate::limits::{AddressLimiter, SubjectLimiter};
 use crate::metrics::Metrics;
+use crate::subscriptions::SubscriptionCaps;
 
-/// The state behind the router: backend, configuration, auth, limiter and metrics.
+/// The state behind the router: backend, configuration, auth, limiters and metrics.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Where events are stored.
@@ -21,6 +22,10 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The per-subject rate limiter, unless rate limiting is off.
     pub limiter: Option<Arc<SubjectLimiter>>,
+    /// The per-address limiter of requests without a valid token, unless it is off.
+    pub ip_limiter: Option<Arc<AddressLimiter>>,
+    /// The caps on live subscriptions.
+    pub subscriptions: Arc<SubscriptionCaps>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
     shutdown: Arc<watch::Sender<bool>>,
@@ -29,13 +34,29 @@ pub struct AppState {
 impl AppState {
     /// State for `backend` configured by `config`.
     pub fn new(backend: AnyBackend, config: Config) -> Self {
+        let limits = &config.limits;
         AppState {
             backend,
             auth: Arc::new(Authenticator::new(&config.auth)),
-            limiter: SubjectLimiter::new(config.limits.requests_per_second).map(Arc::new),
+            limiter: SubjectLimiter::new(limits.requests_per_second).map(Arc::new),
+            ip_limiter: AddressLimiter::new(limits.unauthenticated_per_second).map(Arc::new),
+            subscriptions: Arc::new(SubscriptionCaps::new(
+                limits.max_subscriptions_per_subject,
+                limits.max_subscriptions_per_tenant,
+            )),
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),
             shutdown: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Forgets idle entries of the rate limiters, so their memory stays bounded.
+    pub fn forget_idle_limits(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.forget_idle();
+        }
+        if let Some(limiter) = &self.ip_limiter {
+            limiter.forget_idle();
         }
     }
 

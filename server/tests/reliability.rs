@@ -29,10 +29,24 @@ mod abuse;
 mod abuse_http;
 #[path = "reliability/abuse_input.rs"]
 mod abuse_input;
+#[path = "reliability/abuse_limits.rs"]
+mod abuse_limits;
+#[path = "reliability/abuse_slow.rs"]
+mod abuse_slow;
+#[path = "reliability/abuse_tenants.rs"]
+mod abuse_tenants;
+#[path = "reliability/durability.rs"]
+mod durability;
 #[path = "reliability/fuzz.rs"]
 mod fuzz;
+#[path = "reliability/fuzz_keys.rs"]
+mod fuzz_keys;
+#[path = "reliability/keys_at_rest.rs"]
+mod keys_at_rest;
 #[path = "reliability/load.rs"]
 mod load;
+#[path = "reliability/read_budget.rs"]
+mod read_budget;
 #[path = "reliability/sigkill.rs"]
 mod sigkill;
 #[path = "reliability/sync_clients.rs"]

@@ -12,12 +12,22 @@ mod cli;
 mod concurrency;
 #[path = "server/conformance.rs"]
 mod conformance;
+#[path = "server/conformance_more.rs"]
+mod conformance_more;
 #[path = "server/export_import.rs"]
 mod export_import;
+#[path = "server/grants.rs"]
+mod grants;
+#[path = "server/import_rules.rs"]
+mod import_rules;
 #[path = "server/keys.rs"]
 mod keys;
 #[path = "server/multiprocess.rs"]
 mod multiprocess;
+#[path = "server/pages.rs"]
+mod pages;
+#[path = "server/payloads.rs"]
+mod payloads;
 #[path = "server/personal_sync.rs"]
 mod personal_sync;
 #[path = "server/remote_store.rs"]
@@ -32,3 +42,5 @@ mod router_errors;
 mod router_ok;
 #[path = "server/router_subscribe.rs"]
 mod router_subscribe;
+#[path = "server/startup.rs"]
+mod startup;

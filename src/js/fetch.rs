@@ -178,6 +178,8 @@ fn decode<T: DeserializeOwned>(
         200 => serde_json::from_str(text)
             .map_err(|error| TransportError::Unknown(format!("unreadable answer: {error}"))),
         401 => Err(TransportError::Unauthorized(text.to_owned())),
+        // The body did not reach the server in time: nothing was written; send it again.
+        408 => Err(TransportError::Unknown("the request timed out".into())),
         429 => Err(TransportError::RateLimited {
             retry_after_ms: retry_after_secs.unwrap_or(1) * 1_000,
         }),

@@ -30,8 +30,11 @@ pub enum ErrorCode {
     RateLimited,
     /// 409: the stream was not at the expected version.
     WrongExpectedVersion,
-    /// 409: some but not all event ids are stored already, or stored in another stream.
+    /// 409: some but not all event ids are stored already, or stored in another stream; or a
+    /// key id is held with another key.
     IdempotencyMismatch,
+    /// 408: the request's body did not arrive in time; nothing was written, send it again.
+    RequestTimeout,
     /// 500: the server failed; details are in its log, not in the answer.
     Internal,
 }
@@ -45,6 +48,7 @@ impl ErrorCode {
             | ErrorCode::InvalidStreamId
             | ErrorCode::InvalidEvent => 400,
             ErrorCode::Unauthorized => 401,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
@@ -70,6 +74,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::WrongExpectedVersion => "wrong_expected_version",
             ErrorCode::IdempotencyMismatch => "idempotency_mismatch",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::Internal => "internal",
         }
     }

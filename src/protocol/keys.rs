@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::StreamId;
+
 /// One key of a subject.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyEntry {
@@ -18,12 +20,17 @@ impl std::fmt::Debug for KeyEntry {
     }
 }
 
-/// `PUT /v1/keys/{subject}`: keys to add (a key id already held is left as it is).
+/// `PUT /v1/keys/{subject}`: keys to add (a key id already held with the same key is left as
+/// it is), and the stream whose events they seal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PutKeys {
     /// The keys.
     pub keys: Vec<KeyEntry>,
+    /// The stream whose events the keys seal: the server notes the keys as used there, so
+    /// that tokens limited to that stream may read them. Required from such tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamId>,
 }
 
 /// The answer of `GET`, `PUT` and `DELETE /v1/keys/{subject}`: the subject's keys, or that it
@@ -56,3 +63,15 @@ pub struct ForgottenPage {
 
 /// The longest subject id the key service accepts, in characters.
 pub const MAX_SUBJECT_LEN: usize = 200;
+
+/// The longest key id the key service accepts (ids are `A-Z a-z 0-9 _ -`).
+pub const MAX_KEY_ID_LEN: usize = 64;
+
+/// Whether `id` is a key id the key service accepts: 1-64 characters of `A-Z a-z 0-9 _ -`.
+pub fn is_valid_key_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_KEY_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}

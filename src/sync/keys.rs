@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use super::{SyncClient, Transport};
 use crate::core::personal::SubjectKey;
-use crate::core::{Error, EventEnvelope, Result};
-use crate::protocol::{ErrorBody, KeyEntry, PutKeys, SubjectKeys};
+use crate::core::{Error, EventEnvelope, Result, StreamId};
+use crate::protocol::{ErrorBody, ErrorCode, KeyEntry, PutKeys, SubjectKeys};
 use crate::store::EventStore;
 
 fn refused(what: &str, body: ErrorBody) -> Error {
@@ -20,9 +20,14 @@ fn refused(what: &str, body: ErrorBody) -> Error {
 }
 
 impl<S: EventStore, T: Transport> SyncClient<S, T> {
-    /// Sends the keys `events` were sealed with; a subject the server reports forgotten is
-    /// forgotten here too.
-    pub(super) async fn push_keys(&self, events: &[EventEnvelope]) -> Result<()> {
+    /// Sends the keys `events` (of `stream`) were sealed with, naming the stream (a token
+    /// limited to some streams may only add keys for them); a subject the server reports
+    /// forgotten is forgotten here too.
+    pub(super) async fn push_keys(
+        &self,
+        stream: &StreamId,
+        events: &[EventEnvelope],
+    ) -> Result<()> {
         let shredder = self.engine.shredder();
         if !shredder.is_active() {
             return Ok(());
@@ -46,7 +51,10 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         }
         let mut forgotten = Vec::new();
         for (subject, keys) in by_subject {
-            let put = PutKeys { keys };
+            let put = PutKeys {
+                keys,
+                stream: Some(stream.clone()),
+            };
             let answer = self
                 .retrying(async || self.transport.put_subject_keys(&subject, &put).await)
                 .await?
@@ -127,16 +135,22 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         }
     }
 
-    /// Tells the server of the subjects forgotten here that it has not heard of yet.
+    /// Tells the server of the subjects forgotten here that it has not heard of yet. A forget
+    /// the server refuses as `forbidden` (the token lacks the `keys:forget` scope, or reads
+    /// only some of the subject's streams) stays queued, and the round goes on without it.
     pub(super) async fn send_forgets(&self) -> Result<()> {
         if !self.engine.shredder().is_active() {
             return Ok(());
         }
         for subject in self.engine.unsent_forgets().await? {
-            self.retrying(async || self.transport.forget_subject(&subject).await)
+            match self
+                .retrying(async || self.transport.forget_subject(&subject).await)
                 .await?
-                .map_err(|body| refused("forget a subject", body))?;
-            self.engine.forgets_sent(&[subject]).await?;
+            {
+                Ok(_) => self.engine.forgets_sent(&[subject]).await?,
+                Err(body) if body.error == ErrorCode::Forbidden => {}
+                Err(body) => return Err(refused("forget a subject", body)),
+            }
         }
         Ok(())
     }

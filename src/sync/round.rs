@@ -48,7 +48,9 @@ pub(super) async fn run<S: EventStore, T: Transport>(
         for entry in &chosen[group.clone()] {
             events.extend(outbox_events(store, entry).await?);
         }
-        client.push_keys(&events).await?;
+        client
+            .push_keys(&chosen[group.start].stream, &events)
+            .await?;
         let events = events
             .iter()
             .map(ClientEvent::from_envelope)

@@ -87,11 +87,15 @@ export async function startServer({ jwtSecret, args = [] } = {}) {
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "fieldstream-test-"));
+  // The secret travels in the environment: the server refuses one on its command line.
+  const env = { ...process.env };
+  delete env.FIELDSTREAM_JWT_SECRET;
+  if (jwtSecret) env.FIELDSTREAM_JWT_SECRET = jwtSecret;
   const child = spawn(binary, [
-    ...(jwtSecret ? ["serve", "--jwt-secret", jwtSecret] : ["serve", "--dev"]),
+    ...(jwtSecret ? ["serve"] : ["serve", "--dev"]),
     "--database", join(dir, "server.db"), "--listen", `127.0.0.1:${port}`,
     "--static", root, "--log", "warn", "--cors-origin", `http://127.0.0.1:${port}`, ...args,
-  ], { stdio: ["ignore", "inherit", "inherit"] });
+  ], { stdio: ["ignore", "inherit", "inherit"], env });
   const origin = `http://127.0.0.1:${port}`;
   await healthy(origin, child);
   return {
@@ -110,8 +114,8 @@ export async function startServer({ jwtSecret, args = [] } = {}) {
   };
 }
 
-/** An HS256 token for `fieldstream-server --jwt-secret secret`, expiring in `ttlSeconds`,
- * limited to `streams` when given. */
+/** An HS256 token for a server started with `FIELDSTREAM_JWT_SECRET=secret`, expiring in
+ * `ttlSeconds`, limited to `streams` when given. */
 export async function signToken(secret, { sub = "rep", tenant = "t", ttlSeconds = 3600, streams } = {}) {
   const { createHmac } = await import("node:crypto");
   const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");

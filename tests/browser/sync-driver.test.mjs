@@ -119,7 +119,7 @@ test("a conflicting edit that still holds is rebased, and every read model shows
 });
 
 test("a 401 asks the token provider for a fresh token and retries", async () => {
-  const secret = "sync-driver-test-secret";
+  const secret = "sync-driver-test-secret-of-32-bytes-or-more";
   const secured = await startServer({ jwtSecret: secret });
   try {
     const token = { first: await signToken(secret, { ttlSeconds: -120 }), fresh: await signToken(secret) };

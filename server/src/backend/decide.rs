@@ -28,38 +28,32 @@ pub enum Prior {
     Mismatch(String),
 }
 
+/// The one message of every mismatch: it names neither an id nor a stream, so a caller learns
+/// nothing about streams it may not read beyond "some of these ids are taken".
+pub const MISMATCH: &str = "some of these event ids are already used, not as this exact append \
+     to this stream; a retry must resend exactly the same events to the same stream";
+
 /// Classifies an append of `requested` ids to `stream` given the ids found stored.
 pub fn classify(stream: &StreamId, requested: &[Uuid], found: &[StoredId]) -> Prior {
     if found.is_empty() {
         return Prior::New;
     }
-    if let Some(other) = found.iter().find(|stored| stored.stream != stream.as_str()) {
-        return Prior::Mismatch(format!(
-            "event {} is already stored in another stream",
-            other.id
-        ));
-    }
-    if found.len() != requested.len() {
-        return Prior::Mismatch(format!(
-            "{} of the {} events are already stored; a retry must resend exactly the same events",
-            found.len(),
-            requested.len()
-        ));
+    let mismatch = || Prior::Mismatch(MISMATCH.to_owned());
+    if found.len() != requested.len() || found.iter().any(|s| s.stream != stream.as_str()) {
+        return mismatch();
     }
     let mut ordered = Vec::with_capacity(requested.len());
     for id in requested {
         match found.iter().find(|stored| stored.id == *id) {
             Some(stored) => ordered.push(stored),
-            None => return Prior::Mismatch(format!("event {id} is not stored")),
+            None => return mismatch(),
         }
     }
     let consecutive = ordered.windows(2).all(|pair| {
         pair[1].version == pair[0].version + 1 && pair[1].position == pair[0].position + 1
     });
     if !consecutive {
-        return Prior::Mismatch(
-            "these events are stored, but not as one append in this order".to_string(),
-        );
+        return mismatch();
     }
     let (first, last) = (ordered[0], ordered[ordered.len() - 1]);
     Prior::Replay(AppendResponse {

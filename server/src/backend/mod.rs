@@ -6,8 +6,14 @@
 //! gap-free and follow commit order. Event ids are unique per tenant, which makes retries
 //! exactly-once durably.
 
+mod any;
 mod decide;
+pub mod import;
+mod key_export;
+mod key_model;
 mod key_tables;
+pub mod legacy;
+mod meta;
 mod notify;
 mod pg_listen;
 mod postgres;
@@ -18,11 +24,16 @@ use std::future::Future;
 
 use fieldstream::core::{ExpectedVersion, StreamId};
 use fieldstream::protocol::{
-    AppendResponse, ClientEvent, ConflictResponse, ForgottenSubject, KeyEntry, ServerEvent,
-    SubjectKeys,
+    AppendResponse, ClientEvent, ConflictResponse, ForgottenSubject, ServerEvent,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::grants::Grant;
+
+pub use any::AnyBackend;
+pub use import::ImportTx;
+pub use key_export::KeyRecord;
+pub use key_model::{KeyView, NewKey, PutOutcome, StoredKey};
 pub use notify::{HeadChanged, Notifier};
 pub use postgres::PostgresBackend;
 pub use sqlite::SqliteBackend;
@@ -36,6 +47,9 @@ pub enum StoreError {
     /// A stored value could not be decoded, or an import broke an invariant.
     #[error("data error: {0}")]
     Data(String),
+    /// The database is not set up to make a commit durable before it is acknowledged.
+    #[error("not durable: {0}")]
+    NotDurable(String),
 }
 
 /// What an append did.
@@ -51,6 +65,37 @@ pub enum AppendOutcome {
     IdempotencyMismatch(String),
 }
 
+/// How much one read may return: at most `limit` events, and no more events once their size
+/// reaches `max_bytes` (the first event is always returned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize {
+    /// Most events.
+    pub limit: u32,
+    /// The byte budget, counted as the characters of each event's `data` and `metadata` plus
+    /// [`EVENT_OVERHEAD_BYTES`].
+    pub max_bytes: usize,
+}
+
+/// What a page counts per event on top of its `data` and `metadata`: the other fields.
+pub const EVENT_OVERHEAD_BYTES: usize = 256;
+
+impl PageSize {
+    /// `limit` events within `max_bytes`.
+    pub fn new(limit: u32, max_bytes: usize) -> Self {
+        PageSize { limit, max_bytes }
+    }
+}
+
+/// A page of a tenant's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPage {
+    /// The events, in position order.
+    pub events: Vec<ServerEvent>,
+    /// Whether the read found no further event it could have returned: the page ended neither
+    /// at its limit nor at its byte budget.
+    pub exhausted: bool,
+}
+
 /// One event of an export: a stored event plus its tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedEvent {
@@ -61,41 +106,60 @@ pub struct ExportedEvent {
     pub event: ServerEvent,
 }
 
+/// The name of the KEK check value in the meta table.
+const KEK_CHECK: &str = "kek_check";
+
+/// How a database makes commits durable, as it reported at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability(pub String);
+
 /// The stream of events every backend stores, per tenant.
 pub trait Backend: Clone + Send + Sync + 'static {
-    /// Appends `events` to `stream` of `tenant` if `expected` holds (see [`AppendOutcome`]).
+    /// Appends `events` to `stream` of `tenant` if `expected` holds (see [`AppendOutcome`]); a
+    /// conflict carries at most one page (`conflict`) of the events after `expected`.
     fn append(
         &self,
         tenant: &str,
         stream: &StreamId,
         expected: ExpectedVersion,
         events: &[ClientEvent],
+        conflict: PageSize,
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
 
-    /// The stream's current version and up to `limit` of its events from version `from` on.
+    /// The stream's current version and one page of its events from version `from` on.
     fn read_stream(
         &self,
         tenant: &str,
         stream: &StreamId,
         from: u64,
-        limit: u32,
+        page: PageSize,
     ) -> impl Future<Output = Result<(u64, Vec<ServerEvent>), StoreError>> + Send;
 
-    /// Up to `limit` events of `tenant` after `after` in position order, restricted to streams
-    /// starting with one of `prefixes` when given.
+    /// One page of the events of `tenant` after `after` in position order, restricted to the
+    /// granted streams when `grants` is given.
     fn read_all(
         &self,
         tenant: &str,
         after: u64,
-        limit: u32,
-        prefixes: Option<&[String]>,
-    ) -> impl Future<Output = Result<Vec<ServerEvent>, StoreError>> + Send;
+        page: PageSize,
+        grants: Option<&[Grant]>,
+    ) -> impl Future<Output = Result<LogPage, StoreError>> + Send;
 
     /// The newest position of `tenant`; 0 when it has no events.
     fn head(&self, tenant: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// The newest position of `tenant` among the granted streams; 0 when there is none.
+    fn readable_head(
+        &self,
+        tenant: &str,
+        grants: &[Grant],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Wakes up subscribers when a tenant's head moves, in this process or (PostgreSQL) another.
     fn notifier(&self) -> &Notifier;
+
+    /// How this database makes commits durable (checked when it was opened).
+    fn durability(&self) -> impl Future<Output = Result<Durability, StoreError>> + Send;
 
     /// How many events the database holds, all tenants together.
     fn count_events(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -107,37 +171,41 @@ pub trait Backend: Clone + Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ExportedEvent>, StoreError>> + Send;
 
-    /// Stores exported events as they are (ids, versions, positions, times) and moves heads.
-    fn import_chunk(
-        &self,
-        events: &[ExportedEvent],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Starts an import: one transaction that writes nothing unless it is committed.
+    fn begin_import(&self) -> impl Future<Output = Result<ImportTx, StoreError>> + Send;
 }
 
-/// The key service of personal data, per tenant: subject keys and forgotten subjects. Keys are
-/// kept apart from events, never exported, logged or counted.
+/// The key service of personal data, per tenant: subject keys (sealed under the server's KEK;
+/// the backend never sees a key in the clear), which streams each key is used in, and forgotten
+/// subjects. `grants` restricts what a caller limited to some streams sees (`None`: all).
 pub trait KeyService: Clone + Send + Sync + 'static {
-    /// The keys of `subject`, and whether it was forgotten.
+    /// The keys of `subject` the caller may see, and whether it was forgotten.
     fn subject_keys(
         &self,
         tenant: &str,
         subject: &str,
-    ) -> impl Future<Output = Result<SubjectKeys, StoreError>> + Send;
+        grants: Option<&[Grant]>,
+    ) -> impl Future<Output = Result<KeyView, StoreError>> + Send;
 
-    /// Adds keys of `subject` (none once it was forgotten); the subject's keys after.
+    /// Adds keys of `subject` (none once it was forgotten) and notes them as used in `stream`;
+    /// refused whole when a key id is held with other key material.
     fn put_subject_keys(
         &self,
         tenant: &str,
         subject: &str,
-        keys: &[KeyEntry],
-    ) -> impl Future<Output = Result<SubjectKeys, StoreError>> + Send;
+        keys: &[NewKey],
+        stream: Option<&str>,
+        grants: Option<&[Grant]>,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
 
-    /// Forgets `subject`: deletes its keys and adds it to the forgotten list (once).
+    /// Forgets `subject`: overwrites and deletes its keys and adds it to the forgotten list
+    /// (once). `None` (nothing done) when `grants` do not cover every stream its keys are in.
     fn forget_subject(
         &self,
         tenant: &str,
         subject: &str,
-    ) -> impl Future<Output = Result<SubjectKeys, StoreError>> + Send;
+        grants: Option<&[Grant]>,
+    ) -> impl Future<Output = Result<Option<KeyView>, StoreError>> + Send;
 
     /// Up to `limit` subjects forgotten after number `after`, in the order they were forgotten.
     fn forgotten_subjects(
@@ -145,138 +213,23 @@ pub trait KeyService: Clone + Send + Sync + 'static {
         tenant: &str,
         after: u64,
         limit: u32,
+        grants: Option<&[Grant]>,
     ) -> impl Future<Output = Result<Vec<ForgottenSubject>, StoreError>> + Send;
-}
 
-/// The backend a database URL names: PostgreSQL for `postgres://` or `postgresql://`, else SQLite.
-#[derive(Debug, Clone)]
-pub enum AnyBackend {
-    /// An embedded SQLite file.
-    Sqlite(SqliteBackend),
-    /// A PostgreSQL database shared by any number of server processes.
-    Postgres(PostgresBackend),
-}
+    /// The KEK check value stored with the database, if any.
+    fn kek_check(&self) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
-impl AnyBackend {
-    /// Opens (and creates or migrates) the database `url` names.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(AnyBackend::Postgres(PostgresBackend::connect(url).await?))
-        } else {
-            Ok(AnyBackend::Sqlite(SqliteBackend::open(url).await?))
-        }
-    }
-
-    /// `"sqlite"` or `"postgres"`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AnyBackend::Sqlite(_) => "sqlite",
-            AnyBackend::Postgres(_) => "postgres",
-        }
-    }
-}
-
-impl From<SqliteBackend> for AnyBackend {
-    fn from(backend: SqliteBackend) -> Self {
-        AnyBackend::Sqlite(backend)
-    }
-}
-
-impl From<PostgresBackend> for AnyBackend {
-    fn from(backend: PostgresBackend) -> Self {
-        AnyBackend::Postgres(backend)
-    }
-}
-
-macro_rules! delegate {
-    ($self:ident, $backend:ident => $call:expr) => {
-        match $self {
-            AnyBackend::Sqlite($backend) => $call,
-            AnyBackend::Postgres($backend) => $call,
-        }
-    };
-}
-
-impl Backend for AnyBackend {
-    async fn append(
+    /// Stores the KEK check value (once; an existing one is kept). Returns the stored one.
+    fn store_kek_check(
         &self,
-        tenant: &str,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: &[ClientEvent],
-    ) -> Result<AppendOutcome, StoreError> {
-        delegate!(self, b => b.append(tenant, stream, expected, events).await)
-    }
+        check: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
 
-    async fn read_stream(
+    /// One page of the key service's records, for an export, after `after` (`None`: from the
+    /// start); the page's last record is where the next page starts.
+    fn export_key_records(
         &self,
-        tenant: &str,
-        stream: &StreamId,
-        from: u64,
+        after: Option<&KeyRecord>,
         limit: u32,
-    ) -> Result<(u64, Vec<ServerEvent>), StoreError> {
-        delegate!(self, b => b.read_stream(tenant, stream, from, limit).await)
-    }
-
-    async fn read_all(
-        &self,
-        tenant: &str,
-        after: u64,
-        limit: u32,
-        prefixes: Option<&[String]>,
-    ) -> Result<Vec<ServerEvent>, StoreError> {
-        delegate!(self, b => b.read_all(tenant, after, limit, prefixes).await)
-    }
-
-    async fn head(&self, tenant: &str) -> Result<u64, StoreError> {
-        delegate!(self, b => b.head(tenant).await)
-    }
-
-    fn notifier(&self) -> &Notifier {
-        delegate!(self, b => b.notifier())
-    }
-
-    async fn count_events(&self) -> Result<u64, StoreError> {
-        delegate!(self, b => b.count_events().await)
-    }
-
-    async fn export_page(
-        &self,
-        after: Option<(&str, u64)>,
-        limit: u32,
-    ) -> Result<Vec<ExportedEvent>, StoreError> {
-        delegate!(self, b => b.export_page(after, limit).await)
-    }
-
-    async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
-        delegate!(self, b => b.import_chunk(events).await)
-    }
-}
-
-impl KeyService for AnyBackend {
-    async fn subject_keys(&self, tenant: &str, subject: &str) -> Result<SubjectKeys, StoreError> {
-        delegate!(self, b => b.subject_keys(tenant, subject).await)
-    }
-
-    async fn put_subject_keys(
-        &self,
-        tenant: &str,
-        subject: &str,
-        keys: &[KeyEntry],
-    ) -> Result<SubjectKeys, StoreError> {
-        delegate!(self, b => b.put_subject_keys(tenant, subject, keys).await)
-    }
-
-    async fn forget_subject(&self, tenant: &str, subject: &str) -> Result<SubjectKeys, StoreError> {
-        delegate!(self, b => b.forget_subject(tenant, subject).await)
-    }
-
-    async fn forgotten_subjects(
-        &self,
-        tenant: &str,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<ForgottenSubject>, StoreError> {
-        delegate!(self, b => b.forgotten_subjects(tenant, after, limit).await)
-    }
+    ) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send;
 }

@@ -7,19 +7,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream::protocol::{
-    AppendResponse, ClientEvent, ConflictResponse, MAX_CONFLICT_EVENTS, ServerEvent,
-};
+use fieldstream::protocol::{AppendResponse, ClientEvent, ConflictResponse, ServerEvent};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::decide::{Prior, StoredId, classify};
 use super::pg_listen::{self, CHANNEL, Listening};
-use super::rows::{COLUMNS, EncodedEvent, RawEvent, chunk_heads, place, signed, unsigned};
-use super::{AppendOutcome, Backend, ExportedEvent, Notifier, StoreError};
+use super::rows::{EncodedEvent, RawEvent, place, signed, unsigned};
+use super::{
+    AppendOutcome, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier, PageSize,
+    StoreError,
+};
+use crate::grants::Grant;
 
 mod keys;
+mod reads;
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
@@ -50,7 +53,8 @@ pub struct PostgresBackend {
 }
 
 impl PostgresBackend {
-    /// Connects to `url`, creates the tables if needed and starts listening for other processes.
+    /// Connects to `url`, creates the tables if needed and starts listening for other processes;
+    /// fails unless commits are durable (`fsync` on, `synchronous_commit` not off).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
         let options = options.options([("synchronous_commit", "on")]);
@@ -71,14 +75,17 @@ impl PostgresBackend {
 
         let notifier = Notifier::default();
         let listener = Arc::new(pg_listen::listen(&pool, notifier.clone()).await?);
-        Ok(PostgresBackend {
+        let backend = PostgresBackend {
             pool,
             notifier,
             _listener: listener,
-        })
+        };
+        backend.durability().await?;
+        Ok(backend)
     }
 }
 
+/// Decodes an event row (selected with [`super::rows::COLUMNS`]).
 fn event_from_row(row: &PgRow) -> Result<ServerEvent, StoreError> {
     RawEvent {
         id: row.try_get("id")?,
@@ -94,7 +101,11 @@ fn event_from_row(row: &PgRow) -> Result<ServerEvent, StoreError> {
     .decode()
 }
 
-async fn insert_all(tx: &mut PgConnection, rows: Vec<EncodedEvent>) -> Result<(), StoreError> {
+/// Inserts encoded event rows.
+pub(super) async fn insert_all(
+    tx: &mut PgConnection,
+    rows: Vec<EncodedEvent>,
+) -> Result<(), StoreError> {
     // 10 parameters per row; PostgreSQL allows 65,535 per statement.
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -121,22 +132,6 @@ async fn insert_all(tx: &mut PgConnection, rows: Vec<EncodedEvent>) -> Result<()
     Ok(())
 }
 
-async fn stream_version(
-    connection: &mut PgConnection,
-    tenant: &str,
-    stream: &StreamId,
-) -> Result<u64, StoreError> {
-    let current: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(version), 0)::BIGINT FROM fieldstream_events \
-         WHERE tenant = $1 AND stream = $2",
-    )
-    .bind(tenant.to_owned())
-    .bind(stream.to_string())
-    .fetch_one(connection)
-    .await?;
-    unsigned(current, "version")
-}
-
 impl Backend for PostgresBackend {
     async fn append(
         &self,
@@ -144,6 +139,7 @@ impl Backend for PostgresBackend {
         stream: &StreamId,
         expected: ExpectedVersion,
         events: &[ClientEvent],
+        conflict: PageSize,
     ) -> Result<AppendOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -185,25 +181,14 @@ impl Backend for PostgresBackend {
             Prior::Mismatch(reason) => return Ok(AppendOutcome::IdempotencyMismatch(reason)),
         }
 
-        let current = stream_version(&mut tx, tenant, stream).await?;
+        let current = reads::stream_version(&mut tx, tenant, stream).await?;
         if !expected.admits(current) {
-            let mut after = Vec::new();
-            if let Some(known) = expected.exact() {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = $1 AND stream = $2 \
-                     AND version > $3 ORDER BY version LIMIT $4"
-                );
-                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(tenant.to_owned())
-                    .bind(stream.to_string())
-                    .bind(signed(known)?)
-                    .bind(i64::from(MAX_CONFLICT_EVENTS))
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    after.push(event_from_row(&row)?);
+            let after = match expected.exact() {
+                Some(known) => {
+                    reads::stream_page(&mut tx, tenant, stream, known + 1, conflict).await?
                 }
-            }
+                None => Vec::new(),
+            };
             let conflict = ConflictResponse::new(stream.clone(), expected, current, after);
             return Ok(AppendOutcome::Conflict(Box::new(conflict)));
         }
@@ -239,26 +224,15 @@ impl Backend for PostgresBackend {
         tenant: &str,
         stream: &StreamId,
         from: u64,
-        limit: u32,
+        page: PageSize,
     ) -> Result<(u64, Vec<ServerEvent>), StoreError> {
         let mut tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let current = stream_version(&mut tx, tenant, stream).await?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = $1 AND stream = $2 \
-             AND version >= $3 ORDER BY version LIMIT $4"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.to_owned())
-            .bind(stream.to_string())
-            .bind(signed(from)?)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let current = reads::stream_version(&mut tx, tenant, stream).await?;
+        let events = reads::stream_page(&mut tx, tenant, stream, from, page).await?;
         tx.commit().await?;
-        let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
         Ok((current, events))
     }
 
@@ -266,34 +240,11 @@ impl Backend for PostgresBackend {
         &self,
         tenant: &str,
         after: u64,
-        limit: u32,
-        prefixes: Option<&[String]>,
-    ) -> Result<Vec<ServerEvent>, StoreError> {
-        if prefixes.is_some_and(|prefixes| prefixes.is_empty()) {
-            return Ok(Vec::new());
-        }
-        let mut query = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = "
-        ));
-        query
-            .push_bind(tenant.to_owned())
-            .push(" AND position > ")
-            .push_bind(signed(after)?);
-        if let Some(prefixes) = prefixes {
-            query.push(" AND (");
-            let mut any = query.separated(" OR ");
-            for prefix in prefixes {
-                any.push("starts_with(stream, ")
-                    .push_bind_unseparated(prefix.clone())
-                    .push_unseparated(")");
-            }
-            query.push(")");
-        }
-        query
-            .push(" ORDER BY position LIMIT ")
-            .push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter().map(event_from_row).collect()
+        page: PageSize,
+        grants: Option<&[Grant]>,
+    ) -> Result<LogPage, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        reads::log_page(&mut connection, tenant, after, page, grants).await
     }
 
     async fn head(&self, tenant: &str) -> Result<u64, StoreError> {
@@ -305,8 +256,28 @@ impl Backend for PostgresBackend {
         unsigned(head.unwrap_or(0), "position")
     }
 
+    async fn readable_head(&self, tenant: &str, grants: &[Grant]) -> Result<u64, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        reads::readable_head(&mut connection, tenant, grants).await
+    }
+
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    async fn durability(&self) -> Result<Durability, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let fsync: String = sqlx::query_scalar("SHOW fsync")
+            .fetch_one(&mut *connection)
+            .await?;
+        let synchronous_commit: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&mut *connection)
+            .await?;
+        let text = format!("postgres: fsync={fsync} synchronous_commit={synchronous_commit}");
+        if fsync != "on" || synchronous_commit == "off" {
+            return Err(StoreError::NotDurable(text));
+        }
+        Ok(Durability(text))
     }
 
     async fn count_events(&self) -> Result<u64, StoreError> {
@@ -321,46 +292,16 @@ impl Backend for PostgresBackend {
         after: Option<(&str, u64)>,
         limit: u32,
     ) -> Result<Vec<ExportedEvent>, StoreError> {
-        let (tenant, position) = after.unwrap_or(("", 0));
-        let sql = format!(
-            "SELECT tenant, {COLUMNS} FROM fieldstream_events \
-             WHERE (tenant, position) > ($1, $2) ORDER BY tenant, position LIMIT $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.to_owned())
-            .bind(signed(position)?)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ExportedEvent {
-                    tenant: row.try_get("tenant")?,
-                    event: event_from_row(row)?,
-                })
-            })
-            .collect()
+        let mut connection = self.pool.acquire().await?;
+        reads::export_page(&mut connection, after, limit).await
     }
 
-    async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
+    async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let rows = events
-            .iter()
-            .map(EncodedEvent::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        insert_all(&mut tx, rows).await?;
-        for (tenant, head) in chunk_heads(events) {
-            sqlx::query(
-                "INSERT INTO fieldstream_heads (tenant, position) VALUES ($1, $2) \
-                 ON CONFLICT (tenant) DO UPDATE \
-                 SET position = GREATEST(fieldstream_heads.position, excluded.position)",
-            )
-            .bind(tenant.to_owned())
-            .bind(signed(head)?)
+        // No append of any tenant runs while the import fills the tables.
+        sqlx::query("LOCK TABLE fieldstream_heads, fieldstream_events IN EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        Ok(ImportTx::postgres(tx))
     }
 }

@@ -121,6 +121,23 @@ pub fn chunk_heads(events: &[ExportedEvent]) -> BTreeMap<&str, u64> {
     heads
 }
 
+/// The SQL of an event's size as a page counts it (see [`super::PageSize`]).
+pub const SIZE: &str = "CAST(length(data) + length(metadata) AS BIGINT) AS size";
+
+/// How many rows of `sizes` (in read order) one page holds: the first always, then each one
+/// that keeps the page's total within `max_bytes`.
+pub fn fitting(sizes: &[i64], max_bytes: usize) -> usize {
+    let mut total = 0usize;
+    for (index, size) in sizes.iter().enumerate() {
+        let size = usize::try_from(*size).unwrap_or(0) + super::EVENT_OVERHEAD_BYTES;
+        total = total.saturating_add(size);
+        if index > 0 && total > max_bytes {
+            return index;
+        }
+    }
+    sizes.len()
+}
+
 /// Converts a stored integer to the unsigned value the protocol uses.
 pub fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Data(format!("negative {what} {value} stored")))
@@ -138,4 +155,20 @@ fn now_millis() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_fits_its_budget_but_always_holds_one_event() {
+        let overhead = crate::backend::EVENT_OVERHEAD_BYTES as i64;
+        assert_eq!(fitting(&[], 100), 0);
+        assert_eq!(fitting(&[10_000], 100), 1);
+        let each = 1_000 - overhead;
+        assert_eq!(fitting(&[each; 10], 3_000), 3);
+        assert_eq!(fitting(&[each; 10], 2_999), 2);
+        assert_eq!(fitting(&[each; 2], 1_000_000), 2);
+    }
 }

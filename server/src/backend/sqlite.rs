@@ -1,18 +1,21 @@
 //! The SQLite backend: one embedded file in WAL mode with `synchronous=FULL`.
 //!
-//! Appends take an in-process lock and `BEGIN IMMEDIATE`, so one writer at a time holds the
-//! database (also across processes, through SQLite's own lock and a busy timeout). They run on a
-//! connection of their own, so readers (live subscriptions re-read on every append) never hold
-//! up a writer that waits for a pooled connection.
+//! Every write (appends, key-service writes, imports) takes an in-process lock and
+//! `BEGIN IMMEDIATE`, so one writer at a time holds the database (also across processes, through
+//! SQLite's own lock and a busy timeout) and no transaction fails upgrading a read lock. Writes
+//! run on a connection of their own, so readers (live subscriptions re-read on every append)
+//! never hold up a writer that waits for a pooled connection. `secure_delete` is on, so deleted
+//! rows (forgotten keys) are overwritten with zeros in the file.
+
+mod keys;
+mod reads;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream::protocol::{
-    AppendResponse, ClientEvent, ConflictResponse, MAX_CONFLICT_EVENTS, ServerEvent,
-};
+use fieldstream::protocol::{AppendResponse, ClientEvent, ConflictResponse, ServerEvent};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -22,10 +25,12 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::decide::{Prior, StoredId, classify};
-use super::rows::{COLUMNS, EncodedEvent, RawEvent, chunk_heads, place, signed, unsigned};
-use super::{AppendOutcome, Backend, ExportedEvent, Notifier, StoreError};
-
-mod keys;
+use super::rows::{EncodedEvent, RawEvent, place, signed, unsigned};
+use super::{
+    AppendOutcome, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier, PageSize,
+    StoreError,
+};
+use crate::grants::Grant;
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
@@ -54,10 +59,12 @@ pub struct SqliteBackend {
     writer: SqlitePool,
     write_lock: Arc<Mutex<()>>,
     notifier: Notifier,
+    in_memory: bool,
 }
 
 impl SqliteBackend {
-    /// Opens `location` (a path, or a `sqlite:` URL), creating the file and tables if needed.
+    /// Opens `location` (a path, or a `sqlite:` URL), creating the file (mode 0600) and tables
+    /// if needed; fails unless the database is durable (WAL, `synchronous=FULL`).
     /// `:memory:` (or `sqlite::memory:`) gives a private in-memory database, for tests.
     pub async fn open(location: &str) -> Result<Self, StoreError> {
         let options = if location.starts_with("sqlite:") {
@@ -66,10 +73,19 @@ impl SqliteBackend {
             SqliteConnectOptions::new().filename(location)
         };
         let in_memory = options.get_filename() == std::path::Path::new(":memory:");
+        if !in_memory {
+            crate::files::ensure_private(options.get_filename()).map_err(|error| {
+                StoreError::Data(format!(
+                    "cannot create {}: {error}",
+                    options.get_filename().display()
+                ))
+            })?;
+        }
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(10));
         // Each connection to `:memory:` is its own database: keep exactly one, forever.
         let (pool, writer) = if in_memory {
@@ -92,18 +108,26 @@ impl SqliteBackend {
                 .await?;
             (readers, writer)
         };
-        for statement in SCHEMA.iter().chain(&super::key_tables::SCHEMA) {
-            sqlx::query(*statement).execute(&writer).await?;
+        {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+            for statement in SCHEMA.iter().chain(&super::key_tables::SCHEMA) {
+                sqlx::query(*statement).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
         }
-        Ok(SqliteBackend {
+        let backend = SqliteBackend {
             pool,
             writer,
             write_lock: Arc::default(),
             notifier: Notifier::default(),
-        })
+            in_memory,
+        };
+        backend.durability().await?;
+        Ok(backend)
     }
 }
 
+/// Decodes an event row (selected with [`super::rows::COLUMNS`]).
 fn event_from_row(row: &SqliteRow) -> Result<ServerEvent, StoreError> {
     let id: String = row.try_get("id")?;
     RawEvent {
@@ -120,7 +144,8 @@ fn event_from_row(row: &SqliteRow) -> Result<ServerEvent, StoreError> {
     .decode()
 }
 
-async fn insert_all(
+/// Inserts encoded event rows.
+pub(super) async fn insert_all(
     tx: &mut sqlx::SqliteConnection,
     rows: Vec<EncodedEvent>,
 ) -> Result<(), StoreError> {
@@ -150,6 +175,34 @@ async fn insert_all(
     Ok(())
 }
 
+/// Where the request's event ids are stored already.
+async fn stored_ids(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &str,
+    ids: &[Uuid],
+) -> Result<Vec<StoredId>, StoreError> {
+    let mut lookup = QueryBuilder::<Sqlite>::new(
+        "SELECT id, stream, version, position FROM fieldstream_events WHERE tenant = ",
+    );
+    lookup.push_bind(tenant.to_owned()).push(" AND id IN (");
+    let mut list = lookup.separated(", ");
+    for id in ids {
+        list.push_bind(id.to_string());
+    }
+    lookup.push(")");
+    let mut found = Vec::new();
+    for row in lookup.build().fetch_all(&mut *tx).await? {
+        let id: String = row.try_get("id")?;
+        found.push(StoredId {
+            id: Uuid::parse_str(&id).map_err(|e| StoreError::Data(e.to_string()))?,
+            stream: row.try_get("stream")?,
+            version: unsigned(row.try_get("version")?, "version")?,
+            position: unsigned(row.try_get("position")?, "position")?,
+        });
+    }
+    Ok(found)
+}
+
 impl Backend for SqliteBackend {
     async fn append(
         &self,
@@ -157,6 +210,7 @@ impl Backend for SqliteBackend {
         stream: &StreamId,
         expected: ExpectedVersion,
         events: &[ClientEvent],
+        conflict: PageSize,
     ) -> Result<AppendOutcome, StoreError> {
         let _writer = self.write_lock.lock().await;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -166,59 +220,21 @@ impl Backend for SqliteBackend {
                 .fetch_optional(&mut *tx)
                 .await?
                 .unwrap_or(0);
-
         let ids: Vec<Uuid> = events.iter().map(|event| event.id).collect();
-        let mut lookup = QueryBuilder::<Sqlite>::new(
-            "SELECT id, stream, version, position FROM fieldstream_events WHERE tenant = ",
-        );
-        lookup.push_bind(tenant.to_owned()).push(" AND id IN (");
-        let mut list = lookup.separated(", ");
-        for id in &ids {
-            list.push_bind(id.to_string());
-        }
-        lookup.push(")");
-        let mut found = Vec::new();
-        for row in lookup.build().fetch_all(&mut *tx).await? {
-            let id: String = row.try_get("id")?;
-            found.push(StoredId {
-                id: Uuid::parse_str(&id).map_err(|e| StoreError::Data(e.to_string()))?,
-                stream: row.try_get("stream")?,
-                version: unsigned(row.try_get("version")?, "version")?,
-                position: unsigned(row.try_get("position")?, "position")?,
-            });
-        }
+        let found = stored_ids(&mut tx, tenant, &ids).await?;
         match classify(stream, &ids, &found) {
             Prior::New => {}
             Prior::Replay(response) => return Ok(AppendOutcome::Replayed(response)),
             Prior::Mismatch(reason) => return Ok(AppendOutcome::IdempotencyMismatch(reason)),
         }
-
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM fieldstream_events WHERE tenant = ? AND stream = ?",
-        )
-        .bind(tenant.to_owned())
-        .bind(stream.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        let current = unsigned(current, "version")?;
+        let current = reads::stream_version(&mut tx, tenant, stream).await?;
         if !expected.admits(current) {
-            let mut after = Vec::new();
-            if let Some(known) = expected.exact() {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = ? AND stream = ? \
-                     AND version > ? ORDER BY version LIMIT ?"
-                );
-                for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(tenant.to_owned())
-                    .bind(stream.to_string())
-                    .bind(signed(known)?)
-                    .bind(i64::from(MAX_CONFLICT_EVENTS))
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    after.push(event_from_row(&row)?);
+            let after = match expected.exact() {
+                Some(known) => {
+                    reads::stream_page(&mut tx, tenant, stream, known + 1, conflict).await?
                 }
-            }
+                None => Vec::new(),
+            };
             let conflict = ConflictResponse::new(stream.clone(), expected, current, after);
             return Ok(AppendOutcome::Conflict(Box::new(conflict)));
         }
@@ -252,65 +268,24 @@ impl Backend for SqliteBackend {
         tenant: &str,
         stream: &StreamId,
         from: u64,
-        limit: u32,
+        page: PageSize,
     ) -> Result<(u64, Vec<ServerEvent>), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM fieldstream_events WHERE tenant = ? AND stream = ?",
-        )
-        .bind(tenant.to_owned())
-        .bind(stream.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = ? AND stream = ? \
-             AND version >= ? ORDER BY version LIMIT ?"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.to_owned())
-            .bind(stream.to_string())
-            .bind(signed(from)?)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let current = reads::stream_version(&mut tx, tenant, stream).await?;
+        let events = reads::stream_page(&mut tx, tenant, stream, from, page).await?;
         tx.commit().await?;
-        let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
-        Ok((unsigned(current, "version")?, events))
+        Ok((current, events))
     }
 
     async fn read_all(
         &self,
         tenant: &str,
         after: u64,
-        limit: u32,
-        prefixes: Option<&[String]>,
-    ) -> Result<Vec<ServerEvent>, StoreError> {
-        if prefixes.is_some_and(|prefixes| prefixes.is_empty()) {
-            return Ok(Vec::new());
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {COLUMNS} FROM fieldstream_events WHERE tenant = "
-        ));
-        query
-            .push_bind(tenant.to_owned())
-            .push(" AND position > ")
-            .push_bind(signed(after)?);
-        if let Some(prefixes) = prefixes {
-            query.push(" AND (");
-            let mut any = query.separated(" OR ");
-            for prefix in prefixes {
-                any.push("substr(stream, 1, ")
-                    .push_bind_unseparated(prefix.chars().count() as i64)
-                    .push_unseparated(") = ")
-                    .push_bind_unseparated(prefix.clone());
-            }
-            query.push(")");
-        }
-        query
-            .push(" ORDER BY position LIMIT ")
-            .push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter().map(event_from_row).collect()
+        page: PageSize,
+        grants: Option<&[Grant]>,
+    ) -> Result<LogPage, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        reads::log_page(&mut connection, tenant, after, page, grants).await
     }
 
     async fn head(&self, tenant: &str) -> Result<u64, StoreError> {
@@ -322,8 +297,35 @@ impl Backend for SqliteBackend {
         unsigned(head.unwrap_or(0), "position")
     }
 
+    async fn readable_head(&self, tenant: &str, grants: &[Grant]) -> Result<u64, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        reads::readable_head(&mut connection, tenant, grants).await
+    }
+
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    async fn durability(&self) -> Result<Durability, StoreError> {
+        let mut connection = self.writer.acquire().await?;
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *connection)
+            .await?;
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *connection)
+            .await?;
+        let secure_delete: i64 = sqlx::query_scalar("PRAGMA secure_delete")
+            .fetch_one(&mut *connection)
+            .await?;
+        let text = format!(
+            "sqlite: journal_mode={journal} synchronous={synchronous} (2 = FULL) \
+             secure_delete={secure_delete}"
+        );
+        let wal = journal.eq_ignore_ascii_case("wal") || self.in_memory;
+        if !wal || synchronous < 2 || secure_delete != 1 {
+            return Err(StoreError::NotDurable(text));
+        }
+        Ok(Durability(text))
     }
 
     async fn count_events(&self) -> Result<u64, StoreError> {
@@ -338,46 +340,13 @@ impl Backend for SqliteBackend {
         after: Option<(&str, u64)>,
         limit: u32,
     ) -> Result<Vec<ExportedEvent>, StoreError> {
-        let (tenant, position) = after.unwrap_or(("", 0));
-        let sql = format!(
-            "SELECT tenant, {COLUMNS} FROM fieldstream_events WHERE (tenant, position) > (?, ?) \
-             ORDER BY tenant, position LIMIT ?"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.to_owned())
-            .bind(signed(position)?)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ExportedEvent {
-                    tenant: row.try_get("tenant")?,
-                    event: event_from_row(row)?,
-                })
-            })
-            .collect()
+        let mut connection = self.pool.acquire().await?;
+        reads::export_page(&mut connection, after, limit).await
     }
 
-    async fn import_chunk(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
-        let _writer = self.write_lock.lock().await;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = events
-            .iter()
-            .map(EncodedEvent::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        insert_all(&mut tx, rows).await?;
-        for (tenant, head) in chunk_heads(events) {
-            sqlx::query(
-                "INSERT INTO fieldstream_heads (tenant, position) VALUES (?, ?) \
-                 ON CONFLICT (tenant) DO UPDATE SET position = MAX(position, excluded.position)",
-            )
-            .bind(tenant.to_owned())
-            .bind(signed(head)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    async fn begin_import(&self) -> Result<ImportTx, StoreError> {
+        let lock = self.write_lock.clone().lock_owned().await;
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(ImportTx::sqlite(tx, lock))
     }
 }

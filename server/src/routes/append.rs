@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::State;
 use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream::protocol::{AppendResponse, ClientEvent, ErrorCode};
+use fieldstream::protocol::{AppendResponse, ClientEvent, ErrorCode, MAX_CONFLICT_EVENTS};
 use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::backend::{AppendOutcome, Backend};
+use crate::backend::{AppendOutcome, Backend, PageSize};
 use crate::config::Limits;
 use crate::error::AppError;
 use crate::extract::{JsonBody, MAX_COUNTER, StreamPath};
@@ -110,9 +110,17 @@ pub async fn run_append(
     stream: &StreamId,
     append: CheckedAppend,
 ) -> Result<AppendResponse, AppError> {
+    // A conflict's answer carries at most one page of the events the caller lacks.
+    let conflict = PageSize::new(MAX_CONFLICT_EVENTS, state.config.limits.max_read_bytes);
     let outcome = state
         .backend
-        .append(&caller.tenant, stream, append.expected, &append.events)
+        .append(
+            &caller.tenant,
+            stream,
+            append.expected,
+            &append.events,
+            conflict,
+        )
         .await?;
     let metrics = &state.metrics;
     match outcome {

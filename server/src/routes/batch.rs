@@ -6,7 +6,7 @@ use fieldstream::core::StreamId;
 use fieldstream::protocol::{BatchResponse, BatchResult, ErrorCode};
 use serde_json::Value;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, rate_limited};
 use crate::error::AppError;
 use crate::extract::JsonBody;
 use crate::routes::append::{check_append, run_append};
@@ -44,6 +44,14 @@ pub async fn batch(
                 "{} appends in one batch; the limit is {limit}",
                 appends.len()
             ),
+        ));
+    }
+    // The request counted as one against the subject's rate; each further append counts too.
+    if let Some(limiter) = &state.limiter
+        && !limiter.allow_n(&caller.limit_key(), appends.len().saturating_sub(1) as u32)
+    {
+        return Err(rate_limited(
+            "too many appends; a batch counts each of its appends against the rate limit",
         ));
     }
     let mut results = Vec::with_capacity(appends.len());

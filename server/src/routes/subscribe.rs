@@ -1,7 +1,11 @@
 //! `GET /v1/subscribe`: stored events after a position, then new ones live, as server-sent events.
 //!
 //! A subscription registers for head signals before it reads, then reads from the database each
-//! time its tenant's head moves (or every heartbeat interval, in case a signal was lost).
+//! time its tenant's head moves (or every heartbeat interval, in case a signal was lost). It
+//! reads the tenant's head before each read; when a read finds nothing more it may send, the
+//! subscription remembers that it has looked at everything up to that head, so a subscriber
+//! limited to a few streams reads only the new part of the log on the next append, never the
+//! whole log again. Each subject and each tenant may hold only so many subscriptions at once.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -14,11 +18,12 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 
-use crate::auth::Caller;
-use crate::backend::{Backend, HeadChanged};
+use crate::auth::{Caller, rate_limited};
+use crate::backend::{Backend, HeadChanged, PageSize};
 use crate::error::AppError;
 use crate::extract::{QueryParams, counter};
 use crate::state::AppState;
+use crate::subscriptions::{CapReached, Slot};
 
 const PAGE: u32 = 500;
 
@@ -31,16 +36,22 @@ pub struct SubscribeQuery {
 struct Feed {
     state: AppState,
     caller: Caller,
+    /// The position of the last event sent.
     cursor: u64,
+    /// The log was read up to here and held nothing more to send (at least `cursor`).
+    scanned: u64,
+    _slot: Slot,
     buffer: VecDeque<ServerEvent>,
     heads: broadcast::Receiver<HeadChanged>,
     shutdown: watch::Receiver<bool>,
 }
 
 impl Feed {
-    fn new(state: AppState, caller: Caller, cursor: u64) -> Self {
+    fn new(state: AppState, caller: Caller, cursor: u64, slot: Slot) -> Self {
         state.metrics.subscribers.inc();
         Feed {
+            scanned: cursor,
+            _slot: slot,
             heads: state.backend.notifier().subscribe(),
             shutdown: state.shutdown_signal(),
             buffer: VecDeque::new(),
@@ -57,22 +68,10 @@ impl Feed {
                 self.cursor = event.position;
                 return Some(sse_event(&event));
             }
-            let page = self
-                .state
-                .backend
-                .read_all(
-                    &self.caller.tenant,
-                    self.cursor,
-                    PAGE,
-                    self.caller.streams.as_deref(),
-                )
-                .await;
-            match page {
-                Ok(events) if !events.is_empty() => {
-                    self.buffer.extend(events);
-                    continue;
-                }
-                Ok(_) => {}
+            let after = self.cursor.max(self.scanned);
+            match self.read(after).await {
+                Ok(true) => continue,
+                Ok(false) => {}
                 Err(error) => {
                     tracing::error!(%error, "subscription read failed; closing it");
                     return None;
@@ -84,6 +83,32 @@ impl Feed {
         }
     }
 
+    /// Reads one page after `after` into the buffer; whether it found events.
+    async fn read(&mut self, after: u64) -> Result<bool, crate::backend::StoreError> {
+        let backend = &self.state.backend;
+        let head = backend.head(&self.caller.tenant).await?;
+        self.state
+            .metrics
+            .subscription_scan
+            .inc_by(head.saturating_sub(after));
+        let page = PageSize::new(PAGE, self.state.config.limits.max_read_bytes);
+        let read = backend
+            .read_all(
+                &self.caller.tenant,
+                after,
+                page,
+                self.caller.grants.restricted(),
+            )
+            .await?;
+        if read.exhausted {
+            // Nothing more this caller may read up to `head`: never look there again.
+            self.scanned = self.scanned.max(head);
+        }
+        let found = !read.events.is_empty();
+        self.buffer.extend(read.events);
+        Ok(found)
+    }
+
     /// Waits until there may be something new to read; `false` when the server shuts down.
     async fn wait(&mut self) -> bool {
         let recheck = tokio::time::sleep(self.state.config.heartbeat);
@@ -93,7 +118,7 @@ impl Feed {
                 _ = self.shutdown.wait_for(|stop| *stop) => return false,
                 _ = &mut recheck => return true,
                 signal = self.heads.recv() => match signal {
-                    Ok(changed) if changed.concerns(&self.caller.tenant, self.cursor) => return true,
+                    Ok(changed) if changed.concerns(&self.caller.tenant, self.cursor.max(self.scanned)) => return true,
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => return true,
                     Err(broadcast::error::RecvError::Closed) => return false,
@@ -138,8 +163,21 @@ pub async fn subscribe(
         None => query.after.unwrap_or(0),
     };
     let after = counter(after, "after")?;
+    let slot = state
+        .subscriptions
+        .take(&caller.tenant, &caller.limit_key())
+        .map_err(|cap| {
+            rate_limited(&match cap {
+                CapReached::Subject(n) => {
+                    format!("this token's subject holds {n} live subscriptions already")
+                }
+                CapReached::Tenant(n) => {
+                    format!("this tenant holds {n} live subscriptions already")
+                }
+            })
+        })?;
     let heartbeat = state.config.heartbeat;
-    let feed = Feed::new(state, caller, after);
+    let feed = Feed::new(state, caller, after, slot);
     let events = futures_util::stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
         Some((Ok(event), feed))

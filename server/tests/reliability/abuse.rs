@@ -3,22 +3,18 @@
 //!
 //! Already covered elsewhere, each with "nothing written": malformed JSON, non-UUID ids,
 //! duplicate ids in one request, oversized body / too many events / oversized event, rate limit
-//! (`tests/server/router_errors.rs`); bad tokens on `/v1/events`, prefixes on append, read,
-//! batch and `/v1/events` (`tests/server/router_auth.rs`); prefixes and tenants on
-//! `/v1/subscribe` (`tests/server/router_subscribe.rs`). This module adds every bad token on
-//! every endpoint, tenant A against tenant B through every endpoint, and prefixes everywhere;
-//! `abuse_input.rs` adds wrong types, stream ids with SQL and path tricks, more id forms and deep
-//! nesting; `abuse_http.rs` adds what needs a socket.
-
-use std::time::Duration;
+//! (`tests/server/router_errors.rs`); grants at their boundary on every endpoint
+//! (`tests/server/grants.rs`). This module adds every bad token on every endpoint (the key
+//! service's included) and grants everywhere; `abuse_tenants.rs` adds tenant A against tenant B
+//! through every endpoint; `abuse_input.rs` wrong types, repeated keys, stream ids with SQL and
+//! path tricks, more id forms and deep nesting; `abuse_http.rs`, `abuse_slow.rs` and
+//! `abuse_limits.rs` what needs a socket and the real binary.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::StatusCode;
 use fieldstream_server::{AnyBackend, Backend};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use crate::support::*;
 
@@ -87,6 +83,9 @@ pub fn json_request(
         .unwrap()
 }
 
+/// A valid key PUT for stream `Order-1`.
+pub const KEY_PUT: &str = r#"{"keys": [{"id": "k1", "key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}], "stream": "Order-1"}"#;
+
 fn one_append(stream: &str) -> (String, String, String) {
     let single = append_body(json!("any"), vec![event("E", json!(1))]).to_string();
     let batch = json!({"appends": [{"stream": stream, "expectedVersion": "any",
@@ -151,6 +150,14 @@ async fn every_bad_token_on_every_endpoint_is_unauthorized() {
             request("GET", "/v1/subscribe", t)
                 .body(Body::empty())
                 .unwrap(),
+            request("GET", "/v1/keys/c1", t)
+                .body(Body::empty())
+                .unwrap(),
+            json_request("PUT", "/v1/keys/c1", t, KEY_PUT.into()),
+            request("DELETE", "/v1/keys/c1", t)
+                .body(Body::empty())
+                .unwrap(),
+            request("GET", "/v1/keys", t).body(Body::empty()).unwrap(),
         ];
         for request in requests {
             arena
@@ -178,154 +185,10 @@ async fn every_bad_token_on_every_endpoint_is_unauthorized() {
     assert_eq!(arena.count().await, 0);
 }
 
-/// Reads SSE frames until the first event; returns its data.
-async fn first_event(body: Body) -> Value {
-    let mut body = body;
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let frame = body.frame().await.expect("stream open").expect("a frame");
-            if let Ok(data) = frame.into_data() {
-                text.push_str(std::str::from_utf8(&data).unwrap());
-            }
-            if let Some(data) = text.lines().find_map(|l| l.strip_prefix("data: ")) {
-                return serde_json::from_str(data).unwrap();
-            }
-        }
-    })
-    .await
-    .expect("an event within 10 s")
-}
-
-#[tokio::test]
-async fn tenant_a_cannot_reach_tenant_b_through_any_endpoint() {
-    let arena = Arena::new().await;
-    let (a, b) = (
-        token("tenant-a", "alice", None),
-        token("tenant-b", "bob", None),
-    );
-    let b_events = vec![event("Secret", json!("b1")), event("Secret", json!("b2"))];
-    let (status, _) = post(
-        &arena.app,
-        "/v1/streams/Order-1",
-        &b,
-        &append_body(json!(0), b_events.clone()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let b_before = all_events(&arena.app, &b).await;
-
-    // A subscribes before anything of A exists: the first event it gets must be A's own.
-    let live = request("GET", "/v1/subscribe?after=0", Some(&a))
-        .body(Body::empty())
-        .unwrap();
-    let live = arena.app.clone().oneshot(live).await.unwrap();
-    assert_eq!(live.status(), StatusCode::OK);
-
-    // Reads: A sees its own (empty) stream and log, whatever it adds to name B.
-    for uri in ["/v1/streams/Order-1", "/v1/streams/Order-1?tenant=tenant-b"] {
-        let (status, page) = get(&arena.app, uri, &a).await;
-        assert_eq!(
-            (
-                status,
-                page["currentVersion"].clone(),
-                page["events"].clone()
-            ),
-            (StatusCode::OK, json!(0), json!([]))
-        );
-    }
-    for uri in [
-        "/v1/events",
-        "/v1/events?tenant=tenant-b",
-        "/v1/events?after=0&limit=10000",
-    ] {
-        let (status, page) = get(&arena.app, uri, &a).await;
-        assert_eq!(
-            (status, page),
-            (StatusCode::OK, json!({"events": [], "head": 0})),
-            "{uri}"
-        );
-    }
-    let sneaky = request("GET", "/v1/events", Some(&a))
-        .header("x-tenant", "tenant-b")
-        .header("x-forwarded-user", "bob")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(
-        send(&arena.app, sneaky).await.1,
-        json!({"events": [], "head": 0})
-    );
-
-    // Writes: B's version means nothing in A's stream, and a conflict leaks none of B's events.
-    let at_b_version = append_body(json!(2), vec![event("E", json!("a"))]).to_string();
-    let request = json_request("POST", "/v1/streams/Order-1", Some(&a), at_b_version);
-    arena
-        .refused(request, StatusCode::CONFLICT, "wrong_expected_version")
-        .await;
-    let (_, conflict) = post(
-        &arena.app,
-        "/v1/streams/Order-1",
-        &a,
-        &append_body(json!(2), vec![event("E", json!(0))]),
-    )
-    .await;
-    assert_eq!(
-        (
-            conflict["currentVersion"].clone(),
-            conflict["events"].clone()
-        ),
-        (json!(0), json!([]))
-    );
-    let batch = json!({"tenant": "tenant-b", "appends": [
-        {"stream": "Order-1", "tenant": "tenant-b", "expectedVersion": 2, "events": [event("E", json!("a"))]}]});
-    let before = arena.count().await;
-    let (status, answer) = post(&arena.app, "/v1/batch", &a, &batch).await;
-    assert_eq!(
-        (
-            status,
-            answer["results"][0]["status"].clone(),
-            answer["results"][0]["currentVersion"].clone()
-        ),
-        (StatusCode::OK, json!("conflict"), json!(0))
-    );
-    assert_eq!(
-        arena.count().await,
-        before,
-        "a conflicting batch wrote nothing"
-    );
-
-    // B's event ids, resent by A, are a new append in A's tenant, not a replay of B's answer.
-    let (status, answer) = post(
-        &arena.app,
-        "/v1/streams/Order-1",
-        &a,
-        &append_body(json!("any"), b_events),
-    )
-    .await;
-    assert_eq!(
-        (
-            status,
-            answer["firstPosition"].clone(),
-            answer["firstVersion"].clone()
-        ),
-        (StatusCode::OK, json!(1), json!(1))
-    );
-    let first = first_event(live.into_body()).await;
-    assert_eq!(
-        (first["position"].clone(), first["stream"].clone()),
-        (json!(1), json!("Order-1"))
-    );
-    assert_eq!(first["data"], "b1", "A's own copy, at A's position 1");
-
-    assert_eq!(all_events(&arena.app, &b).await, b_before, "B is untouched");
-    assert_eq!(all_events(&arena.app, &a).await.len(), 2);
-    assert_eq!(arena.count().await, 4);
-}
-
 #[tokio::test]
 async fn streams_outside_the_prefixes_are_forbidden_everywhere() {
     let arena = Arena::new().await;
-    let clerk = token("t", "clerk", Some(&["Order-"]));
+    let clerk = token("t", "clerk", Some(&["Order-*"]));
     for stream in ["Customer-1", "order-1", "Orde", "XOrder-1"] {
         let (uri, single, _) = one_append(stream);
         arena
@@ -361,6 +224,32 @@ async fn streams_outside_the_prefixes_are_forbidden_everywhere() {
         .await;
         assert_eq!(answer["results"][0]["error"], "forbidden", "{stream}");
         assert_eq!(arena.count().await, before);
+        let put = KEY_PUT.replace("Order-1", stream);
+        let (status, _) = send(
+            &arena.app,
+            json_request("PUT", "/v1/keys/c1", Some(&clerk), put),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a key PUT for {stream}");
+    }
+    let admin = token("t", "admin", None);
+    let put = KEY_PUT.replace("Order-1", "Customer-1");
+    send(
+        &arena.app,
+        json_request("PUT", "/v1/keys/c9", Some(&admin), put),
+    )
+    .await;
+    for (method, uri) in [("GET", "/v1/keys/c9"), ("DELETE", "/v1/keys/c9")] {
+        let forget = scoped_token("t", "clerk", Some(&["Order-*"]), Some("keys:forget"));
+        let request = request(method, uri, Some(&forget))
+            .body(Body::empty())
+            .unwrap();
+        let (status, _) = send(&arena.app, request).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{method} a subject of Customer-1"
+        );
     }
     assert_eq!(arena.count().await, 0);
 }

@@ -76,7 +76,6 @@ async fn wrong_types_and_deep_nesting_are_invalid_and_write_nothing() {
         ),
         deep.clone(),
         "\u{feff}{}".into(),
-        "{\"expectedVersion\": 0, \"events\": [], \"events\": []}".into(),
         "\"\\ud800\"".into(),
     ] {
         let request = json_request("POST", "/v1/streams/s", Some(&t), raw);
@@ -91,6 +90,101 @@ async fn wrong_types_and_deep_nesting_are_invalid_and_write_nothing() {
         .refused(request, StatusCode::BAD_REQUEST, "invalid_json")
         .await;
     assert_eq!(arena.count().await, 0);
+}
+
+#[tokio::test]
+async fn a_key_repeated_anywhere_in_a_body_is_invalid_json_and_writes_nothing() {
+    let arena = Arena::new().await;
+    let t = token("t", "alice", None);
+    let id = || uuid::Uuid::new_v4();
+    let event = |extra: &str| format!("{{\"id\": \"{}\", \"type\": \"E\"{extra}}}", id());
+    let append = |body: &str| json_request("POST", "/v1/streams/s", Some(&t), body.to_owned());
+    // Each body is accepted without its repeated key, so a refusal is for the repetition.
+    let cases: Vec<(String, String)> = vec![
+        (
+            format!(
+                "{{\"expectedVersion\": \"any\", \"expectedVersion\": 0, \"events\": [{}]}}",
+                event("")
+            ),
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}]}}",
+                event("")
+            ),
+        ),
+        (
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}], \"events\": [{}]}}",
+                event(""),
+                event("")
+            ),
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}]}}",
+                event("")
+            ),
+        ),
+        (
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{{\"id\": \"{}\", \"id\": \"{}\", \"type\": \"E\"}}]}}",
+                id(),
+                id()
+            ),
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}]}}",
+                event("")
+            ),
+        ),
+        (
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}]}}",
+                event(", \"data\": {\"a\": 1, \"a\": 2}")
+            ),
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}]}}",
+                event(", \"data\": {\"a\": 1}")
+            ),
+        ),
+        (
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}]}}",
+                event(", \"metadata\": {\"m\": {\"x\": 1, \"x\": 1}}")
+            ),
+            format!(
+                "{{\"expectedVersion\": \"any\", \"events\": [{}]}}",
+                event(", \"metadata\": {\"m\": {\"x\": 1}}")
+            ),
+        ),
+    ];
+    for (repeated, fine) in cases {
+        arena
+            .refused(append(&repeated), StatusCode::BAD_REQUEST, "invalid_json")
+            .await;
+        let (status, body) = send(&arena.app, append(&fine)).await;
+        assert_eq!(status, StatusCode::OK, "{fine}: {body}");
+    }
+    let batch = |appends: &str| json_request("POST", "/v1/batch", Some(&t), appends.to_owned());
+    let one = format!(
+        "[{{\"stream\": \"s\", \"expectedVersion\": \"any\", \"events\": [{}]}}]",
+        event("")
+    );
+    arena
+        .refused(
+            batch(&format!("{{\"appends\": [], \"appends\": {one}}}")),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        )
+        .await;
+    let key = "{\"id\": \"k1\", \"key\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}";
+    let put = json_request(
+        "PUT",
+        "/v1/keys/c1",
+        Some(&t),
+        format!("{{\"keys\": [{key}], \"keys\": [{key}]}}"),
+    );
+    arena
+        .refused(put, StatusCode::BAD_REQUEST, "invalid_json")
+        .await;
+    let (_, keys) = get(&arena.app, "/v1/keys/c1", &t).await;
+    assert_eq!(keys["keys"], json!([]), "the refused PUT stored nothing");
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::mode::report;
 use crate::support::*;
 
-fn runner() -> TestRunner {
+pub fn runner() -> TestRunner {
     // No regression files next to the sources; a failure prints its minimal case.
     TestRunner::new(Config {
         failure_persistence: None,
@@ -46,7 +46,7 @@ fn json_key() -> impl Strategy<Value = String> {
 }
 
 /// Any JSON value, biased towards what the protocol uses.
-fn json_value() -> impl Strategy<Value = Value> {
+pub fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
@@ -149,15 +149,20 @@ fn events_in(body: &Value) -> u64 {
     body["events"].as_array().map_or(0, |e| e.len() as u64)
 }
 
-struct Harness {
-    runtime: tokio::runtime::Runtime,
-    app: Router,
+/// The router on an in-memory database, and a runtime to drive it from proptest.
+pub struct Harness {
+    /// Runs the requests.
+    pub runtime: tokio::runtime::Runtime,
+    /// The router.
+    pub app: Router,
     backend: AnyBackend,
-    token: String,
+    /// A token of tenant `fuzz` for every stream.
+    pub token: String,
 }
 
 impl Harness {
-    fn new() -> Self {
+    /// A fresh harness.
+    pub fn new() -> Self {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -174,7 +179,7 @@ impl Harness {
     }
 
     /// Sends `request`; fails the case on a 5xx; returns the status, body and events added.
-    fn send(
+    pub fn send(
         &self,
         request: axum::http::Request<Body>,
     ) -> Result<(StatusCode, Value, u64), TestCaseError> {

@@ -82,7 +82,8 @@ fn peak(samples: &[(Duration, u64)], from: Duration, to: Duration) -> u64 {
 async fn under_load(database: &str, backend: &str) {
     let _heavy = heavy().await;
     let duration = pick(Duration::from_secs(10), Duration::from_secs(60));
-    let server = ServerProcess::start(database, &[]).await;
+    // 200 subscribers of one token: past the default cap of 16 per subject.
+    let server = ServerProcess::start(database, &["--max-subscriptions-per-subject", "1000"]).await;
     let (base, t) = (server.base(), token("field-sales", "rep", None));
     let http = reqwest::Client::new();
 

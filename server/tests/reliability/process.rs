@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::SECRET;
+use crate::support::{SECRET, TEST_KEK};
 
 /// The server binary: `FIELDSTREAM_SERVER_BIN` when set (an optimised build, for the soak's
 /// figures), else the debug build cargo made for this test.
@@ -25,29 +25,57 @@ pub struct ServerProcess {
     addr: SocketAddr,
     database: String,
     extra: Vec<String>,
+    wrapper: Vec<String>,
     errors: Arc<AtomicU64>,
+    log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
-    /// Starts `fieldstream-server serve` on `database` with `extra` flags (rate limit off unless
-    /// `extra` sets `--rate-limit`), on a free port; returns once it listens.
+    /// Starts `fieldstream-server serve` on `database` with `extra` flags (rate limits off unless
+    /// `extra` sets them; the test key-encryption key unless it names a `--key-file`), on a free
+    /// port; returns once it listens.
     pub async fn start(database: &str, extra: &[&str]) -> Self {
+        Self::start_wrapped(database, extra, &[]).await
+    }
+
+    /// [`ServerProcess::start`], with the binary run by `wrapper` (such as
+    /// `["prlimit", "--nofile=128"]`, which runs it with at most 128 open files).
+    pub async fn start_wrapped(database: &str, extra: &[&str], wrapper: &[&str]) -> Self {
         let mut server = ServerProcess {
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database: database.to_owned(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             errors: Arc::new(AtomicU64::new(0)),
+            log: Arc::default(),
         };
         server.launch().await;
         server
     }
 
     async fn launch(&mut self) {
-        let mut command = Command::new(binary());
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
         command.args(["serve", "--database", &self.database]);
         if !self.extra.iter().any(|flag| flag == "--rate-limit") {
             command.args(["--rate-limit", "0"]);
+        }
+        if !self
+            .extra
+            .iter()
+            .any(|flag| flag == "--rate-limit-unauthenticated")
+        {
+            command.args(["--rate-limit-unauthenticated", "0"]);
+        }
+        if !self.extra.iter().any(|flag| flag == "--key-file") {
+            command.env("FIELDSTREAM_KEY_ENCRYPTION_KEY", TEST_KEK);
         }
         let mut child = command
             .args(["--listen", &self.addr.to_string()])
@@ -76,9 +104,10 @@ impl ServerProcess {
         .await
         .expect("the server listens within 30 s");
         self.addr = listening;
-        let errors = self.errors.clone();
+        let (errors, log) = (self.errors.clone(), self.log.clone());
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
+                log.lock().unwrap().push(line.clone());
                 if line.contains("ERROR") || line.contains("panicked") {
                     eprintln!("server log: {line}");
                     errors.fetch_add(1, Ordering::SeqCst);
@@ -109,6 +138,11 @@ impl ServerProcess {
     /// Error or panic lines the server logged so far.
     pub fn logged_errors(&self) -> u64 {
         self.errors.load(Ordering::SeqCst)
+    }
+
+    /// The log lines (warnings and errors) the server wrote since it started listening.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// SIGKILL (no shutdown of any kind), then waits until the process is gone.

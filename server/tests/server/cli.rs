@@ -22,8 +22,35 @@ fn help_explains_every_flag_and_its_environment_variable() {
     for (flag, env) in [
         ("--database", "FIELDSTREAM_DATABASE"),
         ("--listen", "FIELDSTREAM_LISTEN"),
-        ("--jwt-secret", "FIELDSTREAM_JWT_SECRET"),
+        ("--jwt-secret-file", "FIELDSTREAM_JWT_SECRET_FILE"),
+        ("--jwt-issuer", "FIELDSTREAM_JWT_ISSUER"),
+        ("--jwt-audience", "FIELDSTREAM_JWT_AUDIENCE"),
+        (
+            "--max-token-lifetime-secs",
+            "FIELDSTREAM_MAX_TOKEN_LIFETIME_SECS",
+        ),
+        ("--key-file", "FIELDSTREAM_KEY_FILE"),
         ("--dev", "FIELDSTREAM_DEV"),
+        ("--dev-allow-remote", "FIELDSTREAM_DEV_ALLOW_REMOTE"),
+        ("--metrics-token", "FIELDSTREAM_METRICS_TOKEN"),
+        ("--max-read-bytes", "FIELDSTREAM_MAX_READ_BYTES"),
+        (
+            "--rate-limit-unauthenticated",
+            "FIELDSTREAM_RATE_LIMIT_UNAUTHENTICATED",
+        ),
+        (
+            "--max-subscriptions-per-subject",
+            "FIELDSTREAM_MAX_SUBSCRIPTIONS_PER_SUBJECT",
+        ),
+        (
+            "--max-subscriptions-per-tenant",
+            "FIELDSTREAM_MAX_SUBSCRIPTIONS_PER_TENANT",
+        ),
+        ("--header-timeout-secs", "FIELDSTREAM_HEADER_TIMEOUT_SECS"),
+        ("--body-timeout-secs", "FIELDSTREAM_BODY_TIMEOUT_SECS"),
+        ("--idle-timeout-secs", "FIELDSTREAM_IDLE_TIMEOUT_SECS"),
+        ("--max-connections", "FIELDSTREAM_MAX_CONNECTIONS"),
+        ("--max-header-bytes", "FIELDSTREAM_MAX_HEADER_BYTES"),
         ("--cors-origin", "FIELDSTREAM_CORS_ORIGINS"),
         ("--static", "FIELDSTREAM_STATIC"),
         ("--max-body-bytes", "FIELDSTREAM_MAX_BODY_BYTES"),
@@ -45,8 +72,18 @@ fn help_explains_every_flag_and_its_environment_variable() {
     for command in ["serve", "export", "import"] {
         assert!(top.contains(command));
     }
+    assert!(
+        serve.contains("FIELDSTREAM_JWT_SECRET")
+            && serve.contains("FIELDSTREAM_KEY_ENCRYPTION_KEY"),
+        "the variables that hold a secret itself are named"
+    );
+    assert!(
+        !serve.contains("--jwt-secret <"),
+        "no flag takes the secret on the command line"
+    );
     assert!(help(&["export", "--help"]).contains("FIELDSTREAM_EXPORT_OUT"));
-    assert!(help(&["import", "--help"]).contains("FIELDSTREAM_IMPORT_IN"));
+    let import = help(&["import", "--help"]);
+    assert!(import.contains("FIELDSTREAM_IMPORT_IN") && import.contains("--key-file"));
 }
 
 #[test]
@@ -60,7 +97,7 @@ fn serve_refuses_to_start_without_a_secret_or_dev() {
         .output()
         .expect("run the binary");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--jwt-secret"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--jwt-secret-file"));
 }
 
 #[tokio::test]

@@ -3,15 +3,26 @@
 
 use fieldstream::core::{ExpectedVersion, StreamId};
 use fieldstream::protocol::{AppendResponse, ClientEvent};
-use fieldstream_server::backend::{AppendOutcome, Backend};
-use serde_json::{Value, json};
+use fieldstream_server::backend::{AppendOutcome, Backend, PageSize};
+use serde_json::json;
 use uuid::Uuid;
 
-fn stream(name: &str) -> StreamId {
+/// A page of `limit` events with a budget no test event reaches.
+pub fn page(limit: u32) -> PageSize {
+    PageSize::new(limit, 64 << 20)
+}
+
+/// The conflict page every append test uses.
+pub const CONFLICT: PageSize = PageSize {
+    limit: 1_000,
+    max_bytes: 4 << 20,
+};
+
+pub fn stream(name: &str) -> StreamId {
     StreamId::parse(name).unwrap()
 }
 
-fn events(n: usize) -> Vec<ClientEvent> {
+pub fn events(n: usize) -> Vec<ClientEvent> {
     (0..n)
         .map(|i| ClientEvent {
             id: Uuid::new_v4(),
@@ -23,14 +34,18 @@ fn events(n: usize) -> Vec<ClientEvent> {
         .collect()
 }
 
-async fn appended<B: Backend>(
+pub async fn appended<B: Backend>(
     b: &B,
     tenant: &str,
     s: &str,
     expected: ExpectedVersion,
     e: &[ClientEvent],
 ) -> AppendResponse {
-    match b.append(tenant, &stream(s), expected, e).await.unwrap() {
+    match b
+        .append(tenant, &stream(s), expected, e, CONFLICT)
+        .await
+        .unwrap()
+    {
         AppendOutcome::Appended(response) => response,
         other => panic!("expected an append, got {other:?}"),
     }
@@ -62,7 +77,7 @@ pub async fn append_and_read<B: Backend>(b: B) {
     );
 
     let (current, read) = b
-        .read_stream("t", &stream("Order-1"), 1, 1000)
+        .read_stream("t", &stream("Order-1"), 1, page(1000))
         .await
         .unwrap();
     assert_eq!(current, 5);
@@ -76,19 +91,24 @@ pub async fn append_and_read<B: Backend>(b: B) {
     );
     assert_eq!(read[0].id, first[0].id);
     assert_eq!(read[2].data, json!({"i": 2}));
-    let (_, page) = b.read_stream("t", &stream("Order-1"), 2, 2).await.unwrap();
-    assert_eq!(page.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 3]);
+    let (_, two) = b
+        .read_stream("t", &stream("Order-1"), 2, page(2))
+        .await
+        .unwrap();
+    assert_eq!(two.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 3]);
     assert_eq!(
-        b.read_stream("t", &stream("Nope"), 1, 10).await.unwrap(),
+        b.read_stream("t", &stream("Nope"), 1, page(10))
+            .await
+            .unwrap(),
         (0, vec![])
     );
 
-    let all = b.read_all("t", 0, 1000, None).await.unwrap();
+    let all = b.read_all("t", 0, page(1000), None).await.unwrap().events;
     assert_eq!(
         all.iter().map(|e| e.position).collect::<Vec<_>>(),
         [1, 2, 3, 4, 5, 6]
     );
-    let after = b.read_all("t", 4, 1, None).await.unwrap();
+    let after = b.read_all("t", 4, page(1), None).await.unwrap().events;
     assert_eq!(after.iter().map(|e| e.position).collect::<Vec<_>>(), [5]);
     assert_eq!(b.head("t").await.unwrap(), 6);
     assert_eq!(b.head("other").await.unwrap(), 0);
@@ -101,7 +121,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         other => panic!("expected a conflict, got {other:?}"),
     };
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::StreamExists, &events(1))
+        b.append("t", &s, ExpectedVersion::StreamExists, &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -109,7 +129,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
     appended(&b, "t", "s", ExpectedVersion::Any, &events(2)).await;
     appended(&b, "t", "s", ExpectedVersion::StreamExists, &events(1)).await;
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::NoStream, &events(1))
+        b.append("t", &s, ExpectedVersion::NoStream, &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -119,7 +139,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         [1, 2, 3]
     );
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::Exact(1), &events(1))
+        b.append("t", &s, ExpectedVersion::Exact(1), &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -129,7 +149,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         [2, 3]
     );
     let c = conflict(
-        b.append("t", &s, ExpectedVersion::Exact(7), &events(1))
+        b.append("t", &s, ExpectedVersion::Exact(7), &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -149,7 +169,7 @@ pub async fn expected_version_rules<B: Backend>(b: B) {
         .await;
     }
     let c = conflict(
-        b.append("t", &big, ExpectedVersion::NoStream, &events(1))
+        b.append("t", &big, ExpectedVersion::NoStream, &events(1), CONFLICT)
             .await
             .unwrap(),
     );
@@ -168,7 +188,7 @@ pub async fn exactly_once<B: Backend>(b: B) {
         ExpectedVersion::Any,
         ExpectedVersion::Exact(99),
     ] {
-        let again = b.append("t", &s, expected, &batch).await.unwrap();
+        let again = b.append("t", &s, expected, &batch, CONFLICT).await.unwrap();
         assert_eq!(again, AppendOutcome::Replayed(first.clone()));
     }
     assert_eq!(b.head("t").await.unwrap(), 4, "replays write nothing");
@@ -181,7 +201,7 @@ pub async fn exactly_once<B: Backend>(b: B) {
     };
     // The rule is about the request's ids: a run of stored events, in order, is a replay too.
     match b
-        .append("t", &s, ExpectedVersion::Any, &batch[1..])
+        .append("t", &s, ExpectedVersion::Any, &batch[1..], CONFLICT)
         .await
         .unwrap()
     {
@@ -191,20 +211,26 @@ pub async fn exactly_once<B: Backend>(b: B) {
     let mut partial = batch[..1].to_vec();
     partial.extend(events(1));
     mismatch(
-        b.append("t", &s, ExpectedVersion::Any, &partial)
+        b.append("t", &s, ExpectedVersion::Any, &partial, CONFLICT)
             .await
             .unwrap(),
     );
     let reversed: Vec<_> = batch.iter().rev().cloned().collect();
     mismatch(
-        b.append("t", &s, ExpectedVersion::Any, &reversed)
+        b.append("t", &s, ExpectedVersion::Any, &reversed, CONFLICT)
             .await
             .unwrap(),
     );
     mismatch(
-        b.append("t", &stream("elsewhere"), ExpectedVersion::Any, &batch)
-            .await
-            .unwrap(),
+        b.append(
+            "t",
+            &stream("elsewhere"),
+            ExpectedVersion::Any,
+            &batch,
+            CONFLICT,
+        )
+        .await
+        .unwrap(),
     );
     assert_eq!(b.head("t").await.unwrap(), 4, "mismatches write nothing");
 
@@ -221,103 +247,33 @@ pub async fn tenants_are_isolated<B: Backend>(b: B) {
         (1, 1),
         "positions and versions are per tenant"
     );
-    assert_eq!(b.read_all("a", 0, 100, None).await.unwrap().len(), 2);
-    assert_eq!(b.read_all("b", 0, 100, None).await.unwrap().len(), 1);
-    assert_eq!(b.read_stream("b", &stream("s"), 1, 100).await.unwrap().0, 1);
+    assert_eq!(
+        b.read_all("a", 0, page(100), None)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        2
+    );
+    assert_eq!(
+        b.read_all("b", 0, page(100), None)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
+    assert_eq!(
+        b.read_stream("b", &stream("s"), 1, page(100))
+            .await
+            .unwrap()
+            .0,
+        1
+    );
     assert_eq!(
         (b.head("a").await.unwrap(), b.head("b").await.unwrap()),
         (2, 1)
     );
-}
-
-pub async fn prefixes_filter_reads<B: Backend>(b: B) {
-    for name in ["Order-1", "Order-2", "Customer-1", "a_b", "axb"] {
-        appended(&b, "t", name, ExpectedVersion::NoStream, &events(1)).await;
-    }
-    let names = |events: Vec<fieldstream::protocol::ServerEvent>| {
-        events
-            .into_iter()
-            .map(|e| e.stream.to_string())
-            .collect::<Vec<_>>()
-    };
-    let read = |prefixes: Vec<String>| {
-        let b = b.clone();
-        async move { names(b.read_all("t", 0, 100, Some(&prefixes)).await.unwrap()) }
-    };
-    assert_eq!(read(vec!["Order-".into()]).await, ["Order-1", "Order-2"]);
-    assert_eq!(
-        read(vec!["Customer-".into(), "Order-2".into()]).await,
-        ["Order-2", "Customer-1"]
-    );
-    assert_eq!(
-        read(vec!["a_".into()]).await,
-        ["a_b"],
-        "'_' is literal, not a wildcard"
-    );
-    assert!(read(vec![]).await.is_empty());
-    assert_eq!(read(vec![String::new()]).await.len(), 5);
-}
-
-pub async fn stores_events_as_given<B: Backend>(b: B) {
-    let metadata = json!({"correlationId": "c-1", "custom": {"nested": [1, 2.5, null, "ü"]}});
-    let datas = [
-        json!(null),
-        json!("text ✓"),
-        json!([1, {"a": true}]),
-        json!({"x": -1, "y": 1e100}),
-    ];
-    let sent: Vec<ClientEvent> = datas
-        .iter()
-        .map(|data| ClientEvent {
-            id: Uuid::new_v4(),
-            event_type: "order.item:added-v2".into(),
-            schema_version: 7,
-            data: data.clone(),
-            metadata: metadata.clone(),
-        })
-        .collect();
-    appended(&b, "t", "x@y:z.1", ExpectedVersion::Any, &sent).await;
-    let (_, read) = b.read_stream("t", &stream("x@y:z.1"), 1, 10).await.unwrap();
-    for (stored, sent) in read.iter().zip(&sent) {
-        assert_eq!(
-            (stored.id, &stored.event_type, stored.schema_version),
-            (sent.id, &sent.event_type, 7)
-        );
-        assert_eq!((&stored.data, &stored.metadata), (&sent.data, &metadata));
-        assert!(stored.recorded_at.millis() > 1_600_000_000_000);
-    }
-    let _: Value = serde_json::to_value(&read).unwrap();
-}
-
-pub async fn export_then_import<B: Backend, C: Backend>(from: B, into: C) {
-    appended(&from, "a", "s", ExpectedVersion::NoStream, &events(3)).await;
-    appended(&from, "b", "s", ExpectedVersion::NoStream, &events(2)).await;
-    appended(&from, "a", "r", ExpectedVersion::NoStream, &events(1)).await;
-    let exported = from.export_page(None, 1000).await.unwrap();
-    assert_eq!(exported.len(), 6);
-    assert_eq!(
-        from.export_page(Some(("a", 4)), 1000).await.unwrap().len(),
-        2
-    );
-    into.import_chunk(&exported[..2]).await.unwrap();
-    into.import_chunk(&exported[2..]).await.unwrap();
-    for tenant in ["a", "b"] {
-        assert_eq!(
-            into.read_all(tenant, 0, 100, None).await.unwrap(),
-            from.read_all(tenant, 0, 100, None).await.unwrap()
-        );
-        assert_eq!(
-            into.head(tenant).await.unwrap(),
-            from.head(tenant).await.unwrap()
-        );
-    }
-    let next = appended(&into, "a", "s", ExpectedVersion::Exact(3), &events(1)).await;
-    assert_eq!(
-        (next.first_version, next.first_position),
-        (4, 5),
-        "heads moved with the import"
-    );
-    assert_eq!(into.count_events().await.unwrap(), 7);
 }
 
 pub async fn notifies_after_commit<B: Backend>(b: B) {
@@ -335,7 +291,11 @@ pub async fn notifies_after_commit<B: Backend>(b: B) {
     .expect("a head signal");
     assert!(changed.head == 2 || changed.tenant.is_none());
     assert_eq!(
-        b.read_all("t", 0, 10, None).await.unwrap().len(),
+        b.read_all("t", 0, page(10), None)
+            .await
+            .unwrap()
+            .events
+            .len(),
         2,
         "visible when signalled"
     );
@@ -361,20 +321,24 @@ macro_rules! conformance {
                 super::tenants_are_isolated($make().await).await;
             }
             #[tokio::test]
-            async fn prefixes_filter_reads() {
-                super::prefixes_filter_reads($make().await).await;
+            async fn grants_filter_reads() {
+                crate::conformance_more::grants_filter_reads($make().await).await;
             }
             #[tokio::test]
             async fn stores_events_as_given() {
-                super::stores_events_as_given($make().await).await;
+                crate::conformance_more::stores_events_as_given($make().await).await;
             }
             #[tokio::test]
             async fn export_then_import() {
-                super::export_then_import($make().await, $make().await).await;
+                crate::conformance_more::export_then_import($make().await, $make().await).await;
             }
             #[tokio::test]
             async fn export_then_import_across_backends() {
-                super::export_then_import($make().await, $other().await).await;
+                crate::conformance_more::export_then_import($make().await, $other().await).await;
+            }
+            #[tokio::test]
+            async fn reports_durability() {
+                crate::conformance_more::reports_durability($make().await).await;
             }
             #[tokio::test]
             async fn notifies_after_commit() {

@@ -27,7 +27,10 @@ async fn start(database: &str) -> Server {
             "127.0.0.1:0",
             "--heartbeat-secs",
             "60",
+            "--idle-timeout-secs",
+            "120",
         ])
+        .env("FIELDSTREAM_KEY_ENCRYPTION_KEY", TEST_KEK)
         .env(
             "FIELDSTREAM_JWT_SECRET",
             std::str::from_utf8(SECRET).unwrap(),

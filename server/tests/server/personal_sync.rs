@@ -23,11 +23,11 @@ use tower::ServiceExt;
 use crate::support::*;
 
 #[path = "../../../tests/personal/mod.rs"]
-mod personal;
-use personal::{Delivery, DeliveryCommand, DeliveryProjection, book};
+pub mod personal;
+pub use personal::{Delivery, DeliveryCommand, DeliveryProjection, book};
 
 /// The sync requests, sent through the router with a token of tenant `acme`.
-struct RouterTransport {
+pub struct RouterTransport {
     router: Router,
     token: String,
     offline: std::cell::Cell<bool>,
@@ -101,14 +101,20 @@ impl Transport for RouterTransport {
     }
 }
 
-type Device = SyncClient<MemoryStore, RouterTransport>;
+pub type Device = SyncClient<MemoryStore, RouterTransport>;
 
-async fn device(router: &Router) -> Device {
+pub async fn device(router: &Router) -> Device {
     tab(router, MemoryStore::new()).await
 }
 
 /// A device's tab on `store` (tabs of one device share it).
 async fn tab(router: &Router, store: MemoryStore) -> Device {
+    let token = scoped_token("acme", "tablet", None, Some("keys:forget"));
+    tab_with(router, store, token).await
+}
+
+/// A tab on `store` whose requests carry `token`.
+async fn tab_with(router: &Router, store: MemoryStore, token: String) -> Device {
     let mut engine = Engine::new(store);
     engine.register::<Delivery>().unwrap();
     engine
@@ -117,13 +123,13 @@ async fn tab(router: &Router, store: MemoryStore) -> Device {
     engine.catch_up_projections().await.unwrap();
     let transport = RouterTransport {
         router: router.clone(),
-        token: token("acme", "tablet", None),
+        token,
         offline: Default::default(),
     };
     SyncClient::new(Rc::new(engine), transport, SyncConfig::default())
 }
 
-async fn name_of(device: &Device, id: &str) -> String {
+pub async fn name_of(device: &Device, id: &str) -> String {
     let state = device.engine().load::<Delivery>(id).await.unwrap().state;
     let doc = device
         .engine()
@@ -198,7 +204,19 @@ async fn a_subject_forgotten_on_one_device_is_forgotten_on_the_server_and_the_ot
         .unwrap();
     assert!(exported.status.success());
     let export = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(export.lines().count(), 3);
+    let kinds: Vec<Option<String>> = export
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            record["kind"].as_str().map(str::to_owned)
+        })
+        .collect();
+    let count = |kind: Option<&str>| kinds.iter().filter(|k| k.as_deref() == kind).count();
+    assert_eq!(
+        (count(None), count(Some("key")), count(Some("forgotten"))),
+        (3, 1, 1),
+        "the events, Bob's sealed key, and Ada forgotten"
+    );
     assert!(export.contains("$enc") && !export.contains("Ada") && !export.contains("Bob"));
     let bob_key = get(&router, "/v1/keys/c2", &token("acme", "r", None))
         .await
@@ -254,4 +272,36 @@ async fn the_syncing_tab_pushes_a_key_another_tab_made() {
     let reader = device(&router).await;
     reader.sync().await.unwrap();
     assert_eq!(name_of(&reader, "d1").await, "Ada");
+}
+
+#[tokio::test]
+async fn a_forget_the_server_refuses_stays_queued_and_the_sync_goes_on() {
+    let router = app(sqlite_in_memory().await, config());
+    let unscoped = tab_with(&router, MemoryStore::new(), token("acme", "tablet", None)).await;
+    for (id, customer) in [("d1", "c1"), ("d2", "c2")] {
+        unscoped
+            .engine()
+            .execute::<Delivery>(id, &book(customer, "Ada", "555-0101"), Default::default())
+            .await
+            .unwrap();
+    }
+    unscoped.sync().await.unwrap();
+    unscoped.forget_subject("c1").await.unwrap();
+    assert_eq!(name_of(&unscoped, "d1").await, REDACTED, "forgotten here");
+    unscoped
+        .engine()
+        .execute::<Delivery>("d3", &book("c3", "Cy", "555-0103"), Default::default())
+        .await
+        .unwrap();
+    unscoped
+        .sync()
+        .await
+        .expect("the round goes on without the refused forget");
+    assert_eq!(unscoped.engine().unsent_forgets().await.unwrap(), ["c1"]);
+    let reader = token("acme", "r", None);
+    assert_eq!(
+        get(&router, "/v1/keys/c1", &reader).await.1["forgotten"],
+        false
+    );
+    assert_eq!(all_events(&router, &reader).await.len(), 3, "d3 was pushed");
 }

@@ -354,3 +354,40 @@ async fn an_idempotency_key_holds_within_the_instance() {
         Err(Error::InvalidInput(_))
     ));
 }
+
+#[tokio::test]
+async fn a_stream_past_the_read_budget_is_read_page_by_page() {
+    let mut config = Config::new(AuthMode::Dev);
+    config.limits.max_read_bytes = 16 * 1024;
+    let router = app(sqlite_in_memory().await, config);
+    let transport = RouterStreams::new(&router);
+    for i in 0..30 {
+        let body = serde_json::json!({"expectedVersion": i, "events": [
+            {"id": uuid::Uuid::new_v4(), "type": "Big", "data": "x".repeat(2_000)}]});
+        let request = Request::post("/v1/streams/Big-1")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        assert_eq!(transport.call(request).await.0, 200);
+    }
+    let first = transport
+        .read_stream(
+            &fieldstream::core::StreamId::parse("Big-1").unwrap(),
+            1,
+            1_000,
+        )
+        .await
+        .unwrap();
+    assert!(first.events.len() < 30, "one page ends at the budget");
+    let store = RemoteStore::new(transport, RemoteConfig::default());
+    let stream = fieldstream::core::StreamId::parse("Big-1").unwrap();
+    let events = fieldstream::store::EventStore::read_stream(&store, &stream, 1, 1_000)
+        .await
+        .unwrap();
+    let versions: Vec<u64> = events.iter().map(|event| event.version).collect();
+    assert_eq!(
+        versions,
+        (1..=30).collect::<Vec<_>>(),
+        "every page read, in order"
+    );
+}

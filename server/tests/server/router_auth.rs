@@ -88,7 +88,7 @@ async fn unauthorized_without_a_valid_token() {
 async fn stream_prefixes_limit_a_token() {
     let app = sqlite_app().await;
     let admin = token("t", "admin", None);
-    let orders = token("t", "clerk", Some(&["Order-"]));
+    let orders = token("t", "clerk", Some(&["Order-*"]));
     let body = |i: i32| append_body(json!("any"), vec![event("E", json!(i))]);
     assert_eq!(
         post(&app, "/v1/streams/Customer-1", &admin, &body(1))

@@ -28,6 +28,14 @@ pub struct Message {
 }
 
 impl SseReader {
+    /// A reader of a subscription's response body.
+    pub fn new(body: Body) -> Self {
+        SseReader {
+            body,
+            buffer: String::new(),
+        }
+    }
+
     /// The next message, failing the test after 10 s.
     pub async fn next(&mut self) -> Message {
         tokio::time::timeout(Duration::from_secs(10), self.read())
@@ -186,7 +194,7 @@ async fn isolated_by_tenant_and_prefix_with_query_tokens() {
     let app = sqlite_app().await;
     let a = token("a", "alice", None);
     let b = token("b", "bob", None);
-    let orders = token("a", "clerk", Some(&["Order-"]));
+    let orders = token("a", "clerk", Some(&["Order-*"]));
     let mut feed_b = subscribe(&app, "/v1/subscribe", &b, None).await;
     // EventSource cannot send headers: the token may come as `access_token`.
     let response = app

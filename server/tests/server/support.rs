@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use fieldstream_server::auth::Claims;
 use fieldstream_server::backend::{PostgresBackend, SqliteBackend};
-use fieldstream_server::{AnyBackend, AppState, AuthMode, Config, router};
+use fieldstream_server::{AnyBackend, AppState, AuthMode, Config, JwtRules, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -19,6 +19,9 @@ use uuid::Uuid;
 
 /// The HMAC secret of test tokens.
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+/// The key-encryption key the real binary gets in the tests (standard base64 of 32 bytes).
+pub const TEST_KEK: &str = "dGVzdC1rZWstdGVzdC1rZWstdGVzdC1rZWstdGVzdCE=";
 
 /// The admin URL of the throwaway PostgreSQL cluster; fails the test when it is not set.
 pub fn postgres_admin_url() -> String {
@@ -75,9 +78,7 @@ pub async fn postgres() -> PostgresBackend {
 
 /// A configuration for tests: JWT auth with [`SECRET`], no rate limit.
 pub fn config() -> Config {
-    let mut config = Config::new(AuthMode::Jwt {
-        secret: SECRET.to_vec(),
-    });
+    let mut config = Config::new(AuthMode::Jwt(JwtRules::new(SECRET)));
     config.limits.requests_per_second = 0;
     config
 }
@@ -92,13 +93,24 @@ pub async fn sqlite_app() -> Router {
     app(sqlite().await, config())
 }
 
-/// A token for `sub` in `tenant`, valid for an hour, limited to `streams` prefixes if given.
+/// A token for `sub` in `tenant`, valid for an hour, limited to `streams` grants if given.
 pub fn token(tenant: &str, sub: &str, streams: Option<&[&str]>) -> String {
+    scoped_token(tenant, sub, streams, None)
+}
+
+/// [`token`] with a `scope` claim, such as `keys:forget`.
+pub fn scoped_token(
+    tenant: &str,
+    sub: &str,
+    streams: Option<&[&str]>,
+    scope: Option<&str>,
+) -> String {
     let claims = Claims {
         sub: sub.into(),
         tenant: tenant.into(),
         exp: now_secs() + 3600,
         streams: streams.map(|s| s.iter().map(|p| p.to_string()).collect()),
+        scope: scope.map(str::to_owned),
     };
     sign(&claims)
 }

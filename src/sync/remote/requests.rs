@@ -54,7 +54,8 @@ impl<T: StreamTransport> RemoteStore<T> {
         base / 2 + base * jitter / 2_000
     }
 
-    /// Up to `limit` events of `stream` from version `from`, in as many requests as it takes.
+    /// Up to `limit` events of `stream` from version `from`, in as many requests as it takes
+    /// (pages end at the server's event limit or byte budget, whichever comes first).
     pub(super) async fn fetch(
         &self,
         stream: &StreamId,
@@ -71,10 +72,17 @@ impl<T: StreamTransport> RemoteStore<T> {
                     transport.read_stream(stream, next, want.max(1)).await
                 })
                 .await?;
-            let count = page.events.len();
+            // A page may end before `want` events (the server's byte budget): only the stream's
+            // current version says whether more follow.
+            if let Some(last) = page.events.last() {
+                next = last.version + 1;
+            }
             events.extend(page.events.iter().map(|event| event.to_envelope()));
-            next += count as u64;
-            if count < want as usize || events.len() >= limit || limit == 0 {
+            if page.events.is_empty()
+                || next > page.current_version
+                || events.len() >= limit
+                || limit == 0
+            {
                 events.truncate(limit);
                 return Ok((page.current_version, events));
             }

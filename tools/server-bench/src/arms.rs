@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream_server::backend::AppendOutcome;
+use fieldstream_server::backend::{AppendOutcome, PageSize};
 use fieldstream_server::{AnyBackend, Backend};
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -164,7 +164,11 @@ async fn backend_arm(database: &FreshDatabase, loads: Vec<WriterLoad>) -> Result
             for events in &load.appends {
                 let start = Instant::now();
                 let expected = ExpectedVersion::Exact(version);
-                match backend.append(TENANT, &stream, expected, events).await? {
+                let conflict = PageSize::new(1_000, 4 << 20);
+                match backend
+                    .append(TENANT, &stream, expected, events, conflict)
+                    .await?
+                {
                     AppendOutcome::Appended(_) => {}
                     other => return Err(format!("append refused: {other:?}").into()),
                 }
