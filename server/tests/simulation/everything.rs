@@ -330,6 +330,7 @@ async fn run_case(tunings: [Tuning; 3], steps: Vec<Step>) {
                     drop_request,
                     lose_answer,
                     duplicate,
+                    ..Faults::default()
                 };
             }
             Step::Restart { device } => {

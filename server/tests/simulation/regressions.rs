@@ -1,11 +1,12 @@
 //! Features meeting sync, one case each, with two devices against the real server router:
 //! a snapshot of replaced pending events, an idempotency key whose command was decided again
 //! or rejected, a command over the server's limits, and the permanent refusals that send a
-//! command to the rejected inbox while the queue goes on.
+//! command to the rejected inbox while the queue goes on, a server that is unreachable or
+//! rate limits.
 
 use fieldstream::core::{Error, ExecuteOptions, ExecuteResult, Result, StreamId};
 use fieldstream::store::{Commit, EventStore};
-use fieldstream::sync::SyncClient;
+use fieldstream::sync::{RATE_LIMITED_WAITS, SyncClient, SyncConfig};
 use serde_json::{Value, json};
 
 use super::devices::{Device, MAX_EVENTS_PER_APPEND, server, token};
@@ -377,5 +378,37 @@ fn a_sync_without_a_server_ends_with_a_network_error_and_resends_the_same_events
                 .map(|event| event.id)
                 .collect::<Vec<_>>()
         );
+    });
+}
+
+#[test]
+fn a_rate_limited_sync_waits_without_using_up_its_tries_and_gives_up_in_bounded_time() {
+    run(async || {
+        let router = server(false, 500).await;
+        let a = Device::new(&router, 0, EVERY_EVENT, None);
+        let opened = tab(&a, "1", TabCommand::Open).await.unwrap();
+        // More 429s in a row than a request has tries: each is waited out, none is a try.
+        a.faults.borrow_mut().throttled = SyncConfig::default().max_attempts * 3;
+        a.client.sync().await.unwrap();
+        assert_eq!(a.faults.borrow().throttled, 0, "every 429 was waited out");
+        assert_eq!(server_log(&router).await.len(), opened.events.len());
+
+        tab(&a, "1", TabCommand::Add { count: 1, price: 1 })
+            .await
+            .unwrap();
+        a.faults.borrow_mut().throttled = u32::MAX;
+        match a.client.sync().await {
+            Err(Error::Network(message)) => assert!(message.contains("429"), "{message}"),
+            other => panic!("expected a network error, got {other:?}"),
+        }
+        let waited = u32::MAX - a.faults.borrow().throttled;
+        assert_eq!(
+            waited,
+            RATE_LIMITED_WAITS + 1,
+            "it gave up after a bounded number of waits"
+        );
+        a.faults.borrow_mut().throttled = 0;
+        a.client.sync().await.unwrap();
+        assert_eq!(server_log(&router).await.len(), opened.events.len() + 1);
     });
 }
