@@ -8,7 +8,8 @@
 //   aggregate, snapshots off, no projection;
 // - `existing aggregates`: scenario 1's realistic variant, one-event commands spread over 10
 //   aggregates that already hold events, the default snapshot interval and one inline
-//   projection (the `products` read model).
+//   projection (the `products` read model);
+// - `1,000-event commands`: scenario 1 at 1,000 events per command, on new aggregates.
 //
 // For each it counts the IndexedDB calls one `execute` makes (the IndexedDB prototypes are
 // wrapped in the page), times `execute` (median of 200) against one raw `put` transaction, and
@@ -48,21 +49,22 @@ function summarise(profile) {
 }
 
 try {
-  for (const variant of ["new stream", "existing aggregates"]) {
+  const counts = { "new stream": 200, "existing aggregates": 200, "1,000-event commands": 20 };
+  for (const [variant, samples] of Object.entries(counts)) {
     const { page, context } = await openPage(browser, server.origin, "/bench/page.html?m=profile");
     await page.evaluate((variant) => window.bench.prepare(variant), variant);
-    const counts = await page.evaluate(() => window.bench.countCalls(50));
+    const calls = await page.evaluate((n) => window.bench.countCalls(n), Math.ceil(samples / 4));
     const session = await context.newCDPSession(page);
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 100 });
     await session.send("Profiler.start");
-    const timing = await page.evaluate(() => window.bench.time(200));
+    const timing = await page.evaluate((n) => window.bench.time(n), samples);
     const { profile } = await session.send("Profiler.stop");
     console.log(`\n== ${variant}`);
-    console.log("IndexedDB calls per execute:", counts);
+    console.log("IndexedDB calls per execute:", calls);
     console.log("median ms:", timing);
     const { kinds, top } = summarise(profile);
-    console.log("CPU of 200 timed commands and 200 raw transactions, by kind (ms):", kinds);
+    console.log(`CPU of ${samples} timed commands and ${samples} raw transactions, by kind (ms):`, kinds);
     console.log("top functions by self time:\n" + top.join("\n"));
     await context.close();
   }

@@ -10,14 +10,25 @@ let store;
 let raw;
 let next = 0;
 let command;
+/** Events per command of the variant: the raw transactions timed against it write as many. */
+let perCommand = 1;
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Opens the store of `variant` ("new stream" or "existing aggregates") and warms it up. */
+/** Opens the store of `variant` ("new stream", "existing aggregates" or "1,000-event
+ * commands") and warms it up. */
 export async function prepare(variant) {
   const name = `profile-${Date.now()}`;
   raw = await openRaw(`${name}-raw`);
-  if (variant === "new stream") {
+  perCommand = 1;
+  if (variant === "1,000-event commands") {
+    perCommand = 1000;
+    store = await openBench(name);
+    command = () => {
+      const records = commandRecords(1000, 1000, next)[0];
+      return ["Bench", `big-${next++}`, { type: "Append", events: records.map(({ type, data }) => ({ type, data })) }];
+    };
+  } else if (variant === "new stream") {
     store = await openBench(name);
     command = () => {
       const [record] = commandRecords(1, 1, next++)[0];
@@ -68,10 +79,11 @@ export async function countCalls(commands) {
   return Object.fromEntries(Object.entries(calls).map(([key, n]) => [key, n / commands]));
 }
 
-/** Median ms of `samples` commands and of as many raw one-`put` transactions, interleaved. */
+/** Median ms of `samples` commands and of as many raw transactions writing as many events
+ * (one `put` each), interleaved. */
 export async function time(samples) {
   const times = { execute: [], rawPut: [] };
-  const records = commandRecords(samples, 1, 1_000_000);
+  const records = commandRecords(samples * perCommand, perCommand);
   for (let i = 0; i < samples; i++) {
     let started = performance.now();
     await store.execute(...command());
