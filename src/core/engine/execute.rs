@@ -163,7 +163,7 @@ impl<S: EventStore> Engine<S> {
                 decided => decided?,
             };
             let mut state = state;
-            let prepared = self.prepare(handler, context, &mut state, version, decided, false)?;
+            let prepared = self.prepare(handler, context, &mut state, version, decided)?;
             let Some(commit) = prepared else {
                 return Ok(self.result(context, version, Vec::new()));
             };
@@ -279,7 +279,8 @@ impl<S: EventStore> Engine<S> {
     }
 
     /// Turns a decision made on `state` at `version` into a commit; `None` when there is
-    /// nothing to write. With `keep_state`, `state` is left evolved by the new events.
+    /// nothing to write. When the commit carries a snapshot, `state` is left evolved by the
+    /// new events (the snapshot's state).
     pub(super) fn prepare(
         &self,
         handler: &dyn AggregateHandler,
@@ -287,7 +288,6 @@ impl<S: EventStore> Engine<S> {
         state: &mut State,
         version: u64,
         decided: Vec<NewEvent>,
-        keep_state: bool,
     ) -> Result<Option<Commit>> {
         for event in &decided {
             check_event_type(&event.event_type)?;
@@ -349,11 +349,8 @@ impl<S: EventStore> Engine<S> {
             None => context.command.clone(),
         };
         let personal = self.shredder.declares(context.aggregate_type);
-        let due = !personal && snapshot_due(handler.snapshot_every(), version, last);
-        if due || (keep_state && !events.is_empty()) {
+        let snapshot = if !personal && snapshot_due(handler.snapshot_every(), version, last) {
             handler.evolve(state, &self.upcast_all(events.clone())?)?;
-        }
-        let snapshot = if due {
             Some(Snapshot {
                 stream: stream.clone(),
                 version: last,

@@ -34,8 +34,8 @@ pub(super) struct InlineCommand<'a, 'c, S: EventStore> {
     warm: Option<WarmState>,
     /// Whether the decision was made on the warm state.
     pub(super) resumed: bool,
-    /// The state after the decision and its head, to keep warm once the commit landed.
-    after: Option<(StreamHead, State)>,
+    /// The state after the decision, to keep warm once the commit landed.
+    after: Option<WarmState>,
     /// The snapshot started from, until the first page shows the log still holds its event.
     unchecked: Option<Snapshot>,
     /// Set when the log no longer holds the snapshot's event: the command then goes in steps,
@@ -68,8 +68,8 @@ impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
     /// Keeps the state the decision led to warm for the next command: call it once the
     /// decision's outcome stands (committed, nothing to write, or refused by the aggregate).
     pub(super) fn keep_warm(&mut self) {
-        if let Some((head, state)) = self.after.take() {
-            self.engine.warm.keep(&self.context.stream, head, state);
+        if let Some(warm) = self.after.take() {
+            self.engine.warm.keep(&self.context.stream, warm);
         }
     }
 
@@ -99,10 +99,18 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
     }
 
     fn resume(&mut self) -> Result<()> {
-        let warm = self.warm.take().ok_or_else(not_started)?;
-        self.head = warm.head;
-        self.version = warm.head.version;
-        self.state = Some(warm.state);
+        let WarmState {
+            head,
+            mut state,
+            unfolded,
+        } = self.warm.take().ok_or_else(not_started)?;
+        if !unfolded.is_empty() {
+            self.handler
+                .evolve(&mut state, &self.engine.upcast_all(unfolded)?)?;
+        }
+        self.head = head;
+        self.version = head.version;
+        self.state = Some(state);
         self.resumed = true;
         Ok(())
     }
@@ -160,23 +168,33 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
         let decided = match self.handler.decide(&state, context.command) {
             Ok(decided) => decided,
             Err(error) => {
-                self.after = Some((self.head, state));
+                self.after = Some(WarmState {
+                    head: self.head,
+                    state,
+                    unfolded: Vec::new(),
+                });
                 return Err(error);
             }
         };
-        let commit = self.engine.prepare(
-            self.handler,
-            context,
-            &mut state,
-            self.version,
-            decided,
-            true,
-        )?;
-        let head = commit
-            .as_ref()
-            .and_then(|commit| commit.events.last())
-            .map_or(self.head, |last| StreamHead::of(Some(last)));
-        self.after = Some((head, state));
+        let commit =
+            self.engine
+                .prepare(self.handler, context, &mut state, self.version, decided)?;
+        self.after = Some(match &commit {
+            Some(commit) if !commit.events.is_empty() => WarmState {
+                head: StreamHead::of(commit.events.last()),
+                state,
+                // A snapshot's state already folds the new events in.
+                unfolded: match commit.snapshot {
+                    Some(_) => Vec::new(),
+                    None => commit.events.clone(),
+                },
+            },
+            _ => WarmState {
+                head: self.head,
+                state,
+                unfolded: Vec::new(),
+            },
+        });
         Ok(commit)
     }
 }

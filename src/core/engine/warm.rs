@@ -11,12 +11,19 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::core::aggregate::State;
+use crate::core::event::EventEnvelope;
 use crate::core::stream::{StreamHead, StreamId};
 
-/// One aggregate's state at a head.
+/// The most events a warm state keeps unfolded: a command with more leaves its aggregate cold.
+pub(super) const MAX_UNFOLDED: usize = 100;
+
+/// One aggregate's state at a head: `state` folded up to before `unfolded`, the events of the
+/// last command, which are folded in only when the next command uses the state (a command on
+/// a new aggregate, never followed by another, then costs nothing more).
 pub(super) struct WarmState {
     pub(super) head: StreamHead,
     pub(super) state: State,
+    pub(super) unfolded: Vec<EventEnvelope>,
 }
 
 /// The warm states of one engine, at most `capacity` of them.
@@ -39,9 +46,9 @@ impl WarmCache {
         self.entries.borrow_mut().remove(stream)
     }
 
-    /// Keeps `state` as the state of `stream` at `head`.
-    pub(super) fn keep(&self, stream: &StreamId, head: StreamHead, state: State) {
-        if self.capacity == 0 {
+    /// Keeps `warm` as the state of `stream`.
+    pub(super) fn keep(&self, stream: &StreamId, warm: WarmState) {
+        if self.capacity == 0 || warm.unfolded.len() > MAX_UNFOLDED {
             return;
         }
         let mut entries = self.entries.borrow_mut();
@@ -51,7 +58,7 @@ impl WarmCache {
                 entries.remove(&evicted);
             }
         }
-        entries.insert(stream.clone(), WarmState { head, state });
+        entries.insert(stream.clone(), warm);
     }
 
     /// Forgets every warm state.
