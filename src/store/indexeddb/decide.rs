@@ -1,9 +1,9 @@
 //! A command decided inside its commit transaction: the stream is read, the decision made and
 //! its commit written in one readwrite transaction, so no other tab's write lands in between.
 //!
-//! The first requests go out together: the sequence counter, the stream's newest event and,
-//! unless the decision holds a warm state (see [`Decision::warm_head`]), the stream's
-//! snapshot. A warm state whose head is still the stream's needs nothing more. Otherwise the
+//! The first requests go out together: the sequence counter, the stream's newest event, the
+//! projections' states (which inline projections need first) and, unless the decision holds
+//! a warm state (see [`Decision::warm_head`]), the stream's snapshot. A warm state whose head is still the stream's needs nothing more. Otherwise the
 //! stream is folded from its snapshot, and the events after it are read only when the newest
 //! one, already in hand, is not all there is to read.
 
@@ -31,6 +31,7 @@ pub(super) async fn decide_and_write(
     let tx = WriteTx::issue(store)?;
     let warm = decision.warm_head();
     let newest = tx.head_record(stream.as_str())?;
+    tx.read_states_ahead()?;
     let mut snapshot = match warm {
         Some(_) => None,
         None => Some(read_snapshot(&tx, stream)?),

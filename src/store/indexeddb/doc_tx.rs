@@ -174,6 +174,9 @@ impl DocTx for WriteTx {
     }
 
     async fn state(&self, name: &str) -> Result<Option<ProjectionState>> {
+        if let Some(record) = self.states_ahead.take(name).await? {
+            return record.map(|record| from_body(&record)).transpose();
+        }
         let record = self
             .projections
             .get(JsValue::from_str(name))
@@ -184,6 +187,7 @@ impl DocTx for WriteTx {
     }
 
     fn put_state(&self, state: &ProjectionState) -> Result<()> {
+        self.states_ahead.written(&state.name);
         self.put_keyed(
             &self.projections,
             "name",

@@ -24,6 +24,7 @@ mod doc_tx;
 mod errors;
 mod keys;
 mod notices;
+mod prefetch;
 mod projections;
 mod queries;
 mod reads;

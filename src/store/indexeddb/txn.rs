@@ -8,6 +8,7 @@ use wasm_bindgen::JsValue;
 
 use super::IndexedDbStore;
 use super::at_rest::AtRest;
+use super::prefetch::StatesAhead;
 use super::records::{MAX_KEY_NUMBER, event_record, keyed_record, number, stream_range};
 use super::schema::{
     DEAD_LETTERS, DOCS, EVENTS, IDEMPOTENCY, META, OUTBOX, PROJECTIONS, REJECTED, SNAPSHOTS, UNDO,
@@ -51,6 +52,8 @@ pub struct WriteTx {
     pub(super) projections: ObjectStore,
     pub(super) dead_letters: ObjectStore,
     pub(super) at_rest: AtRest,
+    /// Projection states read ahead (see [`WriteTx::read_states_ahead`]).
+    pub(super) states_ahead: StatesAhead,
     /// The read of the local sequence counter, until [`WriteTx::ready`] has its answer.
     seq_read: RefCell<Option<PendingGet>>,
     last_seq: Cell<u64>,
@@ -88,6 +91,7 @@ impl WriteTx {
             handle,
             watch,
             at_rest: store.at_rest().clone(),
+            states_ahead: StatesAhead::default(),
             seq_read: RefCell::new(None),
             last_seq: Cell::new(0),
             first_new_seq: Cell::new(None),
@@ -95,6 +99,12 @@ impl WriteTx {
         let read = tx.meta.get(JsValue::from_str("seq")).map_err(fail)?;
         *tx.seq_read.borrow_mut() = Some(read.into_future());
         Ok(tx)
+    }
+
+    /// Issues the read of every projection's state, for the inline projections of the commit
+    /// to find theirs without a read of their own.
+    pub fn read_states_ahead(&self) -> Result<()> {
+        self.states_ahead.issue(&self.projections)
     }
 
     /// Waits for the local sequence counter issued by [`WriteTx::issue`].
