@@ -192,10 +192,15 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         Ok(())
     }
 
-    /// Counts a command just executed into the status at once; the next refresh reads the
-    /// store's own count.
+    /// Counts a command just executed into the status at once (and into the progress of a
+    /// drain under way, which will push it too); the next refresh reads the store's own count.
     pub fn note_command(&self) {
-        self.status.update(|status| status.pending += 1);
+        self.status.update(|status| {
+            status.pending += 1;
+            if status.syncing {
+                status.progress.total += 1;
+            }
+        });
     }
 
     /// Records that the device is online or offline, as the platform reports it.

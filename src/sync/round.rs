@@ -84,9 +84,11 @@ pub(super) async fn run<S: EventStore, T: Transport>(
         }
     }
     report.pushed = acked.len();
-    client
-        .status
-        .update(|status| status.progress.done += acked.len() + refused.len());
+    client.status.update(|status| {
+        status.progress.done += acked.len() + refused.len();
+        // Commands another tab added while the drain ran count as they are settled.
+        status.progress.total = status.progress.total.max(status.progress.done);
+    });
 
     client
         .status

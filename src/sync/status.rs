@@ -23,7 +23,7 @@ pub enum SyncPhase {
 pub struct Progress {
     /// Commands settled (accepted or rejected) since the drain began.
     pub done: usize,
-    /// Commands in the queue when the drain began.
+    /// Commands in the queue when the drain began, and those added while it runs.
     pub total: usize,
 }
 

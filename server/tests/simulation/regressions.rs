@@ -477,3 +477,34 @@ fn a_warm_state_is_used_only_while_its_stream_still_ends_where_it_was_folded() {
         assert!(consistent(&a, "2").await.closed);
     });
 }
+
+#[test]
+fn a_command_made_while_a_drain_runs_counts_into_its_progress() {
+    run(async || {
+        let router = server(false, 500).await;
+        let a = std::rc::Rc::new(Device::new(&router, 0, EVERY_EVENT, None));
+        tab(&a, "1", TabCommand::Open).await.unwrap();
+        // The drain starts while the network is down and waits between its tries.
+        a.offline(true);
+        let drain = tokio::task::spawn_local({
+            let a = a.clone();
+            async move { a.client.sync().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(a.client.status().syncing, "the drain is under way");
+        tab(&a, "1", TabCommand::Add { count: 1, price: 5 })
+            .await
+            .unwrap();
+        a.client.note_command();
+        a.offline(false);
+        drain.await.unwrap().unwrap();
+        let status = a.client.status();
+        assert_eq!(status.pending, 0);
+        assert_eq!(
+            (status.progress.done, status.progress.total),
+            (2, 2),
+            "both commands went out with the drain"
+        );
+        assert_eq!(server_log(&router).await.len(), 2);
+    });
+}

@@ -134,7 +134,10 @@ impl Transport for SimTransport {
             .await
     }
 
-    async fn pause(&self, _millis: u64) {}
+    async fn pause(&self, _millis: u64) {
+        // No time passes, but other tasks of the test run, as they would while a timer waits.
+        tokio::task::yield_now().await;
+    }
 
     async fn limits(&self) -> Result<ServerLimits, TransportError> {
         self.get("/v1/limits").await
