@@ -13,8 +13,10 @@ let gate;
 let mf;
 
 /**
- * A loopback proxy to `upstream`; once armed with `count`, it holds reads of `stream` until
- * `count` of them wait, so concurrent commands are sure to decide on the same version.
+ * A loopback proxy to `upstream`; once armed with `count`, it holds the answers to reads of
+ * `stream` until `count` of them have been read from the server, so concurrent commands are
+ * sure to decide on the same version (holding the requests instead would let one command read,
+ * decide and append before the other's read reached the server).
  */
 async function readGate(upstream, stream) {
   let waiting = [];
@@ -22,6 +24,11 @@ async function readGate(upstream, stream) {
   const proxy = createServer(async (request, response) => {
     const chunks = [];
     for await (const chunk of request) chunks.push(chunk);
+    const answer = await fetch(`${upstream}${request.url}`, {
+      method: request.method,
+      headers: { "content-type": request.headers["content-type"] ?? "application/json" },
+      body: request.method === "GET" ? undefined : Buffer.concat(chunks),
+    });
     if (count !== Infinity && request.method === "GET" && request.url.startsWith(`/v1/streams/${stream}?`)) {
       await new Promise((resolve) => {
         waiting.push(resolve);
@@ -32,11 +39,6 @@ async function readGate(upstream, stream) {
         }
       });
     }
-    const answer = await fetch(`${upstream}${request.url}`, {
-      method: request.method,
-      headers: { "content-type": request.headers["content-type"] ?? "application/json" },
-      body: request.method === "GET" ? undefined : Buffer.concat(chunks),
-    });
     response.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "" });
     response.end(Buffer.from(await answer.arrayBuffer()));
   });
