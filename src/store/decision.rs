@@ -21,6 +21,12 @@ pub trait Decision {
         None
     }
 
+    /// Whether the commit will run inline projections, which read their states first: a store
+    /// may read those states with its first reads.
+    fn runs_projections(&self) -> bool {
+        false
+    }
+
     /// Decides on the state the decision holds, the store having found the stream's head
     /// equal to [`Decision::warm_head`].
     fn resume(&mut self) -> Result<()> {

@@ -94,6 +94,10 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
         self.engine.config.read_page_size.max(1)
     }
 
+    fn runs_projections(&self) -> bool {
+        self.engine.projector.has_inline()
+    }
+
     fn warm_head(&self) -> Option<StreamHead> {
         self.warm.as_ref().map(|warm| warm.head)
     }

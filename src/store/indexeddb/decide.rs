@@ -31,7 +31,9 @@ pub(super) async fn decide_and_write(
     let tx = WriteTx::issue(store)?;
     let warm = decision.warm_head();
     let newest = tx.head_record(stream.as_str())?;
-    tx.read_states_ahead()?;
+    if decision.runs_projections() {
+        tx.read_states_ahead()?;
+    }
     let mut snapshot = match warm {
         Some(_) => None,
         None => Some(read_snapshot(&tx, stream)?),
