@@ -10,7 +10,7 @@ use fieldstream::core::{Engine, ProjectionMode, ProjectionOptions, SequentialIds
 use fieldstream::store::MemoryStore;
 use fieldstream::sync::{SyncClient, SyncConfig};
 use fieldstream_server::backend::{AnyBackend, SqliteBackend};
-use fieldstream_server::config::{AuthMode, Config};
+use fieldstream_server::config::{AuthMode, Config, JwtRules};
 use fieldstream_server::router;
 use fieldstream_server::state::AppState;
 
@@ -29,9 +29,7 @@ pub const MAX_EVENTS_PER_APPEND: usize = 5;
 pub async fn server(jwt: bool, max_events: usize) -> Router {
     let backend = AnyBackend::Sqlite(SqliteBackend::open(":memory:").await.unwrap());
     let auth = match jwt {
-        true => AuthMode::Jwt {
-            secret: SECRET.to_vec(),
-        },
+        true => AuthMode::Jwt(JwtRules::new(SECRET)),
         false => AuthMode::Dev,
     };
     let mut config = Config::new(auth);
