@@ -1,79 +1,73 @@
 #!/usr/bin/env node
-// Where the time of one fieldstream command goes in the browser (the profile behind
-// BENCHMARKS.md's scenario 2 analysis): counts the IndexedDB calls one `execute` makes (by
-// wrapping the IndexedDB prototypes in the page), and times loading a new aggregate, executing a
-// command and a bare read-only transaction, each as the median of 100.
+// Where the time of one fieldstream command goes in the browser: the profile behind
+// BENCHMARKS.md's scenarios 1 and 2. It runs the configurations the benchmarks measure, through
+// the public API (`open()` with the `Bench` aggregate written in JavaScript, as
+// bench/browser/fieldstream-adapter.js opens it):
+//
+// - `new stream`: scenario 1 and 2's fieldstream arm, one command of one event on a new
+//   aggregate, snapshots off, no projection;
+// - `existing aggregates`: scenario 1's realistic variant, one-event commands spread over 10
+//   aggregates that already hold events, the default snapshot interval and one inline
+//   projection (the `products` read model);
+// - `1,000-event commands`: scenario 1 at 1,000 events per command, on new aggregates.
+//
+// For each it counts the IndexedDB calls one `execute` makes (the IndexedDB prototypes are
+// wrapped in the page), times `execute` (median of 200) against one raw `put` transaction, and
+// records a CPU profile of 200 commands through the DevTools protocol, summed by where the time
+// goes (wasm, the page's JS, the browser's IndexedDB bindings, idle).
 //
 //   node bench/profile-execute.mjs        # needs pkg/ (npm run build)
 import { launchChromium, openPage, serveRepository } from "../tests/browser/harness.mjs";
 
 const server = await serveRepository();
 const browser = await launchChromium();
+
+/** Sums a DevTools CPU profile's self time by the kind of code it ran. */
+function summarise(profile) {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const deltas = profile.timeDeltas;
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0)));
+  const kinds = {};
+  const functions = {};
+  for (const [id, micros] of self) {
+    const { callFrame } = byNode.get(id);
+    const name = callFrame.functionName || "(anonymous)";
+    const url = callFrame.url;
+    const kind = name === "(idle)" || name === "(program)" || name === "(garbage collector)" ? name
+      : url.endsWith(".wasm") || url.includes("wasm-function") || name.startsWith("$") ? "wasm"
+        : url.includes("/pkg/") ? "wasm-bindgen glue"
+          : url.includes("/js/") ? "fieldstream JS"
+            : url.includes("/bench/") ? "benchmark page"
+              : url === "" ? "browser built-ins (IndexedDB, JSON, structured clone)" : url;
+    kinds[kind] = (kinds[kind] ?? 0) + micros / 1000;
+    if (kind !== "(idle)") functions[`${name} ${url.split("/").pop()}`] = (functions[`${name} ${url.split("/").pop()}`] ?? 0) + micros / 1000;
+  }
+  const top = Object.entries(functions).sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .map(([name, ms]) => `${ms.toFixed(1).padStart(8)} ms  ${name}`);
+  return { kinds: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, Math.round(v)])), top };
+}
+
 try {
-  const { page } = await openPage(browser, server.origin, "/bench/page.html");
-  const profile = await page.evaluate(async () => {
-    const { Engine } = await import("/js/browser.js");
-    const engine = await Engine.openIndexedDb(`profile-${Date.now()}`);
-    const items = [{ productId: "p-1", quantity: 2, unitPrice: 2490 }];
-    const create = (id) => engine.execute("Order", id, { type: "CreateOrder", customerId: "c-1", items });
-    const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-    for (let i = 0; i < 5; i++) await create(`warm-${i}`);
-
-    const calls = {};
-    const count = (key) => { calls[key] = (calls[key] ?? 0) + 1; };
-    const wrap = (proto, name, key) => {
-      const original = proto[name];
-      proto[name] = function (...args) {
-        count(key);
-        if (name === "transaction") {
-          const stores = Array.isArray(args[0]) ? args[0].length : 1;
-          count(`transaction ${args[1] ?? "readonly"} over ${stores} store(s)`);
-        }
-        return original.apply(this, args);
-      };
-      return () => { proto[name] = original; };
-    };
-    const unwrap = [
-      ...["put", "add", "get", "getAll", "getAllKeys", "count", "openCursor", "delete"]
-        .map((name) => wrap(IDBObjectStore.prototype, name, `store.${name}`)),
-      ...["get", "getAll", "getAllKeys", "count", "openCursor"]
-        .map((name) => wrap(IDBIndex.prototype, name, `index.${name}`)),
-      wrap(IDBDatabase.prototype, "transaction", "transactions"),
-      wrap(BroadcastChannel.prototype, "postMessage", "BroadcastChannel messages"),
-    ];
-    const commands = 50;
-    for (let i = 0; i < commands; i++) await create(`counted-${i}`);
-    unwrap.forEach((restore) => restore());
-    const perCommand = Object.fromEntries(Object.entries(calls).map(([key, n]) => [key, n / commands]));
-
-    const times = { loadNewAggregate: [], execute: [], bareReadOnlyTransaction: [] };
-    for (let i = 0; i < 100; i++) {
-      let started = performance.now();
-      await engine.load("Order", `timed-${i}`);
-      times.loadNewAggregate.push(performance.now() - started);
-      started = performance.now();
-      await create(`timed-${i}`);
-      times.execute.push(performance.now() - started);
-    }
-    const db = await new Promise((resolve) => {
-      const request = indexedDB.open(`profile-raw-${Date.now()}`, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore("s");
-      request.onsuccess = () => resolve(request.result);
-    });
-    for (let i = 0; i < 100; i++) {
-      const started = performance.now();
-      await new Promise((resolve) => {
-        const tx = db.transaction("s");
-        tx.objectStore("s").get(i);
-        tx.oncomplete = resolve;
-      });
-      times.bareReadOnlyTransaction.push(performance.now() - started);
-    }
-    const medianMs = Object.fromEntries(Object.entries(times).map(([key, list]) => [key, median(list)]));
-    return { perCommand, medianMs };
-  });
-  console.log("IndexedDB calls per execute:", profile.perCommand);
-  console.log("median ms:", profile.medianMs);
+  const counts = { "new stream": 200, "existing aggregates": 200, "1,000-event commands": 20 };
+  for (const [variant, samples] of Object.entries(counts)) {
+    const { page, context } = await openPage(browser, server.origin, "/bench/page.html?m=profile");
+    await page.evaluate((variant) => window.bench.prepare(variant), variant);
+    const calls = await page.evaluate((n) => window.bench.countCalls(n), Math.ceil(samples / 4));
+    const session = await context.newCDPSession(page);
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: 100 });
+    await session.send("Profiler.start");
+    const timing = await page.evaluate((n) => window.bench.time(n), samples);
+    const { profile } = await session.send("Profiler.stop");
+    console.log(`\n== ${variant}`);
+    console.log("IndexedDB calls per execute:", calls);
+    console.log("median ms:", timing);
+    const { kinds, top } = summarise(profile);
+    console.log(`CPU of ${samples} timed commands and ${samples} raw transactions, by kind (ms):`, kinds);
+    console.log("top functions by self time:\n" + top.join("\n"));
+    await context.close();
+  }
 } finally {
   await browser.close();
   await server.close();

@@ -8,7 +8,7 @@
 // database. Prints the machine, browser and durability, and writes target/bench/results.json
 // and results.md.
 //
-//   node bench/run.mjs                  # the real run (15 repetitions; 5 or 3 for 4, 6, 10)
+//   node bench/run.mjs                  # the real run (15 repetitions; 7 for 4, 6, 10)
 //   node bench/run.mjs --smoke          # tiny sizes, 2 repetitions: checks that every arm runs
 //   node bench/run.mjs --only=7,9       # some scenarios only (written as results-partial.*)
 //   node bench/run.mjs --reps=3         # full sizes, 3 repetitions of every scenario
@@ -26,7 +26,7 @@ import { openIn } from "./lib/pages.mjs";
 import { describeMachine, durability } from "./lib/machine.mjs";
 import { markdown } from "./lib/report.mjs";
 import { measureBundle } from "./scenarios/bundle.mjs";
-import { runAppendScenario, runLatencyScenario } from "./scenarios/browser.mjs";
+import { runAppendScenario, runLatencyScenario, runRealisticScenario } from "./scenarios/browser.mjs";
 import { runDrainScenario } from "./scenarios/drain.mjs";
 import { buildBinaries, runServerScenario } from "./scenarios/server.mjs";
 import { runLoadScenario, runMemoryScenario, runRebuildScenario } from "./scenarios/storage.mjs";
@@ -46,25 +46,27 @@ if (only.includes("7") && !process.env.FIELDSTREAM_TEST_POSTGRES_URL) {
 }
 
 // `--reps=N` sets every scenario's repetitions (the real run's default is 15; scenarios 4, 6
-// and 10, whose set-up writes 10,000 to 100,000 events per repetition, default to 5 and 3).
+// and 10, whose set-up writes 10,000 to 100,000 events per repetition, default to 7, the
+// fewest any scenario runs).
 const repsArg = Number(args.find((arg) => arg.startsWith("--reps="))?.slice("--reps=".length));
 const reps = smoke ? 2 : repsArg || 15;
 const few = (n) => (smoke ? 2 : repsArg || n);
 const sizes = {
   reps,
   browser: smoke
-    ? { reps, total: 20, perCommand: [1, 10], samples: 5, warmup: 1 }
-    : { reps, total: 10_000, perCommand: [1, 10, 100, 1000], samples: 100, warmup: 5 },
+    ? { reps, total: 20, perCommand: [1, 10], strictPerCommand: [1], realistic: 20, samples: 5, warmup: 1 }
+    : { reps, total: 10_000, perCommand: [1, 10, 100, 1000], strictPerCommand: [1, 100, 1000], realistic: 1000,
+      samples: 100, warmup: 5 },
   load: smoke
     ? { reps, aggregates: [9, 99], intervals: [0, 25], loads: 2, perCommand: 7 }
     : { reps, aggregates: [9, 99, 999, 9_999], intervals: [0, 25, 50, 100, 500], loads: 10, perCommand: 37 },
-  rebuild: { reps: few(5), total: smoke ? 200 : 100_000 },
+  rebuild: { reps: few(7), total: smoke ? 200 : 100_000 },
   crossing: { reps, events: smoke ? 100 : 1000, rounds: smoke ? 3 : 20 },
   drain: smoke
     ? { reps, batches: [1, 10], events: { default: 10 } }
-    : { reps: few(3), batches: [1, 10, 100, 500], events: { 1: 1000, default: 10_000 } },
+    : { reps: few(7), batches: [1, 10, 100, 500], events: { 1: 1000, default: 10_000 } },
   cold: { reps },
-  memory: { reps: few(3), logs: smoke ? [100, 1000] : [10_000, 100_000] },
+  memory: { reps: few(7), logs: smoke ? [100, 1000] : [10_000, 100_000] },
   server: smoke
     ? { reps, appendCells: [{ writers: 1, appends: 5 }, { writers: 16, appends: 2 }],
       subscribers: 20, burst: 10, subscriberReps: 2 }
@@ -139,10 +141,16 @@ async function runBrowserScenarios(browser, origin, results, binaries) {
     if (only.includes("1")) {
       log("scenario 1: append throughput");
       results.scenario1 = await runAppendScenario(page, sizes.browser, log);
+      log("scenario 1, realistic variant: one-event commands on 10 aggregates with a projection");
+      results.scenario1realistic = await runRealisticScenario(page, sizes.browser, log);
+      log("scenario 1, strict durability");
+      results.scenario1strict = await runAppendScenario(page, sizes.browser, log, { strict: true });
     }
     if (only.includes("2")) {
       log("scenario 2: one-event latency");
       results.scenario2 = await runLatencyScenario(page, sizes.browser, log);
+      log("scenario 2, strict durability");
+      results.scenario2strict = await runLatencyScenario(page, sizes.browser, log, { strict: true });
     }
     if (errors.length > 0) throw new Error(`page errors: ${errors.join("; ")}`);
     await context.close();

@@ -345,3 +345,50 @@ async fn live_queries_follow_commits_made_in_another_tab() {
     let paid = changes.next().await.unwrap();
     assert_eq!(paid["docs"][0]["key"], "o-1", "tab B sees tab A's payment");
 }
+
+#[wasm_bindgen_test]
+async fn a_warm_aggregate_reads_no_events_and_sees_another_tabs_commit() {
+    let name = fresh_name("warm");
+    let store = IndexedDbStore::open(&name).await.unwrap();
+    let a = order_engine(store.clone());
+    let b = order_engine(IndexedDbStore::open(&name).await.unwrap());
+    let options = ExecuteOptions::default;
+    a.execute::<Order>("o-1", &create(), options())
+        .await
+        .unwrap();
+    let before = store.read_stats();
+    a.execute::<Order>("o-1", &pay(), options()).await.unwrap();
+    assert_eq!(a.stats().warm_commands, 1, "decided on the warm state");
+    assert_eq!(
+        store.read_stats().events_read,
+        before.events_read,
+        "a warm command reads no event"
+    );
+
+    // Another tab moves the stream on: the warm state is not used, the new head is folded.
+    b.execute::<fixtures::Counter>("c", &fixtures::add(1), options())
+        .await
+        .unwrap();
+    a.execute::<fixtures::Counter>("c", &fixtures::add(2), options())
+        .await
+        .unwrap();
+    b.execute::<fixtures::Counter>("c", &fixtures::add(10), options())
+        .await
+        .unwrap();
+    let warm = a.stats().warm_commands;
+    a.execute::<fixtures::Counter>("c", &fixtures::add(100), options())
+        .await
+        .unwrap();
+    assert_eq!(a.stats().warm_commands, warm, "the moved head was folded");
+    let counter = a.load::<fixtures::Counter>("c").await.unwrap();
+    assert_eq!((counter.version, counter.state.total), (4, 113));
+    let ship = OrderCommand::ShipOrder {
+        tracking_number: "T".into(),
+    };
+    b.execute::<Order>("o-1", &ship, options()).await.unwrap();
+    let refused = a.execute::<Order>("o-1", &ship, options()).await;
+    assert!(
+        matches!(refused, Err(fieldstream::core::Error::Domain(_))),
+        "shipped twice: {refused:?}"
+    );
+}

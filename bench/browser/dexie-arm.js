@@ -4,10 +4,11 @@
 // only after the transaction's `complete`, so the timing ends at the same point as the others.
 import Dexie from "/node_modules/dexie/dist/dexie.mjs";
 
-/** Opens (creating) Dexie database `name`. */
-export async function openDexie(name) {
-  const db = new Dexie(name);
-  db.version(1).stores({ events: "[stream+version]" });
+/** Opens (creating) Dexie database `name` with table `events` and the schemas of `tables`;
+ * `strict` asks for strict durability. */
+export async function openDexie(name, { strict = false, tables = {} } = {}) {
+  const db = new Dexie(name, strict ? { chromeTransactionDurability: "strict" } : undefined);
+  db.version(1).stores({ events: "[stream+version]", ...tables });
   await db.open();
   return {
     /** One `add` for one record, else one `bulkPut`. */
@@ -16,6 +17,8 @@ export async function openDexie(name) {
     },
     count: () => db.events.count(),
     close: () => db.close(),
+    /** The Dexie instance, for arms that use more than `events`. */
+    dexie: db,
   };
 }
 

@@ -38,12 +38,14 @@ export function sealedCommandFor(records) {
   return [bench, id, { ...command, events: command.events.map((event) => ({ ...event, data: { ...event.data, customerId: customer } })) }];
 }
 
-/** Opens the arm on IndexedDB database `name` with the browser's default durability; `sealed`
- * declares `personalData`, so every event's note is encrypted under its customer's key. */
-export async function openArm(name, { sealed = false } = {}) {
+/** Opens the arm on IndexedDB database `name` with the browser's default durability (or
+ * `strict`); `sealed` declares `personalData`, so every event's note is encrypted under its
+ * customer's key. */
+export async function openArm(name, { sealed = false, strict = false } = {}) {
   const store = await open({
     name,
     storage: "indexeddb",
+    ...(strict ? { durability: "strict" } : {}),
     aggregates: {
       Bench: {
         initialState: () => ({}),
@@ -65,10 +67,11 @@ export async function openArm(name, { sealed = false } = {}) {
  * Opens fieldstream with aggregate `Bench` (the domain of domain.js; snapshots every `snapshotEvery`
  * events, 0 = off) and the given projections and sync options.
  */
-export function openBench(name, { snapshotEvery = 0, projections, sync, storage = "indexeddb" } = {}) {
+export function openBench(name, { snapshotEvery = 0, projections, sync, storage = "indexeddb", strict = false } = {}) {
   return open({
     name,
     storage,
+    ...(strict ? { durability: "strict" } : {}),
     aggregates: {
       Bench: {
         initialState,

@@ -2,8 +2,9 @@
 // the browser's storage. Events are keyed by [stream, version] like fieldstream's; one command
 // is one readwrite transaction holding a put loop, timed to the transaction's `complete`.
 
-/** Opens (creating) database `name` with one `events` store. */
-export async function openRaw(name) {
+/** Opens (creating) database `name` with one `events` store; its transactions ask for
+ * `durability` ("relaxed" or "strict") when given, else take the browser's default. */
+export async function openRaw(name, { durability: asked } = {}) {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open(name, 1);
     request.onupgradeneeded = () =>
@@ -16,7 +17,7 @@ export async function openRaw(name) {
     /** Puts `records` in one transaction; resolves at its `complete`. */
     append(records) {
       return new Promise((resolve, reject) => {
-        const tx = db.transaction("events", "readwrite");
+        const tx = db.transaction("events", "readwrite", asked ? { durability: asked } : undefined);
         durability = tx.durability ?? "default";
         const store = tx.objectStore("events");
         for (const record of records) store.put(record);

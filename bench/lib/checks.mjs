@@ -9,9 +9,24 @@ export function assertEveryArmRan(results, sizes) {
   };
   for (const row of results.scenario1 ?? []) {
     if (row.skipped.length > 0) problems.push(`scenario 1 ${row.perCommand}/command: ${row.skipped.join(", ")} skipped`);
-    expect(`scenario 1 ${row.perCommand}/command`, row.arms, ["raw", "dexie", "fieldstream", "sealed"], sizes.browser.reps);
+    expect(`scenario 1 ${row.perCommand}/command`, row.arms, ["raw", "dexie", "fieldstream", "sealed", "layout"], sizes.browser.reps);
+  }
+  for (const row of results.scenario1strict ?? []) {
+    expect(`scenario 1 strict ${row.perCommand}/command`, row.arms, ["raw", "dexie", "fieldstream"], sizes.browser.reps);
+    for (const [arm, s] of Object.entries(row.arms)) {
+      if (s.durability !== "strict") problems.push(`scenario 1 strict: ${arm} ran with ${s.durability} durability`);
+    }
+  }
+  if (results.scenario1realistic) {
+    expect("scenario 1 realistic", results.scenario1realistic.arms, ["raw", "dexie", "fieldstream"], sizes.browser.reps);
   }
   if (results.scenario2) expect("scenario 2", results.scenario2.arms, ["raw", "dexie", "fieldstream"], sizes.browser.reps);
+  if (results.scenario2strict) {
+    expect("scenario 2 strict", results.scenario2strict.arms, ["raw", "dexie", "fieldstream"], sizes.browser.reps);
+    for (const [arm, s] of Object.entries(results.scenario2strict.arms)) {
+      if (s.durability !== "strict") problems.push(`scenario 2 strict: ${arm} ran with ${s.durability} durability`);
+    }
+  }
   if (results.scenario3) {
     const names = ["raw", "dexie", ...sizes.load.intervals.map((every) => `fieldstream/${every === 0 ? "off" : every}`)];
     expect("scenario 3", results.scenario3.arms, names, sizes.load.reps);

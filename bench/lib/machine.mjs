@@ -31,8 +31,10 @@ export function describeMachine(root) {
 /** The durability every arm runs with, stated once for the report. */
 export const durability = {
   indexedDb:
-    "browser default for every arm (transactions report durability \"default\", which Chromium " +
-    "treats as \"relaxed\" since version 121: complete fires once data reaches the OS)",
+    "what each arm's readwrite transactions report, in the tables' durability column: " +
+    "\"default\" (raw, Dexie) is what Chromium treats as \"relaxed\" since version 121, and " +
+    "fieldstream asks for \"relaxed\" by name: complete fires once data reaches the OS; the " +
+    "strict variants of scenarios 1 and 2 ask every arm for \"strict\" (flushed to disk first)",
   sqlite: "WAL, synchronous=FULL (server, backend and raw arms alike)",
   postgres: "synchronous_commit=on, fsync on (cluster defaults; server, backend and raw arms alike)",
 };

@@ -38,29 +38,42 @@ export function markdown(results) {
     "",
     "Ratios are computed per pair of back-to-back runs and given as median (min–max).",
   ];
-  if (results.scenario1) {
-    out.push("", `## Scenario 1: append ${n(sizes.browser.total)} events (about 300 bytes each)`, "");
+  for (const [key, title] of [["scenario1", ""], ["scenario1strict", ", strict durability"]]) {
+    if (!results[key]) continue;
+    out.push("", `## Scenario 1${title}: append ${n(sizes.browser.total)} events (about 300 bytes each)`, "");
     const rows = [];
-    for (const row of results.scenario1) {
-      const overRaw = { raw: "1", dexie: row.ratios.dexieOverRaw, fieldstream: row.ratios.fieldstreamOverRaw, sealed: row.ratios.sealedOverRaw };
+    for (const row of results[key]) {
+      const overRaw = { raw: "1", dexie: row.ratios.dexieOverRaw, fieldstream: row.ratios.fieldstreamOverRaw,
+        sealed: row.ratios.sealedOverRaw, layout: row.ratios.layoutOverRaw };
       for (const [arm, s] of Object.entries(row.arms)) {
         rows.push([n(row.perCommand), arm, n(s.eventsPerSecond), n(s.ms.median, 1), n(s.ms.p95, 1),
           arm === "raw" ? "1" : ratio(overRaw[arm]),
           arm === "fieldstream" ? ratio(row.ratios.fieldstreamOverDexie) : "—",
-          arm === "sealed" ? ratio(row.ratios.sealedOverFieldstream) : "—"]);
+          arm === "fieldstream" && row.ratios.fieldstreamOverLayout ? ratio(row.ratios.fieldstreamOverLayout)
+            : arm === "sealed" ? ratio(row.ratios.sealedOverFieldstream) : "—",
+          s.durability ?? "—"]);
       }
-      for (const arm of row.skipped) rows.push([n(row.perCommand), arm, "not measurable with today's API", "", "", "", "", ""]);
+      for (const arm of row.skipped) rows.push([n(row.perCommand), arm, "not measurable with today's API", "", "", "", "", "", ""]);
     }
     out.push(table(["events/command", "arm", "events/s (median)", "run ms (median)", "run ms (p95)",
-      "throughput ÷ raw", "throughput ÷ Dexie", "sealed ÷ fieldstream"], rows));
+      "throughput ÷ raw", "throughput ÷ Dexie", "÷ layout arm (fieldstream), ÷ fieldstream (sealed)", "durability"], rows));
   }
-  if (results.scenario2) {
-    const s = results.scenario2;
-    out.push("", `## Scenario 2: one command of one event (${n(sizes.browser.samples)} timed per run)`, "");
-    out.push(table(["arm", "p50 ms", "p95 ms", "p50 ÷ raw p50", "p50 ÷ Dexie p50"],
+  if (results.scenario1realistic) {
+    const s = results.scenario1realistic;
+    out.push("", `## Scenario 1, realistic variant: ${n(s.commands)} one-event commands on 10 aggregates holding 50+ events, snapshots every 100, one inline projection`, "");
+    out.push(table(["arm", "events/s (median)", "run ms (median)", "run ms (p95)", "throughput ÷ raw", "throughput ÷ Dexie", "durability"],
+      Object.entries(s.arms).map(([arm, a]) => [arm, n(a.eventsPerSecond), n(a.ms.median, 1), n(a.ms.p95, 1),
+        arm === "raw" ? "1" : ratio(arm === "dexie" ? s.ratios.dexieOverRaw : s.ratios.fieldstreamOverRaw),
+        arm === "fieldstream" ? ratio(s.ratios.fieldstreamOverDexie) : "—", a.durability ?? "—"])));
+  }
+  for (const [key, title] of [["scenario2", ""], ["scenario2strict", ", strict durability"]]) {
+    const s = results[key];
+    if (!s) continue;
+    out.push("", `## Scenario 2${title}: one command of one event (${n(sizes.browser.samples)} timed per run)`, "");
+    out.push(table(["arm", "p50 ms", "p95 ms", "p50 ÷ raw p50", "p50 ÷ Dexie p50", "durability"],
       Object.entries(s.arms).map(([arm, a]) => [arm, n(a.p50, 3), n(a.p95, 3),
         arm === "raw" ? "1" : ratio(arm === "dexie" ? s.ratios.dexieOverRaw : s.ratios.fieldstreamOverRaw),
-        arm === "fieldstream" ? ratio(s.ratios.fieldstreamOverDexie) : "—"])));
+        arm === "fieldstream" ? ratio(s.ratios.fieldstreamOverDexie) : "—", a.durability ?? "—"])));
   }
   if (results.scenario7) {
     const s = results.scenario7;

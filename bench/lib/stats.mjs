@@ -34,3 +34,10 @@ export function round(value, digits = 2) {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/** `list` rotated left by `rep` places: repetition `rep`'s arm order, so that no arm always
+ * runs first (on a cold cache) or right after the same neighbour. */
+export function rotated(list, rep) {
+  const shift = list.length === 0 ? 0 : rep % list.length;
+  return [...list.slice(shift), ...list.slice(0, shift)];
+}

@@ -39,6 +39,6 @@ pub use projection::{
 };
 pub use runtime::{Clock, IdSource, ManualClock, RandomIds, SequentialIds};
 pub use snapshot::Snapshot;
-pub use stream::{StreamId, check_aggregate_type, check_event_type};
+pub use stream::{StreamHead, StreamId, check_aggregate_type, check_event_type};
 pub use upcast::{UpcastFn, Upcasters};
 pub use version::ExpectedVersion;

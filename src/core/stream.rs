@@ -133,6 +133,26 @@ pub fn check_event_type(name: &str) -> Result<()> {
     }
 }
 
+/// Where a stream ends: the version of its newest event and that event's id. Event ids are
+/// never reused, so a stream whose head is unchanged holds the same events as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamHead {
+    /// The newest event's version (0: no events).
+    pub version: u64,
+    /// The newest event's id (`None` at version 0).
+    pub event_id: Option<uuid::Uuid>,
+}
+
+impl StreamHead {
+    /// The head after `event`, or the empty stream's head.
+    pub fn of(event: Option<&crate::core::EventEnvelope>) -> Self {
+        StreamHead {
+            version: event.map_or(0, |event| event.version),
+            event_id: event.map(|event| event.id),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,13 +5,29 @@
 //! Everything a [`Decision`] does is synchronous: in IndexedDB it runs inside the readwrite
 //! transaction, which ends as soon as anything but an IndexedDB request is awaited.
 
-use crate::core::{EventEnvelope, Result, Snapshot};
+use crate::core::{EventEnvelope, Result, Snapshot, StreamHead};
 use crate::store::{Commit, CommitOutcome};
 
 /// The load-decide half of a command, run by the store inside its write.
 pub trait Decision {
     /// The most events the store hands to one [`Decision::fold`].
     fn page_size(&self) -> usize;
+
+    /// The stream head the decision already holds the state of, if any. A store that can read
+    /// the head cheaply inside its write checks it first: when the stream still ends there, it
+    /// calls [`Decision::resume`] and reads nothing else; otherwise it goes on with
+    /// [`Decision::start`] as usual. A store may also ignore it.
+    fn warm_head(&self) -> Option<StreamHead> {
+        None
+    }
+
+    /// Decides on the state the decision holds, the store having found the stream's head
+    /// equal to [`Decision::warm_head`].
+    fn resume(&mut self) -> Result<()> {
+        Err(crate::core::Error::Storage(
+            "this decision holds no state to resume".into(),
+        ))
+    }
 
     /// Takes the stream's latest snapshot; answers the version after which the store reads
     /// the stream's events (0 to fold from the first event; one less than the snapshot's

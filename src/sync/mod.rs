@@ -34,6 +34,7 @@ mod status;
 mod transport;
 
 pub use remote::{RemoteConfig, RemoteStore};
+pub use retry::RATE_LIMITED_WAITS;
 pub use status::{Progress, StatusObserver, SyncPhase, SyncStatus};
 pub use transport::{AppendAnswer, StreamTransport, Transport, TransportError};
 

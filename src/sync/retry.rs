@@ -12,6 +12,9 @@ use crate::core::{Error, Result};
 use crate::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
 use crate::store::EventStore;
 
+/// How many `429` answers in a row one request waits out before the round gives up.
+pub const RATE_LIMITED_WAITS: u32 = 30;
+
 impl<S: EventStore, T: Transport> SyncClient<S, T> {
     pub(super) fn backoff(&self, attempt: u32) -> u64 {
         let base = self
@@ -24,13 +27,17 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     }
 
     /// Sends a request until it gets an answer to act on, resending it unchanged after unknown
-    /// outcomes.
+    /// outcomes (at most [`SyncConfig::max_attempts`](super::SyncConfig) tries). A `429` is an
+    /// answer that nothing happened: the request waits as told and goes again without using up
+    /// a try, at most [`RATE_LIMITED_WAITS`] times.
     pub(super) async fn retrying<R>(
         &self,
         mut send: impl AsyncFnMut() -> std::result::Result<R, TransportError>,
     ) -> Result<std::result::Result<R, ErrorBody>> {
         let mut last = String::new();
-        for attempt in 0..self.config.max_attempts {
+        let mut attempt = 0;
+        let mut waits = 0;
+        while attempt < self.config.max_attempts {
             match send().await {
                 Ok(answer) => return Ok(Ok(answer)),
                 Err(TransportError::Refused(body)) => return Ok(Err(body)),
@@ -38,13 +45,22 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                     return Err(Error::Unauthorized(message));
                 }
                 Err(TransportError::Offline(message)) => return Err(Error::Network(message)),
-                Err(TransportError::RateLimited { retry_after_ms }) => {
-                    self.transport.pause(retry_after_ms).await
+                Err(TransportError::RateLimited { retry_after_ms })
+                    if waits < RATE_LIMITED_WAITS =>
+                {
+                    waits += 1;
+                    self.transport.pause(retry_after_ms).await;
+                }
+                Err(TransportError::RateLimited { .. }) => {
+                    return Err(Error::Network(format!(
+                        "the server answered 429 (rate limited) {RATE_LIMITED_WAITS} times in a row"
+                    )));
                 }
                 Err(TransportError::Unknown(message)) => {
                     last = message;
-                    if attempt + 1 < self.config.max_attempts {
-                        self.transport.pause(self.backoff(attempt)).await;
+                    attempt += 1;
+                    if attempt < self.config.max_attempts {
+                        self.transport.pause(self.backoff(attempt - 1)).await;
                     }
                 }
             }

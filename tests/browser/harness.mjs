@@ -72,6 +72,23 @@ export function serverAndBrowser(options) {
 }
 
 /**
+ * Every event on the server at `origin` (of the token's tenant), in position order, read page
+ * by page: the server ends a page early at its read budget, so one page may not hold them all.
+ */
+export async function readAll(origin, token) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const events = [];
+  for (let after = 0; ;) {
+    const answer = await fetch(`${origin}/v1/events?after=${after}&limit=10000`, { headers });
+    if (!answer.ok) throw new Error(`GET /v1/events answered ${answer.status}: ${await answer.text()}`);
+    const page = await answer.json();
+    events.push(...page.events);
+    if (page.events.length === 0 || events.at(-1).position >= page.head) return events;
+    after = events.at(-1).position;
+  }
+}
+
+/**
  * Starts the real `fieldstream-server` (debug build, built if missing) on a free loopback port
  * with a fresh SQLite file, serving the repository as its static folder so pages and the API
  * share one origin: in dev mode (no tokens), or checking HS256 tokens signed with `jwtSecret`;
@@ -101,11 +118,7 @@ export async function startServer({ jwtSecret, args = [] } = {}) {
   return {
     origin,
     /** Every event on the server (of the token's tenant), in position order. */
-    async events(token) {
-      const headers = token ? { authorization: `Bearer ${token}` } : {};
-      const answer = await fetch(`${origin}/v1/events?after=0&limit=10000`, { headers });
-      return (await answer.json()).events;
-    },
+    events: (token) => readAll(origin, token),
     async close() {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));

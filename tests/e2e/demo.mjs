@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { freePort } from "../../scripts/server-process.mjs";
 import { createInterface } from "node:readline";
 import { isDeepStrictEqual } from "node:util";
-import { root } from "../browser/harness.mjs";
+import { readAll, root } from "../browser/harness.mjs";
 
 /** Where the screenshots go (not committed). */
 export const artifacts = join(root, "target", "artifacts");
@@ -43,10 +43,7 @@ export async function startDemo() {
   return {
     origin,
     /** Every event on the server, in position order. */
-    async events() {
-      const answer = await fetch(`${origin}/v1/events?after=0&limit=10000`);
-      return (await answer.json()).events;
-    },
+    events: () => readAll(origin),
     /** Stops the demo with SIGINT (Ctrl-C) and resolves to the script's exit code. */
     async stop() {
       child.kill("SIGINT");

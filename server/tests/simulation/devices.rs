@@ -68,7 +68,9 @@ pub fn engine(store: &MemoryStore, seed: u64, tuning: Tuning) -> Engine<MemorySt
     engine
         .register_handler(Rc::new(TunedTab::new(tuning)))
         .unwrap();
-    engine.register_handler(handler_for::<Visit>()).unwrap();
+    if tuning.personal {
+        engine.register_handler(handler_for::<Visit>()).unwrap();
+    }
     for name in PROJECTIONS {
         let mode = match name {
             "tabs" => ProjectionMode::Inline,

@@ -160,6 +160,29 @@ pub fn fold<A: Aggregate>(events: &[EventEnvelope]) -> Result<A> {
     Ok(state)
 }
 
+/// Checks that every event of a tab's history was lawful on the state before it (a tab opens
+/// once, takes items and closes only while open, and closes at its total): each was decided
+/// on the state its version follows, if every device decided on the right state.
+pub fn lawful_tab(events: &[EventEnvelope]) -> std::result::Result<(), String> {
+    let mut tab = Tab::default();
+    for event in events {
+        let decoded = decode_event::<Tab>(event).map_err(|error| error.to_string())?;
+        let lawful = match &decoded {
+            TabEvent::TabOpened {} => !tab.opened,
+            TabEvent::ItemAdded { .. } => tab.opened && !tab.closed,
+            TabEvent::TabClosed { total } => tab.opened && !tab.closed && *total == tab.total,
+        };
+        if !lawful {
+            return Err(format!(
+                "{}@{}: {decoded:?} on {tab:?}",
+                event.stream, event.version
+            ));
+        }
+        tab.evolve(&decoded);
+    }
+    Ok(())
+}
+
 /// How a device's app is set up, drawn from the case's seed.
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
@@ -167,6 +190,9 @@ pub struct Tuning {
     pub snapshot_every: u64,
     /// The schema version this device's app writes `ItemAdded` at (1-3).
     pub writes_item_version: u32,
+    /// Whether the app registers `Visit`, whose personal data makes every command go in
+    /// steps; without it, commands are decided inside the store's write, on warm states.
+    pub personal: bool,
 }
 
 /// `Tab` as a device runs it: its snapshot interval, the `ItemAdded` version its app writes,

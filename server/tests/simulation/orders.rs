@@ -141,6 +141,7 @@ async fn run_case(steps: Vec<Step>) {
                     drop_request: *drop_request,
                     lose_answer: *lose_answer,
                     duplicate: *duplicate,
+                    ..Faults::default()
                 };
                 *devices[*device].faults.borrow_mut() = faults;
             }

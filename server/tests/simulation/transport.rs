@@ -1,6 +1,6 @@
 //! The simulations' transport: calls the server's router in-process (the real server code, no
 //! socket) and applies the faults the case draws: the device offline, a request lost, an
-//! answer lost after the server committed, a request sent twice.
+//! answer lost after the server committed, a request sent twice, requests answered `429`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,6 +23,9 @@ pub struct Faults {
     pub drop_request: bool,
     pub lose_answer: bool,
     pub duplicate: bool,
+    /// How many of the next requests are answered `429` (rate limited) without reaching the
+    /// server.
+    pub throttled: u32,
 }
 
 /// A transport that calls the router in-process and applies the current faults.
@@ -65,6 +68,10 @@ impl SimTransport {
         replayable: bool,
     ) -> Result<(u16, axum::body::Bytes), TransportError> {
         let faults = *self.faults.borrow();
+        if faults.throttled > 0 {
+            self.faults.borrow_mut().throttled -= 1;
+            return Err(TransportError::RateLimited { retry_after_ms: 1 });
+        }
         if faults.offline || faults.drop_request {
             return Err(TransportError::Unknown("the request was lost".into()));
         }

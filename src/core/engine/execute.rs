@@ -111,14 +111,24 @@ impl<S: EventStore> Engine<S> {
         self.ensure_keys().await?;
         if InlineCommand::fits(self, context) {
             let mut inline = InlineCommand::new(self, handler, context);
-            match self.store.decide_and_commit(stream, &mut inline).await {
+            let decided = self.store.decide_and_commit(stream, &mut inline).await;
+            if inline.resumed {
+                self.count(|stats| stats.warm_commands += 1);
+            }
+            match decided {
                 Ok(Decided::InSteps | Decided::Done(CommitOutcome::DuplicateIdempotencyKey(_))) => {
                 }
                 Ok(Decided::Nothing) => {
+                    inline.keep_warm();
                     return Ok(self.result(context, inline.version, Vec::new()));
                 }
                 Ok(Decided::Done(CommitOutcome::Committed(events))) => {
+                    inline.keep_warm();
                     return self.committed(context, inline.version, events).await;
+                }
+                Err(error @ Error::Domain(_)) => {
+                    inline.keep_warm();
+                    return Err(error);
                 }
                 // Another writer came first after all: the steps below retry as they do.
                 Err(Error::Conflict { .. }) if context.options.expected_version.is_none() => {}
@@ -152,7 +162,9 @@ impl<S: EventStore> Engine<S> {
                 }
                 decided => decided?,
             };
-            let Some(commit) = self.prepare(handler, context, state, version, decided)? else {
+            let mut state = state;
+            let prepared = self.prepare(handler, context, &mut state, version, decided)?;
+            let Some(commit) = prepared else {
                 return Ok(self.result(context, version, Vec::new()));
             };
             self.save_new_keys().await?;
@@ -266,12 +278,14 @@ impl<S: EventStore> Engine<S> {
         }))
     }
 
-    /// Turns a decision into a commit; `None` when there is nothing to write.
+    /// Turns a decision made on `state` at `version` into a commit; `None` when there is
+    /// nothing to write. When the commit carries a snapshot, `state` is left evolved by the
+    /// new events (the snapshot's state).
     pub(super) fn prepare(
         &self,
         handler: &dyn AggregateHandler,
         context: &CommandContext<'_>,
-        mut state: State,
+        state: &mut State,
         version: u64,
         decided: Vec<NewEvent>,
     ) -> Result<Option<Commit>> {
@@ -336,12 +350,12 @@ impl<S: EventStore> Engine<S> {
         };
         let personal = self.shredder.declares(context.aggregate_type);
         let snapshot = if !personal && snapshot_due(handler.snapshot_every(), version, last) {
-            handler.evolve(&mut state, &self.upcast_all(events.clone())?)?;
+            handler.evolve(state, &self.upcast_all(events.clone())?)?;
             Some(Snapshot {
                 stream: stream.clone(),
                 version: last,
                 state_version: handler.state_version(),
-                state: handler.state_to_json(&state)?,
+                state: handler.state_to_json(state)?,
                 taken_at: now,
                 event_id: events.last().map(|event| event.id),
             })

@@ -5,14 +5,19 @@
 //! the decision are synchronous, so nothing but the store's own requests is awaited while its
 //! write is open. Commands with an idempotency key, and engines holding personal data (whose
 //! keys are read and saved with awaits of their own), go in steps instead.
+//!
+//! An aggregate the engine decided on lately is warm (see [`super::warm`]): the command offers
+//! its state and head, and a store that finds the stream still ending there reads nothing
+//! more. After the decision, the state it leads to is kept warm for the next command.
 
 use super::Engine;
 use super::execute::CommandContext;
+use super::warm::WarmState;
 use crate::core::aggregate::{AggregateHandler, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
 use crate::core::snapshot::Snapshot;
-use crate::core::stream::StreamId;
+use crate::core::stream::{StreamHead, StreamId};
 use crate::store::{Commit, Decision, EventStore};
 
 /// One command's load and decision, as a [`Decision`] a store runs inside its write.
@@ -23,6 +28,14 @@ pub(super) struct InlineCommand<'a, 'c, S: EventStore> {
     state: Option<State>,
     /// The stream's version the folded state includes.
     pub(super) version: u64,
+    /// The newest event folded into the state.
+    head: StreamHead,
+    /// The state the engine kept warm for this stream, until the store resumes or starts.
+    warm: Option<WarmState>,
+    /// Whether the decision was made on the warm state.
+    pub(super) resumed: bool,
+    /// The state after the decision, to keep warm once the commit landed.
+    after: Option<WarmState>,
     /// The snapshot started from, until the first page shows the log still holds its event.
     unchecked: Option<Snapshot>,
     /// Set when the log no longer holds the snapshot's event: the command then goes in steps,
@@ -43,8 +56,20 @@ impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
             context,
             state: None,
             version: 0,
+            head: StreamHead::of(None),
+            warm: engine.warm.take(&context.stream),
+            resumed: false,
+            after: None,
             unchecked: None,
             stale_snapshot: false,
+        }
+    }
+
+    /// Keeps the state the decision led to warm for the next command: call it once the
+    /// decision's outcome stands (committed, nothing to write, or refused by the aggregate).
+    pub(super) fn keep_warm(&mut self) {
+        if let Some(warm) = self.after.take() {
+            self.engine.warm.keep(&self.context.stream, warm);
         }
     }
 
@@ -69,7 +94,29 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
         self.engine.config.read_page_size.max(1)
     }
 
+    fn warm_head(&self) -> Option<StreamHead> {
+        self.warm.as_ref().map(|warm| warm.head)
+    }
+
+    fn resume(&mut self) -> Result<()> {
+        let WarmState {
+            head,
+            mut state,
+            unfolded,
+        } = self.warm.take().ok_or_else(not_started)?;
+        if !unfolded.is_empty() {
+            self.handler
+                .evolve(&mut state, &self.engine.upcast_all(unfolded)?)?;
+        }
+        self.head = head;
+        self.version = head.version;
+        self.state = Some(state);
+        self.resumed = true;
+        Ok(())
+    }
+
     fn start(&mut self, snapshot: Option<Snapshot>) -> Result<u64> {
+        self.warm = None;
         let usable = snapshot.filter(|snapshot| {
             snapshot.state_version == self.handler.state_version() && snapshot.version > 0
         });
@@ -95,16 +142,19 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
                 self.stale_snapshot = true;
                 return Err(stale(&snapshot.stream));
             }
-            page.remove(0);
+            self.head = StreamHead::of(Some(&page.remove(0)));
         }
         let state = self.state.as_mut().ok_or_else(not_started)?;
         self.handler.evolve(state, &page)?;
-        self.version = page.last().map_or(self.version, |event| event.version);
+        if let Some(last) = page.last() {
+            self.version = last.version;
+            self.head = StreamHead::of(Some(last));
+        }
         Ok(())
     }
 
     fn decide(&mut self) -> Result<Option<Commit>> {
-        let state = self.state.take().ok_or_else(not_started)?;
+        let mut state = self.state.take().ok_or_else(not_started)?;
         let context = self.context;
         if let Some(expected) = context.options.expected_version {
             if !expected.admits(self.version) {
@@ -115,8 +165,36 @@ impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
                 });
             }
         }
-        let decided = self.handler.decide(&state, context.command)?;
-        self.engine
-            .prepare(self.handler, context, state, self.version, decided)
+        let decided = match self.handler.decide(&state, context.command) {
+            Ok(decided) => decided,
+            Err(error) => {
+                self.after = Some(WarmState {
+                    head: self.head,
+                    state,
+                    unfolded: Vec::new(),
+                });
+                return Err(error);
+            }
+        };
+        let commit =
+            self.engine
+                .prepare(self.handler, context, &mut state, self.version, decided)?;
+        self.after = Some(match &commit {
+            Some(commit) if !commit.events.is_empty() => WarmState {
+                head: StreamHead::of(commit.events.last()),
+                state,
+                // A snapshot's state already folds the new events in.
+                unfolded: match commit.snapshot {
+                    Some(_) => Vec::new(),
+                    None => commit.events.clone(),
+                },
+            },
+            _ => WarmState {
+                head: self.head,
+                state,
+                unfolded: Vec::new(),
+            },
+        });
+        Ok(commit)
     }
 }

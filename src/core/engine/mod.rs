@@ -13,6 +13,7 @@ mod personal;
 mod rebase;
 mod status;
 mod views;
+mod warm;
 
 pub use execute::{ExecuteOptions, ExecuteResult};
 pub use load::Loaded;
@@ -52,6 +53,9 @@ pub struct EngineConfig {
     /// conflict. Off by default: a local store's conflict is another tab of the same device, so
     /// the command is decided again. Remote stores turn it on: there it is another device.
     pub conflict_policy_at_commit: bool,
+    /// How many aggregates keep their state in memory between commands (see
+    /// [`warm`](self::warm)); 0 folds every command's aggregate from the store.
+    pub warm_aggregates: usize,
 }
 
 /// Counters of what an [`Engine`] has done since it was made.
@@ -68,6 +72,8 @@ pub struct EngineStats {
     pub failed: u64,
     /// Times a command was decided again after another writer committed first.
     pub conflict_retries: u64,
+    /// Commands decided on a warm state, without reading their aggregate.
+    pub warm_commands: u64,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +84,7 @@ impl Default for EngineConfig {
             read_page_size: 500,
             record_outbox: true,
             conflict_policy_at_commit: false,
+            warm_aggregates: 256,
         }
     }
 }
@@ -96,6 +103,7 @@ pub struct Engine<S: EventStore> {
     subscriptions: views::Subscriptions,
     retries: std::cell::RefCell<HashMap<String, views::Retry>>,
     limits: std::cell::RefCell<Option<Rc<dyn CommandLimits>>>,
+    warm: warm::WarmCache,
 }
 
 impl<S: EventStore> Engine<S> {
@@ -117,6 +125,7 @@ impl<S: EventStore> Engine<S> {
             subscriptions: views::Subscriptions::default(),
             retries: Default::default(),
             limits: Default::default(),
+            warm: warm::WarmCache::new(EngineConfig::default().warm_aggregates),
         }
     }
 
@@ -135,6 +144,7 @@ impl<S: EventStore> Engine<S> {
 
     /// Replaces the config.
     pub fn with_config(mut self, config: EngineConfig) -> Self {
+        self.warm = warm::WarmCache::new(config.warm_aggregates);
         self.config = config;
         self
     }
@@ -143,6 +153,7 @@ impl<S: EventStore> Engine<S> {
     /// (one shared instance).
     pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
         self.upcasters = Rc::new(upcasters);
+        self.warm.clear();
         self.projector.set_upcasters(self.upcasters.clone());
         self
     }

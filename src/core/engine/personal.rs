@@ -127,6 +127,8 @@ impl<S: EventStore> Engine<S> {
         if subjects.is_empty() {
             return Ok(());
         }
+        // States folded from the subjects' personal data are not kept.
+        self.warm.clear();
         self.ensure_keys().await?;
         self.store
             .update_keys(&KeyUpdate {

@@ -1,7 +1,7 @@
 //! One command commit: one readwrite transaction over every object store it touches.
 //!
 //! Everything is computed before the transaction opens, or, for a command decided inside it
-//! ([`decide_and_write`]), synchronously between its requests. Inside it, only IndexedDB
+//! ([`super::decide::decide_and_write`]), synchronously between its requests. Inside it, only IndexedDB
 //! requests are awaited: the idempotency record and the stream head are read, then every write is issued
 //! without waiting for each, the inline projections apply the new events, and the
 //! transaction's own end says whether all of it landed. An `add` of a version already taken
@@ -12,17 +12,13 @@ use std::collections::HashSet;
 
 use wasm_bindgen::JsValue;
 
-use super::records::{
-    MAX_KEY_NUMBER, event_key, from_body, idempotency_record, outbox_record, stream_range,
-};
+use super::records::{event_key, from_body, idempotency_record, outbox_record};
 use super::schema::BY_EXPIRY;
 use super::txn::WriteTx;
 use super::writer::failed;
 use super::{IndexedDbStore, errors};
-use crate::core::{
-    Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, Snapshot, StreamId,
-};
-use crate::store::{Commit, CommitOutcome, Decided, Decision};
+use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, StreamId};
+use crate::store::{Commit, CommitOutcome};
 
 /// Checks what can be checked without the database.
 pub fn check_shape(commit: &Commit) -> Result<()> {
@@ -45,16 +41,24 @@ pub fn check_shape(commit: &Commit) -> Result<()> {
 }
 
 /// Checks a commit's expected version inside `tx`; returns the version its events follow.
-pub async fn base_version(tx: &WriteTx, commit: &Commit) -> Result<u64> {
+/// `known_head` is the stream's head when `tx` has already read it (the decision folded the
+/// stream to its end), which spares the read.
+pub async fn base_version(tx: &WriteTx, commit: &Commit, known_head: Option<u64>) -> Result<u64> {
     let stream = commit.stream.as_str();
     let conflict = |actual| Error::Conflict {
         stream: stream.into(),
         expected: commit.expected,
         actual,
     };
-    let base = match commit.expected {
-        ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => 0,
-        ExpectedVersion::Exact(n) => {
+    let base = match (commit.expected, known_head) {
+        (expected, Some(head)) if expected != ExpectedVersion::NoStream => {
+            if !expected.admits(head) {
+                return Err(conflict(head));
+            }
+            head
+        }
+        (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), _) => 0,
+        (ExpectedVersion::Exact(n), _) => {
             let present = tx
                 .events
                 .get_key(event_key(stream, n))
@@ -65,7 +69,7 @@ pub async fn base_version(tx: &WriteTx, commit: &Commit) -> Result<u64> {
             }
             n
         }
-        ExpectedVersion::Any | ExpectedVersion::StreamExists => {
+        (ExpectedVersion::Any | ExpectedVersion::StreamExists, _) => {
             let actual = tx.head(stream).await?;
             if !commit.expected.admits(actual) {
                 return Err(conflict(actual));
@@ -146,58 +150,15 @@ pub(super) async fn write(
 ) -> Result<CommitOutcome> {
     check_shape(&commit)?;
     let tx = WriteTx::begin(store).await?;
-    write_in(store, tx, commit, abort_after).await
-}
-
-/// Loads `stream` into `decision` and writes what it decides, all in one readwrite transaction.
-pub(super) async fn decide_and_write(
-    store: &IndexedDbStore,
-    stream: &StreamId,
-    decision: &mut dyn Decision,
-    abort_after: Option<usize>,
-) -> Result<Decided> {
-    let reading = |e: idb::Error| failed("loading for a command", &e);
-    let tx = WriteTx::begin(store).await?;
-    let key = JsValue::from_str(stream.as_str());
-    let snapshot: Option<Snapshot> = match tx.snapshots.get(key).map_err(reading)?.await {
-        Ok(Some(record)) => Some(from_body(&record)?),
-        Ok(None) => None,
-        Err(error) => return Err(reading(error)),
-    };
-    let mut from = decision.start(snapshot)? + 1;
-    let page_size = decision.page_size().max(1);
-    loop {
-        let range = stream_range(stream.as_str(), from, MAX_KEY_NUMBER)?;
-        let limit = u32::try_from(page_size).unwrap_or(u32::MAX);
-        let records = tx
-            .events
-            .get_all(Some(idb::Query::from(range)), Some(limit))
-            .map_err(reading)?
-            .await
-            .map_err(reading)?;
-        store.count(|stats| stats.page(records.len()));
-        let count = records.len();
-        decision.fold(records.iter().map(from_body).collect::<Result<_>>()?)?;
-        if count < page_size {
-            break;
-        }
-        from += count as u64;
-    }
-    let Some(commit) = decision.decide()? else {
-        return Ok(Decided::Nothing);
-    };
-    check_shape(&commit)?;
-    store.count(|stats| stats.commits += 1);
-    write_in(store, tx, commit, abort_after)
-        .await
-        .map(Decided::Done)
+    write_in(store, tx, commit, None, abort_after).await
 }
 
 /// A commit's checks and writes inside `tx`, then the transaction's end.
-async fn write_in(
+pub(super) async fn write_in(
     store: &IndexedDbStore,
     tx: WriteTx,
     commit: Commit,
+    known_head: Option<u64>,
     abort_after: Option<usize>,
 ) -> Result<CommitOutcome> {
     if let Some(record) = &commit.idempotency {
@@ -213,7 +174,7 @@ async fn write_in(
         }
         purge_expired(&tx, record.created_at).await?;
     }
-    let base = base_version(&tx, &commit).await?;
+    let base = base_version(&tx, &commit, known_head).await?;
     let (stream, expected, projector) = (
         commit.stream.clone(),
         commit.expected,

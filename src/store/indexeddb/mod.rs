@@ -19,6 +19,7 @@
 
 mod at_rest;
 mod commit;
+mod decide;
 mod doc_tx;
 mod errors;
 mod keys;
@@ -306,7 +307,7 @@ impl EventStore for IndexedDbStore {
         decision: &mut dyn Decision,
     ) -> Result<Decided> {
         let abort_after = self.inner.abort_after.take();
-        commit::decide_and_write(self, stream, decision, abort_after).await
+        decide::decide_and_write(self, stream, decision, abort_after).await
     }
 
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {

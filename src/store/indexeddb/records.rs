@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use crate::core::{Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result};
+use crate::core::{Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result, StreamHead};
 
 /// The largest integer a JS number holds exactly: the upper bound of version ranges.
 pub const MAX_KEY_NUMBER: f64 = 9_007_199_254_740_991.0;
@@ -83,6 +83,21 @@ pub fn event_record(event: &EventEnvelope, seq: u64) -> Result<JsValue> {
         state,
         ("body", body(event)?),
     ]))
+}
+
+/// The head of a stream whose newest event record is `record` (read from its key fields only).
+pub fn stream_head(record: Option<&JsValue>) -> Result<StreamHead> {
+    let Some(record) = record else {
+        return Ok(StreamHead::of(None));
+    };
+    let id = field(record, "id")?
+        .as_string()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| Error::Codec("an event record without a valid id".into()))?;
+    Ok(StreamHead {
+        version: number(record, "version")?,
+        event_id: Some(id),
+    })
 }
 
 /// `[a, b, …]` as a JS array key.

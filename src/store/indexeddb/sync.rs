@@ -109,7 +109,7 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
         confirm(tx, event, &dropped).await?;
     }
     for commit in batch.commits.iter().cloned() {
-        let base = base_version(tx, &commit).await?;
+        let base = base_version(tx, &commit, None).await?;
         write_commit(tx, commit, base, None)?;
     }
     if let Some(checkpoint) = batch.checkpoint {

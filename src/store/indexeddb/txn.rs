@@ -1,7 +1,7 @@
 //! One write transaction over every object store, on the committing connection: the shared
 //! ground of command commits and sync batches, and the [`DocTx`] the projector runs on.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use idb::{CursorDirection, ObjectStore, Query};
 use wasm_bindgen::JsValue;
@@ -29,6 +29,9 @@ const STORES: [&str; 10] = [
     REJECTED,
 ];
 
+/// A `get` whose answer has not been awaited yet.
+type PendingGet = <idb::request::GetStoreRequest as std::future::IntoFuture>::IntoFuture;
+
 pub(super) fn fail(error: idb::Error) -> crate::core::Error {
     failed("writing", &error)
 }
@@ -48,6 +51,8 @@ pub struct WriteTx {
     pub(super) projections: ObjectStore,
     pub(super) dead_letters: ObjectStore,
     pub(super) at_rest: AtRest,
+    /// The read of the local sequence counter, until [`WriteTx::ready`] has its answer.
+    seq_read: RefCell<Option<PendingGet>>,
     last_seq: Cell<u64>,
     first_new_seq: Cell<Option<u64>>,
 }
@@ -55,6 +60,15 @@ pub struct WriteTx {
 impl WriteTx {
     /// Opens the transaction; nothing but IndexedDB requests may be awaited until it ends.
     pub async fn begin(store: &IndexedDbStore) -> Result<WriteTx> {
+        let tx = WriteTx::issue(store)?;
+        tx.ready().await?;
+        Ok(tx)
+    }
+
+    /// Opens the transaction and issues the read of the local sequence counter without waiting
+    /// for it, so that the caller's first reads travel with it; [`WriteTx::ready`] must be
+    /// awaited before an event is added.
+    pub fn issue(store: &IndexedDbStore) -> Result<WriteTx> {
         let transaction = store.writer()?.begin(&STORES, store.durability())?;
         let watch = Watch::new(&transaction);
         store.note_durability(&transaction);
@@ -74,21 +88,26 @@ impl WriteTx {
             handle,
             watch,
             at_rest: store.at_rest().clone(),
+            seq_read: RefCell::new(None),
             last_seq: Cell::new(0),
             first_new_seq: Cell::new(None),
         };
-        let last_seq = match tx
-            .meta
-            .get(JsValue::from_str("seq"))
-            .map_err(fail)?
-            .await
-            .map_err(fail)?
-        {
+        let read = tx.meta.get(JsValue::from_str("seq")).map_err(fail)?;
+        *tx.seq_read.borrow_mut() = Some(read.into_future());
+        Ok(tx)
+    }
+
+    /// Waits for the local sequence counter issued by [`WriteTx::issue`].
+    pub async fn ready(&self) -> Result<()> {
+        let Some(read) = self.seq_read.borrow_mut().take() else {
+            return Ok(());
+        };
+        let last_seq = match read.await.map_err(fail)? {
             Some(record) => number(&record, "value")?,
             None => 0,
         };
-        tx.last_seq.set(last_seq);
-        Ok(tx)
+        self.last_seq.set(last_seq);
+        Ok(())
     }
 
     /// The version of the newest event of `stream`, as this transaction sees it.
@@ -106,8 +125,33 @@ impl WriteTx {
         }
     }
 
+    /// Issues the read of `stream`'s newest event record; the future answers it (`None` for
+    /// a stream without events).
+    pub fn head_record(
+        &self,
+        stream: &str,
+    ) -> Result<impl Future<Output = Result<Option<JsValue>>> + use<>> {
+        let range = stream_range(stream, 0, MAX_KEY_NUMBER)?;
+        let request = self
+            .events
+            .open_cursor(Some(Query::from(range)), Some(CursorDirection::Prev))
+            .map_err(fail)?
+            .into_future();
+        Ok(async move {
+            match request.await.map_err(fail)? {
+                Some(cursor) => Ok(Some(cursor.value().map_err(fail)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// Adds a new event under the next local sequence number.
     pub fn add_event(&self, event: &EventEnvelope) -> Result<StoredEvent> {
+        if self.seq_read.borrow().is_some() {
+            return Err(crate::core::Error::Storage(
+                "an event was added before the sequence counter was read".into(),
+            ));
+        }
         let seq = self.last_seq.get() + 1;
         self.last_seq.set(seq);
         self.first_new_seq
@@ -148,7 +192,8 @@ impl WriteTx {
         self.last_seq.get()
     }
 
-    /// Writes the local sequence counter back if events were added, and waits for the end.
+    /// Writes the local sequence counter back if events were added, commits at once (every
+    /// request has been issued), and waits for the end.
     pub async fn finish(self) -> Ending {
         if self.first_new_seq.get().is_some() {
             // A failure here aborts the transaction, which the watch then reports.
@@ -157,6 +202,9 @@ impl WriteTx {
                 None,
             );
         }
+        // Committing only saves the wait for the browser's auto-commit; if it throws (the
+        // transaction already ended), the watch reports how it ended.
+        let _ = self.handle.commit();
         self.watch.ended().await
     }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::views::Views;
 use crate::core::{
     Error, EventEnvelope, IdempotencyRecord, OutboxEntry, RejectedCommand, Result, Snapshot,
-    StoredEvent, StreamId,
+    StoredEvent, StreamHead, StreamId,
 };
 use crate::store::{Commit, SyncBatch, check_no_orphans};
 
@@ -48,6 +48,16 @@ impl Data {
             .and_then(|versions| versions.keys().next_back())
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The newest event of `stream`: its version and id.
+    pub fn head(&self, stream: &StreamId) -> StreamHead {
+        let last = self
+            .streams
+            .get(stream)
+            .and_then(|versions| versions.values().next_back())
+            .map(|seq| &self.events[seq]);
+        StreamHead::of(last)
     }
 
     pub fn read_stream(

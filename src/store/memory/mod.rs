@@ -194,6 +194,16 @@ impl EventStore for MemoryStore {
         if self.commit_hook.borrow().is_some() {
             return Ok(Decided::InSteps);
         }
+        if let Some(warm) = decision.warm_head() {
+            let head = self.data.borrow().head(stream);
+            if head == warm {
+                decision.resume()?;
+                return match decision.decide()? {
+                    None => Ok(Decided::Nothing),
+                    Some(commit) => self.commit(commit).await.map(Decided::Done),
+                };
+            }
+        }
         let snapshot = self.data.borrow().snapshots.get(stream).cloned();
         let mut from = decision.start(snapshot)? + 1;
         let page_size = decision.page_size().max(1);

@@ -111,7 +111,9 @@ impl ServerProcess {
                 "--listen",
                 "127.0.0.1:0",
             ])
-            .args(["--rate-limit", "0"])
+            .args(["--rate-limit", "0", "--rate-limit-unauthenticated", "0"])
+            // Every `--dev` caller is one subject: the fan-out figure holds hundreds of feeds.
+            .args(["--max-subscriptions-per-subject", "100000"])
             // The benchmark stores no personal data; PostgreSQL still needs a key-encryption key.
             .env(
                 "FIELDSTREAM_KEY_ENCRYPTION_KEY",

@@ -1,0 +1,96 @@
+// The page side of bench/profile-execute.mjs: one fieldstream store in the configuration being
+// profiled, a way to count the IndexedDB calls of its commands, and timings of its commands
+// against one raw `put` transaction.
+import { commandRecords } from "./events.js";
+import { openBench } from "./fieldstream-adapter.js";
+import { openRaw } from "./raw-idb.js";
+import { productsProjection } from "./domain.js";
+
+let store;
+let raw;
+let next = 0;
+let command;
+/** Events per command of the variant: the raw transactions timed against it write as many. */
+let perCommand = 1;
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Opens the store of `variant` ("new stream", "existing aggregates" or "1,000-event
+ * commands") and warms it up. */
+export async function prepare(variant) {
+  const name = `profile-${Date.now()}`;
+  raw = await openRaw(`${name}-raw`);
+  perCommand = 1;
+  if (variant === "1,000-event commands") {
+    perCommand = 1000;
+    store = await openBench(name);
+    command = () => {
+      const records = commandRecords(1000, 1000, next)[0];
+      return ["Bench", `big-${next++}`, { type: "Append", events: records.map(({ type, data }) => ({ type, data })) }];
+    };
+  } else if (variant === "new stream") {
+    store = await openBench(name);
+    command = () => {
+      const [record] = commandRecords(1, 1, next++)[0];
+      return ["Bench", `new-${next}`, { type: "Append", events: [{ type: record.type, data: record.data }] }];
+    };
+  } else {
+    store = await openBench(name, { snapshotEvery: 100, projections: { products: productsProjection } });
+    const aggregates = 10;
+    for (let a = 0; a < aggregates; a++) {
+      const records = commandRecords(50, 50, a)[0];
+      await store.execute("Bench", `agg-${a}`, { type: "Append", events: records.map(({ type, data }) => ({ type, data })) });
+    }
+    command = () => {
+      const [record] = commandRecords(1, 1, next)[0];
+      return ["Bench", `agg-${next++ % aggregates}`, { type: "Append", events: [{ type: record.type, data: record.data }] }];
+    };
+  }
+  for (let i = 0; i < 10; i++) await store.execute(...command());
+}
+
+/** The IndexedDB calls (and transactions, by mode and scope) per command, over `commands`. */
+export async function countCalls(commands) {
+  const calls = {};
+  const count = (key) => { calls[key] = (calls[key] ?? 0) + 1; };
+  const wrap = (proto, name, key) => {
+    const original = proto[name];
+    proto[name] = function (...args) {
+      count(key);
+      if (name === "transaction") {
+        const stores = Array.isArray(args[0]) ? args[0].length : 1;
+        count(`transaction ${args[1] ?? "readonly"} over ${stores} store(s)`);
+      }
+      return original.apply(this, args);
+    };
+    return () => { proto[name] = original; };
+  };
+  const unwrap = [
+    ...["put", "add", "get", "getKey", "getAll", "getAllKeys", "count", "openCursor", "openKeyCursor", "delete"]
+      .map((name) => wrap(IDBObjectStore.prototype, name, `store.${name}`)),
+    ...["get", "getKey", "getAll", "getAllKeys", "count", "openCursor", "openKeyCursor"]
+      .map((name) => wrap(IDBIndex.prototype, name, `index.${name}`)),
+    wrap(IDBTransaction.prototype, "commit", "explicit commits"),
+    wrap(IDBDatabase.prototype, "transaction", "transactions"),
+    wrap(BroadcastChannel.prototype, "postMessage", "BroadcastChannel messages"),
+  ];
+  for (let i = 0; i < commands; i++) await store.execute(...command());
+  unwrap.forEach((restore) => restore());
+  return Object.fromEntries(Object.entries(calls).map(([key, n]) => [key, n / commands]));
+}
+
+/** Median ms of `samples` commands and of as many raw transactions writing as many events
+ * (one `put` each), interleaved. */
+export async function time(samples) {
+  const times = { execute: [], rawPut: [] };
+  const records = commandRecords(samples * perCommand, perCommand);
+  for (let i = 0; i < samples; i++) {
+    let started = performance.now();
+    await store.execute(...command());
+    times.execute.push(performance.now() - started);
+    started = performance.now();
+    await raw.append(records[i]);
+    times.rawPut.push(performance.now() - started);
+  }
+  return { execute: median(times.execute), rawPut: median(times.rawPut), ratio: median(times.execute) / median(times.rawPut) };
+}
