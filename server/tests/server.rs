@@ -14,6 +14,8 @@ mod concurrency;
 mod conformance;
 #[path = "server/conformance_more.rs"]
 mod conformance_more;
+#[path = "server/drain.rs"]
+mod drain;
 #[path = "server/export_import.rs"]
 mod export_import;
 #[path = "server/grants.rs"]

@@ -26,6 +26,7 @@ mod keys;
 mod notices;
 mod projections;
 mod queries;
+mod queue;
 mod reads;
 mod records;
 mod schema;
@@ -294,6 +295,10 @@ impl EventStore for IndexedDbStore {
 
     async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
         queries::outbox_of(self, streams).await
+    }
+
+    async fn read_queue(&self, limit: usize) -> Result<Vec<super::QueuedCommand>> {
+        queue::read_queue(self, limit).await
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
