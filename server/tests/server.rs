@@ -18,6 +18,8 @@ mod conformance_more;
 mod drain;
 #[path = "server/export_import.rs"]
 mod export_import;
+#[path = "server/fanout.rs"]
+mod fanout;
 #[path = "server/grants.rs"]
 mod grants;
 #[path = "server/import_rules.rs"]

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use fieldstream::core::Timestamp;
+use fieldstream::core::{StreamId, Timestamp};
+use fieldstream::protocol::ServerEvent;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{Answer, Call, Dialect, MAX_RACES, NewAppend, Row, WriteError, Written};
-use crate::backend::StoreError;
 use crate::backend::plan::{Pending, Plan, Planned, mismatch_message, placed_response, plan};
 use crate::backend::rows::now_millis;
+use crate::backend::{Notifier, StoreError};
 
 /// The calls of one tenant within a group, and what the writer made of them.
 struct TenantGroup {
@@ -68,7 +69,7 @@ pub(super) async fn commit_group<D: Dialect>(dialect: &D, calls: Vec<Call>) {
         let Some(plan) = &group.plan else { continue };
         if let (true, Some(head)) = (plan.count > 0, group.head) {
             let _notify = tracing::info_span!(parent: &span, "notify", head).entered();
-            dialect.committed(&group.tenant, head);
+            announce(dialect.notifier(), &calls, group, plan, head, recorded_at);
         }
         for (&index, planned) in group.calls.iter().zip(&plan.appends) {
             let append = &calls[index].append;
@@ -105,6 +106,46 @@ pub(super) async fn commit_group<D: Dialect>(dialect: &D, calls: Vec<Call>) {
         let answer = answer.ok_or_else(|| Arc::new(StoreError::Data("unanswered".into())));
         let _ = call.reply.send(answer);
     }
+}
+
+/// Tells this process's subscribers of a tenant's commit: with its events, built once and
+/// shared by all of them, when anyone listens.
+fn announce(
+    notifier: &Notifier,
+    calls: &[Call],
+    group: &TenantGroup,
+    plan: &Plan,
+    head: u64,
+    recorded_at: Timestamp,
+) {
+    if !notifier.listening() {
+        return;
+    }
+    let appends: Vec<&NewAppend> = group.calls.iter().map(|&i| &calls[i].append).collect();
+    let events: Option<Vec<ServerEvent>> = rows_of(&appends, plan)
+        .iter()
+        .map(|row| server_event(row, group.base, recorded_at))
+        .collect();
+    match events {
+        Some(events) => notifier.committed(&group.tenant, events.into()),
+        // Not expected (the events were checked before): subscribers read them instead.
+        None => notifier.notify(Some(&group.tenant), head),
+    }
+}
+
+/// The protocol event a written row holds, as a read would give it.
+fn server_event(row: &Row<'_>, base: u64, recorded_at: Timestamp) -> Option<ServerEvent> {
+    Some(ServerEvent {
+        id: row.event.id,
+        stream: StreamId::parse(row.stream).ok()?,
+        version: row.version,
+        position: base + row.offset,
+        event_type: row.event.event_type.clone(),
+        schema_version: u32::try_from(row.event.schema_version).ok()?,
+        data: serde_json::from_str(&row.event.data).ok()?,
+        metadata: serde_json::from_str(&row.event.metadata).ok()?,
+        recorded_at,
+    })
 }
 
 /// Writes each tenant's part of the group (deciding it again after a race) and commits.

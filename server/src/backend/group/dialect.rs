@@ -5,8 +5,8 @@ use fieldstream::core::{ExpectedVersion, StreamId, Timestamp};
 use fieldstream::protocol::{AppendResponse, ClientEvent};
 use uuid::Uuid;
 
-use crate::backend::StoreError;
 use crate::backend::plan::Known;
+use crate::backend::{Notifier, StoreError};
 
 /// An event ready to be written: its fields as the database stores them.
 #[derive(Debug, Clone)]
@@ -143,6 +143,6 @@ pub trait Dialect: Send + Sync + 'static {
     /// Commits the group.
     fn close(&self, session: Self::Session) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Tells this process's subscribers that `tenant`'s head moved to `head`.
-    fn committed(&self, tenant: &str, head: u64);
+    /// This process's subscribers, told of each commit.
+    fn notifier(&self) -> &Notifier;
 }

@@ -155,7 +155,7 @@ impl Dialect for PostgresWriter {
         Ok(())
     }
 
-    fn committed(&self, tenant: &str, head: u64) {
-        self.notifier.notify(Some(tenant), head);
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 }

@@ -164,7 +164,7 @@ impl Dialect for SqliteWriter {
         Ok(())
     }
 
-    fn committed(&self, tenant: &str, head: u64) {
-        self.notifier.notify(Some(tenant), head);
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 }
