@@ -1,9 +1,9 @@
 // Scenario 6: draining an offline queue to a real local fieldstream-server, fieldstream's sync
-// against a hand-written fetch loop of protocol v1 (bench/browser/drain.js). For each batch
-// size a fresh server (fresh SQLite file) serves the page itself, so page and API share one
-// origin; the arms run interleaved, each repetition on a fresh IndexedDB database and streams
-// of its own. Afterwards every event of every run is read back from the server: each must be
-// there exactly once.
+// against a hand-written fetch loop of protocol v1 (bench/browser/drain.js). Every run (one arm,
+// one repetition) gets a fresh server (fresh SQLite file), so that no arm pulls another's
+// events; the server serves the page itself, so page and API share one origin. The arms run
+// interleaved, each run on a fresh IndexedDB database and streams of its own. After each run
+// its events are read back from its server: each must be there exactly once.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,34 +48,49 @@ export async function runDrainScenario(browser, root, binary, sizes, log) {
   const cells = [];
   for (const batch of sizes.batches) {
     const events = sizes.events[batch] ?? sizes.events.default;
-    const server = await startServer(binary, root);
     const context = await browser.newContext();
     const runs = Object.fromEntries(arms.map((arm) => [arm, []]));
-    const prefixes = [];
+    const check = { stored: 0, lost: 0, duplicated: 0 };
     try {
-      const { page } = await openIn(context, server.origin, "/bench/page.html?m=drain");
       for (let rep = 0; rep < sizes.reps; rep++) {
         for (const arm of arms) {
-          const name = fresh(`s6-${arm}`);
-          const prefix = `${arm}${batch}r${rep}`;
-          prefixes.push(prefix);
-          await call(page, "prepare", { arm, name, prefix, events });
-          const run = await call(page, "drain", { arm, name, batch });
-          await call(page, "drop", name);
-          if (run.left !== 0) throw new Error(`scenario 6 ${arm} batch ${batch}: ${run.left} left in the queue`);
+          const run = await drainOnce(context, binary, root, arm, batch, rep, events, check);
           runs[arm].push(run);
         }
         log(`  6 batch ${batch} rep ${rep + 1}/${sizes.reps}: ` + arms.map((arm) =>
           `${arm} ${Math.round(runs[arm][rep].ms)} ms, ${runs[arm][rep].requests} requests`).join(", "));
       }
-      const check = verify(await allEvents(server.origin), prefixes, events);
       cells.push(summarise(batch, events, runs, check));
     } finally {
       await context.close();
-      await server.close();
     }
   }
   return { cells };
+}
+
+/**
+ * One arm's drain against a server of its own (a fresh SQLite file, serving the page too), so
+ * that no arm pulls another's events; what it stored is verified and added to `check`.
+ */
+async function drainOnce(context, binary, root, arm, batch, rep, events, check) {
+  const server = await startServer(binary, root);
+  try {
+    const { page } = await openIn(context, server.origin, "/bench/page.html?m=drain");
+    const name = fresh(`s6-${arm}`);
+    const prefix = `${arm}${batch}r${rep}`;
+    await call(page, "prepare", { arm, name, prefix, events });
+    const run = await call(page, "drain", { arm, name, batch });
+    await call(page, "drop", name);
+    await page.close();
+    if (run.left !== 0) throw new Error(`scenario 6 ${arm} batch ${batch}: ${run.left} left in the queue`);
+    const verified = verify(await allEvents(server.origin), [prefix], events);
+    check.stored += verified.stored;
+    check.lost += verified.lost;
+    check.duplicated += verified.duplicated;
+    return run;
+  } finally {
+    await server.close();
+  }
 }
 
 /** Each run's events are on the server exactly once: no loss, no duplicate. */

@@ -99,6 +99,8 @@ pub struct Metrics {
     /// Positions of the log that live subscriptions' reads looked at (from their cursor to the
     /// tenant's head, per read).
     pub subscription_scan: Counter,
+    /// Reads of the database that live subscriptions made (events sent from a signal need none).
+    pub subscription_reads: Counter,
     rejected: Family<CodeLabel, Counter>,
     latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
 }
@@ -113,6 +115,7 @@ impl Default for Metrics {
             replays: Counter::default(),
             subscribers: Gauge::default(),
             subscription_scan: Counter::default(),
+            subscription_reads: Counter::default(),
             rejected: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
             registry: Registry::default(),
@@ -142,6 +145,11 @@ impl Default for Metrics {
             "subscription_scanned_positions",
             "Positions of the log that live subscriptions' reads looked at",
             metrics.subscription_scan.clone(),
+        );
+        registry.register(
+            "subscription_reads",
+            "Reads of the database that live subscriptions made",
+            metrics.subscription_reads.clone(),
         );
         registry.register(
             "rejected_requests",

@@ -14,8 +14,12 @@ mod concurrency;
 mod conformance;
 #[path = "server/conformance_more.rs"]
 mod conformance_more;
+#[path = "server/drain.rs"]
+mod drain;
 #[path = "server/export_import.rs"]
 mod export_import;
+#[path = "server/fanout.rs"]
+mod fanout;
 #[path = "server/grants.rs"]
 mod grants;
 #[path = "server/import_rules.rs"]

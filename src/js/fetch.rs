@@ -13,7 +13,7 @@ use crate::protocol::{
     AppendRequest, BatchRequest, BatchResponse, ConflictResponse, ErrorBody, ErrorCode, EventsPage,
     ForgottenPage, PutKeys, ServerLimits, StreamPage, SubjectKeys,
 };
-use crate::sync::{AppendAnswer, StreamTransport, Transport, TransportError};
+use crate::sync::{AppendAnswer, StreamTransport, TraceParent, Transport, TransportError};
 
 /// Calls a `fieldstream-server` at `base_url` through `fetch`.
 pub struct FetchTransport {
@@ -69,9 +69,20 @@ impl FetchTransport {
         path: &str,
         body: Option<String>,
     ) -> Result<T, TransportError> {
-        let first = self.send(method, path, body.clone(), false).await?;
+        self.traced(method, path, body, None).await
+    }
+
+    /// [`FetchTransport::request`] with a W3C `traceparent` header when `trace` is given.
+    async fn traced<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        trace: Option<&TraceParent>,
+    ) -> Result<T, TransportError> {
+        let first = self.send(method, path, body.clone(), false, trace).await?;
         let (status, text, retry_after) = match first {
-            (401, ..) if self.token.is_some() => self.send(method, path, body, true).await?,
+            (401, ..) if self.token.is_some() => self.send(method, path, body, true, trace).await?,
             answer => answer,
         };
         decode(status, &text, retry_after)
@@ -84,6 +95,7 @@ impl FetchTransport {
         path: &str,
         body: Option<String>,
         refresh_token: bool,
+        trace: Option<&TraceParent>,
     ) -> Result<(u16, String, Option<u64>), TransportError> {
         let unknown = |error: JsValue| TransportError::Unknown(format!("{error:?}"));
         let init = js_sys::Object::new();
@@ -98,6 +110,9 @@ impl FetchTransport {
         }
         if let Some(token) = self.bearer(refresh_token).await? {
             set(&headers, "authorization", &format!("Bearer {token}").into()).map_err(unknown)?;
+        }
+        if let Some(trace) = trace {
+            set(&headers, "traceparent", &trace.as_str().into()).map_err(unknown)?;
         }
         set(&init, "headers", &headers).map_err(unknown)?;
         let global = js_sys::global();
@@ -212,6 +227,25 @@ impl Transport for FetchTransport {
         .await
     }
 
+    async fn batch_traced(
+        &self,
+        request: &BatchRequest,
+        trace: &TraceParent,
+    ) -> Result<BatchResponse, TransportError> {
+        self.traced("POST", "/v1/batch", Some(json(request)?), Some(trace))
+            .await
+    }
+
+    async fn events_traced(
+        &self,
+        after: u64,
+        limit: u32,
+        trace: &TraceParent,
+    ) -> Result<EventsPage, TransportError> {
+        let path = format!("/v1/events?after={after}&limit={limit}");
+        self.traced("GET", &path, None, Some(trace)).await
+    }
+
     async fn pause(&self, millis: u64) {
         sleep(millis).await
     }
@@ -269,11 +303,13 @@ impl StreamTransport for FetchTransport {
     ) -> Result<AppendAnswer, TransportError> {
         let path = format!("/v1/streams/{stream}");
         let body = Some(json(request)?);
-        let (status, text, retry_after) =
-            match self.send("POST", &path, body.clone(), false).await? {
-                (401, ..) if self.token.is_some() => self.send("POST", &path, body, true).await?,
-                answer => answer,
-            };
+        let (status, text, retry_after) = match self
+            .send("POST", &path, body.clone(), false, None)
+            .await?
+        {
+            (401, ..) if self.token.is_some() => self.send("POST", &path, body, true, None).await?,
+            answer => answer,
+        };
         if status == 409 {
             if let Ok(conflict) = serde_json::from_str::<ConflictResponse>(&text) {
                 if conflict.error == ErrorCode::WrongExpectedVersion {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::{ExpectedVersion, StreamId};
+use crate::core::{ExpectedVersion, StreamId, Timestamp};
 use crate::protocol::error::ErrorCode;
 use crate::protocol::event::{ClientEvent, ServerEvent};
 
@@ -30,6 +30,10 @@ pub struct AppendResponse {
     pub first_position: u64,
     /// Position of the last event appended.
     pub last_position: u64,
+    /// When the server committed the events (they share it): what a pull would give as their
+    /// `recordedAt`, so the answer alone confirms them. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<Timestamp>,
 }
 
 /// `409 wrong_expected_version`: the stream was not where the writer expected it.

@@ -31,6 +31,11 @@ pub struct BatchAppend {
 pub struct BatchResponse {
     /// The results.
     pub results: Vec<BatchResult>,
+    /// The newest position the caller may read once the batch was applied (as `head` of
+    /// `GET /v1/events`): a client whose own appends cover every position up to it from its
+    /// checkpoint on has nothing to pull. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<u64>,
 }
 
 /// The outcome of one append of a batch, tagged by `status`.
@@ -59,6 +64,7 @@ mod tests {
             last_version: 1,
             first_position: 4,
             last_position: 4,
+            recorded_at: None,
         });
         assert_eq!(
             serde_json::to_value(&ok).unwrap(),

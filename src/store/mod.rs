@@ -12,6 +12,7 @@ mod decision;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 mod memory;
+mod queue;
 mod sync;
 
 pub use decision::{Decided, Decision};
@@ -102,6 +103,15 @@ pub struct QueueSizes {
     pub rejected: usize,
 }
 
+/// A command waiting in the outbox, with its stored events, as a sync push sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedCommand {
+    /// The outbox entry.
+    pub entry: OutboxEntry,
+    /// Its events, in order (their ids are the entry's `event_ids`).
+    pub events: Vec<EventEnvelope>,
+}
+
 /// What a [`Commit`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommitOutcome {
@@ -149,6 +159,29 @@ pub trait EventStore {
 
     /// The outbox entries of `streams`, oldest first, read without the other streams' entries.
     async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>>;
+
+    /// Up to `limit` outbox entries, oldest first, each with its events; fails with `Storage`
+    /// when an entry's events are not the ones it names. A store should read them together (one
+    /// transaction over the outbox and the events); the default reads the outbox, then the
+    /// events from the first entry's local sequence number on in one page (each command's events
+    /// follow its entry's `seq`), and each entry that page misses from its stream.
+    async fn read_queue(&self, limit: usize) -> Result<Vec<QueuedCommand>> {
+        queue::read_queue(self, limit).await
+    }
+
+    /// Applies `batch` as [`EventStore::apply_sync`] does, then reads the queue as
+    /// [`EventStore::read_queue`] does: a sync writes a round's confirmations and reads its next
+    /// push together. A store should do both in one transaction; the default does one after
+    /// the other.
+    async fn apply_sync_and_read_queue(
+        &self,
+        batch: SyncBatch,
+        projector: Option<&Projector>,
+        limit: usize,
+    ) -> Result<Vec<QueuedCommand>> {
+        self.apply_sync(batch, projector).await?;
+        self.read_queue(limit).await
+    }
 
     /// How many commands wait in the outbox and in the rejected inbox, counted without reading
     /// them.

@@ -8,9 +8,8 @@
 //! they confirm this device's own pending events, and overtaken commands are resolved by their
 //! aggregate's conflict policy.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-
-use super::{SyncClient, SyncPhase, SyncReport, Transport, round};
+use super::round::{Learnt, settle};
+use super::{SyncClient, SyncPhase, SyncReport, Transport};
 use crate::core::{EventEnvelope, Result};
 use crate::store::EventStore;
 
@@ -81,23 +80,23 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             .last()
             .and_then(|event| event.position)
             .unwrap_or(checkpoint);
-        let report = SyncReport {
+        let mut report = SyncReport {
             pulled: pulled.len(),
             ..SyncReport::default()
         };
         let work = async {
             self.status
                 .update(|status| status.phase = Some(SyncPhase::Pulling));
-            round::settle(
-                self,
-                BTreeSet::new(),
-                HashSet::new(),
-                BTreeMap::new(),
+            let learnt = Learnt {
                 pulled,
-                head,
-                report,
-            )
-            .await
+                checkpoint: head,
+                ..Learnt::default()
+            };
+            let (batch, rejected) = settle(self, learnt).await?;
+            report.rejected = rejected;
+            self.engine.apply_sync(batch).await?;
+            self.status.update(|status| status.lag = 0);
+            Ok(report)
         };
         self.observed(work).await.map(Some)
     }

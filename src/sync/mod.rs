@@ -1,45 +1,61 @@
 //! The sync client: drains the outbox to the server and pulls what other devices did.
 //!
-//! One [`SyncClient::round`]:
+//! A [`SyncClient::sync`] drains the outbox ([`drain`]):
 //! 1. **Push.** The oldest outbox entries (up to `batch_size` events, in order) go in one
 //!    `POST /v1/batch`, each with the expected version it was decided at and its own event ids.
 //!    Consecutive entries of one stream go as one append (atomic: a later command counts on the
-//!    earlier ones), and the batch ends before a stream comes back after another, so no command
-//!    is ever accepted on top of events it was not decided on. A refused append of several
+//!    earlier ones), and the batch ends before a stream comes back after another, or before a
+//!    stream whose earlier commands are still in flight, so no command is ever accepted on top
+//!    of events it was not decided on. While one batch is on its way the next is read and sent
+//!    (one request in flight beyond the one answered next). A refused append of several
 //!    commands is sent again command by command, so the refusal lands on the one that caused it.
 //!    A network error, timeout or 5xx sends the very same request again after a backoff with
 //!    jitter: the server's exactly-once rule turns a retry after a lost acknowledgement into a
 //!    success, so the expected version is never refreshed before a retry.
-//! 2. **Pull.** Every event after the local checkpoint, up to the server's head, so the
-//!    acknowledgements travel with a pull that reaches past them.
-//! 3. **Resolve.** A stream whose pending commands collide with the server's newer events is
+//! 2. **Confirm.** An answer places each accepted command (positions, `recordedAt`): its events
+//!    become confirmed once every position from the pull checkpoint up to them is accounted for
+//!    ([`confirm`]).
+//! 3. **Pull.** Only when an answer shows the server's head beyond what this device sent (or a
+//!    command met a conflict or a refusal, or the server does not say), and then only the gaps
+//!    between this device's own events, up to the head ([`pull`]). A sync with nothing to push
+//!    pulls everything after the checkpoint.
+//! 4. **Resolve.** A stream whose pending commands collide with the server's newer events is
 //!    resolved by its aggregate's conflict policy: each pending command is decided again on the
 //!    new state (rebase, the default) and goes on with new events if it still holds, or lands in
 //!    the rejected inbox with the domain's reason and the events that caused it; or all of them
 //!    are rejected (reject). A command the server refuses for good (`invalid_event`,
 //!    `forbidden`, …) lands in the inbox and the queue goes on.
-//! 4. **Apply.** Everything above is one [`SyncBatch`](crate::store::SyncBatch): acknowledged
-//!    events become confirmed, pulled ones are stored, rebased commands replace their old
-//!    pending events, the checkpoint moves, and read models are corrected, all in one write.
-//!    Nothing is applied locally before the server has answered, so a round that fails leaves
-//!    the store as it was and the next one resends the same requests.
+//! 5. **Apply.** Everything a step learnt is one [`SyncBatch`](crate::store::SyncBatch):
+//!    acknowledged events become confirmed, pulled ones are stored, rebased commands replace
+//!    their old pending events, the checkpoint moves, and read models are corrected, all in one
+//!    write, which also reads the next commands to send. Nothing is applied locally before the
+//!    server has answered, so a step that fails leaves the store as it was and the next sync
+//!    resends the same requests.
+//!
+//! Each request carries a W3C `traceparent` derived from its first command's correlation id
+//! ([`TraceParent`]).
 
+mod confirm;
+mod drain;
+mod flying;
 mod keys;
 mod live;
+mod pull;
 mod push;
 mod remote;
 mod retry;
 mod round;
 mod status;
+mod trace;
 mod transport;
 
 pub use remote::{RemoteConfig, RemoteStore};
 pub use retry::RATE_LIMITED_WAITS;
 pub use status::{Progress, StatusObserver, SyncPhase, SyncStatus};
+pub use trace::TraceParent;
 pub use transport::{AppendAnswer, StreamTransport, Transport, TransportError};
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -48,6 +64,7 @@ use crate::core::runtime::{IdSource, RandomIds};
 use crate::core::{Engine, Error, Result};
 use crate::protocol::ServerLimits;
 use crate::store::EventStore;
+use confirm::Held;
 use live::LiveFeed;
 use status::ObservedStatus;
 
@@ -81,8 +98,9 @@ impl Default for SyncConfig {
     }
 }
 
-/// The most rounds one `sync()` runs: enough for the rounds that decide commands again after
-/// conflicts, bounded when other devices keep writing the same aggregates.
+/// The most steps with conflicts (and pulls after the push) one `sync()` runs: enough for
+/// deciding commands again after conflicts, bounded when other devices keep writing the same
+/// aggregates.
 const MAX_ROUNDS_PER_SYNC: u32 = 16;
 
 /// What sync rounds did.
@@ -99,15 +117,6 @@ pub struct SyncReport {
     pub rejected: usize,
 }
 
-impl SyncReport {
-    fn add(&mut self, other: SyncReport) {
-        self.pushed += other.pushed;
-        self.pulled += other.pulled;
-        self.conflicts += other.conflicts;
-        self.rejected += other.rejected;
-    }
-}
-
 /// Syncs one engine's store with the server through a [`Transport`].
 pub struct SyncClient<S: EventStore, T: Transport> {
     engine: Rc<Engine<S>>,
@@ -118,9 +127,10 @@ pub struct SyncClient<S: EventStore, T: Transport> {
     live: RefCell<Option<LiveFeed>>,
     /// Held by the running round: rounds of one client never overlap.
     running: futures::lock::Mutex<()>,
-    /// Outbox entries the server accepted whose confirmation a full disk refused: not pushed
-    /// again while they wait (in memory only; after a restart they are resent, and recognised).
-    unconfirmed: RefCell<HashSet<u64>>,
+    /// Commands the server accepted, waiting for the positions below them (or for a full disk
+    /// to take their confirmation): not pushed again while they wait (in memory only; after a
+    /// restart they are resent, and recognised).
+    held: RefCell<Held>,
     /// The number of the last subject forgotten on the server that this client has learnt.
     forgotten_after: std::cell::Cell<u64>,
     /// Whether the server's limits were learnt (once per client, on its first round).
@@ -147,7 +157,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             status: ObservedStatus::default(),
             live: RefCell::default(),
             running: futures::lock::Mutex::new(()),
-            unconfirmed: RefCell::default(),
+            held: RefCell::default(),
             forgotten_after: Default::default(),
             limits_learnt: Default::default(),
             finished: Default::default(),
@@ -208,10 +218,10 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         self.status.update(|status| status.online = online);
     }
 
-    /// Runs rounds until the outbox is empty and the pull caught up, or a round makes no
-    /// progress; a round that cannot reach the server ends it with the error. With the disk
-    /// full, it still pushes every command, then fails with `storage_full`: the commands stay
-    /// in the outbox until a later sync can store their confirmation.
+    /// Drains the outbox and pulls until it caught up: every command is pushed (or refused, or
+    /// decided again and pushed), every answer settled, and what others did pulled. With the
+    /// disk full, it still pushes every command, then fails with `storage_full`: the commands
+    /// stay in the outbox until a later sync can store their confirmation.
     ///
     /// While the server cannot be reached, it fails with `Error::Network` in bounded time (see
     /// [`SyncConfig::max_attempts`]); a call that had to wait for a round already running
@@ -224,44 +234,18 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 return Err(error);
             }
         }
-        let mut pending = self.engine.store().queue_sizes().await?.outbox;
-        self.status.update(|status| {
-            status.progress = Progress {
-                done: 0,
-                total: pending,
-            }
-        });
-        let mut total = SyncReport::default();
-        let mut rounds = 1;
-        loop {
-            let waiting = self.unconfirmed.borrow().len();
-            let report = match self.observed(round::run(self)).await {
-                Ok(report) => report,
-                Err(Error::StorageFull(message)) => {
-                    let unconfirmed = self.unconfirmed.borrow().len();
-                    if unconfirmed > waiting && unconfirmed < pending {
-                        continue;
-                    }
-                    return Err(Error::StorageFull(message));
-                }
-                Err(error) => return Err(error),
-            };
-            total.add(report);
-            let after = self.engine.store().queue_sizes().await?.outbox;
-            // A round that decided commands again leaves as many waiting, with new events to
-            // push: that is progress too.
-            let progressed = after < pending || report.conflicts > 0;
-            if after == 0 || !progressed || rounds >= MAX_ROUNDS_PER_SYNC {
-                return Ok(total);
-            }
-            rounds += 1;
-            pending = after;
-        }
+        self.start_progress().await?;
+        self.observed(self.drain(None)).await
     }
 
-    /// One push, pull and resolve round.
+    /// One round: at most one batch pushed, its answer settled, and the pull.
     pub async fn round(&self) -> Result<SyncReport> {
         let _running = self.running.lock().await;
+        self.start_progress().await?;
+        self.observed(self.drain(Some(1))).await
+    }
+
+    async fn start_progress(&self) -> Result<()> {
         let pending = self.engine.store().queue_sizes().await?.outbox;
         self.status.update(|status| {
             status.progress = Progress {
@@ -269,7 +253,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 total: pending,
             }
         });
-        self.observed(round::run(self)).await
+        Ok(())
     }
 
     /// Runs `work` as a round (the caller holds `running`): the status shows it running, then

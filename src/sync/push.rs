@@ -1,40 +1,48 @@
-//! The push half of a sync round: which outbox entries go, grouped into one append per run of
-//! a stream's consecutive commands, and sending them so that a refusal lands on the entry that
-//! caused it.
+//! The push half of sync: which queued commands go in a batch, grouped into one append per run
+//! of a stream's consecutive commands, and sending them so that a refusal lands on the command
+//! that caused it.
 
 use std::collections::HashSet;
 use std::ops::Range;
 
-use super::{SyncClient, Transport};
-use crate::core::{Error, EventEnvelope, ExpectedVersion, OutboxEntry, Result, StreamId};
-use crate::protocol::{BatchAppend, BatchRequest, BatchResult, ErrorBody};
-use crate::store::EventStore;
+use super::{SyncClient, TraceParent, Transport};
+use crate::core::{Error, ExpectedVersion, Result, StreamId};
+use crate::protocol::{
+    AppendResponse, BatchAppend, BatchRequest, BatchResult, ClientEvent, ErrorBody,
+};
+use crate::store::{EventStore, QueuedCommand};
 
-/// The oldest entries, up to `batch_size` events (at least one entry).
-pub(super) fn choose(outbox: &[OutboxEntry], batch_size: usize) -> &[OutboxEntry] {
+/// The oldest commands up to `batch_size` events (at least one command).
+pub(super) fn choose(queue: &[QueuedCommand], batch_size: usize) -> &[QueuedCommand] {
     let mut events = 0;
-    let count = outbox
+    let count = queue
         .iter()
-        .take_while(|entry| {
-            let fits = events == 0 || events + entry.event_ids.len() <= batch_size;
-            events += entry.event_ids.len();
+        .take_while(|queued| {
+            let size = queued.entry.event_ids.len();
+            let fits = events == 0 || events + size <= batch_size;
+            events += size;
             fits
         })
         .count();
-    &outbox[..count]
+    &queue[..count]
 }
 
-/// The chosen entries as appends: consecutive entries of one stream form one append (atomic on
-/// the server, at the first entry's expected version), and the batch ends before a stream comes
-/// back after another one. A later command's expected version counts on the earlier ones of its
-/// stream; sent as appends of their own, the later one could land on another device's events
-/// when the earlier one conflicts, undecided on them.
-pub(super) fn group_by_stream(chosen: &[OutboxEntry]) -> Vec<Range<usize>> {
+/// The chosen commands as appends: consecutive commands of one stream form one append (atomic
+/// on the server, at the first one's expected version), and the batch ends before a stream comes
+/// back after another one, or reaches a stream in `busy` (one whose earlier commands are still
+/// on their way). A later command's expected version counts on the earlier ones of its stream;
+/// sent on its own while they may still be refused, it could land on another device's events,
+/// undecided on them.
+pub(super) fn group_by_stream(
+    chosen: &[QueuedCommand],
+    busy: &HashSet<StreamId>,
+) -> Vec<Range<usize>> {
     let mut groups: Vec<Range<usize>> = Vec::new();
-    let mut seen: HashSet<&StreamId> = HashSet::new();
-    for (index, entry) in chosen.iter().enumerate() {
+    let mut seen: HashSet<&StreamId> = busy.iter().collect();
+    for (index, queued) in chosen.iter().enumerate() {
+        let entry = &queued.entry;
         if let Some(last) = groups.last_mut() {
-            let previous = &chosen[index - 1];
+            let previous = &chosen[index - 1].entry;
             if previous.stream == entry.stream
                 && previous.expected_version + previous.event_ids.len() as u64
                     == entry.expected_version
@@ -51,56 +59,77 @@ pub(super) fn group_by_stream(chosen: &[OutboxEntry]) -> Vec<Range<usize>> {
     groups
 }
 
-/// The stored events of an outbox entry, checked against it.
-pub(super) async fn outbox_events<S: EventStore>(
-    store: &S,
-    entry: &OutboxEntry,
-) -> Result<Vec<EventEnvelope>> {
-    let events = store
-        .read_stream(
-            &entry.stream,
-            entry.expected_version + 1,
-            entry.event_ids.len(),
-        )
-        .await?;
-    if !events
+/// The appends of a batch of `commands` grouped as `groups`.
+pub(super) fn appends_of(
+    commands: &[QueuedCommand],
+    groups: &[Range<usize>],
+) -> Result<Vec<BatchAppend>> {
+    groups
         .iter()
-        .map(|event| event.id)
-        .eq(entry.event_ids.iter().copied())
-    {
-        return Err(Error::Storage(format!(
-            "the outbox entry of command {} does not match its events",
-            entry.command_id
-        )));
-    }
-    Ok(events)
+        .map(|group| {
+            let first = &commands[group.start].entry;
+            let events = commands[group.clone()]
+                .iter()
+                .flat_map(|queued| &queued.events)
+                .map(ClientEvent::from_envelope)
+                .collect::<Result<Vec<_>>>()?;
+            Ok(BatchAppend {
+                stream: first.stream.clone(),
+                expected_version: ExpectedVersion::Exact(first.expected_version),
+                events,
+            })
+        })
+        .collect()
 }
 
-/// What became of one group of entries (one stream's consecutive commands).
-pub(super) enum GroupResult {
-    /// The first `n` entries were accepted (all of them, unless a refusal split the group).
-    Ok(usize),
-    /// The stream moved on: none was accepted.
+/// What became of one group (one stream's consecutive commands).
+#[derive(Debug, Clone, Default)]
+pub(super) struct GroupOutcome {
+    /// The accepted commands from the group's start, as runs: how many commands each answer
+    /// covers, and the answer.
+    pub accepted: Vec<(usize, AppendResponse)>,
+    /// Why the rest was not accepted; `None` when every command was.
+    pub stop: Option<Stop>,
+}
+
+impl GroupOutcome {
+    /// How many commands were accepted.
+    pub fn accepted_count(&self) -> usize {
+        self.accepted.iter().map(|(count, _)| count).sum()
+    }
+}
+
+/// What stopped a group.
+#[derive(Debug, Clone)]
+pub(super) enum Stop {
+    /// The stream moved on: the next command was not accepted (nor any after it).
     Conflict,
-    /// The first `n` entries were accepted and the next one refused; the rest were not sent.
-    Refused(usize, ErrorBody),
+    /// The next command was refused for good; the ones after it were not sent.
+    Refused(ErrorBody),
+}
+
+/// What a batch request answered: each group's outcome, and the server's head (when it says).
+#[derive(Debug, Clone)]
+pub(super) struct Pushed {
+    /// Per group, in order.
+    pub groups: Vec<GroupOutcome>,
+    /// The newest position the caller may read, as of the answer.
+    pub head: Option<u64>,
 }
 
 /// Sends the batch; when the server refuses it as a whole, sends its appends one by one, and a
 /// refused group of several commands one command at a time up to the one refused, so the
-/// refusal lands on the entry that caused it.
+/// refusal lands on the command that caused it.
 pub(super) async fn push<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
-    chosen: &[OutboxEntry],
+    commands: &[QueuedCommand],
     groups: &[Range<usize>],
     appends: Vec<BatchAppend>,
-) -> Result<Vec<GroupResult>> {
-    if appends.is_empty() {
-        return Ok(Vec::new());
-    }
+    trace: &TraceParent,
+) -> Result<Pushed> {
     let request = BatchRequest { appends };
-    let results = match client.send_batch(&request).await? {
-        Ok(response) if response.results.len() == groups.len() => response.results,
+    let (results, head) = match client.send_batch(&request, trace).await? {
+        Ok(response) if response.results.len() == groups.len() => (response.results, response.head),
         Ok(response) => {
             return Err(Error::Network(format!(
                 "the server answered {} results for {} appends",
@@ -108,31 +137,46 @@ pub(super) async fn push<S: EventStore, T: Transport>(
                 groups.len()
             )));
         }
-        Err(body) if request.appends.len() == 1 => vec![BatchResult::Error(body)],
+        Err(body) if request.appends.len() == 1 => (vec![BatchResult::Error(body)], None),
         Err(_) => {
             let mut results = Vec::with_capacity(request.appends.len());
+            let mut head = None;
             for append in &request.appends {
-                results.push(send_one(client, append.clone()).await?);
+                let (result, answered) = send_one(client, append.clone(), trace).await?;
+                head = head.max(answered);
+                results.push(result);
             }
-            results
+            (results, head)
         }
     };
-    let mut outcome = Vec::with_capacity(results.len());
+    let mut outcomes = Vec::with_capacity(results.len());
     for ((group, append), result) in groups.iter().zip(&request.appends).zip(results) {
-        outcome.push(match result {
-            BatchResult::Ok(_) => GroupResult::Ok(group.len()),
-            BatchResult::Conflict(_) => GroupResult::Conflict,
-            BatchResult::Error(body) if group.len() == 1 => GroupResult::Refused(0, body),
+        outcomes.push(match result {
+            BatchResult::Ok(response) => GroupOutcome {
+                accepted: vec![(group.len(), response)],
+                stop: None,
+            },
+            BatchResult::Conflict(_) => GroupOutcome {
+                accepted: Vec::new(),
+                stop: Some(Stop::Conflict),
+            },
+            BatchResult::Error(body) if group.len() == 1 => GroupOutcome {
+                accepted: Vec::new(),
+                stop: Some(Stop::Refused(body)),
+            },
             BatchResult::Error(_) => {
-                let sizes: Vec<usize> = chosen[group.clone()]
+                let sizes: Vec<usize> = commands[group.clone()]
                     .iter()
-                    .map(|entry| entry.event_ids.len())
+                    .map(|queued| queued.entry.event_ids.len())
                     .collect();
-                split(client, append, &sizes).await?
+                split(client, append, &sizes, trace).await?
             }
         });
     }
-    Ok(outcome)
+    Ok(Pushed {
+        groups: outcomes,
+        head,
+    })
 }
 
 /// Sends a refused group's events command by command (`sizes`: each command's event count),
@@ -141,13 +185,14 @@ async fn split<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
     append: &BatchAppend,
     sizes: &[usize],
-) -> Result<GroupResult> {
+    trace: &TraceParent,
+) -> Result<GroupOutcome> {
     let ExpectedVersion::Exact(mut expected) = append.expected_version else {
         return Err(Error::Storage(
             "an outbox append without an exact version".into(),
         ));
     };
-    let mut accepted = 0;
+    let mut outcome = GroupOutcome::default();
     let mut rest = append.events.as_slice();
     for &count in sizes {
         let single = BatchAppend {
@@ -155,31 +200,39 @@ async fn split<S: EventStore, T: Transport>(
             expected_version: ExpectedVersion::Exact(expected),
             events: rest[..count].to_vec(),
         };
-        match send_one(client, single).await? {
-            BatchResult::Ok(_) => accepted += 1,
-            BatchResult::Conflict(_) if accepted == 0 => return Ok(GroupResult::Conflict),
-            BatchResult::Conflict(_) => return Ok(GroupResult::Ok(accepted)),
-            BatchResult::Error(body) => return Ok(GroupResult::Refused(accepted, body)),
+        match send_one(client, single, trace).await?.0 {
+            BatchResult::Ok(response) => outcome.accepted.push((1, response)),
+            BatchResult::Conflict(_) => {
+                outcome.stop = Some(Stop::Conflict);
+                return Ok(outcome);
+            }
+            BatchResult::Error(body) => {
+                outcome.stop = Some(Stop::Refused(body));
+                return Ok(outcome);
+            }
         }
         expected += count as u64;
         rest = &rest[count..];
     }
-    Ok(GroupResult::Ok(accepted))
+    Ok(outcome)
 }
 
 /// Sends one append as a batch of its own.
 async fn send_one<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
     append: BatchAppend,
-) -> Result<BatchResult> {
+    trace: &TraceParent,
+) -> Result<(BatchResult, Option<u64>)> {
     let single = BatchRequest {
         appends: vec![append],
     };
-    match client.send_batch(&single).await? {
-        Ok(mut response) if response.results.len() == 1 => Ok(response.results.remove(0)),
+    match client.send_batch(&single, trace).await? {
+        Ok(mut response) if response.results.len() == 1 => {
+            Ok((response.results.remove(0), response.head))
+        }
         Ok(_) => Err(Error::Network(
             "the server answered a batch of one with another count".into(),
         )),
-        Err(body) => Ok(BatchResult::Error(body)),
+        Err(body) => Ok((BatchResult::Error(body), None)),
     }
 }

@@ -7,7 +7,7 @@
 //! (250 + 500 + 1,000 ms with the defaults). The driver that runs rounds by itself keeps
 //! trying later, on its own schedule; what it sends then is the same request.
 
-use super::{SyncClient, Transport, TransportError};
+use super::{SyncClient, TraceParent, Transport, TransportError};
 use crate::core::{Error, Result};
 use crate::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
 use crate::store::EventStore;
@@ -74,8 +74,9 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
     pub(super) async fn send_batch(
         &self,
         request: &BatchRequest,
+        trace: &TraceParent,
     ) -> Result<std::result::Result<BatchResponse, ErrorBody>> {
-        self.retrying(async || self.transport.batch(request).await)
+        self.retrying(async || self.transport.batch_traced(request, trace).await)
             .await
     }
 
@@ -95,9 +96,15 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         Ok(())
     }
 
-    pub(super) async fn pull_page(&self, after: u64) -> Result<EventsPage> {
+    /// One page of at most `limit` events after `after`.
+    pub(super) async fn pull_page(
+        &self,
+        after: u64,
+        limit: u32,
+        trace: &TraceParent,
+    ) -> Result<EventsPage> {
         match self
-            .retrying(async || self.transport.events(after, self.config.pull_page).await)
+            .retrying(async || self.transport.events_traced(after, limit, trace).await)
             .await?
         {
             Ok(page) => Ok(page),

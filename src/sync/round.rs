@@ -1,132 +1,51 @@
-//! One sync round: push the oldest outbox entries, pull to the server's head, resolve the
-//! streams that collided, and apply it all as one sync batch.
+//! Settling what a sync step learnt: this device's commands the server accepted (placed by the
+//! push's answers, or come back in a pull), others' events pulled, refusals; the streams whose
+//! pending commands collide with the server are resolved by their aggregates' policies. The
+//! result is one sync batch.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use super::push::{GroupResult, choose, group_by_stream, outbox_events, push};
-use super::{SyncClient, SyncPhase, SyncReport, Transport};
+use super::{SyncClient, Transport};
 use crate::core::engine::Redecision;
 use crate::core::{
-    CommandOutcome, ConflictPolicy, Error, EventEnvelope, ExpectedVersion, IdempotencyUpdate,
-    OutboxEntry, RejectedCommand, RejectionReason, Result, StreamId,
+    CommandOutcome, ConflictPolicy, EventEnvelope, ExpectedVersion, IdempotencyUpdate, OutboxEntry,
+    RejectedCommand, RejectionReason, Result, StreamId,
 };
-use crate::protocol::{BatchAppend, ClientEvent, ErrorBody};
+use crate::protocol::ErrorBody;
 use crate::store::{Commit, EventStore, SyncBatch};
 
-pub(super) async fn run<S: EventStore, T: Transport>(
-    client: &SyncClient<S, T>,
-) -> Result<SyncReport> {
-    let store = client.engine.store();
-    client.learn_limits().await?;
-    client.send_forgets().await?;
-    client.learn_forgotten().await?;
-    // Every entry holds at least one event, so the batch lies among the oldest `batch_size`
-    // entries that are not waiting for their confirmation.
-    let unconfirmed = client.unconfirmed.borrow().len();
-    let limit = client.config.batch_size.max(1).saturating_add(unconfirmed);
-    let outbox = store.read_outbox(limit).await?;
-    let pushable: Vec<OutboxEntry> = {
-        let unconfirmed = client.unconfirmed.borrow();
-        outbox
-            .iter()
-            .filter(|entry| !unconfirmed.contains(&entry.seq))
-            .cloned()
-            .collect()
-    };
-    let chosen = choose(&pushable, client.config.batch_size);
-    let groups = group_by_stream(chosen);
-    let chosen = &chosen[..groups.last().map_or(0, |group| group.end)];
-    if !chosen.is_empty() {
-        client
-            .status
-            .update(|status| status.phase = Some(SyncPhase::Pushing));
-    }
-
-    let mut appends = Vec::with_capacity(groups.len());
-    for group in &groups {
-        let mut events = Vec::new();
-        for entry in &chosen[group.clone()] {
-            events.extend(outbox_events(store, entry).await?);
-        }
-        client
-            .push_keys(&chosen[group.start].stream, &events)
-            .await?;
-        let events = events
-            .iter()
-            .map(ClientEvent::from_envelope)
-            .collect::<Result<Vec<_>>>()?;
-        appends.push(BatchAppend {
-            stream: chosen[group.start].stream.clone(),
-            expected_version: ExpectedVersion::Exact(chosen[group.start].expected_version),
-            events,
-        });
-    }
-    let results = push(client, chosen, &groups, appends).await?;
-
-    let mut report = SyncReport::default();
-    let mut acked: HashSet<u64> = HashSet::new();
-    let mut refused: BTreeMap<u64, ErrorBody> = BTreeMap::new();
-    for (group, result) in groups.iter().zip(results) {
-        match result {
-            GroupResult::Ok(count) => {
-                acked.extend(
-                    chosen[group.start..group.start + count]
-                        .iter()
-                        .map(|e| e.seq),
-                );
-            }
-            GroupResult::Conflict => report.conflicts += group.len(),
-            GroupResult::Refused(accepted, body) => {
-                let entries = &chosen[group.start..group.start + accepted + 1];
-                acked.extend(entries[..accepted].iter().map(|e| e.seq));
-                refused.insert(entries[accepted].seq, body);
-            }
-        }
-    }
-    report.pushed = acked.len();
-    client.status.update(|status| {
-        status.progress.done += acked.len() + refused.len();
-        // Commands another tab added while the drain ran count as they are settled.
-        status.progress.total = status.progress.total.max(status.progress.done);
-    });
-
-    client
-        .status
-        .update(|status| status.phase = Some(SyncPhase::Pulling));
-    let checkpoint = store.pull_checkpoint().await?;
-    let (pulled, head) = pull(client, checkpoint).await?;
-    report.pulled = pulled.len();
-    let refused_streams = chosen
-        .iter()
-        .filter(|entry| refused.contains_key(&entry.seq))
-        .map(|entry| entry.stream.clone())
-        .collect();
-    settle(
-        client,
-        refused_streams,
-        acked,
-        refused,
-        pulled,
-        head,
-        report,
-    )
-    .await
+/// What a step of sync learnt, to be stored as one sync batch.
+#[derive(Debug, Default)]
+pub(super) struct Learnt {
+    /// This device's events the push answers placed (confirmed without a pull).
+    pub own: Vec<EventEnvelope>,
+    /// Outbox entries the server accepted: their events are in `own`, or come back in `pulled`.
+    pub acked: HashSet<u64>,
+    /// Outbox entries refused for good, with the refusal.
+    pub refused: BTreeMap<u64, ErrorBody>,
+    /// The streams of the refused entries.
+    pub refused_streams: BTreeSet<StreamId>,
+    /// Events pulled (others', and this device's that came back), in position order.
+    pub pulled: Vec<EventEnvelope>,
+    /// The new pull checkpoint: every event up to it is in `own`, in `pulled` or stored.
+    pub checkpoint: u64,
 }
 
-/// Stores what a round or the live feed brought: `pulled` (the server's events after the local
-/// checkpoint, up to `head`) confirm the `acked` entries and any pending events they carry, and
-/// the streams they overtook, or whose entries were `refused` (in `refused_streams`), are
-/// resolved by their policies. Only the outbox entries of those streams are read.
+/// The sync batch storing what a step learnt, and how many commands it rejects. Only the
+/// outbox entries of the streams that pulled events touch, and of refused entries, are read.
 pub(super) async fn settle<S: EventStore, T: Transport>(
     client: &SyncClient<S, T>,
-    refused_streams: BTreeSet<StreamId>,
-    mut acked: HashSet<u64>,
-    refused: BTreeMap<u64, ErrorBody>,
-    pulled: Vec<EventEnvelope>,
-    head: u64,
-    mut report: SyncReport,
-) -> Result<SyncReport> {
+    learnt: Learnt,
+) -> Result<(SyncBatch, usize)> {
     let store = client.engine.store();
+    let Learnt {
+        own,
+        mut acked,
+        refused,
+        refused_streams,
+        pulled,
+        checkpoint,
+    } = learnt;
     client.fetch_keys(&pulled).await?;
     let mut streams = refused_streams;
     streams.extend(pulled.iter().map(|event| event.stream.clone()));
@@ -136,7 +55,6 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
         false => store.read_outbox_of(&streams).await?,
     };
     let outbox = outbox.as_slice();
-    acked.extend(client.unconfirmed.borrow().iter().copied());
     let pulled_ids: HashSet<_> = pulled.iter().map(|event| event.id).collect();
     // A command whose events come back from the server was accepted, even if its answer was lost.
     acked.extend(
@@ -149,9 +67,15 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
             .map(|entry| entry.seq),
     );
     let troubled = troubled_streams(outbox, &acked, &refused, &pulled);
+    let mut confirmed: Vec<EventEnvelope> = pulled.clone();
+    confirmed.extend(
+        own.into_iter()
+            .filter(|event| !pulled_ids.contains(&event.id)),
+    );
+    confirmed.sort_by_key(|event| event.position);
     let mut batch = SyncBatch {
-        confirmed: pulled.clone(),
-        checkpoint: Some(head),
+        confirmed,
+        checkpoint: Some(checkpoint),
         ..Default::default()
     };
     batch.drop_outbox.extend(acked.iter().copied());
@@ -191,42 +115,8 @@ pub(super) async fn settle<S: EventStore, T: Transport>(
     batch
         .rejected
         .sort_by_key(|rejected| made.get(rejected.command_id.as_str()).copied());
-    report.rejected = batch.rejected.len();
-    match client.engine.apply_sync(batch).await {
-        Ok(()) => client.unconfirmed.borrow_mut().clear(),
-        Err(error @ Error::StorageFull(_)) => {
-            // The server has these commands; they wait in the outbox, not to be pushed again,
-            // until their confirmation can be stored.
-            client.unconfirmed.borrow_mut().extend(acked);
-            return Err(error);
-        }
-        Err(error) => return Err(error),
-    }
-    client.status.update(|status| status.lag = 0);
-    Ok(report)
-}
-
-/// Every event after `after` up to the server's head, as envelopes, and that head.
-async fn pull<S: EventStore, T: Transport>(
-    client: &SyncClient<S, T>,
-    mut after: u64,
-) -> Result<(Vec<EventEnvelope>, u64)> {
-    let mut pulled = Vec::new();
-    loop {
-        let page = client.pull_page(after).await?;
-        let head = page.head;
-        client
-            .status
-            .update(|status| status.lag = head.saturating_sub(after));
-        let Some(last) = page.events.last().map(|event| event.position) else {
-            return Ok((pulled, head.max(after)));
-        };
-        pulled.extend(page.events.iter().map(|event| event.to_envelope()));
-        after = last;
-        if after >= head {
-            return Ok((pulled, head));
-        }
-    }
+    let rejected = batch.rejected.len();
+    Ok((batch, rejected))
 }
 
 /// The streams whose pending commands collide with the server, each with the expected version

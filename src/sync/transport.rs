@@ -2,6 +2,7 @@
 //! code and the deterministic simulation (the server's router in-process) can each provide one.
 //! [`StreamTransport`] is the same for the remote store's per-stream reads and appends.
 
+use super::TraceParent;
 use crate::core::StreamId;
 use crate::protocol::{
     AppendRequest, AppendResponse, BatchRequest, BatchResponse, ConflictResponse, ErrorBody,
@@ -37,6 +38,27 @@ pub trait Transport {
     async fn events(&self, after: u64, limit: u32) -> Result<EventsPage, TransportError>;
     /// Waits `millis` milliseconds (a timer in browsers, virtual time in simulations).
     async fn pause(&self, millis: u64);
+    /// `POST /v1/batch` with the W3C `traceparent` header `trace`; a transport that sends no
+    /// headers sends [`Transport::batch`].
+    async fn batch_traced(
+        &self,
+        request: &BatchRequest,
+        trace: &TraceParent,
+    ) -> Result<BatchResponse, TransportError> {
+        let _ = trace;
+        self.batch(request).await
+    }
+    /// `GET /v1/events` with the W3C `traceparent` header `trace`; a transport that sends no
+    /// headers sends [`Transport::events`].
+    async fn events_traced(
+        &self,
+        after: u64,
+        limit: u32,
+        trace: &TraceParent,
+    ) -> Result<EventsPage, TransportError> {
+        let _ = trace;
+        self.events(after, limit).await
+    }
     /// `GET /v1/limits`: what one request may carry; transports that cannot ask give the
     /// protocol's defaults.
     async fn limits(&self) -> Result<ServerLimits, TransportError> {

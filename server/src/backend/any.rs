@@ -1,11 +1,12 @@
 //! [`AnyBackend`]: the backend a database URL names, delegating to SQLite or PostgreSQL.
 
-use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream::protocol::{ClientEvent, ForgottenSubject, ServerEvent};
+use fieldstream::core::StreamId;
+use fieldstream::protocol::{ForgottenSubject, ServerEvent};
 
 use super::{
-    AppendOutcome, Backend, Durability, ExportedEvent, ImportTx, KeyRecord, KeyService, KeyView,
-    LogPage, NewKey, Notifier, PageSize, PostgresBackend, PutOutcome, SqliteBackend, StoreError,
+    AppendInput, Appended, Backend, Durability, ExportedEvent, ImportTx, KeyRecord, KeyService,
+    KeyView, LogPage, NewKey, Notifier, PageSize, PostgresBackend, PutOutcome, SqliteBackend,
+    StoreError,
 };
 use crate::grants::Grant;
 
@@ -91,15 +92,13 @@ impl From<PostgresBackend> for AnyBackend {
 }
 
 impl Backend for AnyBackend {
-    async fn append(
+    async fn append_many(
         &self,
         tenant: &str,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: &[ClientEvent],
+        appends: &[AppendInput<'_>],
         conflict: PageSize,
-    ) -> Result<AppendOutcome, StoreError> {
-        delegate!(self, b => b.append(tenant, stream, expected, events, conflict).await)
+    ) -> Result<Appended, StoreError> {
+        delegate!(self, b => b.append_many(tenant, appends, conflict).await)
     }
 
     async fn read_stream(

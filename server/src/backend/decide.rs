@@ -1,6 +1,6 @@
 //! The backend-independent decisions of an append: is it a retry, a mismatch, or new?
 
-use fieldstream::core::StreamId;
+use fieldstream::core::{StreamId, Timestamp};
 use fieldstream::protocol::AppendResponse;
 use uuid::Uuid;
 
@@ -15,6 +15,8 @@ pub struct StoredId {
     pub version: u64,
     /// Its position.
     pub position: u64,
+    /// When it was committed.
+    pub recorded_at: Timestamp,
 }
 
 /// What the stored ids say about an append.
@@ -62,6 +64,7 @@ pub fn classify(stream: &StreamId, requested: &[Uuid], found: &[StoredId]) -> Pr
         last_version: last.version,
         first_position: first.position,
         last_position: last.position,
+        recorded_at: Some(first.recorded_at),
     })
 }
 
@@ -75,6 +78,7 @@ mod tests {
             stream: stream.into(),
             version,
             position: version + 10,
+            recorded_at: Timestamp(5),
         }
     }
 

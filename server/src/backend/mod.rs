@@ -1,13 +1,16 @@
 //! Storage backends: the [`Backend`] trait, its SQLite and PostgreSQL implementations, and
 //! [`AnyBackend`], which picks one from a database URL.
 //!
-//! Every backend keeps, per tenant, a head row holding the newest position. An append locks that
-//! row inside its transaction, so appends of one tenant are serialised and positions are
-//! gap-free and follow commit order. Event ids are unique per tenant, which makes retries
-//! exactly-once durably.
+//! Every backend keeps, per tenant, a head row holding the newest position. Appends go through
+//! a group-commit writer ([`group`]): the appends waiting for it are decided together
+//! ([`plan`]) and written in one transaction that moves the head row, so positions are gap-free
+//! and follow commit order. Event ids are unique per tenant, which makes retries exactly-once
+//! durably.
 
 mod any;
+mod appends;
 mod decide;
+mod group;
 pub mod import;
 mod key_export;
 mod key_model;
@@ -16,6 +19,7 @@ pub mod legacy;
 mod meta;
 mod notify;
 mod pg_listen;
+mod plan;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -31,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::grants::Grant;
 
 pub use any::AnyBackend;
+pub use appends::{AppendInput, Appended};
 pub use import::ImportTx;
 pub use key_export::KeyRecord;
 pub use key_model::{KeyView, NewKey, PutOutcome, StoredKey};
@@ -50,6 +55,9 @@ pub enum StoreError {
     /// The database is not set up to make a commit durable before it is acknowledged.
     #[error("not durable: {0}")]
     NotDurable(String),
+    /// The commit group this append was part of failed.
+    #[error("{0}")]
+    Writer(std::sync::Arc<StoreError>),
 }
 
 /// What an append did.
@@ -124,7 +132,26 @@ pub trait Backend: Clone + Send + Sync + 'static {
         expected: ExpectedVersion,
         events: &[ClientEvent],
         conflict: PageSize,
-    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        async move {
+            let input = [AppendInput {
+                stream,
+                expected,
+                events,
+            }];
+            appends::single(self.append_many(tenant, &input, conflict).await?)
+        }
+    }
+
+    /// Appends several appends of `tenant` in order, as [`Backend::append`] each (a later one
+    /// sees the earlier ones); committed one right after the other, possibly together, with
+    /// nothing of another caller between them unless a commit group fills up.
+    fn append_many(
+        &self,
+        tenant: &str,
+        appends: &[AppendInput<'_>],
+        conflict: PageSize,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
 
     /// The stream's current version and one page of its events from version `from` on.
     fn read_stream(

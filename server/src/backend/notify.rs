@@ -1,19 +1,26 @@
 //! In-process fan-out of "tenant T's head moved" signals to live subscribers.
 //!
-//! A signal only says "read again": subscribers always read events from the database, so a lost
-//! or coalesced signal delays nothing past the next one or the periodic re-check.
+//! A signal from this process's own commit carries the committed events, read once and shared
+//! by every subscriber of the tenant, which filters them by its grants and sends them from
+//! memory. A signal without events (from another process, or after a lost notification
+//! connection) says "read again": a lost or coalesced signal delays nothing past the next one
+//! or the periodic re-check.
 
 use std::sync::Arc;
 
+use fieldstream::protocol::ServerEvent;
 use tokio::sync::broadcast;
 
 /// A tenant's head moved to `head`; `tenant: None` means "any tenant may have moved".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HeadChanged {
     /// The tenant whose head moved, or `None` after a lost notification connection.
     pub tenant: Option<Arc<str>>,
     /// The newest position known for that tenant.
     pub head: u64,
+    /// The events of the commit that moved it, when the signal carries them: exactly the
+    /// positions after `head` minus their number, up to `head`.
+    pub events: Option<Arc<[ServerEvent]>>,
 }
 
 impl HeadChanged {
@@ -47,7 +54,26 @@ impl Notifier {
         let _ = self.sender.send(HeadChanged {
             tenant: tenant.map(Arc::from),
             head,
+            events: None,
         });
+    }
+
+    /// Tells every current subscriber that `tenant` committed `events` (consecutive positions,
+    /// the newest last), which they may send without reading them.
+    pub fn committed(&self, tenant: &str, events: Arc<[ServerEvent]>) {
+        let Some(head) = events.last().map(|event| event.position) else {
+            return;
+        };
+        let _ = self.sender.send(HeadChanged {
+            tenant: Some(Arc::from(tenant)),
+            head,
+            events: Some(events),
+        });
+    }
+
+    /// Whether anyone listens: a commit builds the events it announces only then.
+    pub fn listening(&self) -> bool {
+        self.sender.receiver_count() > 0
     }
 
     /// A receiver of every signal sent from now on.

@@ -1,5 +1,6 @@
-//! Cross-process head signals on PostgreSQL: appends `NOTIFY` (delivered at commit), and every
-//! process `LISTEN`s and forwards what it hears to its own [`Notifier`].
+//! Cross-process head signals on PostgreSQL: appends `NOTIFY` (delivered at commit) with the
+//! payload `["tenant", head]`, and every process `LISTEN`s and forwards what it hears to its
+//! own [`Notifier`].
 
 use std::time::Duration;
 
@@ -10,11 +11,6 @@ use super::{Notifier, StoreError};
 
 /// The channel appends notify on.
 pub const CHANNEL: &str = "fieldstream_heads";
-
-/// The payload of a notification: `["tenant", head]`.
-pub fn payload(tenant: &str, head: u64) -> Result<String, StoreError> {
-    serde_json::to_string(&(tenant, head)).map_err(|e| StoreError::Data(e.to_string()))
-}
 
 /// The forwarding task; stopped when dropped (with the last clone of the backend).
 #[derive(Debug)]

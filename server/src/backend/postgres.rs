@@ -1,28 +1,31 @@
 //! The PostgreSQL backend: one database shared by any number of server processes.
 //!
-//! Appends lock their tenant's head row (`SELECT … FOR UPDATE`), so positions follow commit order
-//! with no gaps; `NOTIFY` (see [`pg_listen`](super::pg_listen)) wakes every process's subscribers.
+//! Appends go through one group-commit writer per tenant ([`write`]): its write statement locks
+//! the tenant's head row until it commits, so positions follow commit order with no gaps, and
+//! `NOTIFY` (see [`pg_listen`](super::pg_listen)) wakes every process's subscribers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream::protocol::{AppendResponse, ClientEvent, ConflictResponse, ServerEvent};
+use fieldstream::core::StreamId;
+use fieldstream::protocol::ServerEvent;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
-use uuid::Uuid;
 
-use super::decide::{Prior, StoredId, classify};
-use super::pg_listen::{self, CHANNEL, Listening};
-use super::rows::{EncodedEvent, RawEvent, place, signed, unsigned};
+use super::appends::append_many;
+use super::group::GroupCommit;
+use super::pg_listen::{self, Listening};
+use super::rows::{EncodedEvent, RawEvent, unsigned};
 use super::{
-    AppendOutcome, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier, PageSize,
-    StoreError,
+    AppendInput, Appended, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier,
+    PageSize, StoreError,
 };
 use crate::grants::Grant;
+use write::PostgresWriter;
 
 mod keys;
 mod reads;
+mod write;
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
@@ -50,6 +53,7 @@ pub struct PostgresBackend {
     pool: PgPool,
     notifier: Notifier,
     _listener: Arc<Listening>,
+    commits: GroupCommit<PostgresWriter>,
 }
 
 impl PostgresBackend {
@@ -75,10 +79,15 @@ impl PostgresBackend {
 
         let notifier = Notifier::default();
         let listener = Arc::new(pg_listen::listen(&pool, notifier.clone()).await?);
+        let commits = GroupCommit::new(PostgresWriter {
+            pool: pool.clone(),
+            notifier: notifier.clone(),
+        });
         let backend = PostgresBackend {
             pool,
             notifier,
             _listener: listener,
+            commits,
         };
         backend.durability().await?;
         Ok(backend)
@@ -133,90 +142,13 @@ pub(super) async fn insert_all(
 }
 
 impl Backend for PostgresBackend {
-    async fn append(
+    async fn append_many(
         &self,
         tenant: &str,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: &[ClientEvent],
+        appends: &[AppendInput<'_>],
         conflict: PageSize,
-    ) -> Result<AppendOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO fieldstream_heads (tenant, position) VALUES ($1, 0) \
-             ON CONFLICT (tenant) DO NOTHING",
-        )
-        .bind(tenant.to_owned())
-        .execute(&mut *tx)
-        .await?;
-        // Holding this row lock until commit serialises the tenant's appends.
-        let head: i64 = sqlx::query_scalar(
-            "SELECT position FROM fieldstream_heads WHERE tenant = $1 FOR UPDATE",
-        )
-        .bind(tenant.to_owned())
-        .fetch_one(&mut *tx)
-        .await?;
-
-        let ids: Vec<Uuid> = events.iter().map(|event| event.id).collect();
-        let rows = sqlx::query(
-            "SELECT id, stream, version, position FROM fieldstream_events \
-             WHERE tenant = $1 AND id = ANY($2)",
-        )
-        .bind(tenant.to_owned())
-        .bind(ids.clone())
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in rows {
-            found.push(StoredId {
-                id: row.try_get("id")?,
-                stream: row.try_get("stream")?,
-                version: unsigned(row.try_get("version")?, "version")?,
-                position: unsigned(row.try_get("position")?, "position")?,
-            });
-        }
-        match classify(stream, &ids, &found) {
-            Prior::New => {}
-            Prior::Replay(response) => return Ok(AppendOutcome::Replayed(response)),
-            Prior::Mismatch(reason) => return Ok(AppendOutcome::IdempotencyMismatch(reason)),
-        }
-
-        let current = reads::stream_version(&mut tx, tenant, stream).await?;
-        if !expected.admits(current) {
-            let after = match expected.exact() {
-                Some(known) => {
-                    reads::stream_page(&mut tx, tenant, stream, known + 1, conflict).await?
-                }
-                None => Vec::new(),
-            };
-            let conflict = ConflictResponse::new(stream.clone(), expected, current, after);
-            return Ok(AppendOutcome::Conflict(Box::new(conflict)));
-        }
-
-        let head = unsigned(head, "position")?;
-        let rows = place(tenant, stream, current, head, events)?;
-        insert_all(&mut tx, rows).await?;
-        let count = events.len() as u64;
-        let last_position = head + count;
-        sqlx::query("UPDATE fieldstream_heads SET position = $2 WHERE tenant = $1")
-            .bind(tenant.to_owned())
-            .bind(signed(last_position)?)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(pg_listen::payload(tenant, last_position)?)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.notifier.notify(Some(tenant), last_position);
-        Ok(AppendOutcome::Appended(AppendResponse {
-            stream: stream.clone(),
-            first_version: current + 1,
-            last_version: current + count,
-            first_position: head + 1,
-            last_position,
-        }))
+    ) -> Result<Appended, StoreError> {
+        append_many(&self.commits, self, tenant, appends, conflict).await
     }
 
     async fn read_stream(

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use fieldstream::core::{StreamId, Timestamp};
-use fieldstream::protocol::{ClientEvent, ServerEvent};
+use fieldstream::protocol::ServerEvent;
 use uuid::Uuid;
 
 use super::{ExportedEvent, StoreError};
@@ -81,36 +81,6 @@ impl EncodedEvent {
     }
 }
 
-/// Places `events` in `stream` after version `current` and position `head`, recorded now.
-pub fn place(
-    tenant: &str,
-    stream: &StreamId,
-    current: u64,
-    head: u64,
-    events: &[ClientEvent],
-) -> Result<Vec<EncodedEvent>, StoreError> {
-    let recorded_at = Timestamp(now_millis());
-    (1u64..)
-        .zip(events)
-        .map(|(offset, event)| {
-            EncodedEvent::new(&ExportedEvent {
-                tenant: tenant.to_owned(),
-                event: ServerEvent {
-                    id: event.id,
-                    stream: stream.clone(),
-                    version: current + offset,
-                    position: head + offset,
-                    event_type: event.event_type.clone(),
-                    schema_version: event.schema_version,
-                    data: event.data.clone(),
-                    metadata: event.metadata.clone(),
-                    recorded_at,
-                },
-            })
-        })
-        .collect()
-}
-
 /// The newest position of each tenant among `events`.
 pub fn chunk_heads(events: &[ExportedEvent]) -> BTreeMap<&str, u64> {
     let mut heads = BTreeMap::new();
@@ -149,7 +119,7 @@ pub fn signed(value: u64) -> Result<i64, StoreError> {
 }
 
 /// Milliseconds since the Unix epoch, now.
-fn now_millis() -> i64 {
+pub(super) fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| {

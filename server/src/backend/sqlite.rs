@@ -2,20 +2,22 @@
 //!
 //! Every write (appends, key-service writes, imports) takes an in-process lock and
 //! `BEGIN IMMEDIATE`, so one writer at a time holds the database (also across processes, through
-//! SQLite's own lock and a busy timeout) and no transaction fails upgrading a read lock. Writes
-//! run on a connection of their own, so readers (live subscriptions re-read on every append)
-//! never hold up a writer that waits for a pooled connection. `secure_delete` is on, so deleted
+//! SQLite's own lock and a busy timeout) and no transaction fails upgrading a read lock. Appends
+//! go through one group-commit writer ([`write`]): what waits is committed together. Writes run
+//! on a connection of their own, so readers never hold up a writer that waits for a pooled
+//! connection. `secure_delete` is on, so deleted
 //! rows (forgotten keys) are overwritten with zeros in the file.
 
 mod keys;
 mod reads;
+mod write;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldstream::core::{ExpectedVersion, StreamId};
-use fieldstream::protocol::{AppendResponse, ClientEvent, ConflictResponse, ServerEvent};
+use fieldstream::core::StreamId;
+use fieldstream::protocol::ServerEvent;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -24,13 +26,15 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::decide::{Prior, StoredId, classify};
-use super::rows::{EncodedEvent, RawEvent, place, signed, unsigned};
+use super::appends::append_many;
+use super::group::GroupCommit;
+use super::rows::{EncodedEvent, RawEvent, unsigned};
 use super::{
-    AppendOutcome, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier, PageSize,
-    StoreError,
+    AppendInput, Appended, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier,
+    PageSize, StoreError,
 };
 use crate::grants::Grant;
+use write::SqliteWriter;
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
@@ -60,6 +64,7 @@ pub struct SqliteBackend {
     write_lock: Arc<Mutex<()>>,
     notifier: Notifier,
     in_memory: bool,
+    commits: GroupCommit<SqliteWriter>,
 }
 
 impl SqliteBackend {
@@ -115,12 +120,20 @@ impl SqliteBackend {
             }
             tx.commit().await?;
         }
+        let write_lock: Arc<Mutex<()>> = Arc::default();
+        let notifier = Notifier::default();
+        let commits = GroupCommit::new(SqliteWriter {
+            writer: writer.clone(),
+            lock: write_lock.clone(),
+            notifier: notifier.clone(),
+        });
         let backend = SqliteBackend {
             pool,
             writer,
-            write_lock: Arc::default(),
-            notifier: Notifier::default(),
+            write_lock,
+            notifier,
             in_memory,
+            commits,
         };
         backend.durability().await?;
         Ok(backend)
@@ -175,92 +188,14 @@ pub(super) async fn insert_all(
     Ok(())
 }
 
-/// Where the request's event ids are stored already.
-async fn stored_ids(
-    tx: &mut sqlx::SqliteConnection,
-    tenant: &str,
-    ids: &[Uuid],
-) -> Result<Vec<StoredId>, StoreError> {
-    let mut lookup = QueryBuilder::<Sqlite>::new(
-        "SELECT id, stream, version, position FROM fieldstream_events WHERE tenant = ",
-    );
-    lookup.push_bind(tenant.to_owned()).push(" AND id IN (");
-    let mut list = lookup.separated(", ");
-    for id in ids {
-        list.push_bind(id.to_string());
-    }
-    lookup.push(")");
-    let mut found = Vec::new();
-    for row in lookup.build().fetch_all(&mut *tx).await? {
-        let id: String = row.try_get("id")?;
-        found.push(StoredId {
-            id: Uuid::parse_str(&id).map_err(|e| StoreError::Data(e.to_string()))?,
-            stream: row.try_get("stream")?,
-            version: unsigned(row.try_get("version")?, "version")?,
-            position: unsigned(row.try_get("position")?, "position")?,
-        });
-    }
-    Ok(found)
-}
-
 impl Backend for SqliteBackend {
-    async fn append(
+    async fn append_many(
         &self,
         tenant: &str,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: &[ClientEvent],
+        appends: &[AppendInput<'_>],
         conflict: PageSize,
-    ) -> Result<AppendOutcome, StoreError> {
-        let _writer = self.write_lock.lock().await;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let head: i64 =
-            sqlx::query_scalar("SELECT position FROM fieldstream_heads WHERE tenant = ?")
-                .bind(tenant.to_owned())
-                .fetch_optional(&mut *tx)
-                .await?
-                .unwrap_or(0);
-        let ids: Vec<Uuid> = events.iter().map(|event| event.id).collect();
-        let found = stored_ids(&mut tx, tenant, &ids).await?;
-        match classify(stream, &ids, &found) {
-            Prior::New => {}
-            Prior::Replay(response) => return Ok(AppendOutcome::Replayed(response)),
-            Prior::Mismatch(reason) => return Ok(AppendOutcome::IdempotencyMismatch(reason)),
-        }
-        let current = reads::stream_version(&mut tx, tenant, stream).await?;
-        if !expected.admits(current) {
-            let after = match expected.exact() {
-                Some(known) => {
-                    reads::stream_page(&mut tx, tenant, stream, known + 1, conflict).await?
-                }
-                None => Vec::new(),
-            };
-            let conflict = ConflictResponse::new(stream.clone(), expected, current, after);
-            return Ok(AppendOutcome::Conflict(Box::new(conflict)));
-        }
-
-        let head = unsigned(head, "position")?;
-        let rows = place(tenant, stream, current, head, events)?;
-        insert_all(&mut tx, rows).await?;
-        let count = events.len() as u64;
-        let last_position = head + count;
-        sqlx::query(
-            "INSERT INTO fieldstream_heads (tenant, position) VALUES (?, ?) \
-             ON CONFLICT (tenant) DO UPDATE SET position = excluded.position",
-        )
-        .bind(tenant.to_owned())
-        .bind(signed(last_position)?)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.notifier.notify(Some(tenant), last_position);
-        Ok(AppendOutcome::Appended(AppendResponse {
-            stream: stream.clone(),
-            first_version: current + 1,
-            last_version: current + count,
-            first_position: head + 1,
-            last_position,
-        }))
+    ) -> Result<Appended, StoreError> {
+        append_many(&self.commits, self, tenant, appends, conflict).await
     }
 
     async fn read_stream(

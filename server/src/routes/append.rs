@@ -110,8 +110,6 @@ pub async fn run_append(
     stream: &StreamId,
     append: CheckedAppend,
 ) -> Result<AppendResponse, AppError> {
-    // A conflict's answer carries at most one page of the events the caller lacks.
-    let conflict = PageSize::new(MAX_CONFLICT_EVENTS, state.config.limits.max_read_bytes);
     let outcome = state
         .backend
         .append(
@@ -119,14 +117,29 @@ pub async fn run_append(
             stream,
             append.expected,
             &append.events,
-            conflict,
+            conflict_page(state),
         )
-        .await?;
+        .await;
+    counted(state, append.events.len(), outcome?)
+}
+
+/// How much a conflict's answer carries: at most one page of the events the caller lacks.
+pub fn conflict_page(state: &AppState) -> PageSize {
+    PageSize::new(MAX_CONFLICT_EVENTS, state.config.limits.max_read_bytes)
+}
+
+/// Counts an append of `events` events that ended in `outcome` and answers it: a conflict or a
+/// mismatch is an [`AppError`].
+pub fn counted(
+    state: &AppState,
+    events: usize,
+    outcome: AppendOutcome,
+) -> Result<AppendResponse, AppError> {
     let metrics = &state.metrics;
     match outcome {
         AppendOutcome::Appended(response) => {
             metrics.appends.inc();
-            metrics.events.inc_by(append.events.len() as u64);
+            metrics.events.inc_by(events as u64);
             Ok(response)
         }
         AppendOutcome::Replayed(response) => {

@@ -1,4 +1,6 @@
-//! `POST /v1/batch`: several appends, each atomic on its own, applied in order.
+//! `POST /v1/batch`: several appends, each atomic on its own, applied in order. The appends that
+//! pass their checks go to the backend together, so they commit one right after the other
+//! (often in one commit group); the answer says where the caller's readable head stands.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,12 +9,18 @@ use fieldstream::protocol::{BatchResponse, BatchResult, ErrorCode};
 use serde_json::Value;
 
 use crate::auth::{Caller, rate_limited};
+use crate::backend::{AppendInput, Backend};
 use crate::error::AppError;
 use crate::extract::JsonBody;
-use crate::routes::append::{check_append, run_append};
+use crate::routes::append::{CheckedAppend, check_append, conflict_page, counted};
 use crate::state::AppState;
 
-async fn one(state: &AppState, caller: &Caller, item: &Value) -> Result<BatchResult, AppError> {
+/// One item of a batch, checked: its stream and append, or why it is refused.
+fn check(
+    caller: &Caller,
+    state: &AppState,
+    item: &Value,
+) -> Result<(StreamId, CheckedAppend), AppError> {
     let stream = item
         .get("stream")
         .and_then(Value::as_str)
@@ -21,9 +29,20 @@ async fn one(state: &AppState, caller: &Caller, item: &Value) -> Result<BatchRes
         .map_err(|error| AppError::new(ErrorCode::InvalidStreamId, error.to_string()))?;
     caller.check(&stream)?;
     let append = check_append(item, &state.config.limits)?;
-    Ok(BatchResult::Ok(
-        run_append(state, caller, &stream, append).await?,
-    ))
+    Ok((stream, append))
+}
+
+/// The result of one batch item that ended in `outcome`.
+fn result_of(outcome: Result<fieldstream::protocol::AppendResponse, AppError>) -> BatchResult {
+    match outcome {
+        Ok(response) => BatchResult::Ok(response),
+        Err(AppError::Conflict(conflict)) => BatchResult::Conflict(*conflict),
+        Err(AppError::Internal(error)) => {
+            tracing::error!(%error, "batch append failed");
+            BatchResult::Error(AppError::Internal(error).to_body())
+        }
+        Err(refused) => BatchResult::Error(refused.to_body()),
+    }
 }
 
 /// `POST /v1/batch`.
@@ -54,17 +73,49 @@ pub async fn batch(
             "too many appends; a batch counts each of its appends against the rate limit",
         ));
     }
-    let mut results = Vec::with_capacity(appends.len());
-    for item in appends {
-        results.push(match one(&state, &caller, item).await {
-            Ok(result) => result,
-            Err(AppError::Conflict(conflict)) => BatchResult::Conflict(*conflict),
-            Err(AppError::Internal(error)) => {
-                tracing::error!(%error, "batch append failed");
-                BatchResult::Error(AppError::Internal(error).to_body())
-            }
-            Err(refused) => BatchResult::Error(refused.to_body()),
-        });
+    let checked: Vec<Result<(StreamId, CheckedAppend), AppError>> = appends
+        .iter()
+        .map(|item| check(&caller, &state, item))
+        .collect();
+    let inputs: Vec<AppendInput<'_>> = checked
+        .iter()
+        .flatten()
+        .map(|(stream, append)| AppendInput {
+            stream,
+            expected: append.expected,
+            events: &append.events,
+        })
+        .collect();
+    let backend = &state.backend;
+    let appended = match inputs.is_empty() {
+        true => None,
+        false => Some(
+            backend
+                .append_many(&caller.tenant, &inputs, conflict_page(&state))
+                .await?,
+        ),
+    };
+    let written_head = appended.as_ref().and_then(|appended| appended.head);
+    let mut outcomes = appended.map(|a| a.outcomes).unwrap_or_default().into_iter();
+    let mut results = Vec::with_capacity(checked.len());
+    for item in checked {
+        results.push(result_of(match item {
+            Err(refused) => Err(refused),
+            Ok((_, append)) => match outcomes.next() {
+                Some(Ok(outcome)) => counted(&state, append.events.len(), outcome),
+                Some(Err(error)) => Err(AppError::Internal(error)),
+                None => Err(AppError::new(ErrorCode::Internal, "no answer")),
+            },
+        }));
     }
-    Ok(Json(BatchResponse { results }))
+    // A caller limited to some streams learns only the newest position it may read.
+    let head = match (caller.grants.restricted(), written_head) {
+        (Some(grants), _) => backend.readable_head(&caller.tenant, grants).await?,
+        (None, Some(head)) => head,
+        (None, None) => backend.head(&caller.tenant).await?,
+    };
+    Ok(Json(BatchResponse {
+        results,
+        head: Some(head),
+    }))
 }

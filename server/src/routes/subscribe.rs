@@ -1,11 +1,14 @@
 //! `GET /v1/subscribe`: stored events after a position, then new ones live, as server-sent events.
 //!
-//! A subscription registers for head signals before it reads, then reads from the database each
-//! time its tenant's head moves (or every heartbeat interval, in case a signal was lost). It
-//! reads the tenant's head before each read; when a read finds nothing more it may send, the
-//! subscription remembers that it has looked at everything up to that head, so a subscriber
-//! limited to a few streams reads only the new part of the log on the next append, never the
-//! whole log again. Each subject and each tenant may hold only so many subscriptions at once.
+//! A subscription registers for head signals before it reads, reads the stored events from the
+//! database, then goes live. A commit of this process signals its events: every subscription
+//! of the tenant filters them by its grants and sends them from memory, with no read. A signal
+//! without events (another process's commit, a lost notification connection), one that leaves
+//! a gap after what the subscription has seen, or the heartbeat's re-check makes it read the
+//! database again: it reads the tenant's head before each read; when a read finds nothing more
+//! it may send, it remembers that it has looked at everything up to that head, so a subscriber
+//! limited to a few streams reads only the new part of the log, never the whole log again.
+//! Each subject and each tenant may hold only so many subscriptions at once.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -33,6 +36,16 @@ pub struct SubscribeQuery {
     after: Option<u64>,
 }
 
+/// Why a subscription stopped waiting.
+enum Woke {
+    /// The server shuts down.
+    Stop,
+    /// There may be something new in the database.
+    Read,
+    /// A signal brought the new events (the buffer holds those this caller may read).
+    Sent,
+}
+
 struct Feed {
     state: AppState,
     caller: Caller,
@@ -42,6 +55,9 @@ struct Feed {
     scanned: u64,
     _slot: Slot,
     buffer: VecDeque<ServerEvent>,
+    /// The buffer holds everything this caller may read up to the head (from a signal's events,
+    /// or a read that reached it): no read is needed before the next signal.
+    current: bool,
     heads: broadcast::Receiver<HeadChanged>,
     shutdown: watch::Receiver<bool>,
 }
@@ -55,6 +71,7 @@ impl Feed {
             heads: state.backend.notifier().subscribe(),
             shutdown: state.shutdown_signal(),
             buffer: VecDeque::new(),
+            current: false,
             state,
             caller,
             cursor,
@@ -68,24 +85,49 @@ impl Feed {
                 self.cursor = event.position;
                 return Some(sse_event(&event));
             }
-            let after = self.cursor.max(self.scanned);
-            match self.read(after).await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::error!(%error, "subscription read failed; closing it");
-                    return None;
+            if !self.current {
+                let after = self.cursor.max(self.scanned);
+                match self.read(after).await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::error!(%error, "subscription read failed; closing it");
+                        return None;
+                    }
                 }
             }
-            if !self.wait().await {
-                return None;
+            self.current = false;
+            match self.wait().await {
+                Woke::Stop => return None,
+                Woke::Read => {}
+                Woke::Sent => self.current = true,
             }
         }
+    }
+
+    /// Buffers a commit's `events` (consecutive positions up to `head`) that this caller may
+    /// read; `false` when they leave a gap after what it has seen (it must read instead).
+    fn take(&mut self, events: &[ServerEvent], head: u64) -> bool {
+        let seen = self.cursor.max(self.scanned);
+        match events.first() {
+            Some(first) if first.position <= seen + 1 => {}
+            _ => return false,
+        }
+        let grants = &self.caller.grants;
+        self.buffer.extend(
+            events
+                .iter()
+                .filter(|event| event.position > seen && grants.allows(event.stream.as_str()))
+                .cloned(),
+        );
+        self.scanned = self.scanned.max(head);
+        true
     }
 
     /// Reads one page after `after` into the buffer; whether it found events.
     async fn read(&mut self, after: u64) -> Result<bool, crate::backend::StoreError> {
         let backend = &self.state.backend;
+        self.state.metrics.subscription_reads.inc();
         let head = backend.head(&self.caller.tenant).await?;
         self.state
             .metrics
@@ -105,25 +147,36 @@ impl Feed {
             self.scanned = self.scanned.max(head);
         }
         let found = !read.events.is_empty();
+        // Everything up to the head is in the buffer: the next signal tells what comes after.
+        self.current = found && read.exhausted;
         self.buffer.extend(read.events);
         Ok(found)
     }
 
-    /// Waits until there may be something new to read; `false` when the server shuts down.
-    async fn wait(&mut self) -> bool {
+    /// Waits until there is something new: sent along with a signal, or to read.
+    async fn wait(&mut self) -> Woke {
         let recheck = tokio::time::sleep(self.state.config.heartbeat);
         tokio::pin!(recheck);
         loop {
-            tokio::select! {
-                _ = self.shutdown.wait_for(|stop| *stop) => return false,
-                _ = &mut recheck => return true,
-                signal = self.heads.recv() => match signal {
-                    Ok(changed) if changed.concerns(&self.caller.tenant, self.cursor.max(self.scanned)) => return true,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
-                    Err(broadcast::error::RecvError::Closed) => return false,
-                },
-            }
+            let signal = tokio::select! {
+                _ = self.shutdown.wait_for(|stop| *stop) => return Woke::Stop,
+                _ = &mut recheck => return Woke::Read,
+                signal = self.heads.recv() => signal,
+            };
+            let changed = match signal {
+                Ok(changed)
+                    if changed.concerns(&self.caller.tenant, self.cursor.max(self.scanned)) =>
+                {
+                    changed
+                }
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => return Woke::Read,
+                Err(broadcast::error::RecvError::Closed) => return Woke::Stop,
+            };
+            return match &changed.events {
+                Some(events) if self.take(events, changed.head) => Woke::Sent,
+                _ => Woke::Read,
+            };
         }
     }
 }

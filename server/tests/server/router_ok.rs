@@ -78,8 +78,9 @@ async fn append_then_read_a_stream() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         response,
-        json!({"stream": "Order-1", "firstVersion": 1, "lastVersion": 2, "firstPosition": 1, "lastPosition": 2})
+        json!({"stream": "Order-1", "firstVersion": 1, "lastVersion": 2, "firstPosition": 1, "lastPosition": 2, "recordedAt": response["recordedAt"]})
     );
+    assert!(response["recordedAt"].as_i64().unwrap() > 1_700_000_000_000);
     let (status, page) = get(&app, "/v1/streams/Order-1", &t).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["stream"], "Order-1");
@@ -160,7 +161,7 @@ async fn batch_reports_each_append() {
     assert_eq!(results.len(), 6);
     assert_eq!(
         results[0],
-        json!({"status": "ok", "stream": "a", "firstVersion": 1, "lastVersion": 1, "firstPosition": 1, "lastPosition": 1})
+        json!({"status": "ok", "stream": "a", "firstVersion": 1, "lastVersion": 1, "firstPosition": 1, "lastPosition": 1, "recordedAt": results[0]["recordedAt"]})
     );
     assert_eq!(
         (
@@ -185,6 +186,7 @@ async fn batch_reports_each_append() {
         ),
         (json!("ok"), json!(3))
     );
+    assert_eq!(response["head"], 3, "the head after the batch");
     assert_eq!(
         all_events(&app, &t).await.len(),
         3,

@@ -27,6 +27,7 @@ mod notices;
 mod prefetch;
 mod projections;
 mod queries;
+mod queue;
 mod reads;
 mod records;
 mod schema;
@@ -295,6 +296,10 @@ impl EventStore for IndexedDbStore {
 
     async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
         queries::outbox_of(self, streams).await
+    }
+
+    async fn read_queue(&self, limit: usize) -> Result<Vec<super::QueuedCommand>> {
+        queue::read_queue(self, limit).await
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
