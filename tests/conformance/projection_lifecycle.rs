@@ -284,3 +284,66 @@ where
         "the read model is unchanged"
     );
 }
+
+/// The order projection under another name: a second inline read model of the same events.
+struct OrderCopies;
+
+impl Projection for OrderCopies {
+    fn name(&self) -> &str {
+        "order_copies"
+    }
+    fn indexes(&self) -> Vec<String> {
+        OrderProjection.indexes()
+    }
+    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> Result<()> {
+        OrderProjection.apply(event, view)
+    }
+}
+
+pub(super) async fn two_inline_projections_follow_every_command<S: EventStore + Clone>(store: S) {
+    let mut engine = orders_engine(
+        &store,
+        Rc::new(OrderProjection),
+        ProjectionOptions::default(),
+    )
+    .await;
+    engine
+        .register_projection(Rc::new(OrderCopies), ProjectionOptions::default())
+        .unwrap();
+    engine.catch_up_projections().await.unwrap();
+    // A new aggregate, then a command on it (decided on its warm state where the engine keeps
+    // one), then another aggregate: each commit runs both projections.
+    let options = ExecuteOptions::default;
+    engine
+        .execute::<Order>("o-1", &create("c", 2), options())
+        .await
+        .unwrap();
+    engine
+        .execute::<Order>("o-1", &pay(200), options())
+        .await
+        .unwrap();
+    engine
+        .execute::<Order>("o-2", &create("d", 1), options())
+        .await
+        .unwrap();
+    let expected = rebuilt(&store).await;
+    assert_eq!(expected.len(), 2);
+    assert_eq!(all_orders(&engine).await, expected);
+    let page = engine
+        .query(
+            "order_copies",
+            spec("status", None, Some((Value::Null, Value::Null)), 100, None),
+        )
+        .await
+        .unwrap();
+    let mut copies: Vec<(String, Value)> = page
+        .docs
+        .into_iter()
+        .map(|doc| (doc.key, doc.doc))
+        .collect();
+    copies.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        copies, expected,
+        "the second read model saw every command too"
+    );
+}

@@ -40,6 +40,9 @@ pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> 
         ("index_queries_read_only_matching_documents", |s| {
             Box::pin(super::projection_lifecycle::index_queries_read_only_matching_documents(s))
         }),
+        ("two_inline_projections_follow_every_command", |s| {
+            Box::pin(super::projection_lifecycle::two_inline_projections_follow_every_command(s))
+        }),
         (
             "a_taken_version_is_a_conflict_with_inline_projections",
             |s| {

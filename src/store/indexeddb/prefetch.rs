@@ -41,21 +41,21 @@ impl StatesAhead {
         if self.read.borrow().is_none() || !self.used.borrow_mut().insert(name.to_owned()) {
             return Ok(None);
         }
-        let pending = match self.read.borrow_mut().take() {
-            Some(Read::Pending(pending)) => pending,
-            Some(Read::Done(records)) => {
-                let record = records.get(name).cloned();
-                *self.read.borrow_mut() = Some(Read::Done(records));
-                return Ok(Some(record));
+        // The borrow ends with this statement: the arms below borrow again.
+        let read = self.read.borrow_mut().take();
+        let records = match read {
+            Some(Read::Pending(pending)) => {
+                let mut records = HashMap::new();
+                for record in pending.await.map_err(fail)? {
+                    if let Some(name) = field(&record, "name")?.as_string() {
+                        records.insert(name, record);
+                    }
+                }
+                records
             }
+            Some(Read::Done(records)) => records,
             None => return Ok(None),
         };
-        let mut records = HashMap::new();
-        for record in pending.await.map_err(fail)? {
-            if let Some(name) = field(&record, "name")?.as_string() {
-                records.insert(name, record);
-            }
-        }
         let record = records.get(name).cloned();
         *self.read.borrow_mut() = Some(Read::Done(records));
         Ok(Some(record))
