@@ -12,6 +12,7 @@
 //   the acknowledged entries in one transaction; until empty.
 import { appendCommand, streamRecords } from "./domain.js";
 import { openBench } from "./fieldstream-adapter.js";
+import { countIdbCalls } from "./idb-calls.js";
 import { deleteDatabase, openExisting, result } from "./raw-idb.js";
 
 const counts = { requests: 0, sent: 0, received: 0, byPath: {} };
@@ -83,9 +84,13 @@ async function drainRaw(name, batch) {
   db.close();
 }
 
-/** The timed drain; resolves to its time, the counted traffic and what is left in the queue. */
-export async function drain({ arm, name, batch }) {
+/**
+ * The timed drain; resolves to its time, the counted traffic and what is left in the queue
+ * (and, with `countCalls`, the IndexedDB calls it made: for profiles, not for timed runs).
+ */
+export async function drain({ arm, name, batch, countCalls = false }) {
   Object.assign(counts, { requests: 0, sent: 0, received: 0, byPath: {} });
+  const stop = countCalls ? countIdbCalls() : () => undefined;
   const started = performance.now();
   let left;
   let ms;
@@ -106,7 +111,8 @@ export async function drain({ arm, name, batch }) {
     left = await result(db.transaction("outbox").objectStore("outbox").count());
     db.close();
   }
-  return { ms, left, requests: counts.requests, sent: counts.sent, received: counts.received, byPath: { ...counts.byPath } };
+  const calls = stop();
+  return { ms, left, calls, requests: counts.requests, sent: counts.sent, received: counts.received, byPath: { ...counts.byPath } };
 }
 
 /** Deletes database `name`. */

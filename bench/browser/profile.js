@@ -5,6 +5,7 @@ import { commandRecords } from "./events.js";
 import { openBench } from "./fieldstream-adapter.js";
 import { openRaw } from "./raw-idb.js";
 import { productsProjection } from "./domain.js";
+import { countIdbCalls } from "./idb-calls.js";
 
 let store;
 let raw;
@@ -51,31 +52,9 @@ export async function prepare(variant) {
 
 /** The IndexedDB calls (and transactions, by mode and scope) per command, over `commands`. */
 export async function countCalls(commands) {
-  const calls = {};
-  const count = (key) => { calls[key] = (calls[key] ?? 0) + 1; };
-  const wrap = (proto, name, key) => {
-    const original = proto[name];
-    proto[name] = function (...args) {
-      count(key);
-      if (name === "transaction") {
-        const stores = Array.isArray(args[0]) ? args[0].length : 1;
-        count(`transaction ${args[1] ?? "readonly"} over ${stores} store(s)`);
-      }
-      return original.apply(this, args);
-    };
-    return () => { proto[name] = original; };
-  };
-  const unwrap = [
-    ...["put", "add", "get", "getKey", "getAll", "getAllKeys", "count", "openCursor", "openKeyCursor", "delete"]
-      .map((name) => wrap(IDBObjectStore.prototype, name, `store.${name}`)),
-    ...["get", "getKey", "getAll", "getAllKeys", "count", "openCursor", "openKeyCursor"]
-      .map((name) => wrap(IDBIndex.prototype, name, `index.${name}`)),
-    wrap(IDBTransaction.prototype, "commit", "explicit commits"),
-    wrap(IDBDatabase.prototype, "transaction", "transactions"),
-    wrap(BroadcastChannel.prototype, "postMessage", "BroadcastChannel messages"),
-  ];
+  const stop = countIdbCalls();
   for (let i = 0; i < commands; i++) await store.execute(...command());
-  unwrap.forEach((restore) => restore());
+  const calls = stop();
   return Object.fromEntries(Object.entries(calls).map(([key, n]) => [key, n / commands]));
 }
 

@@ -13,7 +13,7 @@ import { median, p95, pairedRatio, round } from "../lib/stats.mjs";
 import { call, fresh, openIn } from "../lib/pages.mjs";
 
 /** Starts `binary` (dev mode, rate limit off, a fresh SQLite file) serving `root` too. */
-async function startServer(binary, root) {
+export async function startServer(binary, root) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "fieldstream-bench-"));
   const origin = `http://127.0.0.1:${port}`;

@@ -1,5 +1,7 @@
 //! The store behind a JS engine: in memory, IndexedDB, or remote (the sync server's streams).
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::core::personal::{KeyStore, KeyUpdate};
@@ -11,7 +13,7 @@ use crate::core::{
 use crate::js::fetch::FetchTransport;
 use crate::store::{
     Commit, CommitOutcome, Decided, Decision, EventStore, IndexedDbStore, MemoryStore, QueueSizes,
-    ReadStats, StoredEvent, SyncBatch,
+    QueuedCommand, ReadStats, StoredEvent, SyncBatch,
 };
 use crate::sync::RemoteStore;
 
@@ -101,6 +103,20 @@ impl EventStore for LocalStore {
 
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
         forward!(self, store => store.apply_sync(batch, projector).await)
+    }
+
+    async fn read_queue(&self, limit: usize, skip: &HashSet<u64>) -> Result<Vec<QueuedCommand>> {
+        forward!(self, store => store.read_queue(limit, skip).await)
+    }
+
+    async fn apply_sync_and_read_queue(
+        &self,
+        batch: SyncBatch,
+        projector: Option<&Projector>,
+        limit: usize,
+        skip: &HashSet<u64>,
+    ) -> Result<Vec<QueuedCommand>> {
+        forward!(self, store => store.apply_sync_and_read_queue(batch, projector, limit, skip).await)
     }
 
     async fn rejected(&self) -> Result<Vec<RejectedCommand>> {

@@ -21,6 +21,7 @@ pub use indexeddb::{Durability, IndexedDbOptions, IndexedDbStore};
 pub use memory::{CommitHook, MemoryStore};
 pub use sync::{SyncBatch, check_no_orphans};
 
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -160,13 +161,15 @@ pub trait EventStore {
     /// The outbox entries of `streams`, oldest first, read without the other streams' entries.
     async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>>;
 
-    /// Up to `limit` outbox entries, oldest first, each with its events; fails with `Storage`
-    /// when an entry's events are not the ones it names. A store should read them together (one
-    /// transaction over the outbox and the events); the default reads the outbox, then the
-    /// events from the first entry's local sequence number on in one page (each command's events
-    /// follow its entry's `seq`), and each entry that page misses from its stream.
-    async fn read_queue(&self, limit: usize) -> Result<Vec<QueuedCommand>> {
-        queue::read_queue(self, limit).await
+    /// Up to `limit` outbox entries, oldest first, each with its events, leaving out the entries
+    /// whose `seq` is in `skip` (those a sync has in flight: it knows them already); fails with
+    /// `Storage` when an entry's events are not the ones it names. A store should read them
+    /// together (one transaction over the outbox and the events) and read nothing of a skipped
+    /// entry but its key; the default reads the outbox, then the events from the first entry's
+    /// local sequence number on in one page (each command's events follow its entry's `seq`),
+    /// and each entry that page misses from its stream.
+    async fn read_queue(&self, limit: usize, skip: &HashSet<u64>) -> Result<Vec<QueuedCommand>> {
+        queue::read_queue(self, limit, skip).await
     }
 
     /// Applies `batch` as [`EventStore::apply_sync`] does, then reads the queue as
@@ -178,9 +181,10 @@ pub trait EventStore {
         batch: SyncBatch,
         projector: Option<&Projector>,
         limit: usize,
+        skip: &HashSet<u64>,
     ) -> Result<Vec<QueuedCommand>> {
         self.apply_sync(batch, projector).await?;
-        self.read_queue(limit).await
+        self.read_queue(limit, skip).await
     }
 
     /// How many commands wait in the outbox and in the rejected inbox, counted without reading

@@ -1,7 +1,7 @@
 //! The default of [`EventStore::read_queue`](super::EventStore::read_queue), built from the
 //! store's other reads: the outbox, then its commands' events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -12,12 +12,15 @@ use crate::core::{Error, EventEnvelope, OutboxEntry, Result};
 /// one go (other events may lie between the queued commands: pulled ones, confirmed ones).
 const SLACK: u64 = 64;
 
-/// The oldest `limit` outbox entries with their events.
+/// The oldest `limit` outbox entries not in `skip`, with their events.
 pub(super) async fn read_queue<S: EventStore + ?Sized>(
     store: &S,
     limit: usize,
+    skip: &HashSet<u64>,
 ) -> Result<Vec<QueuedCommand>> {
-    let outbox = store.read_outbox(limit).await?;
+    let mut outbox = store.read_outbox(limit.saturating_add(skip.len())).await?;
+    outbox.retain(|entry| !skip.contains(&entry.seq));
+    outbox.truncate(limit);
     let mut read: HashMap<Uuid, EventEnvelope> = HashMap::new();
     if let Some((after, count)) = log_page(&outbox) {
         for stored in store.read_all(after, count).await? {

@@ -51,6 +51,11 @@ impl Held {
         self.by_first.values().map(|a| a.events.len()).sum()
     }
 
+    /// The outbox entries of the held commands.
+    pub fn seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.seqs.iter().copied()
+    }
+
     /// Whether the command of outbox entry `seq` is held.
     pub fn holds(&self, seq: u64) -> bool {
         self.seqs.contains(&seq)

@@ -90,7 +90,9 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         self.learn_forgotten().await?;
         let store = self.engine.store();
         let mut drain = Drain {
-            queue: store.read_queue(self.queue_limit(0)).await?,
+            queue: store
+                .read_queue(self.queue_limit(), &HashSet::new())
+                .await?,
             in_flight: HashSet::new(),
             busy: HashMap::new(),
             checkpoint: store.pull_checkpoint().await?,
@@ -155,14 +157,17 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         }
     }
 
-    /// How many outbox entries a read takes: two batches and whatever is in flight or held.
-    fn queue_limit(&self, in_flight: usize) -> usize {
-        self.config
-            .batch_size
-            .max(1)
-            .saturating_mul(IN_FLIGHT)
-            .saturating_add(in_flight)
-            .saturating_add(self.held_count())
+    /// How many outbox entries a read takes, besides those in flight or held: two batches.
+    fn queue_limit(&self) -> usize {
+        self.config.batch_size.max(1).saturating_mul(IN_FLIGHT)
+    }
+
+    /// The outbox entries a read of the queue leaves out: in flight or held (their commands
+    /// are on their way or on the server).
+    fn known(&self, drain: &Drain) -> HashSet<u64> {
+        let mut known = drain.in_flight.clone();
+        known.extend(self.held.borrow().seqs());
+        known
     }
 
     fn held_count(&self) -> usize {
@@ -343,7 +348,8 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             );
         }
         learnt.checkpoint = reached;
-        let limit = self.queue_limit(drain.in_flight.len());
+        let limit = self.queue_limit();
+        let known = self.known(drain);
         let nothing = learnt.own.is_empty()
             && learnt.acked.is_empty()
             && learnt.pulled.is_empty()
@@ -352,13 +358,15 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         let stored = match nothing {
             true => {
                 flying
-                    .alongside(self.engine.store().read_queue(limit))
+                    .alongside(self.engine.store().read_queue(limit, &known))
                     .await
             }
             false => {
                 let (batch, rejected) = flying.alongside(settle(self, learnt)).await?;
                 drain.report.rejected += rejected;
-                flying.alongside(self.store_and_read(batch, limit)).await
+                flying
+                    .alongside(self.store_and_read(batch, limit, &known))
+                    .await
             }
         };
         match stored {
@@ -376,7 +384,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 self.held.borrow_mut().restore(taken);
                 drain.storage_full = Some(error);
                 drain.queue = flying
-                    .alongside(self.engine.store().read_queue(limit))
+                    .alongside(self.engine.store().read_queue(limit, &known))
                     .await?;
                 Ok(())
             }
@@ -393,15 +401,16 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         &self,
         batch: crate::store::SyncBatch,
         limit: usize,
+        known: &HashSet<u64>,
     ) -> Result<Vec<QueuedCommand>> {
         if self.engine.shredder().is_active() {
             self.engine.apply_sync(batch).await?;
-            return self.engine.store().read_queue(limit).await;
+            return self.engine.store().read_queue(limit, known).await;
         }
         let queue = self
             .engine
             .store()
-            .apply_sync_and_read_queue(batch, Some(self.engine.projector()), limit)
+            .apply_sync_and_read_queue(batch, Some(self.engine.projector()), limit, known)
             .await?;
         self.engine.refresh_subscriptions().await;
         Ok(queue)

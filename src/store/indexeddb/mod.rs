@@ -36,6 +36,7 @@ mod txn;
 mod writer;
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 pub use notices::ChangeSubscription;
@@ -298,8 +299,12 @@ impl EventStore for IndexedDbStore {
         queries::outbox_of(self, streams).await
     }
 
-    async fn read_queue(&self, limit: usize) -> Result<Vec<super::QueuedCommand>> {
-        queue::read_queue(self, limit).await
+    async fn read_queue(
+        &self,
+        limit: usize,
+        skip: &HashSet<u64>,
+    ) -> Result<Vec<super::QueuedCommand>> {
+        queue::read_queue(self, limit, skip).await
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
@@ -317,11 +322,25 @@ impl EventStore for IndexedDbStore {
     }
 
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
-        sync::apply(self, batch, projector).await?;
+        let (last_seq, _) = sync::apply(self, batch, projector, None).await?;
         if let Some(notices) = self.notices() {
-            notices.announce(queries::last_seq(self).await?);
+            notices.announce(last_seq);
         }
         Ok(())
+    }
+
+    async fn apply_sync_and_read_queue(
+        &self,
+        batch: SyncBatch,
+        projector: Option<&Projector>,
+        limit: usize,
+        skip: &HashSet<u64>,
+    ) -> Result<Vec<super::QueuedCommand>> {
+        let (last_seq, queue) = sync::apply(self, batch, projector, Some((limit, skip))).await?;
+        if let Some(notices) = self.notices() {
+            notices.announce(last_seq);
+        }
+        Ok(queue.unwrap_or_default())
     }
 
     async fn rejected(&self) -> Result<Vec<RejectedCommand>> {

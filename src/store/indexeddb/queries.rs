@@ -30,11 +30,6 @@ pub async fn meta_number(store: &IndexedDbStore, key: &str) -> Result<u64> {
     }
 }
 
-/// The local sequence number of the newest event.
-pub async fn last_seq(store: &IndexedDbStore) -> Result<u64> {
-    meta_number(store, "seq").await
-}
-
 /// The dead letters of projection `name`.
 pub async fn dead_letters(store: &IndexedDbStore, name: &str) -> Result<Vec<DeadLetter>> {
     let tx = store.transaction(&[DEAD_LETTERS], TransactionMode::ReadOnly)?;

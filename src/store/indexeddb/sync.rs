@@ -1,39 +1,57 @@
 //! A sync batch in one IndexedDB transaction: drops, acknowledgements, pulled events, rebased
 //! commits, the pull checkpoint, and the inline projections' correction, all or nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use js_sys::Reflect;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
-use super::IndexedDbStore;
 use super::commit::{base_version, check_shape, write_commit};
 use super::records::{body, from_body, idempotency_record, number, object, stream_range};
-use super::schema::{BY_COMMAND, BY_ID, BY_STREAM, meta_record};
+use super::schema::{BY_COMMAND, BY_ID, BY_PENDING, BY_STREAM, meta_record};
 use super::txn::WriteTx;
 use super::writer::failed;
+use super::{IndexedDbStore, queue};
 use crate::core::OutboxEntry;
 use crate::core::projection::Projector;
 use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, StoredEvent};
-use crate::store::SyncBatch;
 use crate::store::check_no_orphans;
+use crate::store::{QueuedCommand, SyncBatch};
 
 fn fail(error: idb::Error) -> Error {
     failed("applying a sync batch", &error)
 }
 
-/// Applies `batch`, then corrects the inline projections of `projector`.
+/// Applies `batch`, then corrects the inline projections of `projector`; with `read_queue`,
+/// reads that many outbox entries (the next push, without the skipped ones) in the same
+/// transaction. Answers the local
+/// sequence counter after the batch, and the queue when asked.
 pub(super) async fn apply(
     store: &IndexedDbStore,
     batch: SyncBatch,
     projector: Option<&Projector>,
-) -> Result<()> {
+    read_queue: Option<(usize, &HashSet<u64>)>,
+) -> Result<(u64, Option<Vec<QueuedCommand>>)> {
     for commit in &batch.commits {
         check_shape(commit)?;
     }
     let tx = WriteTx::begin(store).await?;
-    match write_batch(&tx, batch, projector).await {
-        Ok(()) => tx.finish().await.map_err(|error| aborted(error.as_ref())),
+    let written = async {
+        write_batch(&tx, batch, projector).await?;
+        match read_queue {
+            Some((limit, skip)) => Ok(Some(
+                queue::read_in(store, &tx.outbox, &tx.events, limit, skip).await?,
+            )),
+            None => Ok(None),
+        }
+    };
+    match written.await {
+        Ok(queue) => {
+            let last_seq = tx.last_seq();
+            tx.finish().await.map_err(|error| aborted(error.as_ref()))?;
+            Ok((last_seq, queue))
+        }
         // A request that failed first (a version a local command took meanwhile, a full disk)
         // is the cause; the requests after it only report `AbortError`.
         Err(error) => Err(match tx.abort().await {
@@ -105,8 +123,9 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
             .delete(JsValue::from_f64(*seq as f64))
             .map_err(fail)?;
     }
-    for event in batch.confirmed.iter().cloned() {
-        confirm(tx, event, &dropped).await?;
+    let held = held_records(tx, &batch.confirmed).await?;
+    for (event, held) in batch.confirmed.iter().cloned().zip(held) {
+        confirm(tx, event, held, &dropped).await?;
     }
     for commit in batch.commits.iter().cloned() {
         let base = base_version(tx, &commit, None).await?;
@@ -162,6 +181,64 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
     Ok(())
 }
 
+/// The stored record of each of `confirmed` (`None` for events this device does not hold). The
+/// events a drain confirms are mostly this device's oldest pending ones: one read of that many
+/// pending records finds them, and only the others are looked up by id, every lookup issued
+/// before the first answer is awaited.
+async fn held_records(tx: &WriteTx, confirmed: &[EventEnvelope]) -> Result<Vec<Option<JsValue>>> {
+    if confirmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = u32::try_from(confirmed.len()).unwrap_or(u32::MAX);
+    let oldest = tx
+        .events
+        .index(BY_PENDING)
+        .map_err(fail)?
+        .get_all(None, Some(count))
+        .map_err(fail)?
+        .await
+        .map_err(fail)?;
+    let mut pending: HashMap<String, JsValue> = HashMap::with_capacity(oldest.len());
+    for record in oldest {
+        if let Some(id) = Reflect::get(&record, &JsValue::from_str("id"))
+            .ok()
+            .and_then(|id| id.as_string())
+        {
+            pending.insert(id, record);
+        }
+    }
+    let by_id = tx.events.index(BY_ID).map_err(fail)?;
+    let lookups = confirmed
+        .iter()
+        .map(|event| {
+            let id = event.id.to_string();
+            match pending.remove(&id) {
+                Some(record) => Ok(Lookup::Found(Some(record))),
+                None => Ok(Lookup::Asked(
+                    by_id
+                        .get(JsValue::from_str(&id))
+                        .map_err(fail)?
+                        .into_future(),
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut held = Vec::with_capacity(lookups.len());
+    for lookup in lookups {
+        held.push(match lookup {
+            Lookup::Found(record) => record,
+            Lookup::Asked(request) => request.await.map_err(fail)?,
+        });
+    }
+    Ok(held)
+}
+
+/// A record found in the page of pending events, or asked for by id.
+enum Lookup<F> {
+    Found(Option<JsValue>),
+    Asked(F),
+}
+
 /// Deletes the snapshot of `stream` when it folded an event at or after version `from`: those
 /// events are being dropped, and a state folded from them must never stand in for the log.
 async fn drop_snapshot_from(tx: &WriteTx, stream: &str, from: u64) -> Result<()> {
@@ -181,17 +258,17 @@ async fn drop_snapshot_from(tx: &WriteTx, stream: &str, from: u64) -> Result<()>
     Ok(())
 }
 
-/// Stores one event the server holds: ours becomes confirmed in place, any other is added.
-async fn confirm(tx: &WriteTx, event: EventEnvelope, dropped: &HashSet<Uuid>) -> Result<()> {
+/// Stores one event the server holds, whose record by id `held` was read in this transaction:
+/// ours becomes confirmed in place, any other is added.
+async fn confirm(
+    tx: &WriteTx,
+    event: EventEnvelope,
+    held: Option<JsValue>,
+    dropped: &HashSet<Uuid>,
+) -> Result<()> {
     let position = event
         .position
         .ok_or_else(|| Error::invalid("a confirmed event needs its position"))?;
-    let by_id = tx.events.index(BY_ID).map_err(fail)?;
-    let held = by_id
-        .get(JsValue::from_str(&event.id.to_string()))
-        .map_err(fail)?
-        .await
-        .map_err(fail)?;
     match held.filter(|_| !dropped.contains(&event.id)) {
         Some(record) => {
             let mut held: EventEnvelope = from_body(&record)?;

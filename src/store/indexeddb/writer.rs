@@ -89,6 +89,25 @@ impl Writer {
             .map_err(|_| Error::Storage(format!("{context}: not an IDBTransaction")))
     }
 
+    /// Starts a readonly transaction over `stores`.
+    pub fn read(&self, stores: &[&str]) -> Result<idb::Transaction> {
+        let context = "starting a read";
+        let db = self.db.borrow().clone().ok_or_else(|| {
+            Error::Storage(format!(
+                "{context}: the connection was closed by an upgrade in another tab; reload the page"
+            ))
+        })?;
+        let names: Array = stores.iter().map(|name| JsValue::from_str(name)).collect();
+        let transaction = db.transaction_with_str_sequence(&names).map_err(|error| {
+            classify(
+                context,
+                dom_name_of(&error).as_deref(),
+                &format!("{error:?}"),
+            )
+        })?;
+        Ok(idb::Transaction::from(transaction))
+    }
+
     /// Closes the connection.
     pub fn close(&self) {
         if let Some(db) = self.db.borrow_mut().take() {
