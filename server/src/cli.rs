@@ -12,6 +12,16 @@ pub struct Cli {
     /// Log filter in tracing's EnvFilter syntax, such as `info` or `fieldstream_server=debug`.
     #[arg(long, env = "FIELDSTREAM_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Base URL of an OpenTelemetry collector (such as http://127.0.0.1:4318) to export spans
+    /// to over OTLP/HTTP, at `<url>/v1/traces`; http/protobuf unless OTEL_EXPORTER_OTLP_PROTOCOL
+    /// is http/json. Not set: nothing is exported.
+    #[arg(
+        long,
+        env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        value_name = "URL",
+        global = true
+    )]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -34,8 +34,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::RequestBodyDeadlineLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 pub use backend::{AnyBackend, Backend};
 pub use config::{AuthMode, Config, JwtRules, Limits};
@@ -136,7 +135,7 @@ pub fn router(state: AppState) -> Result<Router, InvalidOrigin> {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(telemetry::on_response),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state))

@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use fieldstream_server::backend::Backend;
+use fieldstream_server::telemetry::otlp::OtlpExport;
 use fieldstream_server::{AnyBackend, AppState, export, router, serve};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use cli::{Cli, Command, ServeArgs};
 use setup::Failure;
@@ -107,20 +110,45 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// Installs the log output (stderr, filtered by `--log`) and, when `--otlp-endpoint` (or
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`) is set, the OTLP export of spans, returned to be shut down.
+fn init_tracing(cli: &Cli) -> Result<Option<OtlpExport>, Failure> {
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let log = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(filter);
+    let export = match cli.otlp_endpoint.as_deref().map(str::trim) {
+        Some(endpoint) if !endpoint.is_empty() => Some(OtlpExport::start(endpoint)?),
+        _ => None,
+    };
+    tracing_subscriber::registry()
+        .with(log)
+        .with(export.as_ref().map(OtlpExport::layer))
+        .init();
+    Ok(export)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    match run(cli).await {
+    let export = match init_tracing(&cli) {
+        Ok(export) => export,
+        Err(error) => {
+            eprintln!("fieldstream-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
             eprintln!("fieldstream-server: {error}");
             ExitCode::FAILURE
         }
+    };
+    if let Some(export) = export {
+        export.shut_down().await;
     }
+    code
 }

@@ -92,9 +92,10 @@ export async function readAll(origin, token) {
  * Starts the real `fieldstream-server` (debug build, built if missing) on a free loopback port
  * with a fresh SQLite file, serving the repository as its static folder so pages and the API
  * share one origin: in dev mode (no tokens), or checking HS256 tokens signed with `jwtSecret`;
- * `args` are more flags (such as `["--max-events-per-append", "5"]`).
+ * `args` are more flags (such as `["--max-events-per-append", "5"]`) and `env` more environment
+ * variables.
  */
-export async function startServer({ jwtSecret, args = [] } = {}) {
+export async function startServer({ jwtSecret, args = [], env: extra = {} } = {}) {
   const { spawn, execFileSync } = await import("node:child_process");
   const { existsSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
@@ -105,7 +106,7 @@ export async function startServer({ jwtSecret, args = [] } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "fieldstream-test-"));
   // The secret travels in the environment: the server refuses one on its command line.
-  const env = { ...process.env };
+  const env = { ...process.env, ...extra };
   delete env.FIELDSTREAM_JWT_SECRET;
   if (jwtSecret) env.FIELDSTREAM_JWT_SECRET = jwtSecret;
   const child = spawn(binary, [

@@ -7,6 +7,7 @@ use axum::extract::State;
 use fieldstream::core::{ExpectedVersion, StreamId};
 use fieldstream::protocol::{AppendResponse, ClientEvent, ErrorCode, MAX_CONFLICT_EVENTS};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::auth::Caller;
 use crate::backend::{AppendOutcome, Backend, PageSize};
@@ -110,6 +111,13 @@ pub async fn run_append(
     stream: &StreamId,
     append: CheckedAppend,
 ) -> Result<AppendResponse, AppError> {
+    // Carried into the group-commit writer, whose transaction span becomes its child.
+    let span = tracing::info_span!(
+        "append",
+        stream = %stream,
+        events = append.events.len(),
+        expected = ?append.expected,
+    );
     let outcome = state
         .backend
         .append(
@@ -119,6 +127,7 @@ pub async fn run_append(
             &append.events,
             conflict_page(state),
         )
+        .instrument(span)
         .await;
     counted(state, append.events.len(), outcome?)
 }

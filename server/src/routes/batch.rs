@@ -7,6 +7,7 @@ use axum::extract::State;
 use fieldstream::core::StreamId;
 use fieldstream::protocol::{BatchResponse, BatchResult, ErrorCode};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::auth::{Caller, rate_limited};
 use crate::backend::{AppendInput, Backend};
@@ -89,11 +90,19 @@ pub async fn batch(
     let backend = &state.backend;
     let appended = match inputs.is_empty() {
         true => None,
-        false => Some(
-            backend
+        false => {
+            // Carried into the group-commit writer, whose transaction span becomes its child.
+            let span = tracing::info_span!(
+                "append",
+                appends = inputs.len(),
+                events = inputs.iter().map(|input| input.events.len()).sum::<usize>(),
+            );
+            let appended = backend
                 .append_many(&caller.tenant, &inputs, conflict_page(&state))
-                .await?,
-        ),
+                .instrument(span)
+                .await?;
+            Some(appended)
+        }
     };
     let written_head = appended.as_ref().and_then(|appended| appended.head);
     let mut outcomes = appended.map(|a| a.outcomes).unwrap_or_default().into_iter();

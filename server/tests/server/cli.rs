@@ -62,6 +62,7 @@ fn help_explains_every_flag_and_its_environment_variable() {
         ("--rate-limit", "FIELDSTREAM_RATE_LIMIT"),
         ("--heartbeat-secs", "FIELDSTREAM_HEARTBEAT_SECS"),
         ("--log", "FIELDSTREAM_LOG"),
+        ("--otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"),
     ] {
         assert!(
             serve.contains(flag) && serve.contains(env),

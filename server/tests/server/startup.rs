@@ -227,6 +227,31 @@ async fn a_cors_wildcard_means_any_origin_or_a_clear_refusal() {
     );
 }
 
+#[tokio::test]
+async fn an_otlp_export_starts_only_when_it_can_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.db").to_string_lossy().into_owned();
+    let env = [
+        ("FIELDSTREAM_JWT_SECRET", secret()),
+        ("FIELDSTREAM_KEY_ENCRYPTION_KEY", TEST_KEK),
+    ];
+    let args = ["--database", &db, "--listen", "127.0.0.1:0"];
+    let with = |endpoint: &'static str| [&args[..], &["--otlp-endpoint", endpoint]].concat();
+    refused(&with("http://bad host:4318"), &env, "--otlp-endpoint").await;
+    let grpc = [&env[..], &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]].concat();
+    refused(
+        &with("http://127.0.0.1:4318"),
+        &grpc,
+        "\"grpc\" is not supported",
+    )
+    .await;
+    // Nothing listens there: the server serves all the same, and exports when it can.
+    let json = [&env[..], &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]].concat();
+    serve(&with("http://127.0.0.1:9"), &json)
+        .await
+        .expect("starts with an unreachable collector");
+}
+
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
