@@ -19,6 +19,8 @@
 mod devices;
 #[path = "simulation/domain.rs"]
 mod domain;
+#[path = "simulation/driver.rs"]
+mod driver;
 #[path = "simulation/everything.rs"]
 mod everything;
 #[path = "simulation/orders.rs"]

@@ -12,7 +12,9 @@ use fieldstream::example::{Order, OrderProjection};
 use fieldstream::store::{Commit, EventStore, SyncBatch};
 use serde_json::{Value, json};
 
-use super::projections::{all_orders, create, foreign, orders_engine, pay, rebuilt, spec};
+use super::projections::{
+    all_docs, all_orders, create, foreign, orders_engine, pay, rebuilt, spec,
+};
 
 /// The order projection under another version, with a marker so the versions can be told apart.
 struct OrdersV2;
@@ -329,19 +331,7 @@ pub(super) async fn two_inline_projections_follow_every_command<S: EventStore + 
     let expected = rebuilt(&store).await;
     assert_eq!(expected.len(), 2);
     assert_eq!(all_orders(&engine).await, expected);
-    let page = engine
-        .query(
-            "order_copies",
-            spec("status", None, Some((Value::Null, Value::Null)), 100, None),
-        )
-        .await
-        .unwrap();
-    let mut copies: Vec<(String, Value)> = page
-        .docs
-        .into_iter()
-        .map(|doc| (doc.key, doc.doc))
-        .collect();
-    copies.sort_by(|a, b| a.0.cmp(&b.0));
+    let copies = all_docs(&engine, "order_copies").await;
     assert_eq!(
         copies, expected,
         "the second read model saw every command too"

@@ -96,11 +96,19 @@ pub(super) fn spec(
     .unwrap()
 }
 
-/// Every order document, by key.
+/// Every order document of the `orders` read model, by key.
 pub(super) async fn all_orders<S: EventStore>(engine: &Engine<S>) -> Vec<(String, Value)> {
+    all_docs(engine, "orders").await
+}
+
+/// Every document of read model `name` (an order projection, indexed by `status`), by key.
+pub(super) async fn all_docs<S: EventStore>(
+    engine: &Engine<S>,
+    name: &str,
+) -> Vec<(String, Value)> {
     let page = engine
         .query(
-            "orders",
+            name,
             spec(
                 "status",
                 None,
