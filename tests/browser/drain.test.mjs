@@ -19,7 +19,7 @@ after(async () => {
 });
 
 test("an offline queue drains in about one IndexedDB transaction per batch", async () => {
-  const commands = 60;
+  const commands = 100;
   const batchSize = 5;
   const context = await browser.newContext();
   const page = await context.newPage();
