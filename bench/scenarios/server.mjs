@@ -1,5 +1,6 @@
 // Scenario 7: appends per second through fieldstream-server against raw SQL, on SQLite and on
-// PostgreSQL, with 1 and 16 writers; then live subscribers receiving a burst. Each repetition is
+// PostgreSQL, with 1, 16 and 64 writers; then live subscribers receiving a burst (delivery
+// latency from the commit to each subscriber's receipt). Each repetition is
 // one call of the `server-bench` binary (tools/server-bench) on a fresh database; the arms of a
 // cell run interleaved (server, backend, raw-ordered, raw, server, ...). The arms are described
 // in tools/server-bench/src/arms.rs and raw.rs.
@@ -125,6 +126,8 @@ function summariseSubscribers(backend, runs) {
     deliveries: runs.reduce((sum, run) => sum + run.deliveries, 0),
     deliveryMs: { p50: round(median(pick("p50")), 1), p99: round(median(pick("p99")), 1),
       worstP99: round(Math.max(...pick("p99")), 1), max: round(Math.max(...pick("max")), 1) },
+    fromSendMs: { p50: round(median(runs.map((run) => run.fromSendMs.p50)), 1),
+      p99: round(median(runs.map((run) => run.fromSendMs.p99)), 1) },
     deliveriesPerSecond: round(median(runs.map((run) => run.deliveriesPerSecond)), 0),
     samples: runs,
   };
