@@ -101,9 +101,10 @@ export function markdown(results) {
     }
     if (scaling.length > 0) out.push("", `Server throughput ÷ its own at 1 writer (medians): ${scaling.join("; ")}.`);
     out.push("", `Live subscribers: a burst of ${n(sizes.server.burst)} appends (4 writers) to ${n(sizes.server.subscribers)} subscribers, ${n(sizes.server.subscriberReps)} runs; delivery from the commit (the event's \`recordedAt\`) to the subscriber's receipt`, "");
-    out.push(table(["backend", "deliveries", "delivery ms p50", "delivery ms p99 (median run)", "p99 (worst run)", "max ms", "p99 from the send (median run)", "deliveries/s"],
+    out.push(table(["backend", "deliveries", "delivery ms p50", "delivery ms p99 (median run)", "p99 (worst run)", "max ms", "p99 from the send (median run)", "deliveries/s", "reads (all runs)"],
       s.subscribers.map((b) => [b.backend, n(b.deliveries), n(b.deliveryMs.p50, 1), n(b.deliveryMs.p99, 1),
-        n(b.deliveryMs.worstP99, 1), n(b.deliveryMs.max, 1), n(b.fromSendMs?.p99, 1), n(b.deliveriesPerSecond)])));
+        n(b.deliveryMs.worstP99, 1), n(b.deliveryMs.max, 1), n(b.fromSendMs?.p99, 1), n(b.deliveriesPerSecond),
+        n(b.samples.reduce((sum, run) => sum + (run.readsDuringBurst ?? NaN), 0))])));
   }
   out.push(...moreMarkdown(results));
   if (results.scenario9) {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{Answer, Call, Dialect, NewAppend, Row, WriteError, Written};
 use crate::backend::plan::{Pending, Plan, Planned, mismatch_message, placed_response, plan};
 use crate::backend::rows::now_millis;
-use crate::backend::{Notifier, StoreError};
+use crate::backend::{LiveEvent, Notifier, StoreError};
 
 /// The calls of one tenant within a group, and what the writer made of them.
 struct TenantGroup {
@@ -123,9 +123,9 @@ fn announce(
         return;
     }
     let appends: Vec<&NewAppend> = group.calls.iter().map(|&i| &calls[i].append).collect();
-    let events: Option<Vec<ServerEvent>> = rows_of(&appends, plan)
+    let events: Option<Vec<LiveEvent>> = rows_of(&appends, plan)
         .iter()
-        .map(|row| server_event(row, group.base, recorded_at))
+        .map(|row| server_event(row, group.base, recorded_at).and_then(LiveEvent::new))
         .collect();
     match events {
         Some(events) => notifier.committed(&group.tenant, events.into()),
