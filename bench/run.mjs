@@ -68,9 +68,9 @@ const sizes = {
   cold: { reps },
   memory: { reps: few(7), logs: smoke ? [100, 1000] : [10_000, 100_000] },
   server: smoke
-    ? { reps, appendCells: [{ writers: 1, appends: 5 }, { writers: 16, appends: 2 }],
+    ? { reps, appendCells: [{ writers: 1, appends: 5 }, { writers: 16, appends: 2 }, { writers: 64, appends: 1 }],
       subscribers: 20, burst: 10, subscriberReps: 2 }
-    : { reps, appendCells: [{ writers: 1, appends: 300 }, { writers: 16, appends: 25 }],
+    : { reps, appendCells: [{ writers: 1, appends: 300 }, { writers: 16, appends: 25 }, { writers: 64, appends: 10 }],
       subscribers: 200, burst: 200, subscriberReps: 5 },
 };
 

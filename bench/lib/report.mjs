@@ -90,10 +90,21 @@ export function markdown(results) {
     }
     out.push(table(["backend", "writers", "arm", "appends/s (median)", "appends/s (p95 run)",
       "append ms p50", "append ms p95", "throughput ÷ raw", "throughput ÷ raw-ordered"], rows));
-    out.push("", `Live subscribers: a burst of ${n(sizes.server.burst)} appends (4 writers) to ${n(sizes.server.subscribers)} subscribers, ${n(sizes.server.subscriberReps)} runs`, "");
-    out.push(table(["backend", "deliveries", "delivery ms p50", "delivery ms p99 (median run)", "p99 (worst run)", "max ms", "deliveries/s"],
+    const scaling = [];
+    for (const backend of [...new Set(s.cells.map((cell) => cell.backend))]) {
+      const cells = s.cells.filter((cell) => cell.backend === backend);
+      const one = cells.find((cell) => cell.writers === 1);
+      if (!one) continue;
+      const base = one.arms.server.appendsPerSecond.median;
+      scaling.push(`${backend} ` + cells.filter((cell) => cell.writers !== 1)
+        .map((cell) => `${cell.writers} writers ${n(cell.arms.server.appendsPerSecond.median / base, 2)} ×`).join(", "));
+    }
+    if (scaling.length > 0) out.push("", `Server throughput ÷ its own at 1 writer (medians): ${scaling.join("; ")}.`);
+    out.push("", `Live subscribers: a burst of ${n(sizes.server.burst)} appends (4 writers) to ${n(sizes.server.subscribers)} subscribers, ${n(sizes.server.subscriberReps)} runs; delivery from the commit (the event's \`recordedAt\`) to the subscriber's receipt`, "");
+    out.push(table(["backend", "deliveries", "delivery ms p50", "delivery ms p99 (median run)", "p99 (worst run)", "max ms", "p99 from the send (median run)", "deliveries/s", "reads (all runs)"],
       s.subscribers.map((b) => [b.backend, n(b.deliveries), n(b.deliveryMs.p50, 1), n(b.deliveryMs.p99, 1),
-        n(b.deliveryMs.worstP99, 1), n(b.deliveryMs.max, 1), n(b.deliveriesPerSecond)])));
+        n(b.deliveryMs.worstP99, 1), n(b.deliveryMs.max, 1), n(b.fromSendMs?.p99, 1), n(b.deliveriesPerSecond),
+        n(b.samples.reduce((sum, run) => sum + (run.readsDuringBurst ?? NaN), 0))])));
   }
   out.push(...moreMarkdown(results));
   if (results.scenario9) {

@@ -1,12 +1,14 @@
 // Scenario 7: appends per second through fieldstream-server against raw SQL, on SQLite and on
-// PostgreSQL, with 1 and 16 writers; then live subscribers receiving a burst. Each repetition is
+// PostgreSQL, with 1, 16 and 64 writers; then live subscribers receiving a burst (delivery
+// latency from the commit to each subscriber's receipt). Each repetition is
 // one call of the `server-bench` binary (tools/server-bench) on a fresh database; the arms of a
-// cell run interleaved (server, backend, raw-ordered, raw, server, ...). The arms are described
+// cell run interleaved, in an order rotated each repetition (server, backend, raw-ordered, raw;
+// then backend, raw-ordered, raw, server; ...). The arms are described
 // in tools/server-bench/src/arms.rs and raw.rs.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { median, p95, pairedRatio, round } from "../lib/stats.mjs";
+import { median, p95, pairedRatio, rotated, round } from "../lib/stats.mjs";
 
 /** The optimised build the figures come from: the same flags as scripts/soak.sh. */
 const RELEASE_FLAGS = [
@@ -55,7 +57,7 @@ export function runServerScenario(binaries, sizes, log) {
     for (const { writers, appends } of sizes.appendCells) {
       const runs = Object.fromEntries(ARMS.map((arm) => [arm, []]));
       for (let rep = 0; rep < sizes.reps; rep++) {
-        for (const arm of ARMS) {
+        for (const arm of rotated(ARMS, rep)) {
           const line = once(binaries, ["appends", "--arm", arm, "--backend", backend,
             "--writers", String(writers), "--appends", String(appends)]);
           runs[arm].push(line);
@@ -125,6 +127,8 @@ function summariseSubscribers(backend, runs) {
     deliveries: runs.reduce((sum, run) => sum + run.deliveries, 0),
     deliveryMs: { p50: round(median(pick("p50")), 1), p99: round(median(pick("p99")), 1),
       worstP99: round(Math.max(...pick("p99")), 1), max: round(Math.max(...pick("max")), 1) },
+    fromSendMs: { p50: round(median(runs.map((run) => run.fromSendMs.p50)), 1),
+      p99: round(median(runs.map((run) => run.fromSendMs.p99)), 1) },
     deliveriesPerSecond: round(median(runs.map((run) => run.deliveriesPerSecond)), 0),
     samples: runs,
   };

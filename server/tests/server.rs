@@ -48,3 +48,5 @@ mod router_ok;
 mod router_subscribe;
 #[path = "server/startup.rs"]
 mod startup;
+#[path = "server/writers_race.rs"]
+mod writers_race;

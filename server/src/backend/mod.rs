@@ -39,7 +39,7 @@ pub use appends::{AppendInput, Appended};
 pub use import::ImportTx;
 pub use key_export::KeyRecord;
 pub use key_model::{KeyView, NewKey, PutOutcome, StoredKey};
-pub use notify::{HeadChanged, Notifier};
+pub use notify::{HeadChanged, LiveEvent, Notifier};
 pub use postgres::PostgresBackend;
 pub use sqlite::SqliteBackend;
 

@@ -1,8 +1,8 @@
 //! In-process fan-out of "tenant T's head moved" signals to live subscribers.
 //!
-//! A signal from this process's own commit carries the committed events, read once and shared
-//! by every subscriber of the tenant, which filters them by its grants and sends them from
-//! memory. A signal without events (from another process, or after a lost notification
+//! A signal from this process's own commit carries the committed events, encoded as JSON once
+//! and shared by every subscriber of the tenant, which filters them by its grants and sends
+//! them from memory. A signal without events (from another process, or after a lost notification
 //! connection) says "read again": a lost or coalesced signal delays nothing past the next one
 //! or the periodic re-check.
 
@@ -10,6 +10,27 @@ use std::sync::Arc;
 
 use fieldstream::protocol::ServerEvent;
 use tokio::sync::broadcast;
+
+/// A committed event as live subscribers send it: the event, which each of them filters by its
+/// grants, and its JSON text, encoded once for all of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveEvent {
+    /// The event.
+    pub event: ServerEvent,
+    /// `event` as JSON text.
+    pub json: Arc<str>,
+}
+
+impl LiveEvent {
+    /// Encodes `event` once; `None` if it cannot be encoded.
+    pub fn new(event: ServerEvent) -> Option<Self> {
+        let json = serde_json::to_string(&event).ok()?;
+        Some(LiveEvent {
+            event,
+            json: json.into(),
+        })
+    }
+}
 
 /// A tenant's head moved to `head`; `tenant: None` means "any tenant may have moved".
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +41,7 @@ pub struct HeadChanged {
     pub head: u64,
     /// The events of the commit that moved it, when the signal carries them: exactly the
     /// positions after `head` minus their number, up to `head`.
-    pub events: Option<Arc<[ServerEvent]>>,
+    pub events: Option<Arc<[LiveEvent]>>,
 }
 
 impl HeadChanged {
@@ -59,9 +80,9 @@ impl Notifier {
     }
 
     /// Tells every current subscriber that `tenant` committed `events` (consecutive positions,
-    /// the newest last), which they may send without reading them.
-    pub fn committed(&self, tenant: &str, events: Arc<[ServerEvent]>) {
-        let Some(head) = events.last().map(|event| event.position) else {
+    /// the newest last), which they may send without reading or encoding them.
+    pub fn committed(&self, tenant: &str, events: Arc<[LiveEvent]>) {
+        let Some(head) = events.last().map(|live| live.event.position) else {
             return;
         };
         let _ = self.sender.send(HeadChanged {

@@ -1,6 +1,8 @@
 //! Cross-process head signals on PostgreSQL: appends `NOTIFY` (delivered at commit) with the
-//! payload `["tenant", head]`, and every process `LISTEN`s and forwards what it hears to its
-//! own [`Notifier`].
+//! payload `["tenant", head, "origin"]`, and every process `LISTEN`s and forwards what it hears
+//! from *other* processes to its own [`Notifier`]. Its own commits it announced already, with
+//! their events, from memory: forwarding them again would wake every subscriber for nothing,
+//! and, arriving before the announcement, make each of them read the database.
 
 use std::time::Duration;
 
@@ -22,23 +24,43 @@ impl Drop for Listening {
     }
 }
 
-/// Starts listening on `pool`'s database and forwarding signals to `notifier`.
-pub async fn listen(pool: &PgPool, notifier: Notifier) -> Result<Listening, StoreError> {
+/// A signal as processes send it: `[tenant, head]` (before origins), or `[tenant, head, origin]`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Payload {
+    WithOrigin(String, u64, String),
+    Plain(String, u64),
+}
+
+/// A new process's origin: what its notifications carry so that it can skip them.
+pub fn new_origin() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Starts listening on `pool`'s database and forwarding the signals of other processes than
+/// `origin` to `notifier`.
+pub async fn listen(
+    pool: &PgPool,
+    notifier: Notifier,
+    origin: String,
+) -> Result<Listening, StoreError> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
-    let task = tokio::spawn(forward(listener, notifier));
+    let task = tokio::spawn(forward(listener, notifier, origin));
     Ok(Listening(task.abort_handle()))
 }
 
-async fn forward(mut listener: PgListener, notifier: Notifier) {
+async fn forward(mut listener: PgListener, notifier: Notifier, origin: String) {
     loop {
         match listener.try_recv().await {
-            Ok(Some(notification)) => {
-                match serde_json::from_str::<(String, u64)>(notification.payload()) {
-                    Ok((tenant, head)) => notifier.notify(Some(&tenant), head),
-                    Err(error) => tracing::warn!(%error, "ignored a malformed notification"),
+            Ok(Some(notification)) => match serde_json::from_str::<Payload>(notification.payload())
+            {
+                Ok(Payload::WithOrigin(_, _, from)) if from == origin => {}
+                Ok(Payload::WithOrigin(tenant, head, _) | Payload::Plain(tenant, head)) => {
+                    notifier.notify(Some(&tenant), head);
                 }
-            }
+                Err(error) => tracing::warn!(%error, "ignored a malformed notification"),
+            },
             // The connection was lost and is back: notifications may have been missed.
             Ok(None) => notifier.notify(None, 0),
             Err(error) => {

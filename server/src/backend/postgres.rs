@@ -78,10 +78,12 @@ impl PostgresBackend {
         tx.commit().await?;
 
         let notifier = Notifier::default();
-        let listener = Arc::new(pg_listen::listen(&pool, notifier.clone()).await?);
+        let origin = pg_listen::new_origin();
+        let listener = Arc::new(pg_listen::listen(&pool, notifier.clone(), origin.clone()).await?);
         let commits = GroupCommit::new(PostgresWriter {
             pool: pool.clone(),
             notifier: notifier.clone(),
+            origin,
         });
         let backend = PostgresBackend {
             pool,

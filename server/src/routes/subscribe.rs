@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -22,7 +23,7 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::auth::{Caller, rate_limited};
-use crate::backend::{Backend, HeadChanged, PageSize};
+use crate::backend::{Backend, HeadChanged, LiveEvent, PageSize};
 use crate::error::AppError;
 use crate::extract::{QueryParams, counter};
 use crate::state::AppState;
@@ -34,6 +35,24 @@ const PAGE: u32 = 500;
 #[derive(Debug, Deserialize)]
 pub struct SubscribeQuery {
     after: Option<u64>,
+}
+
+/// An event waiting to be sent: its position and its JSON text (shared with every subscriber
+/// when it came with a commit's signal).
+struct Outgoing {
+    position: u64,
+    json: Arc<str>,
+}
+
+impl Outgoing {
+    /// An event read from the database, encoded for this subscriber.
+    fn encode(event: ServerEvent) -> Self {
+        let json = serde_json::to_string(&event).unwrap_or_else(|_| "null".into());
+        Outgoing {
+            position: event.position,
+            json: json.into(),
+        }
+    }
 }
 
 /// Why a subscription stopped waiting.
@@ -54,7 +73,7 @@ struct Feed {
     /// The log was read up to here and held nothing more to send (at least `cursor`).
     scanned: u64,
     _slot: Slot,
-    buffer: VecDeque<ServerEvent>,
+    buffer: VecDeque<Outgoing>,
     /// The buffer holds everything this caller may read up to the head (from a signal's events,
     /// or a read that reached it): no read is needed before the next signal.
     current: bool,
@@ -107,18 +126,23 @@ impl Feed {
 
     /// Buffers a commit's `events` (consecutive positions up to `head`) that this caller may
     /// read; `false` when they leave a gap after what it has seen (it must read instead).
-    fn take(&mut self, events: &[ServerEvent], head: u64) -> bool {
+    fn take(&mut self, events: &[LiveEvent], head: u64) -> bool {
         let seen = self.cursor.max(self.scanned);
         match events.first() {
-            Some(first) if first.position <= seen + 1 => {}
+            Some(first) if first.event.position <= seen + 1 => {}
             _ => return false,
         }
         let grants = &self.caller.grants;
         self.buffer.extend(
             events
                 .iter()
-                .filter(|event| event.position > seen && grants.allows(event.stream.as_str()))
-                .cloned(),
+                .filter(|live| {
+                    live.event.position > seen && grants.allows(live.event.stream.as_str())
+                })
+                .map(|live| Outgoing {
+                    position: live.event.position,
+                    json: live.json.clone(),
+                }),
         );
         self.scanned = self.scanned.max(head);
         true
@@ -149,7 +173,8 @@ impl Feed {
         let found = !read.events.is_empty();
         // Everything up to the head is in the buffer: the next signal tells what comes after.
         self.current = found && read.exhausted;
-        self.buffer.extend(read.events);
+        self.buffer
+            .extend(read.events.into_iter().map(Outgoing::encode));
         Ok(found)
     }
 
@@ -187,12 +212,11 @@ impl Drop for Feed {
     }
 }
 
-fn sse_event(event: &ServerEvent) -> Event {
-    let data = serde_json::to_string(event).unwrap_or_else(|_| "null".into());
+fn sse_event(event: &Outgoing) -> Event {
     Event::default()
         .id(event.position.to_string())
         .event("event")
-        .data(data)
+        .data(&*event.json)
 }
 
 /// `GET /v1/subscribe?after` (or `Last-Event-ID` on reconnect).

@@ -1,13 +1,20 @@
 //! Live subscribers receiving a burst: `subscribers` connect to `GET /v1/subscribe` of the real
 //! server on a fresh database; once every one is connected, `writers` concurrent writers append
-//! `burst` events (one per append) as fast as the server takes them. The delivery latency of an
-//! event to a subscriber runs from the moment its append was sent to the moment the subscriber
-//! read it off the socket; every (event, subscriber) pair is one sample. Every subscriber must
-//! receive every position once and in order, or the run fails.
+//! `burst` events (one per append) as fast as the server takes them. Every (event, subscriber)
+//! pair is one sample of two delivery latencies, both ending when the subscriber read the event
+//! off the socket:
+//!
+//! - **from the commit** (`deliveryMs`, the figure): from the event's `recordedAt`, the
+//!   wall-clock millisecond the server took when its group's transaction began (so this also
+//!   counts the transaction itself, and up to 1 ms of truncation: never less than the truth);
+//! - **from the send** (`fromSendMs`): from the moment the writer sent its append, so it also
+//!   counts the HTTP request and the wait behind the other writers' appends.
+//!
+//! Every subscriber must receive every position once and in order, or the run fails.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -21,12 +28,41 @@ use crate::{Failure, Target};
 /// How long a whole burst may take to reach everybody before the run fails.
 const DEADLINE: Duration = Duration::from_secs(120);
 
+/// When a subscriber read one event: on the monotonic clock, and its delay after the event's
+/// `recordedAt` on the wall clock, in milliseconds.
+struct Arrival {
+    at: Instant,
+    after_commit_ms: f64,
+}
+
+/// Milliseconds since the Unix epoch, with the fraction.
+fn wall_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1e3)
+}
+
+/// The `recordedAt` of an SSE message's event, read straight off the text: a JSON parse of every
+/// event would cost the subscribers more CPU than the figure they measure.
+fn recorded_at(message: &str) -> Option<i64> {
+    const KEY: &str = "\"recordedAt\":";
+    let data = message
+        .lines()
+        .find_map(|line| line.strip_prefix("data:"))?;
+    // The last occurrence: the envelope's field comes after the event's own data.
+    let rest = data[data.rfind(KEY)? + KEY.len()..].trim_start();
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
 /// Follows `/v1/subscribe` until position `last`; returns when each position arrived.
 async fn subscriber(
     base: String,
     last: u64,
     connected: Arc<Barrier>,
-) -> Result<Vec<Instant>, Failure> {
+) -> Result<Vec<Arrival>, Failure> {
     let client = reqwest::Client::new();
     let response = client.get(format!("{base}/v1/subscribe")).send().await?;
     if response.status() != 200 {
@@ -37,7 +73,7 @@ async fn subscriber(
     let (mut buffer, mut arrivals) = (String::new(), Vec::with_capacity(last as usize));
     while (arrivals.len() as u64) < last {
         let chunk = body.next().await.ok_or("the subscription ended early")??;
-        let now = Instant::now();
+        let (now, wall) = (Instant::now(), wall_ms());
         buffer.push_str(std::str::from_utf8(&chunk)?);
         while let Some(end) = buffer.find("\n\n") {
             let message: String = buffer.drain(..end + 2).collect();
@@ -46,7 +82,11 @@ async fn subscriber(
                 if position != arrivals.len() as u64 + 1 {
                     return Err(format!("position {position} after {}", arrivals.len()).into());
                 }
-                arrivals.push(now);
+                let recorded = recorded_at(&message).ok_or("an event without recordedAt")?;
+                arrivals.push(Arrival {
+                    at: now,
+                    after_commit_ms: (wall - recorded as f64).max(0.0),
+                });
             }
         }
     }
@@ -106,6 +146,12 @@ async fn measure(
         .map(|_| tokio::spawn(subscriber(base.to_owned(), total, connected.clone())))
         .collect();
     connected.wait().await;
+    // Each subscription reads the (empty) log once when it opens; the burst starts after.
+    let mut reads_before = subscription_reads(base).await?;
+    while reads_before < subscribers as u64 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        reads_before = subscription_reads(base).await?;
+    }
 
     // When each position's append was sent.
     let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
@@ -143,19 +189,26 @@ async fn measure(
         appender.await??;
     }
     let appended = started.elapsed();
-    let mut latencies = Vec::with_capacity(subscribers * burst);
+    let mut arrivals = Vec::with_capacity(followers.len());
+    for follower in followers {
+        arrivals.push(follower.await??);
+    }
+    let reads = subscription_reads(base).await? - reads_before;
+    let mut from_send = Vec::with_capacity(subscribers * burst);
+    let mut from_commit = Vec::with_capacity(subscribers * burst);
     let mut last_arrival = started;
     let sent = sent.lock().await;
-    for follower in followers {
-        for (index, arrived) in follower.await??.into_iter().enumerate() {
+    for follower in arrivals {
+        for (index, arrival) in follower.into_iter().enumerate() {
             let at = sent
                 .get(&(index as u64 + 1))
                 .ok_or("a position nobody appended")?;
-            latencies.push(arrived.saturating_duration_since(*at).as_secs_f64() * 1e3);
-            last_arrival = last_arrival.max(arrived);
+            from_send.push(arrival.at.saturating_duration_since(*at).as_secs_f64() * 1e3);
+            from_commit.push(arrival.after_commit_ms);
+            last_arrival = last_arrival.max(arrival.at);
         }
     }
-    let delivered = latencies.len();
+    let delivered = from_send.len();
     let everything = last_arrival.duration_since(started).as_secs_f64();
     Ok(json!({
         "scenario": "subscribers",
@@ -166,6 +219,37 @@ async fn measure(
         "appendMs": (appended.as_secs_f64() * 1e6).round() / 1e3,
         "allDeliveredMs": (everything * 1e6).round() / 1e3,
         "deliveriesPerSecond": (delivered as f64 / everything).round(),
-        "deliveryMs": summary(latencies),
+        "readsDuringBurst": reads,
+        "deliveryMs": summary(from_commit),
+        "fromSendMs": summary(from_send),
     }))
+}
+
+/// The server's count of database reads made by subscriptions (`GET /metrics`).
+async fn subscription_reads(base: &str) -> Result<u64, Failure> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("fieldstream_subscription_reads_total"))
+        .ok_or("no fieldstream_subscription_reads_total in /metrics")?;
+    let value = line
+        .split_whitespace()
+        .last()
+        .ok_or("an empty metric line")?;
+    Ok(value.parse::<f64>()? as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_at;
+
+    #[test]
+    fn recorded_at_is_read_off_the_message() {
+        let message = "event: event\nid: 7\ndata: {\"position\":7,\"recordedAt\": 1700000000123,\"data\":{}}\n\n";
+        assert_eq!(recorded_at(message), Some(1_700_000_000_123));
+        assert_eq!(recorded_at("id: 7\ndata: {}\n\n"), None);
+    }
 }

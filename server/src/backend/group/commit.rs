@@ -1,5 +1,6 @@
-//! One group's commit: decided by the plan (again after a race with another process), written
-//! per tenant by the dialect, committed, then each append answered.
+//! One group's commit: decided by the plan (again, under the tenant's head lock, after a race
+//! with another process), written per tenant by the dialect, committed, then each append
+//! answered.
 
 use std::sync::Arc;
 
@@ -8,10 +9,10 @@ use fieldstream::protocol::ServerEvent;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{Answer, Call, Dialect, MAX_RACES, NewAppend, Row, WriteError, Written};
+use super::{Answer, Call, Dialect, NewAppend, Row, WriteError, Written};
 use crate::backend::plan::{Pending, Plan, Planned, mismatch_message, placed_response, plan};
 use crate::backend::rows::now_millis;
-use crate::backend::{Notifier, StoreError};
+use crate::backend::{LiveEvent, Notifier, StoreError};
 
 /// The calls of one tenant within a group, and what the writer made of them.
 struct TenantGroup {
@@ -122,9 +123,9 @@ fn announce(
         return;
     }
     let appends: Vec<&NewAppend> = group.calls.iter().map(|&i| &calls[i].append).collect();
-    let events: Option<Vec<ServerEvent>> = rows_of(&appends, plan)
+    let events: Option<Vec<LiveEvent>> = rows_of(&appends, plan)
         .iter()
-        .map(|row| server_event(row, group.base, recorded_at))
+        .map(|row| server_event(row, group.base, recorded_at).and_then(LiveEvent::new))
         .collect();
     match events {
         Some(events) => notifier.committed(&group.tenant, events.into()),
@@ -148,7 +149,8 @@ fn server_event(row: &Row<'_>, base: u64, recorded_at: Timestamp) -> Option<Serv
     })
 }
 
-/// Writes each tenant's part of the group (deciding it again after a race) and commits.
+/// Writes each tenant's part of the group (deciding it again under the lock after a race) and
+/// commits.
 async fn write_groups<D: Dialect>(
     dialect: &D,
     calls: &[Call],
@@ -175,7 +177,7 @@ async fn write_groups<D: Dialect>(
         let mut streams: Vec<&str> = appends.iter().map(|a| a.stream.as_str()).collect();
         streams.sort_unstable();
         streams.dedup();
-        let mut races = 0;
+        let mut locked = false;
         loop {
             let known = dialect
                 .lookup(&mut session, &group.tenant, &all_ids, &streams)
@@ -197,10 +199,13 @@ async fn write_groups<D: Dialect>(
                     group.plan = Some(plan);
                     break;
                 }
-                Err(WriteError::Race) if races < MAX_RACES => races += 1,
+                Err(WriteError::Race) if !locked => {
+                    dialect.lock(&mut session, &group.tenant).await?;
+                    locked = true;
+                }
                 Err(WriteError::Race) => {
                     return Err(StoreError::Data(
-                        "other processes kept writing the same streams".into(),
+                        "a write under the head lock met a row written since its read".into(),
                     ));
                 }
                 Err(WriteError::Store(error)) => return Err(error),

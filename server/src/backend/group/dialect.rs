@@ -91,7 +91,8 @@ pub struct Answer {
 /// Why a write did not happen.
 #[derive(Debug)]
 pub enum WriteError {
-    /// Another process wrote one of the ids or versions since the group's read: decide again.
+    /// Another process wrote one of the ids or versions since the group's read: decide again,
+    /// under the lock.
     Race,
     /// The database failed.
     Store(StoreError),
@@ -111,14 +112,22 @@ impl From<StoreError> for WriteError {
 
 /// The per-database part of a group commit.
 pub trait Dialect: Send + Sync + 'static {
-    /// What a group writes through: SQLite's exclusive transaction; nothing on PostgreSQL,
-    /// where each statement commits on its own.
+    /// What a group writes through: SQLite's exclusive transaction; on PostgreSQL nothing
+    /// (each statement commits on its own) until a race makes it take the head lock.
     type Session: Send;
     /// One lane per tenant (`true`), or one for the whole database.
     const PER_TENANT: bool;
 
     /// Starts a group's writing.
     fn open(&self) -> impl Future<Output = Result<Self::Session, StoreError>> + Send;
+
+    /// Makes the session's later reads and writes of `tenant` exclusive: no other process
+    /// writes the tenant's events until the group commits, so a write after a read cannot race.
+    fn lock(
+        &self,
+        session: &mut Self::Session,
+        tenant: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Where `ids` are stored already and the versions of `streams`, in `tenant`.
     fn lookup(

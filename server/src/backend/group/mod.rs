@@ -25,9 +25,6 @@ pub use dialect::{Answer, Dialect, NewAppend, NewEvent, Row, WriteError, Written
 const MAX_GROUP_APPENDS: usize = 1_024;
 /// Most events one transaction takes (an append larger than this goes alone).
 const MAX_GROUP_EVENTS: usize = 8_192;
-/// How often a group is decided again after another process wrote the same ids or versions
-/// between its read and its write (PostgreSQL with several processes).
-const MAX_RACES: u32 = 64;
 
 struct Call {
     tenant: Arc<str>,

@@ -7,11 +7,17 @@
 //!    at the positions after the old head, and notifies the other processes. Positions follow
 //!    commit order because the head row is locked from the moment they are assigned to the
 //!    commit. If another process wrote one of the ids, or one of the versions, between the two,
-//!    a unique constraint refuses the whole statement and the group is decided again.
+//!    a unique constraint refuses the whole statement.
+//!
+//! A group refused that way is decided again under the head lock ([`Dialect::lock`]): one
+//! transaction takes the tenant's head row first, then reads and writes. Every writer of the
+//! tenant's events takes that row before inserting, so nobody can write between this read and
+//! this write, and the second decision stands: an append is refused only by a real conflict.
 
 use fieldstream::core::Timestamp;
-use sqlx::Row as _;
-use sqlx::postgres::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{Postgres, Row as _, Transaction};
 use uuid::Uuid;
 
 use crate::backend::decide::StoredId;
@@ -28,6 +34,8 @@ pub struct PostgresWriter {
     pub pool: PgPool,
     /// This process's subscribers.
     pub notifier: Notifier,
+    /// What this process's notifications carry, so that its listener skips them.
+    pub origin: String,
 }
 
 const LOOKUP: &str = "\
@@ -52,34 +60,75 @@ const WRITE: &str = "\
             $9::bigint[], $10::text[], $11::text[]) \
             AS r(place, id, stream, version, type, schema_version, data, metadata) \
     ) \
-    SELECT base, pg_notify($12, json_build_array($1::text, base + $2)::text)::text AS notified \
+    SELECT base, pg_notify($12, json_build_array($1::text, base + $2, $13::text)::text)::text \
+        AS notified \
     FROM head";
+
+/// Takes (creating it if needed) the tenant's head row lock, held to the transaction's end.
+const LOCK: &str = "\
+    INSERT INTO fieldstream_heads AS h (tenant, position) VALUES ($1, 0) \
+    ON CONFLICT (tenant) DO UPDATE SET position = h.position";
 
 /// SQLSTATE `unique_violation`.
 const UNIQUE_VIOLATION: &str = "23505";
 
+/// A group's connection: one of the pool, on which each statement commits alone, or, after a
+/// race, a transaction holding the tenant's head lock.
+pub struct Session {
+    plain: Option<PoolConnection<Postgres>>,
+    locked: Option<Transaction<'static, Postgres>>,
+}
+
+impl Session {
+    /// Where the group's next statement runs.
+    fn connection(&mut self) -> Result<&mut PgConnection, StoreError> {
+        match (&mut self.locked, &mut self.plain) {
+            (Some(tx), _) => Ok(&mut **tx),
+            (None, Some(connection)) => Ok(&mut **connection),
+            (None, None) => Err(StoreError::Data("the group has no connection".into())),
+        }
+    }
+}
+
 impl Dialect for PostgresWriter {
-    type Session = ();
+    type Session = Session;
     const PER_TENANT: bool = true;
 
-    async fn open(&self) -> Result<(), StoreError> {
+    async fn open(&self) -> Result<Session, StoreError> {
+        // One connection for the group's read and write: one acquisition (and its check).
+        Ok(Session {
+            plain: Some(self.pool.acquire().await?),
+            locked: None,
+        })
+    }
+
+    async fn lock(&self, session: &mut Session, tenant: &str) -> Result<(), StoreError> {
+        if session.locked.is_none() {
+            // Given back first, so that a group never holds two connections of the pool.
+            session.plain = None;
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(LOCK)
+                .bind(tenant.to_owned())
+                .execute(&mut *tx)
+                .await?;
+            session.locked = Some(tx);
+        }
         Ok(())
     }
 
     async fn lookup(
         &self,
-        _session: &mut (),
+        session: &mut Session,
         tenant: &str,
         ids: &[Uuid],
         streams: &[&str],
     ) -> Result<Known, StoreError> {
         let streams: Vec<String> = streams.iter().map(|s| (*s).to_owned()).collect();
-        let rows = sqlx::query(LOOKUP)
+        let query = sqlx::query(LOOKUP)
             .bind(tenant.to_owned())
             .bind(ids.to_vec())
-            .bind(streams)
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(streams);
+        let rows = query.fetch_all(session.connection()?).await?;
         let mut known = Known::default();
         for row in rows {
             let kind: i32 = row.try_get("kind")?;
@@ -101,7 +150,7 @@ impl Dialect for PostgresWriter {
 
     async fn write(
         &self,
-        _session: &mut (),
+        session: &mut Session,
         tenant: &str,
         rows: &[Row<'_>],
         count: u64,
@@ -125,7 +174,7 @@ impl Dialect for PostgresWriter {
             data.push(row.event.data.clone());
             metadata.push(row.event.metadata.clone());
         }
-        let written = sqlx::query(WRITE)
+        let query = sqlx::query(WRITE)
             .bind(tenant.to_owned())
             .bind(signed(count)?)
             .bind(recorded_at.millis())
@@ -138,8 +187,8 @@ impl Dialect for PostgresWriter {
             .bind(data)
             .bind(metadata)
             .bind(CHANNEL)
-            .fetch_one(&self.pool)
-            .await;
+            .bind(self.origin.clone());
+        let written = query.fetch_one(session.connection()?).await;
         match written {
             Ok(row) => Ok(unsigned(row.try_get("base")?, "position")?),
             Err(sqlx::Error::Database(error))
@@ -151,7 +200,10 @@ impl Dialect for PostgresWriter {
         }
     }
 
-    async fn close(&self, _session: ()) -> Result<(), StoreError> {
+    async fn close(&self, session: Session) -> Result<(), StoreError> {
+        if let Some(tx) = session.locked {
+            tx.commit().await?;
+        }
         Ok(())
     }
 

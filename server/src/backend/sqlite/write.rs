@@ -50,6 +50,11 @@ impl Dialect for SqliteWriter {
         })
     }
 
+    async fn lock(&self, _session: &mut Session, _tenant: &str) -> Result<(), StoreError> {
+        // The session's `BEGIN IMMEDIATE` excludes every other writer already.
+        Ok(())
+    }
+
     async fn lookup(
         &self,
         session: &mut Session,
