@@ -60,3 +60,18 @@ function canonical(value) {
 function show(value) {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
+
+/**
+ * Whether `word` stands in `text` as plaintext: somewhere not inside a run of base64 (or
+ * base64url) characters. Ciphertext is base64, and a short word such as a first name turns up
+ * inside random base64 now and then, so a plain `includes` would fail by chance.
+ */
+export function holdsPlaintext(text, word) {
+  const base64 = /[A-Za-z0-9+/=_-]/;
+  for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
+    const before = text[at - 1];
+    const after = text[at + word.length];
+    if (!(before && base64.test(before)) && !(after && base64.test(after))) return true;
+  }
+  return false;
+}

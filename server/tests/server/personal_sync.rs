@@ -162,7 +162,11 @@ async fn a_subject_forgotten_on_one_device_is_forgotten_on_the_server_and_the_ot
 
     let text =
         serde_json::to_string(&all_events(&router, &token("acme", "r", None)).await).unwrap();
-    assert!(!text.contains("Ada") && !text.contains("555-0101") && text.contains("$enc"));
+    assert!(
+        !holds_plaintext(&text, "Ada")
+            && !holds_plaintext(&text, "555-0101")
+            && text.contains("$enc")
+    );
 
     a.forget_subject("c1").await.unwrap();
     assert_eq!(name_of(&a, "d1").await, REDACTED);
@@ -217,7 +221,11 @@ async fn a_subject_forgotten_on_one_device_is_forgotten_on_the_server_and_the_ot
         (3, 1, 1),
         "the events, Bob's sealed key, and Ada forgotten"
     );
-    assert!(export.contains("$enc") && !export.contains("Ada") && !export.contains("Bob"));
+    assert!(
+        export.contains("$enc")
+            && !holds_plaintext(&export, "Ada")
+            && !holds_plaintext(&export, "Bob")
+    );
     let bob_key = get(&router, "/v1/keys/c2", &token("acme", "r", None))
         .await
         .1;
