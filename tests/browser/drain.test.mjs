@@ -18,7 +18,7 @@ after(async () => {
   await server?.close();
 });
 
-test("an offline queue drains in about one IndexedDB transaction per batch", async () => {
+test("an offline queue drains in about one IndexedDB transaction per batch", async (t) => {
   const commands = 100;
   const batchSize = 5;
   const context = await browser.newContext();
@@ -58,6 +58,7 @@ test("an offline queue drains in about one IndexedDB transaction per batch", asy
     return { counts: window.counts, pending: window.store.status().pending };
   });
   const batches = commands / batchSize;
+  t.diagnostic(`${batches} batches: ${JSON.stringify(counted.counts)}`);
   assert.equal(counted.pending, 0);
   // One write per answer (its confirmations with the next push's read), and a few reads per
   // sync round around the drain (the first queue read, the checkpoint, the status), however
