@@ -33,14 +33,18 @@ fn invalid_event(index: usize, message: impl std::fmt::Display) -> AppError {
 }
 
 /// Checks an append body (`{"expectedVersion", "events"}`) against protocol v1 and `limits`.
-pub fn check_append(body: &Value, limits: &Limits) -> Result<CheckedAppend, AppError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| AppError::new(ErrorCode::InvalidJson, "an append must be a JSON object"))?;
+/// The body is taken so that each event moves into its typed form without a copy.
+pub fn check_append(body: Value, limits: &Limits) -> Result<CheckedAppend, AppError> {
+    let Value::Object(mut object) = body else {
+        return Err(AppError::new(
+            ErrorCode::InvalidJson,
+            "an append must be a JSON object",
+        ));
+    };
     let expected = object
-        .get("expectedVersion")
+        .remove("expectedVersion")
         .ok_or_else(|| AppError::new(ErrorCode::InvalidJson, "missing field expectedVersion"))?;
-    let expected: ExpectedVersion = serde_json::from_value(expected.clone()).map_err(|error| {
+    let expected: ExpectedVersion = serde_json::from_value(expected).map_err(|error| {
         AppError::new(ErrorCode::InvalidJson, format!("expectedVersion: {error}"))
     })?;
     if expected
@@ -52,10 +56,12 @@ pub fn check_append(body: &Value, limits: &Limits) -> Result<CheckedAppend, AppE
             format!("expectedVersion is out of range: at most {MAX_COUNTER}"),
         ));
     }
-    let events = object
-        .get("events")
-        .and_then(Value::as_array)
-        .ok_or_else(|| AppError::new(ErrorCode::InvalidJson, "events must be an array"))?;
+    let Some(Value::Array(events)) = object.remove("events") else {
+        return Err(AppError::new(
+            ErrorCode::InvalidJson,
+            "events must be an array",
+        ));
+    };
     if events.is_empty() {
         return Err(AppError::new(
             ErrorCode::InvalidEvent,
@@ -74,8 +80,8 @@ pub fn check_append(body: &Value, limits: &Limits) -> Result<CheckedAppend, AppE
     }
     let mut checked = Vec::with_capacity(events.len());
     let mut ids = HashSet::with_capacity(events.len());
-    for (index, raw) in events.iter().enumerate() {
-        let size = serde_json::to_vec(raw).map_or(usize::MAX, |bytes| bytes.len());
+    for (index, raw) in events.into_iter().enumerate() {
+        let size = compact_size(&raw);
         if size > limits.max_event_bytes {
             return Err(AppError::new(
                 ErrorCode::TooLarge,
@@ -86,7 +92,7 @@ pub fn check_append(body: &Value, limits: &Limits) -> Result<CheckedAppend, AppE
             ));
         }
         let event: ClientEvent =
-            serde_json::from_value(raw.clone()).map_err(|error| invalid_event(index, error))?;
+            serde_json::from_value(raw).map_err(|error| invalid_event(index, error))?;
         event
             .validate()
             .map_err(|error| invalid_event(index, error))?;
@@ -102,6 +108,22 @@ pub fn check_append(body: &Value, limits: &Limits) -> Result<CheckedAppend, AppE
         expected,
         events: checked,
     })
+}
+
+/// The length of `value` written as compact JSON, counted without writing it anywhere.
+fn compact_size(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).map_or(usize::MAX, |()| counter.0)
 }
 
 /// Runs a checked append for `caller` and counts it; a conflict or mismatch is an [`AppError`].
@@ -175,6 +197,10 @@ pub async fn append(
     // Permission before the body, so a forbidden stream is refused whatever the body holds.
     caller.check(&stream)?;
     let JsonBody(body) = body?;
-    let append = check_append(&body, &state.config.limits)?;
+    let append = check_append(body, &state.config.limits)?;
     run_append(&state, &caller, &stream, append).await.map(Json)
 }
+
+#[cfg(test)]
+#[path = "append_tests.rs"]
+mod tests;

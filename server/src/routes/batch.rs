@@ -20,7 +20,7 @@ use crate::state::AppState;
 fn check(
     caller: &Caller,
     state: &AppState,
-    item: &Value,
+    item: Value,
 ) -> Result<(StreamId, CheckedAppend), AppError> {
     let stream = item
         .get("stream")
@@ -50,12 +50,14 @@ fn result_of(outcome: Result<fieldstream::protocol::AppendResponse, AppError>) -
 pub async fn batch(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> Result<Json<BatchResponse>, AppError> {
-    let appends = body
-        .get("appends")
-        .and_then(Value::as_array)
-        .ok_or_else(|| AppError::new(ErrorCode::InvalidJson, "appends must be an array"))?;
+    let Some(Value::Array(appends)) = body.get_mut("appends").map(Value::take) else {
+        return Err(AppError::new(
+            ErrorCode::InvalidJson,
+            "appends must be an array",
+        ));
+    };
     let limit = state.config.limits.max_events_per_append;
     if appends.len() > limit {
         return Err(AppError::new(
@@ -75,7 +77,7 @@ pub async fn batch(
         ));
     }
     let checked: Vec<Result<(StreamId, CheckedAppend), AppError>> = appends
-        .iter()
+        .into_iter()
         .map(|item| check(&caller, &state, item))
         .collect();
     let inputs: Vec<AppendInput<'_>> = checked

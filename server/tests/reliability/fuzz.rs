@@ -205,7 +205,7 @@ fn check_append_never_panics_and_refuses_with_4xx() {
     let limits = Limits::default();
     runner()
         .run(&prop_oneof![append_like(), json_value()], |body| {
-            if let Err(error) = check_append(&body, &limits) {
+            if let Err(error) = check_append(body.clone(), &limits) {
                 let status = error.code().status();
                 prop_assert!((400..500).contains(&status), "{status} for {body}");
             }
