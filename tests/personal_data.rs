@@ -15,6 +15,10 @@ use fieldstream::store::{Commit, EventStore, MemoryStore};
 use personal::{Delivery, DeliveryCommand, DeliveryProjection, book};
 use serde_json::{Value, json};
 
+#[path = "shared/plaintext.rs"]
+mod plaintext;
+use plaintext::holds_plaintext;
+
 fn run<F: std::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)
 }
@@ -29,18 +33,6 @@ fn engine(store: MemoryStore) -> Engine<MemoryStore> {
 }
 
 /// Everything the store holds of events, outbox and snapshots, as JSON text.
-/// Whether `word` stands in `text` as plaintext: somewhere not inside a run of base64 (or
-/// base64url) characters. Ciphertext is base64, and a short word such as a first name turns up
-/// inside random base64 now and then, so a plain `contains` would fail by chance.
-pub fn holds_plaintext(text: &str, word: &str) -> bool {
-    let base64 = |c: char| c.is_ascii_alphanumeric() || "+/=_-".contains(c);
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        !before.is_some_and(base64) && !after.is_some_and(base64)
-    })
-}
-
 async fn raw(store: &MemoryStore) -> String {
     let events: Vec<_> = store
         .read_all(0, 1000)

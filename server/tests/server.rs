@@ -3,6 +3,8 @@
 //! PostgreSQL tests need `FIELDSTREAM_TEST_POSTGRES_URL` (run them through
 //! `scripts/with-postgres.sh cargo test -p fieldstream-server`); they fail without it.
 
+#[path = "../../tests/shared/plaintext.rs"]
+mod plaintext;
 #[path = "server/support.rs"]
 mod support;
 

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::keys::{call, keys};
 use crate::personal_sync::{Delivery, book, device, name_of};
+use crate::plaintext::holds_plaintext;
 use crate::support::*;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_fieldstream-server");

@@ -20,6 +20,7 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 
+use crate::plaintext::holds_plaintext;
 use crate::support::*;
 
 #[path = "../../../tests/personal/mod.rs"]
