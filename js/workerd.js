@@ -8,6 +8,4 @@ import { makeError } from "./errors.js";
 initSync({ module: wasm });
 setErrorFactory(makeError);
 
-export * from "../pkg/fieldstream.js";
-export * from "./errors.js";
-export { open, Store, REDACTED } from "./api.js";
+export * from "./public.js";
