@@ -415,7 +415,9 @@ export declare class Store {
 /** Opens a store. Rejects with a `ValidationError` naming a bad option. */
 export declare function open(options?: OpenOptions): Promise<Store>;
 
-/** The base of every fieldstream error. */
+/** The base of every fieldstream error. A `FieldstreamError` of code `"internal"` reports a bug
+ * in fieldstream itself (a Rust panic): every call in flight rejects with it, and so does every
+ * later call, until the page or process starts again. */
 export declare class FieldstreamError extends Error {
   constructor(message: string, code?: string, options?: ErrorOptions);
   /** A stable machine code. */
