@@ -15,6 +15,7 @@ pub mod personal;
 pub mod projection;
 pub mod runtime;
 pub mod snapshot;
+pub mod storage;
 pub mod stream;
 pub mod testing;
 pub mod upcast;

@@ -13,9 +13,9 @@ use super::records::{MAX_KEY_NUMBER, from_body, number, stored_event, stream_ran
 use super::schema::{BY_SEQ, EVENTS, OUTBOX};
 use super::writer::failed;
 use super::{IndexedDbStore, page_limit};
+use crate::core::storage::queue::{checked, found, log_page};
 use crate::core::{EventEnvelope, OutboxEntry, Result};
 use crate::store::QueuedCommand;
-use crate::store::queue::{checked, found, log_page};
 
 fn read_failed(error: idb::Error) -> crate::core::Error {
     failed("reading the outbox", &error)
