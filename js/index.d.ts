@@ -415,6 +415,20 @@ export declare class Store {
 /** Opens a store. Rejects with a `ValidationError` naming a bad option. */
 export declare function open(options?: OpenOptions): Promise<Store>;
 
+/** The codes of the errors fieldstream itself reports (a `DomainError` carries the domain's own
+ * code instead). */
+export type ErrorCode =
+  | "conflict"
+  | "invalid_input"
+  | "not_found"
+  | "storage"
+  | "storage_full"
+  | "codec"
+  | "network"
+  | "unauthorized"
+  | "crypto"
+  | "internal";
+
 /** The base of every fieldstream error. A `FieldstreamError` of code `"internal"` reports a bug
  * in fieldstream itself (a Rust panic): every call in flight rejects with it, and so does every
  * later call, until the page or process starts again. */

@@ -68,7 +68,34 @@ pub enum Error {
     Crypto(String),
 }
 
+/// Every kind of error fieldstream reports, as `(code, class)`: the stable machine code, and the
+/// name of the error class it becomes in JavaScript (`code` `domain` stands for the domain's own
+/// codes; `internal` is a panic, reported by the bindings). The package's `js/errors.js` and the
+/// `ErrorCode` type of `js/index.d.ts` are checked against this table (`tests/error_table.rs`).
+pub const ERROR_KINDS: &[(&str, &str)] = &[
+    ("domain", "DomainError"),
+    ("conflict", "ConflictError"),
+    ("invalid_input", "ValidationError"),
+    ("not_found", "NotFoundError"),
+    ("storage", "StorageError"),
+    ("storage_full", "StorageError"),
+    ("codec", "CodecError"),
+    ("network", "NetworkError"),
+    ("unauthorized", "UnauthorizedError"),
+    ("crypto", "CryptoError"),
+    ("internal", "FieldstreamError"),
+];
+
 impl Error {
+    /// The name of the class this error becomes in JavaScript (from [`ERROR_KINDS`]).
+    pub fn class_name(&self) -> &'static str {
+        let code = self.code();
+        ERROR_KINDS
+            .iter()
+            .find(|(kind, _)| *kind == code)
+            .map_or("FieldstreamError", |(_, class)| class)
+    }
+
     /// The stable machine code of this error.
     pub fn code(&self) -> &'static str {
         match self {
