@@ -17,14 +17,22 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[wasm_bindgen_test]
-async fn indexeddb_store_passes_the_conformance_suite() {
-    conformance::run_all(|| async {
-        IndexedDbStore::open(&fresh_name("conformance"))
-            .await
-            .unwrap()
-    })
-    .await;
+/// The conformance suite on `IndexedDbStore` in a page, one test per case.
+mod suite {
+    use super::*;
+
+    macro_rules! indexeddb_store_cases {
+        ($($name:ident),* $(,)?) => {$(
+            #[wasm_bindgen_test]
+            async fn $name() {
+                conformance::run_case(stringify!($name), || async {
+                    IndexedDbStore::open(&fresh_name("conformance")).await.unwrap()
+                })
+                .await;
+            }
+        )*};
+    }
+    conformance::each_case!(indexeddb_store_cases);
 }
 
 #[wasm_bindgen_test]
