@@ -73,7 +73,7 @@ fn index_d_ts_declares_the_tables_classes_and_codes() {
 
 #[test]
 fn every_error_variant_has_a_row_in_the_table() {
-    use fieldstream::core::{DomainError, Error, ExpectedVersion};
+    use fieldstream::core::{DomainError, Error, ExpectedVersion, Thrown};
     let errors = [
         Error::Conflict {
             stream: "s".into(),
@@ -89,6 +89,11 @@ fn every_error_variant_has_a_row_in_the_table() {
         Error::Network(String::new()),
         Error::Unauthorized(String::new()),
         Error::Crypto(String::new()),
+        Error::Thrown(Thrown {
+            what: "Order.decide".into(),
+            description: "Error: boom".into(),
+            handle: 1,
+        }),
     ];
     for error in errors {
         assert!(

@@ -25,6 +25,20 @@ impl DomainError {
     }
 }
 
+/// What the app's own code (a `decide`, `evolve`, `apply` or upcaster written in the host
+/// language) threw: described for people and dead letters, with the handle under which the
+/// bindings keep the thrown value itself, so that they can hand the very same value back to the
+/// caller (the core never sees it, and the error stays `Send` and `Sync`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thrown {
+    /// Which function threw, such as `Order.decide`.
+    pub what: String,
+    /// A one-line description of the thrown value.
+    pub description: String,
+    /// The bindings' handle of the thrown value.
+    pub handle: u64,
+}
+
 /// Every error fieldstream reports.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -56,6 +70,9 @@ pub enum Error {
     /// A value could not be encoded or decoded.
     #[error("codec error: {0}")]
     Codec(String),
+    /// The app's own code threw (code `codec`, like a value it could not read).
+    #[error("{} threw: {}", .0.what, .0.description)]
+    Thrown(Thrown),
     /// The sync server could not be reached, or did not answer, after every retry.
     #[error("network error: {0}")]
     Network(String),
@@ -105,7 +122,7 @@ impl Error {
             Error::InvalidInput(_) => "invalid_input",
             Error::Storage(_) => "storage",
             Error::StorageFull(_) => "storage_full",
-            Error::Codec(_) => "codec",
+            Error::Codec(_) | Error::Thrown(_) => "codec",
             Error::Network(_) => "network",
             Error::Unauthorized(_) => "unauthorized",
             Error::Crypto(_) => "crypto",

@@ -25,7 +25,7 @@ pub use aggregate::{
     Aggregate, AggregateHandler, ConflictPolicy, DEFAULT_SNAPSHOT_EVERY, State, handler_for,
 };
 pub use engine::{Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded};
-pub use error::{DomainError, ERROR_KINDS, Error, Result};
+pub use error::{DomainError, ERROR_KINDS, Error, Result, Thrown};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};
 pub use idempotency::{
     CommandOutcome, DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyUpdate,
