@@ -4,13 +4,15 @@
 // commands race on one stream: each must end booked or refused by the domain (`sold_out`),
 // none in a ConflictError, and the server's stream must hold each booking once, versions 1, 2…
 // without a gap. With `conflictRetry: { maxMs: 0 }` the same race does end in ConflictErrors,
-// which shows that the bookings really collided.
+// which shows that the bookings really collided. The last test runs the race from Node.js: two
+// remote stores, as two server processes would hold.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../browser/harness.mjs";
 import { workerdEntry, workerdModules } from "./workerd.mjs";
-import { checkShowStream } from "./show.mjs";
+import * as lib from "fieldstream";
+import { checkShowStream, showAggregate } from "./show.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -118,5 +120,37 @@ test("the same race with conflictRetry { maxMs: 0 } ends in ConflictErrors, and 
   const booked = answers.filter((a) => a.outcome === "booked");
   const events = await serverStream("Show-matinee");
   assert.ok(events.length <= capacity);
+  assert.deepEqual(checkShowStream(events).toSorted(), booked.map((a) => a.seat).toSorted());
+});
+
+test("50 concurrent bookings from two Node.js remote stores: each booked or sold out, never a ConflictError", async () => {
+  const capacity = 20;
+  let conflicts = 0;
+  const onConflict = () => {
+    conflicts += 1;
+    return "rebase";
+  };
+  const stores = await Promise.all([0, 1].map(() => lib.open({
+    storage: "remote",
+    sync: { url: server.origin },
+    aggregates: { Show: showAggregate(lib.DomainError, { capacity, onConflict }) },
+  })));
+  const answers = await Promise.all(Array.from({ length: 50 }, async (_, n) => {
+    const seat = `s${n}`;
+    try {
+      const result = await stores[n % 2].execute("Show", "premiere", { type: "BookSeat", seat, by: "node" });
+      return { outcome: "booked", seat, version: result.version };
+    } catch (error) {
+      if (error instanceof lib.DomainError) return { outcome: "refused", code: error.code };
+      return { outcome: "failed", name: error?.name, code: error?.code, message: String(error?.message ?? error) };
+    }
+  }));
+  await Promise.all(stores.map((store) => store.close()));
+  assert.deepEqual(answers.filter((a) => a.outcome === "failed"), [], "no command failed");
+  const booked = answers.filter((a) => a.outcome === "booked");
+  assert.equal(booked.length, capacity);
+  assert.deepEqual([...new Set(answers.filter((a) => a.outcome === "refused").map((a) => a.code))], ["sold_out"]);
+  assert.ok(conflicts > 0, "the bookings collided and were decided again");
+  const events = await serverStream("Show-premiere");
   assert.deepEqual(checkShowStream(events).toSorted(), booked.map((a) => a.seat).toSorted());
 });
