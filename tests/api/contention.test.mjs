@@ -4,8 +4,8 @@
 // commands race on one stream: each must end booked or refused by the domain (`sold_out`),
 // none in a ConflictError, and the server's stream must hold each booking once, versions 1, 2…
 // without a gap. With `conflictRetry: { maxMs: 0 }` the same race does end in ConflictErrors,
-// which shows that the bookings really collided. The last test runs the race from Node.js: two
-// remote stores, as two server processes would hold.
+// which shows that the bookings really collided. The last tests run the race from Node.js: two
+// remote stores, as two server processes would hold, and one memory store.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -153,4 +153,20 @@ test("50 concurrent bookings from two Node.js remote stores: each booked or sold
   assert.ok(conflicts > 0, "the bookings collided and were decided again");
   const events = await serverStream("Show-premiere");
   assert.deepEqual(checkShowStream(events).toSorted(), booked.map((a) => a.seat).toSorted());
+});
+
+test("50 concurrent bookings on one Node.js memory store: each booked or sold out", async () => {
+  const capacity = 20;
+  const store = await lib.open({ storage: "memory", aggregates: { Show: showAggregate(lib.DomainError, { capacity }) } });
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, n) =>
+    store.execute("Show", "encore", { type: "BookSeat", seat: `s${n}`, by: "node" }, n % 2 ? {} : { idempotencyKey: `encore-${n}` })
+      .then((result) => ({ outcome: "booked", seat: `s${n}`, version: result.version }))
+      .catch((error) => (error instanceof lib.DomainError ? { outcome: "refused", code: error.code } : { outcome: "failed", message: String(error) }))));
+  assert.deepEqual(answers.filter((a) => a.outcome === "failed"), []);
+  const booked = answers.filter((a) => a.outcome === "booked");
+  assert.equal(booked.length, capacity);
+  assert.deepEqual([...new Set(answers.filter((a) => a.outcome === "refused").map((a) => a.code))], ["sold_out"]);
+  const history = await store.history("Show", "encore");
+  assert.deepEqual(checkShowStream(history).toSorted(), booked.map((a) => a.seat).toSorted());
+  await store.close();
 });
