@@ -4,6 +4,7 @@
 // only when called, so the entries can load the module first.
 import { WasmStore } from "../pkg/fieldstream.js";
 import { ValidationError } from "./errors.js";
+import { guarded } from "./panic.js";
 import { startSync } from "./sync.js";
 
 /** What a personal field of a forgotten subject reads as, on every read path. */
@@ -12,7 +13,7 @@ export const REDACTED = "[redacted]";
 /** Opens a store; see `OpenOptions` in index.d.ts for every option. */
 export async function open(options) {
   const normalized = await deriveKeyStoreKey(normalize(options));
-  const inner = await WasmStore.open(normalized);
+  const inner = await guarded(() => WasmStore.open(normalized));
   const storage = normalized?.storage ?? (typeof indexedDB === "undefined" ? "memory" : "indexeddb");
   const changes = new Changes(storage === "indexeddb" ? normalized?.name ?? "fieldstream" : null);
   const client = inner.syncClient();
@@ -95,7 +96,7 @@ export class Store {
   }
 
   async execute(aggregate, id, command, options) {
-    const result = await this.#inner.execute(aggregate, id, command, options);
+    const result = await guarded(() => this.#inner.execute(aggregate, id, command, options));
     if (!result.deduplicated) {
       this.#driver?.kick();
       this.#changes.emit({ stream: result.stream });
@@ -104,23 +105,23 @@ export class Store {
   }
 
   load(aggregate, id) {
-    return this.#inner.load(aggregate, id);
+    return guarded(() => this.#inner.load(aggregate, id));
   }
 
   stateAt(aggregate, id, version) {
-    return this.#inner.stateAt(aggregate, id, version);
+    return guarded(() => this.#inner.stateAt(aggregate, id, version));
   }
 
   history(aggregate, id) {
-    return this.#inner.history(aggregate, id);
+    return guarded(() => this.#inner.history(aggregate, id));
   }
 
   get(name, key) {
-    return this.#inner.get(name, key);
+    return guarded(() => this.#inner.get(name, key));
   }
 
   query(name, spec) {
-    return this.#inner.query(name, spec);
+    return guarded(() => this.#inner.query(name, spec));
   }
 
   /** Calls `callback` now and on every change; returns a function that stops it. */
@@ -139,19 +140,19 @@ export class Store {
   /** Where each projection (read model) stands: mode, version, position, lag, rebuild
    * progress, whether it stopped, its dead letters and a retry it waits for. */
   projections() {
-    return this.#inner.projections();
+    return guarded(() => this.#inner.projections());
   }
 
   /** Processes the events projection `name` failed on again and resumes it (a rebuild when
    * some were skipped); resolves to its status. */
   retryProjection(name) {
-    return this.#inner.retryProjection(name);
+    return guarded(() => this.#inner.retryProjection(name));
   }
 
   /** Passes over the dead-lettered event `eventId` of projection `name` and resumes it;
    * resolves to its status. */
   skipDeadLetter(name, eventId) {
-    return this.#inner.skipDeadLetter(name, eventId);
+    return guarded(() => this.#inner.skipDeadLetter(name, eventId));
   }
 
   /** Calls `listener()` when projections may have changed state (progress, a failure, a
@@ -177,21 +178,21 @@ export class Store {
 
   /** Runs sync now (it also runs by itself) and resolves to what it did. */
   sync() {
-    return this.#driver ? this.#driver.sync() : this.#inner.sync();
+    return guarded(() => (this.#driver ? this.#driver.sync() : this.#inner.sync()));
   }
 
   rejected() {
-    return this.#inner.rejected();
+    return guarded(() => this.#inner.rejected());
   }
 
   dismissRejected(commandId) {
-    return this.#inner.dismissRejected(commandId);
+    return guarded(() => this.#inner.dismissRejected(commandId));
   }
 
   /** Forgets data subject `subject` here and, with the `sync` option, on the server; then
    * tells `onChange` listeners to read again (the aggregates now show it redacted). */
   async forgetSubject(subject) {
-    await this.#inner.forgetSubject(subject);
+    await guarded(() => this.#inner.forgetSubject(subject));
     this.#changes.emit({});
   }
 
@@ -199,7 +200,7 @@ export class Store {
     this.#driver?.stop();
     this.#changes.clear();
     this.#projectionListeners.clear();
-    return this.#inner.close();
+    return guarded(() => this.#inner.close());
   }
 }
 

@@ -1,6 +1,5 @@
-// Hand-written types of the fieldstream package's public API. The WebAssembly bindings' own
-// generated types (the older `Engine` class) are re-exported as they are.
-export * from "../pkg/fieldstream.js";
+// Hand-written types of the fieldstream package's public API: every name an entry exports is
+// declared here, and nothing else (the WebAssembly bindings stay internal).
 
 /** A JSON value: what commands, event payloads, states and documents are made of. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -437,33 +436,26 @@ export declare class Store {
   close(): Promise<void>;
 }
 
-/** Decides when an engine's `SyncClient` syncs: network changes, timers, the live feed, one
- * syncing tab per database. `open({ sync })` starts one by itself. */
-export interface SyncDriver {
-  status(): SyncStatus;
-  onStatus(listener: (status: SyncStatus) => void): () => void;
-  sync(): Promise<SyncReport>;
-  /** Tells the syncing tab that a command waits. */
-  kick(): Promise<void>;
-  stop(): void;
-}
-
-/** Starts a sync driver for `client` (from the older `Engine.connect`). */
-export declare function startSync(client: import("../pkg/fieldstream.js").SyncClient, options: {
-  name: string;
-  url: string;
-  token?: TokenProvider;
-  live?: boolean;
-  pollMs?: number;
-  retryMs?: number;
-  maxRetryMs?: number;
-  afterRound?: () => void;
-}): SyncDriver;
-
 /** Opens a store. Rejects with a `ValidationError` naming a bad option. */
 export declare function open(options?: OpenOptions): Promise<Store>;
 
-/** The base of every fieldstream error. */
+/** The codes of the errors fieldstream itself reports (a `DomainError` carries the domain's own
+ * code instead). */
+export type ErrorCode =
+  | "conflict"
+  | "invalid_input"
+  | "not_found"
+  | "storage"
+  | "storage_full"
+  | "codec"
+  | "network"
+  | "unauthorized"
+  | "crypto"
+  | "internal";
+
+/** The base of every fieldstream error. A `FieldstreamError` of code `"internal"` reports a bug
+ * in fieldstream itself (a Rust panic): every call in flight rejects with it, and so does every
+ * later call, until the page or process starts again. */
 export declare class FieldstreamError extends Error {
   constructor(message: string, code?: string, options?: ErrorOptions);
   /** A stable machine code. */

@@ -2,12 +2,12 @@
 // that forbid compiling WebAssembly from bytes): the .wasm is imported as a module, which the
 // runtime compiles at deploy time, and instantiated synchronously.
 import wasm from "../pkg/fieldstream_bg.wasm";
-import { initSync, setErrorFactory } from "../pkg/fieldstream.js";
+import { initSync, setErrorFactory, setPanicHandler } from "../pkg/fieldstream.js";
 import { makeError } from "./errors.js";
+import { reportPanic } from "./panic.js";
 
 initSync({ module: wasm });
 setErrorFactory(makeError);
+setPanicHandler(reportPanic);
 
-export * from "../pkg/fieldstream.js";
-export * from "./errors.js";
-export { open, Store, REDACTED } from "./api.js";
+export * from "./public.js";

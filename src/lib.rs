@@ -10,6 +10,7 @@
 //! - [`example`]: the reference Order domain used by tests, examples and the demo.
 //! - `js` (wasm32 only): the WebAssembly bindings.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod core;
 pub mod example;

@@ -6,9 +6,26 @@ mod conformance;
 
 use fieldstream::store::MemoryStore;
 
-#[test]
-fn memory_store_passes_the_conformance_suite() {
-    futures::executor::block_on(conformance::run_all(|| async { MemoryStore::new() }));
+/// The conformance suite on `MemoryStore`, one test per case.
+mod suite {
+    use super::*;
+
+    macro_rules! memory_store_cases {
+        ($($name:ident),* $(,)?) => {$(
+            #[test]
+            fn $name() {
+                futures::executor::block_on(conformance::run_case(stringify!($name), || async {
+                    MemoryStore::new()
+                }));
+            }
+        )*};
+    }
+    conformance::each_case!(memory_store_cases);
+
+    #[test]
+    fn every_case_has_a_test() {
+        conformance::every_case_has_a_test::<MemoryStore>();
+    }
 }
 
 #[test]

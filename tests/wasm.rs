@@ -14,9 +14,19 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-#[wasm_bindgen_test]
-async fn memory_store_passes_the_conformance_suite() {
-    conformance::run_all(|| async { MemoryStore::new() }).await;
+/// The conformance suite on `MemoryStore` compiled to wasm, one test per case.
+mod suite {
+    use super::*;
+
+    macro_rules! memory_store_cases {
+        ($($name:ident),* $(,)?) => {$(
+            #[wasm_bindgen_test]
+            async fn $name() {
+                conformance::run_case(stringify!($name), || async { MemoryStore::new() }).await;
+            }
+        )*};
+    }
+    conformance::each_case!(memory_store_cases);
 }
 
 #[wasm_bindgen_test]

@@ -6,6 +6,8 @@
 mod conformance;
 #[path = "web/fixtures.rs"]
 mod fixtures;
+#[path = "web/upgrade.rs"]
+mod upgrade;
 
 use fieldstream::core::{EngineConfig, ExecuteOptions};
 use fieldstream::example::{Order, OrderCommand, OrderStatus};
@@ -15,14 +17,22 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[wasm_bindgen_test]
-async fn indexeddb_store_passes_the_conformance_suite() {
-    conformance::run_all(|| async {
-        IndexedDbStore::open(&fresh_name("conformance"))
-            .await
-            .unwrap()
-    })
-    .await;
+/// The conformance suite on `IndexedDbStore` in a page, one test per case.
+mod suite {
+    use super::*;
+
+    macro_rules! indexeddb_store_cases {
+        ($($name:ident),* $(,)?) => {$(
+            #[wasm_bindgen_test]
+            async fn $name() {
+                conformance::run_case(stringify!($name), || async {
+                    IndexedDbStore::open(&fresh_name("conformance")).await.unwrap()
+                })
+                .await;
+            }
+        )*};
+    }
+    conformance::each_case!(indexeddb_store_cases);
 }
 
 #[wasm_bindgen_test]
@@ -242,32 +252,6 @@ async fn other_stores_hear_of_commits_without_polling() {
     assert_eq!(receive.next().await, Some(1));
     assert_eq!(receive.next().await, Some(2));
     assert_eq!(listener.read_all(0, 10).await.unwrap().len(), 2);
-}
-
-#[wasm_bindgen_test]
-async fn a_layout_1_database_is_migrated_in_place_without_being_blocked() {
-    let name = fresh_name("upgrade");
-    let old_connection = fixtures::make_layout_1_database(&name, 3).await;
-    let store = IndexedDbStore::open(&name).await.unwrap();
-    let events = store.read_all(0, 100).await.unwrap();
-    assert_eq!(events.len(), 3);
-    assert_eq!(events[2].event.version, 3);
-    let engine = order_engine(store.clone());
-    let loaded = engine.load::<Order>("legacy").await.unwrap();
-    assert_eq!(
-        (loaded.version, loaded.state.status),
-        (3, OrderStatus::Shipped)
-    );
-    fixtures::assert_ids_backfilled(&name, &events).await;
-    let legacy = fieldstream::core::StreamId::parse("Order-legacy").unwrap();
-    let waiting = store.read_outbox_of(&[legacy]).await.unwrap();
-    let commands: Vec<&str> = waiting.iter().map(|e| e.command_id.as_str()).collect();
-    assert_eq!(
-        commands,
-        vec!["cmd-ship"],
-        "the outbox is indexed by stream"
-    );
-    drop(old_connection);
 }
 
 #[wasm_bindgen_test]

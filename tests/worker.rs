@@ -22,10 +22,22 @@ fn there_is_no_window_here() {
     assert!(js_sys::Reflect::has(&global, &"indexedDB".into()).unwrap());
 }
 
-#[wasm_bindgen_test]
-async fn indexeddb_store_passes_the_conformance_suite_in_a_worker() {
-    conformance::run_all(|| async { IndexedDbStore::open(&fresh_name("worker")).await.unwrap() })
-        .await;
+/// The conformance suite on `IndexedDbStore` in a dedicated worker, one test per case.
+mod suite {
+    use super::*;
+
+    macro_rules! indexeddb_store_cases {
+        ($($name:ident),* $(,)?) => {$(
+            #[wasm_bindgen_test]
+            async fn $name() {
+                conformance::run_case(stringify!($name), || async {
+                    IndexedDbStore::open(&fresh_name("worker")).await.unwrap()
+                })
+                .await;
+            }
+        )*};
+    }
+    conformance::each_case!(indexeddb_store_cases);
 }
 
 #[wasm_bindgen_test]

@@ -25,6 +25,20 @@ impl DomainError {
     }
 }
 
+/// What the app's own code (a `decide`, `evolve`, `apply` or upcaster written in the host
+/// language) threw: described for people and dead letters, with the handle under which the
+/// bindings keep the thrown value itself, so that they can hand the very same value back to the
+/// caller (the core never sees it, and the error stays `Send` and `Sync`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thrown {
+    /// Which function threw, such as `Order.decide`.
+    pub what: String,
+    /// A one-line description of the thrown value.
+    pub description: String,
+    /// The bindings' handle of the thrown value.
+    pub handle: u64,
+}
+
 /// Every error fieldstream reports.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -56,6 +70,9 @@ pub enum Error {
     /// A value could not be encoded or decoded.
     #[error("codec error: {0}")]
     Codec(String),
+    /// The app's own code threw (code `codec`, like a value it could not read).
+    #[error("{} threw: {}", .0.what, .0.description)]
+    Thrown(Thrown),
     /// The sync server could not be reached, or did not answer, after every retry.
     #[error("network error: {0}")]
     Network(String),
@@ -68,7 +85,34 @@ pub enum Error {
     Crypto(String),
 }
 
+/// Every kind of error fieldstream reports, as `(code, class)`: the stable machine code, and the
+/// name of the error class it becomes in JavaScript (`code` `domain` stands for the domain's own
+/// codes; `internal` is a panic, reported by the bindings). The package's `js/errors.js` and the
+/// `ErrorCode` type of `js/index.d.ts` are checked against this table (`tests/error_table.rs`).
+pub const ERROR_KINDS: &[(&str, &str)] = &[
+    ("domain", "DomainError"),
+    ("conflict", "ConflictError"),
+    ("invalid_input", "ValidationError"),
+    ("not_found", "NotFoundError"),
+    ("storage", "StorageError"),
+    ("storage_full", "StorageError"),
+    ("codec", "CodecError"),
+    ("network", "NetworkError"),
+    ("unauthorized", "UnauthorizedError"),
+    ("crypto", "CryptoError"),
+    ("internal", "FieldstreamError"),
+];
+
 impl Error {
+    /// The name of the class this error becomes in JavaScript (from [`ERROR_KINDS`]).
+    pub fn class_name(&self) -> &'static str {
+        let code = self.code();
+        ERROR_KINDS
+            .iter()
+            .find(|(kind, _)| *kind == code)
+            .map_or("FieldstreamError", |(_, class)| class)
+    }
+
     /// The stable machine code of this error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -78,7 +122,7 @@ impl Error {
             Error::InvalidInput(_) => "invalid_input",
             Error::Storage(_) => "storage",
             Error::StorageFull(_) => "storage_full",
-            Error::Codec(_) => "codec",
+            Error::Codec(_) | Error::Thrown(_) => "codec",
             Error::Network(_) => "network",
             Error::Unauthorized(_) => "unauthorized",
             Error::Crypto(_) => "crypto",

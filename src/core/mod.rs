@@ -15,6 +15,7 @@ pub mod personal;
 pub mod projection;
 pub mod runtime;
 pub mod snapshot;
+pub mod storage;
 pub mod stream;
 pub mod testing;
 pub mod upcast;
@@ -26,7 +27,7 @@ pub use aggregate::{
 pub use engine::{
     ConflictRetry, Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded,
 };
-pub use error::{DomainError, Error, Result};
+pub use error::{DomainError, ERROR_KINDS, Error, Result, Thrown};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};
 pub use idempotency::{
     CommandOutcome, DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyUpdate,

@@ -1,16 +1,8 @@
 //! Errors as JavaScript sees them: real `Error` objects with a `name` and a stable `code`.
 //!
-//! | Rust error | JS `name` | JS `code` |
-//! |---|---|---|
-//! | `Domain` | `DomainError` | the domain's own code |
-//! | `Conflict` | `ConflictError` | `conflict` (plus `stream`, `expected`, `actual`) |
-//! | `InvalidInput` | `ValidationError` | `invalid_input` |
-//! | `NotFound` | `NotFoundError` | `not_found` |
-//! | `Storage`, `StorageFull` | `StorageError` | `storage`, `storage_full` |
-//! | `Codec` | `CodecError` | `codec` |
-//! | `Network` | `NetworkError` | `network` |
-//! | `Unauthorized` | `UnauthorizedError` | `unauthorized` |
-//! | `Crypto` | `CryptoError` | `crypto` |
+//! Each error's class and code come from the core's table,
+//! [`ERROR_KINDS`](crate::core::ERROR_KINDS); a domain refusal keeps the domain's own code, and
+//! a conflict carries `stream`, `expected` and `actual` too.
 //!
 //! The package's JS layer registers its error classes through `setErrorFactory`, and errors
 //! are then instances of them (`err instanceof ConflictError`); before that they are plain
@@ -34,21 +26,6 @@ thread_local! {
 #[wasm_bindgen(js_name = setErrorFactory)]
 pub fn set_error_factory(factory: Function) {
     FACTORY.with(|slot| *slot.borrow_mut() = Some(factory));
-}
-
-/// The JS `name` of an error's class.
-pub fn error_name(error: &Error) -> &'static str {
-    match error {
-        Error::Domain(_) => "DomainError",
-        Error::Conflict { .. } => "ConflictError",
-        Error::InvalidInput(_) => "ValidationError",
-        Error::NotFound(_) => "NotFoundError",
-        Error::Storage(_) | Error::StorageFull(_) => "StorageError",
-        Error::Codec(_) => "CodecError",
-        Error::Network(_) => "NetworkError",
-        Error::Unauthorized(_) => "UnauthorizedError",
-        Error::Crypto(_) => "CryptoError",
-    }
 }
 
 /// Converts an error into a JS error with `name`, `code` and the variant's details, or into the
@@ -77,7 +54,7 @@ pub fn to_js_error(error: Error) -> JsValue {
         set(&details, "expected", &expected);
         set(&details, "actual", &JsValue::from_f64(*actual as f64));
     }
-    let name = JsValue::from_str(error_name(&error));
+    let name = JsValue::from_str(error.class_name());
     let message = JsValue::from_str(&message);
     let made = FACTORY.with(|slot| {
         let factory = slot.borrow().clone()?;
@@ -90,7 +67,7 @@ pub fn to_js_error(error: Error) -> JsValue {
         return made;
     }
     let js_error = js_sys::Error::new(&message.as_string().unwrap_or_default());
-    js_error.set_name(error_name(&error));
+    js_error.set_name(error.class_name());
     let _ = Object::assign(&js_error, &details);
     js_error.into()
 }

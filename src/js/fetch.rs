@@ -10,10 +10,12 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::core::StreamId;
 use crate::protocol::{
-    AppendRequest, BatchRequest, BatchResponse, ConflictResponse, ErrorBody, ErrorCode, EventsPage,
+    AppendRequest, BatchRequest, BatchResponse, ConflictResponse, ErrorCode, EventsPage,
     ForgottenPage, PutKeys, ServerLimits, StreamPage, SubjectKeys,
 };
-use crate::sync::{AppendAnswer, StreamTransport, TraceParent, Transport, TransportError};
+use crate::sync::{
+    AppendAnswer, StreamTransport, TraceParent, Transport, TransportError, decode_answer,
+};
 
 /// Calls a `fieldstream-server` at `base_url` through `fetch`.
 pub struct FetchTransport {
@@ -85,7 +87,7 @@ impl FetchTransport {
             (401, ..) if self.token.is_some() => self.send(method, path, body, true, trace).await?,
             answer => answer,
         };
-        decode(status, &text, retry_after)
+        decode_answer(status, text.as_bytes(), retry_after)
     }
 
     /// One request: its status, body and `Retry-After` seconds.
@@ -181,31 +183,6 @@ fn timeout_signal(global: &JsValue, timeout_ms: u32) -> Option<JsValue> {
     timeout
         .call1(&abort_signal, &JsValue::from(timeout_ms))
         .ok()
-}
-
-/// Reads an answer by its status, as protocol v1 defines them.
-fn decode<T: DeserializeOwned>(
-    status: u16,
-    text: &str,
-    retry_after_secs: Option<u64>,
-) -> Result<T, TransportError> {
-    match status {
-        200 => serde_json::from_str(text)
-            .map_err(|error| TransportError::Unknown(format!("unreadable answer: {error}"))),
-        401 => Err(TransportError::Unauthorized(text.to_owned())),
-        // The body did not reach the server in time: nothing was written; send it again.
-        408 => Err(TransportError::Unknown("the request timed out".into())),
-        429 => Err(TransportError::RateLimited {
-            retry_after_ms: retry_after_secs.unwrap_or(1) * 1_000,
-        }),
-        400..=499 => match serde_json::from_str::<ErrorBody>(text) {
-            Ok(body) => Err(TransportError::Refused(body)),
-            Err(_) => Err(TransportError::Unknown(format!(
-                "status {status} without an error body"
-            ))),
-        },
-        _ => Err(TransportError::Unknown(format!("status {status}"))),
-    }
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String, TransportError> {
@@ -317,7 +294,7 @@ impl StreamTransport for FetchTransport {
                 }
             }
         }
-        decode(status, &text, retry_after).map(AppendAnswer::Appended)
+        decode_answer(status, text.as_bytes(), retry_after).map(AppendAnswer::Appended)
     }
 
     async fn pause(&self, millis: u64) {

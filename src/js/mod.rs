@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod fetch;
 mod fields;
+mod panic;
 mod store;
 mod sync_client;
 

@@ -53,7 +53,7 @@ pub use remote::{RemoteConfig, RemoteStore};
 pub use retry::RATE_LIMITED_WAITS;
 pub use status::{Progress, StatusObserver, SyncPhase, SyncStatus};
 pub use trace::TraceParent;
-pub use transport::{AppendAnswer, StreamTransport, Transport, TransportError};
+pub use transport::{AppendAnswer, StreamTransport, Transport, TransportError, decode_answer};
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -2,6 +2,8 @@
 //! code and the deterministic simulation (the server's router in-process) can each provide one.
 //! [`StreamTransport`] is the same for the remote store's per-stream reads and appends.
 
+use serde::de::DeserializeOwned;
+
 use super::TraceParent;
 use crate::core::StreamId;
 use crate::protocol::{
@@ -27,6 +29,36 @@ pub enum TransportError {
     },
     /// Another `4xx` for the whole request: nothing of it was written.
     Refused(ErrorBody),
+}
+
+/// Reads an answer of protocol v1 by its status, for every transport alike: `200` is the body
+/// (`T` as JSON); `401` is [`TransportError::Unauthorized`]; `408` (the body did not reach the
+/// server in time, so nothing was written) leaves the outcome to a resend; `429` waits
+/// `Retry-After` seconds (one when the header is missing); any other `4xx` with an error body
+/// is [`TransportError::Refused`]; everything else leaves the outcome unknown.
+pub fn decode_answer<T: DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+    retry_after_secs: Option<u64>,
+) -> Result<T, TransportError> {
+    match status {
+        200 => serde_json::from_slice(body)
+            .map_err(|error| TransportError::Unknown(format!("unreadable answer: {error}"))),
+        401 => Err(TransportError::Unauthorized(
+            String::from_utf8_lossy(body).into_owned(),
+        )),
+        408 => Err(TransportError::Unknown("the request timed out".into())),
+        429 => Err(TransportError::RateLimited {
+            retry_after_ms: retry_after_secs.unwrap_or(1).saturating_mul(1_000),
+        }),
+        400..=499 => match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(body) => Err(TransportError::Refused(body)),
+            Err(_) => Err(TransportError::Unknown(format!(
+                "status {status} without an error body"
+            ))),
+        },
+        _ => Err(TransportError::Unknown(format!("status {status}"))),
+    }
 }
 
 /// The requests of protocol v1 the sync client makes.
@@ -117,4 +149,56 @@ pub trait StreamTransport {
     ) -> Result<AppendAnswer, TransportError>;
     /// Waits `millis` milliseconds before a request is sent again.
     async fn pause(&self, millis: u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ErrorCode;
+
+    fn decoded(status: u16, body: &str, retry_after: Option<u64>) -> Result<u64, TransportError> {
+        decode_answer(status, body.as_bytes(), retry_after)
+    }
+
+    #[test]
+    fn every_status_class_decodes_to_what_the_sync_client_acts_on() {
+        assert_eq!(decoded(200, "7", None), Ok(7));
+        assert!(matches!(
+            decoded(200, "{", None),
+            Err(TransportError::Unknown(_))
+        ));
+        assert_eq!(
+            decoded(401, "expired", None),
+            Err(TransportError::Unauthorized("expired".into()))
+        );
+        assert!(matches!(
+            decoded(408, "", None),
+            Err(TransportError::Unknown(_))
+        ));
+        assert_eq!(
+            decoded(429, "", Some(3)),
+            Err(TransportError::RateLimited {
+                retry_after_ms: 3_000
+            })
+        );
+        assert_eq!(
+            decoded(429, "", None),
+            Err(TransportError::RateLimited {
+                retry_after_ms: 1_000
+            })
+        );
+        let refusal = r#"{"error":"too_large","message":"over the limit"}"#;
+        match decoded(413, refusal, None) {
+            Err(TransportError::Refused(body)) => assert_eq!(body.error, ErrorCode::TooLarge),
+            other => panic!("413 with an error body is a refusal, not {other:?}"),
+        }
+        assert!(matches!(
+            decoded(404, "<html>", None),
+            Err(TransportError::Unknown(_))
+        ));
+        assert!(matches!(
+            decoded(503, "", None),
+            Err(TransportError::Unknown(_))
+        ));
+    }
 }

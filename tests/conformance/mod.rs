@@ -1,8 +1,9 @@
 //! The store conformance suite: what every `EventStore` must do, written once.
 //!
-//! `run_all` takes a function that makes a fresh, empty store and runs every case on its own
-//! store. The native tests run it on `MemoryStore`; the browser tests run it on the IndexedDB
-//! store.
+//! Every case runs as a test of its own on a fresh, empty store: a store's test file declares a
+//! test runner with the case names as its arguments and hands it to [`each_case!`] (so one
+//! failure hides no other, and cases can be filtered by name). The native tests run the suite on
+//! `MemoryStore`, the wasm tests on `MemoryStore` and the IndexedDB store.
 
 #![allow(dead_code)]
 
@@ -107,22 +108,98 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
     ]
 }
 
-/// Runs every case, each on a fresh store from `make`.
-pub async fn run_all<S, F, Fut>(make: F)
+/// Calls macro `$tests` with the name of every case of the suite, in order, to declare one
+/// test per case; `every_case_has_a_test` checks this list against the cases.
+macro_rules! each_case {
+    ($tests:ident) => {
+        $tests! {
+            empty_stream_is_at_version_zero,
+            appends_number_versions_from_one,
+            reads_streams_in_pages,
+            wrong_expected_version_conflicts,
+            expected_version_kinds,
+            duplicate_event_ids_are_refused,
+            empty_commits_are_refused,
+            read_all_follows_local_order,
+            snapshots_keep_the_latest,
+            mismatched_snapshots_are_refused,
+            idempotency_records_commit_atomically,
+            expired_idempotency_keys_are_reused,
+            envelopes_round_trip_unchanged,
+            client_id_is_stable,
+            outbox_entries_commit_with_their_events,
+            commands_are_decided_inside_the_write,
+            the_outbox_reads_by_stream,
+            rejected_commands_wait_in_the_inbox,
+            the_key_store_keeps_keys_and_forgets_subjects,
+            a_sync_drops_the_snapshots_of_dropped_events,
+            idempotency_records_follow_their_commands,
+            expired_idempotency_records_are_purged,
+            a_sync_never_strands_a_command_made_after_it_read_the_outbox,
+            projections_read_your_writes,
+            index_queries_page_in_order,
+            confirmed_events_correct_the_read_model,
+            a_new_version_is_rebuilt_in_chunks,
+            live_queries_fire_once_per_change,
+            background_projections_catch_up_in_batches,
+            index_queries_read_only_matching_documents,
+            two_inline_projections_follow_every_command,
+            a_taken_version_is_a_conflict_with_inline_projections,
+            failing_events_are_dead_lettered,
+            a_failing_event_is_retried_with_backoff_then_dead_lettered,
+            an_inline_failure_heals_on_its_retry,
+            a_background_failure_heals_on_its_retry,
+            a_commit_never_overtakes_an_event_the_projection_has_not_seen,
+            raising_the_version_rebuilds_a_stopped_projection,
+            retry_resumes_a_stopped_projection_at_its_dead_letter,
+            skipping_a_dead_letter_passes_the_event_and_resumes,
+            retrying_after_skips_rebuilds_in_order,
+            projections_see_upcast_events_on_every_path,
+            a_failing_upcaster_is_the_events_failure
+        }
+    };
+}
+pub(crate) use each_case;
+
+/// Every case of the suite, by name: the store cases, then the projection cases.
+pub fn all_cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> {
+    cases::<S>()
+        .into_iter()
+        .chain(projections::cases())
+        .chain(projection_failures::cases())
+        .chain(projection_operations::cases())
+        .chain(projection_upcasting::cases())
+        .collect()
+}
+
+/// Runs the case called `name` on a fresh store from `make`.
+pub async fn run_case<S, F, Fut>(name: &str, make: F)
 where
     S: EventStore + Clone + 'static,
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
 {
-    let projection_cases = projections::cases::<S>()
+    let (_, case) = all_cases::<S>()
         .into_iter()
-        .chain(projection_failures::cases())
-        .chain(projection_operations::cases())
-        .chain(projection_upcasting::cases());
-    for (name, case) in cases::<S>().into_iter().chain(projection_cases) {
-        println!("conformance: {name}");
-        case(make().await).await;
+        .find(|(case, _)| *case == name)
+        .unwrap_or_else(|| panic!("no conformance case called {name}"));
+    case(make().await).await;
+}
+
+/// The names [`each_case!`] lists, which must be exactly the suite's cases, in order.
+pub fn listed_names() -> Vec<&'static str> {
+    macro_rules! names {
+        ($($name:ident),* $(,)?) => {
+            vec![$(stringify!($name)),*]
+        };
     }
+    each_case!(names)
+}
+
+/// Asserts that [`each_case!`] lists every case of the suite, so none goes without its test.
+pub fn every_case_has_a_test<S: EventStore + Clone + 'static>() {
+    let cases: Vec<&str> = all_cases::<S>().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(listed_names(), cases);
 }
 
 fn stream(name: &str) -> StreamId {

@@ -2,7 +2,11 @@
 // single engine syncs by itself, polling for other devices' changes.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Engine, startSync } from "fieldstream";
+// The package entry loads the WebAssembly module; the bindings' `Engine` and the driver are
+// internals, imported by path.
+import "fieldstream";
+import { Engine } from "../../pkg/fieldstream.js";
+import { startSync } from "../../js/sync.js";
 import { startServer } from "../browser/harness.mjs";
 
 let server;

@@ -1,4 +1,4 @@
-//! Helpers of the browser tests: fresh databases, engines, a layout-1 database, a page counter.
+//! Helpers of the browser tests: fresh databases, engines, events, a long stream.
 
 #![allow(dead_code)]
 
@@ -6,10 +6,8 @@ use fieldstream::core::{
     Engine, EngineConfig, EventEnvelope, EventMetadata, ExpectedVersion, StreamId, Timestamp,
 };
 use fieldstream::example::{Order, OrderCommand, OrderItem};
-use fieldstream::store::{Commit, CommitOutcome, EventStore, IndexedDbStore, StoredEvent};
-use rexie::{Index, ObjectStore, Rexie, TransactionMode};
+use fieldstream::store::{Commit, CommitOutcome, EventStore, IndexedDbStore};
 use serde_json::json;
-use wasm_bindgen::JsValue;
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -65,7 +63,8 @@ pub fn add_many(count: u32) -> CounterCommand {
     CounterCommand::AddMany { count }
 }
 
-fn envelope(
+/// A pending event of `stream` at `version`, with a fresh id.
+pub fn envelope(
     stream: &str,
     version: u64,
     event_type: &str,
@@ -85,118 +84,6 @@ fn envelope(
         },
         recorded_at: None,
     }
-}
-
-/// Creates database `name` as layout 1 wrote it: an order created, paid and shipped, and event
-/// records without a top-level id. Returns the connection, still open.
-pub async fn make_layout_1_database(name: &str, _events: u64) -> Rexie {
-    let db = Rexie::builder(name)
-        .version(1)
-        .add_object_store(
-            ObjectStore::new("events")
-                .key_path_array(["stream", "version"])
-                .add_index(Index::new("by_seq", "seq").unique(true)),
-        )
-        .add_object_store(ObjectStore::new("outbox").key_path("seq"))
-        .add_object_store(ObjectStore::new("snapshots").key_path("stream"))
-        .add_object_store(ObjectStore::new("idempotency").key_path("key"))
-        .add_object_store(ObjectStore::new("meta").key_path("key"))
-        .build()
-        .await
-        .unwrap();
-    let items = json!([{"productId": "p", "quantity": 1, "unitPrice": 5}]);
-    let history = [
-        envelope(
-            "Order-legacy",
-            1,
-            "OrderCreated",
-            json!({"customerId": "c", "items": items, "total": 5}),
-        ),
-        envelope(
-            "Order-legacy",
-            2,
-            "OrderPaid",
-            json!({"paymentMethod": "cash", "amount": 5}),
-        ),
-        envelope(
-            "Order-legacy",
-            3,
-            "OrderShipped",
-            json!({"trackingNumber": "T-9"}),
-        ),
-    ];
-    let tx = db
-        .transaction(&["events", "outbox", "meta"], TransactionMode::ReadWrite)
-        .unwrap();
-    // The last command waits in the outbox, in the shape before layout 5 (no `stream`).
-    let entry = fieldstream::core::OutboxEntry {
-        seq: 3,
-        command_id: "cmd-ship".into(),
-        aggregate_type: "Order".into(),
-        aggregate_id: "legacy".into(),
-        stream: StreamId::parse("Order-legacy").unwrap(),
-        command: json!({"type": "ShipOrder", "trackingNumber": "T-9"}),
-        expected_version: 2,
-        event_ids: vec![history[2].id],
-        idempotency_key: None,
-        correlation_id: None,
-        causation_id: None,
-        attempt: 0,
-        created_at: Timestamp(3),
-    };
-    let record = json!({ "seq": 3, "body": serde_json::to_string(&entry).unwrap() });
-    let record = js_sys::JSON::parse(&record.to_string()).unwrap();
-    tx.store("outbox")
-        .unwrap()
-        .add(&record, None)
-        .await
-        .unwrap();
-    let events = tx.store("events").unwrap();
-    for (seq, event) in history.iter().enumerate() {
-        let record = json!({
-            "stream": event.stream, "version": event.version, "seq": seq + 1,
-            "body": serde_json::to_string(event).unwrap(),
-        });
-        let record = js_sys::JSON::parse(&record.to_string()).unwrap();
-        events.add(&record, None).await.unwrap();
-    }
-    let meta = tx.store("meta").unwrap();
-    for (key, value) in [
-        ("layout", JsValue::from_f64(1.0)),
-        ("seq", JsValue::from_f64(3.0)),
-    ] {
-        let record = js_sys::Object::new();
-        js_sys::Reflect::set(&record, &"key".into(), &key.into()).unwrap();
-        js_sys::Reflect::set(&record, &"value".into(), &value).unwrap();
-        meta.put(&record, None).await.unwrap();
-    }
-    tx.done().await.unwrap();
-    db
-}
-
-/// Asserts that every event can be found through the `by_id` index layout 2 added.
-pub async fn assert_ids_backfilled(name: &str, events: &[StoredEvent]) {
-    let db = Rexie::builder(name)
-        .version(fieldstream::store::indexeddb::LAYOUT_VERSION)
-        .build()
-        .await
-        .unwrap();
-    let tx = db
-        .transaction(&["events"], TransactionMode::ReadOnly)
-        .unwrap();
-    let by_id = tx.store("events").unwrap().index("by_id").unwrap();
-    for stored in events {
-        let found = by_id
-            .get(JsValue::from_str(&stored.event.id.to_string()))
-            .await
-            .unwrap();
-        assert!(
-            found.is_some(),
-            "event {} is in the by_id index",
-            stored.event.id
-        );
-    }
-    db.close();
 }
 
 /// Appends `total` counter events to `stream`, `per_commit` at a time, straight to the store.

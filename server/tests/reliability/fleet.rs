@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use fieldstream::core::{Engine, ExecuteOptions, ProjectionOptions};
 use fieldstream::example::{Order, OrderProjection};
-use fieldstream::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
+use fieldstream::protocol::{BatchRequest, BatchResponse, EventsPage};
 use fieldstream::store::{EventStore, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig, Transport, TransportError};
 use rand::{Rng, SeedableRng};
@@ -42,20 +42,12 @@ impl HttpTransport {
             .await
             .map_err(unknown)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()?.parse().ok());
         let body = response.bytes().await.map_err(unknown)?;
-        match status {
-            200 => {
-                serde_json::from_slice(&body).map_err(|e| TransportError::Unknown(e.to_string()))
-            }
-            401 => Err(TransportError::Unauthorized(
-                String::from_utf8_lossy(&body).into(),
-            )),
-            429 => Err(TransportError::RateLimited { retry_after_ms: 50 }),
-            400..=499 => Err(TransportError::Refused(
-                serde_json::from_slice::<ErrorBody>(&body).expect("a protocol error body"),
-            )),
-            _ => Err(TransportError::Unknown(format!("status {status}"))),
-        }
+        fieldstream::sync::decode_answer(status, &body, retry_after)
     }
 }
 

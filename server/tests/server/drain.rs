@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::Request;
 use fieldstream::core::{Engine, ExecuteOptions};
 use fieldstream::example::{Order, OrderCommand, OrderItem};
-use fieldstream::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage, ServerLimits};
+use fieldstream::protocol::{BatchRequest, BatchResponse, EventsPage, ServerLimits};
 use fieldstream::store::{EventStore, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig, TraceParent, Transport, TransportError};
 use http_body_util::BodyExt;
@@ -83,12 +83,7 @@ impl Counting {
             events: value["events"].as_array().map_or(0, Vec::len),
             received: bytes.len(),
         });
-        match status {
-            200 => Ok(serde_json::from_value(value).unwrap()),
-            _ => Err(TransportError::Refused(
-                serde_json::from_value::<ErrorBody>(value).unwrap(),
-            )),
-        }
+        fieldstream::sync::decode_answer(status, &bytes, None)
     }
 }
 

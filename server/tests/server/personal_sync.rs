@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::Request;
 use fieldstream::core::{Engine, REDACTED};
 use fieldstream::protocol::{
-    BatchRequest, BatchResponse, ErrorBody, EventsPage, ForgottenPage, PutKeys, SubjectKeys,
+    BatchRequest, BatchResponse, EventsPage, ForgottenPage, PutKeys, SubjectKeys,
 };
 use fieldstream::store::MemoryStore;
 use fieldstream::sync::{SyncClient, SyncConfig, Transport, TransportError};
@@ -55,12 +55,7 @@ impl RouterTransport {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        match status {
-            200 => Ok(serde_json::from_slice(&bytes).unwrap()),
-            _ => Err(TransportError::Refused(
-                serde_json::from_slice::<ErrorBody>(&bytes).unwrap(),
-            )),
-        }
+        fieldstream::sync::decode_answer(status, &bytes, None)
     }
 }
 

@@ -9,8 +9,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use fieldstream::protocol::{
-    BatchRequest, BatchResponse, ErrorBody, EventsPage, ForgottenPage, PutKeys, ServerEvent,
-    ServerLimits, SubjectKeys,
+    BatchRequest, BatchResponse, EventsPage, ForgottenPage, PutKeys, ServerEvent, ServerLimits,
+    SubjectKeys,
 };
 use fieldstream::sync::{Transport, TransportError};
 use http_body_util::BodyExt;
@@ -66,7 +66,7 @@ impl SimTransport {
         path: &str,
         body: Option<&[u8]>,
         replayable: bool,
-    ) -> Result<(u16, axum::body::Bytes), TransportError> {
+    ) -> Result<Answer, TransportError> {
         let faults = *self.faults.borrow();
         if faults.throttled > 0 {
             self.faults.borrow_mut().throttled -= 1;
@@ -89,6 +89,10 @@ impl SimTransport {
             .await
             .expect("the router is infallible");
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(axum::http::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()?.parse().ok());
         let bytes = response
             .into_body()
             .collect()
@@ -98,7 +102,7 @@ impl SimTransport {
         if faults.lose_answer {
             return Err(TransportError::Unknown("the answer was lost".into()));
         }
-        Ok((status, bytes))
+        Ok((status, bytes, retry_after))
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, TransportError> {
@@ -106,21 +110,14 @@ impl SimTransport {
     }
 }
 
-/// Reads an answer by its status, as protocol v1 defines them.
+/// An answer as the router gave it: its status, its body and its `Retry-After` seconds.
+type Answer = (u16, axum::body::Bytes, Option<u64>);
+
+/// Reads an answer with the sync client's own decoding, the one the browser's transport uses.
 pub fn answer<T: serde::de::DeserializeOwned>(
-    (status, body): (u16, axum::body::Bytes),
+    (status, body, retry_after): Answer,
 ) -> Result<T, TransportError> {
-    match status {
-        200 => Ok(serde_json::from_slice(&body).expect("the server answers its protocol")),
-        401 => Err(TransportError::Unauthorized(
-            String::from_utf8_lossy(&body).into(),
-        )),
-        429 => Err(TransportError::RateLimited { retry_after_ms: 10 }),
-        400..=499 => Err(TransportError::Refused(
-            serde_json::from_slice::<ErrorBody>(&body).expect("error body"),
-        )),
-        _ => Err(TransportError::Unknown(format!("status {status}"))),
-    }
+    fieldstream::sync::decode_answer(status, &body, retry_after)
 }
 
 impl Transport for SimTransport {

@@ -12,9 +12,9 @@ use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
 use crate::core::idempotency::IdempotencyRecord;
 use crate::core::outbox::OutboxEntry;
 use crate::core::snapshot::{Snapshot, snapshot_due};
+use crate::core::storage::{Commit, CommitOutcome, Decided, EventStore};
 use crate::core::stream::{StreamId, check_event_type};
 use crate::core::version::ExpectedVersion;
-use crate::store::{Commit, CommitOutcome, Decided, EventStore};
 
 /// Optional settings of one command.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]

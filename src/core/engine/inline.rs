@@ -17,8 +17,8 @@ use crate::core::aggregate::{AggregateHandler, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
 use crate::core::snapshot::Snapshot;
+use crate::core::storage::{Commit, Decision, EventStore};
 use crate::core::stream::{StreamHead, StreamId};
-use crate::store::{Commit, Decision, EventStore};
 
 /// One command's load and decision, as a [`Decision`] a store runs inside its write.
 pub(super) struct InlineCommand<'a, 'c, S: EventStore> {

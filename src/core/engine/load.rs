@@ -6,8 +6,8 @@ use super::Engine;
 use crate::core::aggregate::{Aggregate, AggregateHandler, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
+use crate::core::storage::EventStore;
 use crate::core::stream::StreamId;
-use crate::store::EventStore;
 
 /// An aggregate's state and the version it includes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

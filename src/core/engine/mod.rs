@@ -35,10 +35,10 @@ use crate::core::limits::CommandLimits;
 use crate::core::personal::Shredder;
 use crate::core::projection::Projector;
 use crate::core::runtime::{Clock, IdSource, Jitter, RandomIds, RandomJitter, Sleeper};
+use crate::core::storage::EventStore;
 use crate::core::stream::{StreamId, check_aggregate_type};
 use crate::core::upcast::Upcasters;
 use crate::platform::{SystemClock, SystemSleeper};
-use crate::store::EventStore;
 
 /// Tunables of an [`Engine`].
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use super::Engine;
 use crate::core::error::{Error, Result};
 use crate::core::outbox::RejectedCommand;
 use crate::core::personal::{KeyUpdate, Shredder, SubjectKey};
-use crate::store::EventStore;
+use crate::core::storage::EventStore;
 
 impl<S: EventStore> Engine<S> {
     /// The shredder that seals and opens personal data.

@@ -15,8 +15,8 @@ use crate::core::event::{EventEnvelope, EventMetadata};
 use crate::core::outbox::OutboxEntry;
 use crate::core::personal::REDACTED;
 use crate::core::runtime::derived_event_id;
+use crate::core::storage::EventStore;
 use crate::core::stream::check_event_type;
-use crate::store::EventStore;
 
 /// What deciding a pending command again gave.
 #[derive(Debug, Clone, PartialEq)]

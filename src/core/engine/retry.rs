@@ -9,7 +9,7 @@
 
 use super::Engine;
 use crate::core::error::{Error, Result};
-use crate::store::EventStore;
+use crate::core::storage::EventStore;
 
 /// How a command that lost a race to another writer is decided again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::core::error::{Error, Result};
 use crate::core::projection::{
     DeadLetter, ProjectionMode, ProjectionOperation, error_code, error_message,
 };
-use crate::store::EventStore;
+use crate::core::storage::EventStore;
 
 /// Where a projection stands, for the app.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -12,7 +12,7 @@ use crate::core::projection::{
     CatchUp, Page, Projection, ProjectionMode, ProjectionOptions, Projector, QuerySpec, namespace,
     retry_delay,
 };
-use crate::store::{EventStore, SyncBatch};
+use crate::core::storage::{EventStore, SyncBatch};
 
 /// A projection's failed catch-up steps (the store failed, not an event), waiting for a retry.
 #[derive(Debug, Clone, Default)]

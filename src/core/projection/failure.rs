@@ -47,7 +47,7 @@ pub fn error_message(error: &Error) -> String {
         | Error::Network(message)
         | Error::Unauthorized(message)
         | Error::Crypto(message) => message.clone(),
-        Error::Conflict { .. } => error.to_string(),
+        Error::Conflict { .. } | Error::Thrown(_) => error.to_string(),
     }
 }
 

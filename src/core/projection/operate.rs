@@ -4,7 +4,7 @@
 //! projection's stored state, its dead letters and (for a rebuild) its documents; the next
 //! catch-up step does the work.
 //!
-//! [`EventStore::operate_projection`]: crate::store::EventStore::operate_projection
+//! [`EventStore::operate_projection`]: crate::core::storage::EventStore::operate_projection
 
 use uuid::Uuid;
 

@@ -8,8 +8,6 @@ use wasm_bindgen::prelude::*;
 
 use super::{JsStore, spawn};
 use crate::core::Result;
-use crate::core::engine::ProjectionStatus;
-use crate::js::domain::thrown::without_marker;
 use crate::js::fields;
 
 #[wasm_bindgen(js_class = WasmStore)]
@@ -18,11 +16,7 @@ impl JsStore {
     /// position, lag, rebuild, stopped, deadLetters, retry }]`.
     pub fn projections(&self) -> Promise {
         let engine = self.engine();
-        spawn(async move {
-            let mut statuses = engine?.projection_statuses().await?;
-            statuses.iter_mut().for_each(readable);
-            Ok(statuses)
-        })
+        spawn(async move { engine?.projection_statuses().await })
     }
 
     /// Processes the events projection `name` failed on again and resumes it; resolves to its
@@ -39,10 +33,7 @@ impl JsStore {
             if let Some(driver) = driver {
                 driver.kick();
             }
-            status.map(|mut status| {
-                readable(&mut status);
-                status
-            })
+            status
         })
     }
 
@@ -62,10 +53,7 @@ impl JsStore {
             if let Some(driver) = driver {
                 driver.kick();
             }
-            status.map(|mut status| {
-                readable(&mut status);
-                status
-            })
+            status
         })
     }
 
@@ -76,18 +64,6 @@ impl JsStore {
         if let Some(driver) = &self.driver {
             driver.set_listener(listener);
         }
-    }
-}
-
-/// `status` with the app's exceptions described without their internal marker.
-fn readable(status: &mut ProjectionStatus) {
-    let errors = (status
-        .dead_letters
-        .iter_mut()
-        .map(|letter| &mut letter.error))
-    .chain(status.retry.as_mut().map(|retry| &mut retry.last_error));
-    for error in errors {
-        error.message = without_marker(&error.message).to_owned();
     }
 }
 

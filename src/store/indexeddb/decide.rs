@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 
 use super::IndexedDbStore;
 use super::commit::{check_shape, write_in};
-use super::records::{MAX_KEY_NUMBER, from_body, stream_head, stream_range};
+use super::records::{MAX_KEY_NUMBER, from_body, stored_event, stream_head, stream_range};
 use super::txn::WriteTx;
 use super::writer::failed;
 use crate::core::{EventEnvelope, Result, Snapshot, StreamHead, StreamId};
@@ -94,7 +94,7 @@ async fn fold(
     }
     if let (true, Some(newest)) = (from == head.version, newest) {
         store.count(|stats| stats.page(1));
-        return decision.fold(vec![from_body(&newest)?]);
+        return decision.fold(vec![stored_event(&newest)?]);
     }
     let page_size = decision.page_size().max(1);
     loop {
@@ -108,7 +108,7 @@ async fn fold(
             .map_err(reading)?;
         store.count(|stats| stats.page(records.len()));
         let count = records.len();
-        let page: Vec<EventEnvelope> = records.iter().map(from_body).collect::<Result<_>>()?;
+        let page: Vec<EventEnvelope> = records.iter().map(stored_event).collect::<Result<_>>()?;
         decision.fold(page)?;
         if count < page_size {
             return Ok(());

@@ -7,7 +7,9 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 
 use super::at_rest::{doc_place, undo_place};
-use super::records::{array_key, body, field, from_body, number, object, prefix_range};
+use super::records::{
+    array_key, body, field, from_body, number, object, prefix_range, stored_event,
+};
 use super::schema::{BY_PENDING, BY_POSITION, BY_PROJECTION};
 use super::txn::{WriteTx, fail};
 use crate::core::projection::{DeadLetter, DocTx, IndexValue, UndoEntry};
@@ -37,7 +39,7 @@ async fn stored_events(request: idb::request::GetAllStoreRequest) -> Result<Vec<
         .map(|record| {
             Ok(StoredEvent {
                 seq: number(record, "seq")?,
-                event: from_body(record)?,
+                event: stored_event(record)?,
             })
         })
         .collect()

@@ -9,13 +9,13 @@ use idb::{ObjectStore, Query};
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
-use super::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
+use super::records::{MAX_KEY_NUMBER, from_body, number, stored_event, stream_range};
 use super::schema::{BY_SEQ, EVENTS, OUTBOX};
 use super::writer::failed;
 use super::{IndexedDbStore, page_limit};
+use crate::core::storage::queue::{checked, found, log_page};
 use crate::core::{EventEnvelope, OutboxEntry, Result};
 use crate::store::QueuedCommand;
-use crate::store::queue::{checked, found, log_page};
 
 fn read_failed(error: idb::Error) -> crate::core::Error {
     failed("reading the outbox", &error)
@@ -74,7 +74,7 @@ pub async fn read_in(
             .map_err(read_failed)?;
         store.count(|stats| stats.page(page.len()));
         for record in &page {
-            let event: EventEnvelope = from_body(record)?;
+            let event = stored_event(record)?;
             read.insert(event.id, event);
         }
     }
@@ -93,7 +93,7 @@ pub async fn read_in(
                     .map_err(read_failed)?
                     .await
                     .map_err(read_failed)?;
-                let stream = page.iter().map(from_body).collect::<Result<Vec<_>>>()?;
+                let stream = page.iter().map(stored_event).collect::<Result<Vec<_>>>()?;
                 checked(&entry, stream)?
             }
         };

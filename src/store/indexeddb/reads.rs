@@ -5,7 +5,7 @@ use rexie::{Direction, TransactionMode};
 use wasm_bindgen::JsValue;
 
 use super::errors::{self, storage_error};
-use super::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
+use super::records::{MAX_KEY_NUMBER, from_body, number, stored_event, stream_range};
 use super::schema::{BY_SEQ, EVENTS, OUTBOX};
 use super::{IndexedDbStore, page_limit};
 use crate::core::{EventEnvelope, OutboxEntry, Result, StoredEvent, StreamId};
@@ -42,7 +42,7 @@ pub async fn stream(
         .await
         .map_err(read_failed)?;
     store.count(|stats| stats.page(page.len()));
-    page.iter().map(from_body).collect()
+    page.iter().map(stored_event).collect()
 }
 
 /// Up to `limit` events with a local sequence number above `after`, in local order.
@@ -62,7 +62,7 @@ pub async fn all(store: &IndexedDbStore, after: u64, limit: usize) -> Result<Vec
         .map(|record| {
             Ok(StoredEvent {
                 seq: number(record, "seq")?,
-                event: from_body(record)?,
+                event: stored_event(record)?,
             })
         })
         .collect()

@@ -15,6 +15,7 @@
 //! | 4 | the rejected inbox: `rejected`, in arrival order, with the unique index `by_command` |
 //! | 5 | `outbox` records gain a top-level `stream` and the index `by_stream` (old records are backfilled from their body) |
 //! | 6 | `idempotency` records gain a top-level `expiresAt` and the index `by_expiry`, so expired records are purged without reading the live ones (old records are backfilled from their body) |
+//! | 7 | a confirmation sets an event record's `position` and `recordedAt` beside its body instead of rewriting the body (no JSON is parsed or written to confirm an event); indexes are declared with every flag, so an upgrade keeps the ones it does not change |
 
 use rexie::{Index, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
@@ -22,11 +23,12 @@ use wasm_bindgen::JsValue;
 use super::errors::{idb_error, storage_error};
 use super::records::{
     event_key, event_record, field, from_body, idempotency_record, number, object, outbox_record,
+    stored_event,
 };
-use crate::core::{Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result};
+use crate::core::{Error, IdempotencyRecord, OutboxEntry, Result};
 
 /// The layout this code reads and writes.
-pub const LAYOUT_VERSION: u32 = 6;
+pub const LAYOUT_VERSION: u32 = 7;
 
 /// Object store names.
 pub const EVENTS: &str = "events";
@@ -71,22 +73,22 @@ pub const BY_EXPIRY: &str = "by_expiry";
 pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
     let mut events = ObjectStore::new(EVENTS)
         .key_path_array(["stream", "version"])
-        .add_index(Index::new(BY_SEQ, "seq").unique(true));
+        .add_index(index(BY_SEQ, "seq", true));
     if version >= 2 {
-        events = events.add_index(Index::new(BY_ID, "id").unique(true));
+        events = events.add_index(index(BY_ID, "id", true));
     }
     if version >= 3 {
         events = events
-            .add_index(Index::new(BY_POSITION, "position").unique(true))
-            .add_index(Index::new(BY_PENDING, "pending").unique(true));
+            .add_index(index(BY_POSITION, "position", true))
+            .add_index(index(BY_PENDING, "pending", true));
     }
     let mut outbox = ObjectStore::new(OUTBOX).key_path("seq");
     if version >= 5 {
-        outbox = outbox.add_index(Index::new(BY_STREAM, "stream"));
+        outbox = outbox.add_index(index(BY_STREAM, "stream", false));
     }
     let mut idempotency = ObjectStore::new(IDEMPOTENCY).key_path("key");
     if version >= 6 {
-        idempotency = idempotency.add_index(Index::new(BY_EXPIRY, "expiresAt"));
+        idempotency = idempotency.add_index(index(BY_EXPIRY, "expiresAt", false));
     }
     let mut builder = Rexie::builder(name)
         .version(version)
@@ -100,27 +102,33 @@ pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
             .add_object_store(
                 ObjectStore::new(DOCS)
                     .key_path_array(["ns", "key"])
-                    .add_index(Index::new(IX, "ix").multi_entry(true)),
+                    .add_index(Index::new(IX, "ix").unique(false).multi_entry(true)),
             )
             .add_object_store(ObjectStore::new(UNDO).key_path_array(["ns", "seq", "key"]))
             .add_object_store(ObjectStore::new(PROJECTIONS).key_path("name"))
             .add_object_store(
                 ObjectStore::new(DEAD_LETTERS)
                     .auto_increment(true)
-                    .add_index(Index::new(BY_PROJECTION, "projection")),
+                    .add_index(index(BY_PROJECTION, "projection", false)),
             );
     }
     if version >= 4 {
         builder = builder.add_object_store(
             ObjectStore::new(REJECTED)
                 .auto_increment(true)
-                .add_index(Index::new(BY_COMMAND, "commandId").unique(true)),
+                .add_index(index(BY_COMMAND, "commandId", true)),
         );
     }
     builder
         .build()
         .await
         .map_err(|error| storage_error(&format!("opening database {name:?}"), &error))
+}
+
+/// An index on one property, declared with every flag: an upgrade recreates an index whose
+/// declaration differs from the database's, and an unset flag always differs.
+fn index(name: &str, key_path: &str, unique: bool) -> Index {
+    Index::new(name, key_path).unique(unique).multi_entry(false)
 }
 
 /// A `meta` record.
@@ -208,7 +216,7 @@ async fn rewrite_event_records(events: &rexie::Store) -> Result<()> {
         let (stream, version) = (field(last, "stream")?, number(last, "version")?);
         after = Some(event_key(&stream.as_string().unwrap_or_default(), version));
         for record in &page {
-            let event: EventEnvelope = from_body(record)?;
+            let event = stored_event(record)?;
             let current = event_record(&event, number(record, "seq")?)?;
             events.put(&current, None).await.map_err(fail)?;
         }

@@ -8,14 +8,17 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 use super::commit::{base_version, check_shape, write_commit};
-use super::records::{body, from_body, idempotency_record, number, object, stream_range};
+use super::records::{
+    body, confirm_record, field, from_body, idempotency_record, number, object, stored_event,
+    stream_range,
+};
 use super::schema::{BY_COMMAND, BY_ID, BY_PENDING, BY_STREAM, meta_record};
 use super::txn::WriteTx;
 use super::writer::failed;
 use super::{IndexedDbStore, queue};
 use crate::core::OutboxEntry;
 use crate::core::projection::Projector;
-use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result, StoredEvent};
+use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result};
 use crate::store::check_no_orphans;
 use crate::store::{QueuedCommand, SyncBatch};
 
@@ -90,7 +93,7 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
             .await
             .map_err(fail)?;
         for record in &records {
-            let event: EventEnvelope = from_body(record)?;
+            let event = stored_event(record)?;
             if event.position.is_some() {
                 return Err(Error::InvalidInput(format!(
                     "{stream} holds a confirmed event at or after version {from}"
@@ -200,10 +203,7 @@ async fn held_records(tx: &WriteTx, confirmed: &[EventEnvelope]) -> Result<Vec<O
         .map_err(fail)?;
     let mut pending: HashMap<String, JsValue> = HashMap::with_capacity(oldest.len());
     for record in oldest {
-        if let Some(id) = Reflect::get(&record, &JsValue::from_str("id"))
-            .ok()
-            .and_then(|id| id.as_string())
-        {
+        if let Some(id) = record_id(&record) {
             pending.insert(id, record);
         }
     }
@@ -233,6 +233,13 @@ async fn held_records(tx: &WriteTx, confirmed: &[EventEnvelope]) -> Result<Vec<O
     Ok(held)
 }
 
+/// The event id a record keeps beside its body.
+fn record_id(record: &JsValue) -> Option<String> {
+    Reflect::get(record, &JsValue::from_str("id"))
+        .ok()
+        .and_then(|id| id.as_string())
+}
+
 /// A record found in the page of pending events, or asked for by id.
 enum Lookup<F> {
     Found(Option<JsValue>),
@@ -258,8 +265,8 @@ async fn drop_snapshot_from(tx: &WriteTx, stream: &str, from: u64) -> Result<()>
     Ok(())
 }
 
-/// Stores one event the server holds, whose record by id `held` was read in this transaction:
-/// ours becomes confirmed in place, any other is added.
+/// Stores one event the server holds, whose record `held` was read in this transaction: ours
+/// becomes confirmed in place (its body untouched), any other is added.
 async fn confirm(
     tx: &WriteTx,
     event: EventEnvelope,
@@ -271,15 +278,17 @@ async fn confirm(
         .ok_or_else(|| Error::invalid("a confirmed event needs its position"))?;
     match held.filter(|_| !dropped.contains(&event.id)) {
         Some(record) => {
-            let mut held: EventEnvelope = from_body(&record)?;
-            if held.stream != event.stream || held.version != event.version {
+            let place = field(&record, "stream")?;
+            if place.as_string().as_deref() != Some(event.stream.as_str())
+                || number(&record, "version")? != event.version
+            {
                 return Err(Error::InvalidInput(format!(
                     "event {} is held at another place",
                     event.id
                 )));
             }
-            if let Some(existing) = held.position {
-                if existing != position {
+            if let Some(existing) = field(&record, "position")?.as_f64() {
+                if existing as u64 != position {
                     return Err(Error::InvalidInput(format!(
                         "event {} has another position",
                         event.id
@@ -287,12 +296,9 @@ async fn confirm(
                 }
                 return Ok(());
             }
-            held.position = Some(position);
-            held.recorded_at = event.recorded_at;
-            tx.put_event(&StoredEvent {
-                seq: number(&record, "seq")?,
-                event: held,
-            })
+            confirm_record(&record, position, event.recorded_at);
+            tx.events.put(&record, None).map_err(fail)?;
+            Ok(())
         }
         None => {
             let head = tx.head(event.stream.as_str()).await?;

@@ -175,14 +175,6 @@ impl WriteTx {
         })
     }
 
-    /// Rewrites a stored event (its sequence number stays).
-    pub fn put_event(&self, stored: &StoredEvent) -> Result<()> {
-        self.events
-            .put(&event_record(&stored.event, stored.seq)?, None)
-            .map_err(fail)?;
-        Ok(())
-    }
-
     /// Stores `value` under `key` in the object store `store` whose key path is `key_name`.
     pub fn put_keyed<T: serde::Serialize>(
         &self,

@@ -5,8 +5,8 @@
 //! Everything a [`Decision`] does is synchronous: in IndexedDB it runs inside the readwrite
 //! transaction, which ends as soon as anything but an IndexedDB request is awaited.
 
+use super::{Commit, CommitOutcome};
 use crate::core::{EventEnvelope, Result, Snapshot, StreamHead};
-use crate::store::{Commit, CommitOutcome};
 
 /// The load-decide half of a command, run by the store inside its write.
 pub trait Decision {
@@ -48,13 +48,13 @@ pub trait Decision {
     fn decide(&mut self) -> Result<Option<Commit>>;
 }
 
-/// What [`EventStore::decide_and_commit`](crate::store::EventStore::decide_and_commit) did.
+/// What [`EventStore::decide_and_commit`](super::EventStore::decide_and_commit) did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decided {
     /// This store cannot decide inside its write: the caller loads and commits in steps.
     InSteps,
     /// The decision wrote nothing.
     Nothing,
-    /// The decision's commit, as [`EventStore::commit`](crate::store::EventStore::commit) says.
+    /// The decision's commit, as [`EventStore::commit`](super::EventStore::commit) says.
     Done(CommitOutcome),
 }

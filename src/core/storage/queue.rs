@@ -40,7 +40,7 @@ pub(super) async fn read_queue<S: EventStore + ?Sized>(
 
 /// The page of the local log (after which local sequence number, how many events) that holds
 /// the events of `outbox`, when it is small enough to read in one go.
-pub(super) fn log_page(outbox: &[OutboxEntry]) -> Option<(u64, usize)> {
+pub(crate) fn log_page(outbox: &[OutboxEntry]) -> Option<(u64, usize)> {
     let first = outbox.first()?.seq;
     let end = outbox
         .iter()
@@ -55,7 +55,7 @@ pub(super) fn log_page(outbox: &[OutboxEntry]) -> Option<(u64, usize)> {
 }
 
 /// The entry's events taken out of `read`, when all of them are there and are its own.
-pub(super) fn found(
+pub(crate) fn found(
     entry: &OutboxEntry,
     read: &mut HashMap<Uuid, EventEnvelope>,
 ) -> Option<Vec<EventEnvelope>> {
@@ -96,7 +96,7 @@ async fn stream_events<S: EventStore + ?Sized>(
 }
 
 /// `events`, read from the entry's stream, when they are the ones it names; `Storage` if not.
-pub(super) fn checked(
+pub(crate) fn checked(
     entry: &OutboxEntry,
     events: Vec<EventEnvelope>,
 ) -> Result<Vec<EventEnvelope>> {

@@ -2,11 +2,11 @@
 
 use uuid::Uuid;
 
+use super::Commit;
 use crate::core::{
     Error, EventEnvelope, ExpectedVersion, IdempotencyUpdate, OutboxEntry, RejectedCommand, Result,
     StreamId,
 };
-use crate::store::Commit;
 
 /// Everything one sync round changes locally, applied atomically in this order:
 ///
