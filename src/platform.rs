@@ -1,10 +1,21 @@
 //! The real clock and timer of the platform the crate runs on: `std::time` and a sleeping
-//! thread natively, `Date.now()` and `setTimeout` in wasm (browsers, workers, Node.js, workerd).
+//! thread natively, `Date.now()` and `setTimeout` in wasm (browsers, workers, Node.js, workerd),
+//! and `Engine::new`, which hands them to the core's engine.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
-use crate::core::{Clock, Sleeper, Timestamp};
+use crate::core::storage::EventStore;
+use crate::core::{Clock, Engine, Sleeper, Timestamp};
+
+impl<S: EventStore> Engine<S> {
+    /// An engine over `store` with the platform's clock and timer, random ids and the default
+    /// config (the core takes its clock and timer through [`Engine::with_runtime`]).
+    pub fn new(store: S) -> Self {
+        Engine::with_runtime(store, Rc::new(SystemClock), Rc::new(SystemSleeper))
+    }
+}
 
 /// The wall clock of the platform.
 #[derive(Debug, Clone, Copy, Default)]

@@ -2,8 +2,8 @@
 //! and random numbers for backoffs.
 //!
 //! The engine takes them as trait objects so that tests and simulations can make them
-//! deterministic; `crate::platform` supplies the real clock and timer for native code and for
-//! wasm.
+//! deterministic (`Engine::with_runtime`); the platform layer outside the core supplies the
+//! real clock and timer for native code and for wasm (`Engine::new`).
 
 use std::cell::Cell;
 use std::future::Future;

@@ -38,7 +38,6 @@ use crate::core::runtime::{Clock, IdSource, Jitter, RandomIds, RandomJitter, Sle
 use crate::core::storage::EventStore;
 use crate::core::stream::{StreamId, check_aggregate_type};
 use crate::core::upcast::Upcasters;
-use crate::platform::{SystemClock, SystemSleeper};
 
 /// Tunables of an [`Engine`].
 #[derive(Debug, Clone)]
@@ -112,18 +111,19 @@ pub struct Engine<S: EventStore> {
 }
 
 impl<S: EventStore> Engine<S> {
-    /// An engine over `store` with the platform clock, random ids and the default config.
-    pub fn new(store: S) -> Self {
+    /// An engine over `store` that tells the time by `clock` and waits with `sleeper`, with
+    /// random ids and the default config (`Engine::new` gives it the platform's own).
+    pub fn with_runtime(store: S, clock: Rc<dyn Clock>, sleeper: Rc<dyn Sleeper>) -> Self {
         let shredder = Rc::new(Shredder::new());
-        let mut projector = Projector::new();
+        let mut projector = Projector::new(clock.clone());
         projector.set_shredder(shredder.clone());
         Engine {
             store,
             handlers: HashMap::new(),
             upcasters: Rc::default(),
-            clock: Rc::new(SystemClock),
+            clock,
             ids: Rc::new(RandomIds),
-            sleeper: Rc::new(SystemSleeper),
+            sleeper,
             jitter: Rc::new(RandomJitter),
             config: EngineConfig::default(),
             stats: Cell::new(EngineStats::default()),
