@@ -240,8 +240,9 @@ export interface OpenOptions {
    *   resends the same request (the server's exactly-once rule by event id makes that safe),
    *   up to 5 tries, then a `NetworkError` (the outcome is then unknown: `load` to see);
    * - a conflict (another writer appended first) calls `onConflict` with the other writer's
-   *   events: "rebase" decides again on the new state (at most 3 times), "reject" fails with
-   *   a `ConflictError`; a refusal is a `DomainError`, nothing written;
+   *   events: "rebase" decides again on the new state (after a backoff, while
+   *   `conflictRetry.maxMs` lasts), "reject" fails with a `ConflictError`; a refusal is a
+   *   `DomainError`, nothing written;
    * - `load`, `stateAt` and `history` read from the server (every event `"confirmed"`);
    *   snapshots are not used;
    * - read models live in memory and hold the events this store appended or read, in the
@@ -268,6 +269,29 @@ export interface OpenOptions {
   upcasters?: UpcasterDefinition[];
   /** Sync with a server. */
   sync?: SyncOptions;
+  /** How a command is decided again after another writer (a tab, a worker, another server
+   * instance) committed to its aggregate first. */
+  conflictRetry?: ConflictRetryOptions;
+}
+
+/**
+ * Retries of a command that lost a race to another writer of its aggregate. Before each retry
+ * the store waits a random time from 0 up to a ceiling that doubles from `baseMs` up to
+ * `maxDelayMs` (exponential backoff with full jitter, so writers that collided spread out),
+ * then reloads the aggregate and decides again: the command either applies or is refused by
+ * the domain on the new state. It keeps trying while `maxMs` lasts from its first conflict;
+ * after that it fails with a `ConflictError`. A command with `expectedVersion` is never
+ * retried. With storage "remote", the aggregate's `onConflict` is asked first.
+ */
+export interface ConflictRetryOptions {
+  /** How long a command keeps retrying after its first conflict, in milliseconds (default
+   * 5,000; up to 600,000; 0 fails at the first conflict). */
+  maxMs?: number;
+  /** The ceiling of the wait before the first retry, in milliseconds, doubled for each
+   * further retry (default 5). */
+  baseMs?: number;
+  /** The highest ceiling of one wait, in milliseconds (default 250, or `baseMs` when larger). */
+  maxDelayMs?: number;
 }
 
 /** Optional settings of one command. */
@@ -280,7 +304,7 @@ export interface ExecuteOptions {
   causationId?: string;
   /** The command's id; one is generated when absent. */
   commandId?: string;
-  /** Refuse with a `ConflictError` unless the stream is at this version. */
+  /** Refuse with a `ConflictError` unless the stream is at this version (never retried). */
   expectedVersion?: number | "any" | "no_stream" | "stream_exists";
 }
 

@@ -7,43 +7,11 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::{Counter, CounterCommand, run};
-use fieldstream::core::{Engine, EventEnvelope, EventMetadata, ExpectedVersion, StreamId};
+use common::{Counter, CounterCommand, RecordingSleeper, foreign_commit, run};
+use fieldstream::core::{ConflictRetry, Engine, EngineConfig, StreamId};
 use fieldstream::example::{Order, OrderCommand};
 use fieldstream::store::{Commit, EventStore, MemoryStore};
 use serde_json::json;
-
-/// Commits one foreign event to `stream` on the inner store, as another tab would.
-fn foreign_commit(
-    store: &MemoryStore,
-    stream: &StreamId,
-    data: serde_json::Value,
-    event_type: &str,
-) {
-    let event = EventEnvelope {
-        id: uuid::Uuid::new_v4(),
-        stream: stream.clone(),
-        version: 0,
-        position: None,
-        event_type: event_type.into(),
-        schema_version: 3,
-        data,
-        metadata: EventMetadata::default(),
-        recorded_at: None,
-    };
-    let commit = Commit {
-        stream: stream.clone(),
-        expected: ExpectedVersion::Any,
-        events: vec![event],
-        snapshot: None,
-        idempotency: None,
-        outbox: None,
-        projector: None,
-    };
-    let outcome = futures::FutureExt::now_or_never(store.commit(commit))
-        .expect("the memory store never waits");
-    outcome.unwrap();
-}
 
 fn engine(store: &MemoryStore) -> Engine<MemoryStore> {
     let mut engine = Engine::new(store.clone());
@@ -140,7 +108,7 @@ fn a_retry_that_no_longer_holds_is_refused_by_the_domain() {
 }
 
 #[test]
-fn retries_are_bounded() {
+fn retries_are_bounded_by_the_attempt_safety_net() {
     run(async {
         let store = MemoryStore::default();
         store.set_commit_hook(Some(Rc::new(|inner: &MemoryStore, commit: &Commit| {
@@ -151,7 +119,17 @@ fn retries_are_bounded() {
                 "Added",
             );
         })));
-        let engine = engine(&store);
+        let config = EngineConfig {
+            conflict_retry: ConflictRetry {
+                max_attempts: 3,
+                max_ms: u64::MAX,
+                ..ConflictRetry::default()
+            },
+            ..EngineConfig::default()
+        };
+        let engine = engine(&store)
+            .with_config(config)
+            .with_sleeper(Rc::new(RecordingSleeper::default()));
         let error = engine
             .execute::<Counter>("k", &CounterCommand::Add { amount: 1 }, Default::default())
             .await

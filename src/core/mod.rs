@@ -24,7 +24,9 @@ pub mod version;
 pub use aggregate::{
     Aggregate, AggregateHandler, ConflictPolicy, DEFAULT_SNAPSHOT_EVERY, State, handler_for,
 };
-pub use engine::{Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded};
+pub use engine::{
+    ConflictRetry, Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded,
+};
 pub use error::{DomainError, ERROR_KINDS, Error, Result, Thrown};
 pub use event::{EventEnvelope, EventMetadata, NewEvent, StoredEvent, Timestamp};
 pub use idempotency::{
@@ -38,7 +40,9 @@ pub use personal::{
 pub use projection::{
     OnFailure, Projection, ProjectionMode, ProjectionOptions, ProjectionState, View,
 };
-pub use runtime::{Clock, IdSource, ManualClock, RandomIds, SequentialIds};
+pub use runtime::{
+    Clock, IdSource, Jitter, ManualClock, NoJitter, RandomIds, RandomJitter, SequentialIds, Sleeper,
+};
 pub use snapshot::Snapshot;
 pub use stream::{StreamHead, StreamId, check_aggregate_type, check_event_type};
 pub use upcast::{UpcastFn, Upcasters};

@@ -1,9 +1,13 @@
-//! The two things a decision's surroundings need from the outside world: the time and fresh ids.
+//! What a decision's surroundings need from the outside world: the time, fresh ids, a timer
+//! and random numbers for backoffs.
 //!
-//! The engine takes both as trait objects so that tests and simulations can make them
-//! deterministic; `crate::platform` supplies the real ones for native code and for wasm.
+//! The engine takes them as trait objects so that tests and simulations can make them
+//! deterministic (`Engine::with_runtime`); the platform layer outside the core supplies the
+//! real clock and timer for native code and for wasm (`Engine::new`).
 
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 
 use uuid::Uuid;
 
@@ -19,6 +23,43 @@ pub trait Clock {
 pub trait IdSource {
     /// A new id, never returned before.
     fn new_id(&self) -> Uuid;
+}
+
+/// A timer: what the engine waits with before it decides a conflicting command again.
+pub trait Sleeper {
+    /// A future that completes after `millis` milliseconds.
+    fn sleep(&self, millis: u64) -> Pin<Box<dyn Future<Output = ()>>>;
+}
+
+/// Where the random share of a backoff comes from.
+pub trait Jitter {
+    /// A whole number from 0 to `ceiling`, both included.
+    fn pick(&self, ceiling: u64) -> u64;
+}
+
+/// Uniform picks from the platform's secure random source (the one random ids come from).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomJitter;
+
+impl Jitter for RandomJitter {
+    fn pick(&self, ceiling: u64) -> u64 {
+        match (ceiling, getrandom::u64()) {
+            (u64::MAX, Ok(random)) => random,
+            (_, Ok(random)) => random % (ceiling + 1),
+            // No randomness to be had: the whole backoff, which is never shorter.
+            (_, Err(_)) => ceiling,
+        }
+    }
+}
+
+/// Always the ceiling: backoffs without their random share, for tests and simulations.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoJitter;
+
+impl Jitter for NoJitter {
+    fn pick(&self, ceiling: u64) -> u64 {
+        ceiling
+    }
 }
 
 /// Random version-4 UUIDs from the platform's secure random source.

@@ -224,7 +224,7 @@ impl Transport for FetchTransport {
     }
 
     async fn pause(&self, millis: u64) {
-        sleep(millis).await
+        crate::platform::sleep(millis).await
     }
 
     async fn limits(&self) -> Result<ServerLimits, TransportError> {
@@ -298,19 +298,6 @@ impl StreamTransport for FetchTransport {
     }
 
     async fn pause(&self, millis: u64) {
-        sleep(millis).await
+        crate::platform::sleep(millis).await
     }
-}
-
-/// Resolves after `millis` milliseconds (`setTimeout`).
-async fn sleep(millis: u64) {
-    let wait = Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        if let Ok(set_timeout) =
-            Reflect::get(&global, &"setTimeout".into()).and_then(|f| f.dyn_into::<Function>())
-        {
-            let _ = set_timeout.call2(&global, &resolve, &JsValue::from_f64(millis as f64));
-        }
-    });
-    let _ = JsFuture::from(wait).await;
 }

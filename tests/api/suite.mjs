@@ -189,6 +189,11 @@ export const cases = [
         [{ sync: { url: "ftp://x" } }, "options.sync.url"],
         [{ sync: { url: "http://x", token: 5 } }, "options.sync.token"],
         [{ durability: "maybe" }, "options.durability"],
+        [{ conflictRetry: 5_000 }, "options.conflictRetry"],
+        [{ conflictRetry: { maxMs: -1 } }, "options.conflictRetry.maxMs"],
+        [{ conflictRetry: { baseMs: 1.5 } }, "options.conflictRetry.baseMs"],
+        [{ conflictRetry: { maxDelayMs: "1s" } }, "options.conflictRetry.maxDelayMs"],
+        [{ conflictRetry: { maxMS: 10 } }, "options.conflictRetry.maxMS"],
         [{ nmae: "typo" }, "options.nmae"],
         ["field-sales", "options"],
       ];

@@ -2,11 +2,17 @@
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
-use fieldstream::core::{Aggregate, DomainError, Engine, ManualClock, SequentialIds};
+use fieldstream::core::{
+    Aggregate, DomainError, Engine, EventEnvelope, EventMetadata, ExpectedVersion, ManualClock,
+    SequentialIds, Sleeper, StreamId,
+};
 use fieldstream::example::{OrderCommand, OrderItem};
-use fieldstream::store::MemoryStore;
+use fieldstream::store::{Commit, EventStore, MemoryStore};
 use serde::{Deserialize, Serialize};
 
 /// A counter whose `Added` events changed shape: v1 `{"n"}`, v2 `{"amount"}`, v3 `{"amount", "unit"}`.
@@ -99,4 +105,56 @@ pub fn create_order(customer: &str, quantity: u32, unit_price: i64) -> OrderComm
 /// Runs a future to completion on the current thread.
 pub fn run<F: std::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)
+}
+
+/// Commits one foreign event to `stream` on the inner store, as another tab would.
+pub fn foreign_commit(
+    store: &MemoryStore,
+    stream: &StreamId,
+    data: serde_json::Value,
+    event_type: &str,
+) {
+    let event = EventEnvelope {
+        id: uuid::Uuid::new_v4(),
+        stream: stream.clone(),
+        version: 0,
+        position: None,
+        event_type: event_type.into(),
+        schema_version: 3,
+        data,
+        metadata: EventMetadata::default(),
+        recorded_at: None,
+    };
+    let commit = Commit {
+        stream: stream.clone(),
+        expected: ExpectedVersion::Any,
+        events: vec![event],
+        snapshot: None,
+        idempotency: None,
+        outbox: None,
+        projector: None,
+    };
+    let outcome = futures::FutureExt::now_or_never(store.commit(commit))
+        .expect("the memory store never waits");
+    outcome.unwrap();
+}
+
+/// A timer that returns at once and records every wait asked of it; with a clock, it moves
+/// the clock on by each wait, as real time would.
+#[derive(Default)]
+pub struct RecordingSleeper {
+    /// The waits asked for, in milliseconds, in order.
+    pub slept: RefCell<Vec<u64>>,
+    /// The clock moved on by each wait.
+    pub clock: Option<Rc<ManualClock>>,
+}
+
+impl Sleeper for RecordingSleeper {
+    fn sleep(&self, millis: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+        self.slept.borrow_mut().push(millis);
+        if let Some(clock) = &self.clock {
+            clock.advance(millis as i64);
+        }
+        Box::pin(std::future::ready(()))
+    }
 }

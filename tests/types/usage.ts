@@ -8,6 +8,7 @@ import {
   FieldstreamError,
   ValidationError,
   type AggregateDefinition,
+  type ConflictRetryOptions,
   type DeadLetter,
   type Page,
   type ProjectionStatus,
@@ -103,6 +104,7 @@ async function edge(env: { FIELDSTREAM_URL: string; FIELDSTREAM_TOKEN?: string }
   const store = await open({
     storage: "remote",
     sync: { url: env.FIELDSTREAM_URL, token: async () => env.FIELDSTREAM_TOKEN ?? "", timeoutMs: 10_000 },
+    conflictRetry: { maxMs: 3_000, baseMs: 10, maxDelayMs: 200 },
     aggregates: {
       Order: {
         initialState: () => ({ status: "None" }),
@@ -183,3 +185,13 @@ async function personal(): Promise<void> {
 }
 
 void personal();
+
+/** Conflict retries: a budget and backoff in milliseconds. */
+function conflictRetry(): ConflictRetryOptions[] {
+  const none: ConflictRetryOptions = { maxMs: 0 };
+  // @ts-expect-error: the budget is a number of milliseconds
+  const wrong: ConflictRetryOptions = { maxMs: "5s" };
+  return [none, wrong];
+}
+
+void conflictRetry();

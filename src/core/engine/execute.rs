@@ -1,9 +1,11 @@
-//! Executing commands: idempotency check, load, decide, one atomic commit, bounded retries.
+//! Executing commands: idempotency check, load, decide, one atomic commit, and retries after
+//! a conflict with backoff while the retry budget lasts.
 
 use serde_json::Value;
 
 use super::Engine;
 use super::inline::InlineCommand;
+use super::retry::Retries;
 use crate::core::aggregate::{Aggregate, AggregateHandler, ConflictPolicy, State};
 use crate::core::error::{DomainError, Error, Result};
 use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
@@ -107,7 +109,7 @@ impl<S: EventStore> Engine<S> {
         context: &CommandContext<'_>,
     ) -> Result<ExecuteResult> {
         let stream = &context.stream;
-        let mut attempt = 0;
+        let mut retries = Retries::default();
         self.ensure_keys().await?;
         if InlineCommand::fits(self, context) {
             let mut inline = InlineCommand::new(self, handler, context);
@@ -131,7 +133,11 @@ impl<S: EventStore> Engine<S> {
                     return Err(error);
                 }
                 // Another writer came first after all: the steps below retry as they do.
-                Err(Error::Conflict { .. }) if context.options.expected_version.is_none() => {}
+                Err(conflict @ Error::Conflict { .. })
+                    if context.options.expected_version.is_none() =>
+                {
+                    self.back_off(&mut retries, conflict).await?;
+                }
                 // The steps fold from the first event; the next snapshot replaces this one.
                 Err(_) if inline.stale_snapshot => {}
                 Err(error) => return Err(error),
@@ -174,16 +180,14 @@ impl<S: EventStore> Engine<S> {
                 }
                 Ok(CommitOutcome::DuplicateIdempotencyKey(_)) => continue,
                 Err(conflict @ Error::Conflict { .. })
-                    if context.options.expected_version.is_none()
-                        && attempt < self.config.max_conflict_retries =>
+                    if context.options.expected_version.is_none() =>
                 {
                     if self.config.conflict_policy_at_commit
                         && self.policy_rejects(handler, context, version).await?
                     {
                         return Err(conflict);
                     }
-                    attempt += 1;
-                    self.count(|stats| stats.conflict_retries += 1);
+                    self.back_off(&mut retries, conflict).await?;
                 }
                 Err(error) => return Err(error),
             }

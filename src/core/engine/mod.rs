@@ -4,13 +4,15 @@
 //! current shape), decides the command synchronously, and commits the new events with the
 //! expected version the decision was made at, together with a snapshot when one is due and the
 //! idempotency record when the command has a key — one atomic write. When another writer got
-//! there first, the engine reloads and decides again, a bounded number of times.
+//! there first, the engine waits a backoff, reloads and decides again, while the command's
+//! retry budget in time lasts (see [`retry`](self::retry)).
 
 mod execute;
 mod inline;
 mod load;
 mod personal;
 mod rebase;
+mod retry;
 mod status;
 mod views;
 mod warm;
@@ -18,6 +20,7 @@ mod warm;
 pub use execute::{ExecuteOptions, ExecuteResult};
 pub use load::Loaded;
 pub use rebase::Redecision;
+pub use retry::ConflictRetry;
 pub use status::{DeadLetterStatus, FailureStatus, ProjectionStatus, RebuildStatus, RetryStatus};
 pub use views::{SubscriptionId, Watch};
 
@@ -31,17 +34,16 @@ use crate::core::idempotency::DEFAULT_IDEMPOTENCY_TTL_MS;
 use crate::core::limits::CommandLimits;
 use crate::core::personal::Shredder;
 use crate::core::projection::Projector;
-use crate::core::runtime::{Clock, IdSource, RandomIds};
+use crate::core::runtime::{Clock, IdSource, Jitter, RandomIds, RandomJitter, Sleeper};
 use crate::core::storage::EventStore;
 use crate::core::stream::{StreamId, check_aggregate_type};
 use crate::core::upcast::Upcasters;
-use crate::platform::SystemClock;
 
 /// Tunables of an [`Engine`].
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// How many times a command is decided again after a local conflict before giving up.
-    pub max_conflict_retries: u32,
+    /// How a command is decided again after another writer committed to its stream first.
+    pub conflict_retry: ConflictRetry,
     /// How long an idempotency key is remembered, in milliseconds.
     pub idempotency_ttl_ms: i64,
     /// How many events one store read returns at most.
@@ -79,7 +81,7 @@ pub struct EngineStats {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            max_conflict_retries: 3,
+            conflict_retry: ConflictRetry::default(),
             idempotency_ttl_ms: DEFAULT_IDEMPOTENCY_TTL_MS,
             read_page_size: 500,
             record_outbox: true,
@@ -96,6 +98,8 @@ pub struct Engine<S: EventStore> {
     upcasters: Rc<Upcasters>,
     clock: Rc<dyn Clock>,
     ids: Rc<dyn IdSource>,
+    sleeper: Rc<dyn Sleeper>,
+    jitter: Rc<dyn Jitter>,
     config: EngineConfig,
     stats: Cell<EngineStats>,
     projector: Rc<Projector>,
@@ -107,17 +111,20 @@ pub struct Engine<S: EventStore> {
 }
 
 impl<S: EventStore> Engine<S> {
-    /// An engine over `store` with the platform clock, random ids and the default config.
-    pub fn new(store: S) -> Self {
+    /// An engine over `store` that tells the time by `clock` and waits with `sleeper`, with
+    /// random ids and the default config (`Engine::new` gives it the platform's own).
+    pub fn with_runtime(store: S, clock: Rc<dyn Clock>, sleeper: Rc<dyn Sleeper>) -> Self {
         let shredder = Rc::new(Shredder::new());
-        let mut projector = Projector::new();
+        let mut projector = Projector::new(clock.clone());
         projector.set_shredder(shredder.clone());
         Engine {
             store,
             handlers: HashMap::new(),
             upcasters: Rc::default(),
-            clock: Rc::new(SystemClock),
+            clock,
             ids: Rc::new(RandomIds),
+            sleeper,
+            jitter: Rc::new(RandomJitter),
             config: EngineConfig::default(),
             stats: Cell::new(EngineStats::default()),
             projector: Rc::new(projector),
@@ -139,6 +146,18 @@ impl<S: EventStore> Engine<S> {
     /// Replaces the id source (for tests and simulations).
     pub fn with_ids(mut self, ids: Rc<dyn IdSource>) -> Self {
         self.ids = ids;
+        self
+    }
+
+    /// Replaces the timer that conflict retries wait with (for tests and simulations).
+    pub fn with_sleeper(mut self, sleeper: Rc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// Replaces the source of the random share of conflict backoffs (for tests and simulations).
+    pub fn with_jitter(mut self, jitter: Rc<dyn Jitter>) -> Self {
+        self.jitter = jitter;
         self
     }
 

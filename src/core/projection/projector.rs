@@ -18,7 +18,6 @@ use crate::core::personal::Shredder;
 use crate::core::runtime::Clock;
 use crate::core::stream::check_aggregate_type;
 use crate::core::upcast::Upcasters;
-use crate::platform::SystemClock;
 
 /// A registered projection.
 pub struct Registered {
@@ -60,19 +59,6 @@ pub struct Projector {
     left_behind: Cell<bool>,
 }
 
-impl Default for Projector {
-    fn default() -> Self {
-        Projector {
-            registered: Vec::new(),
-            shredder: None,
-            upcasters: RefCell::default(),
-            clock: RefCell::new(Rc::new(SystemClock)),
-            forced_rebuilds: RefCell::default(),
-            left_behind: Cell::new(false),
-        }
-    }
-}
-
 impl std::fmt::Debug for Projector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
@@ -82,9 +68,16 @@ impl std::fmt::Debug for Projector {
 }
 
 impl Projector {
-    /// No projections.
-    pub fn new() -> Self {
-        Self::default()
+    /// No projections; retries are timed by `clock`.
+    pub fn new(clock: Rc<dyn Clock>) -> Self {
+        Projector {
+            registered: Vec::new(),
+            shredder: None,
+            upcasters: RefCell::default(),
+            clock: RefCell::new(clock),
+            forced_rebuilds: RefCell::default(),
+            left_behind: Cell::new(false),
+        }
     }
 
     /// Opens sealed personal data with `shredder` before projections see events.

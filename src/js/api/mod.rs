@@ -178,6 +178,7 @@ impl JsStore {
             projections,
             upcasters,
             sync,
+            conflict_retry,
         } = options::read(&options)?;
         let mut config = EngineConfig::default();
         let store = match (storage, &sync) {
@@ -209,6 +210,7 @@ impl JsStore {
                 ));
             }
         };
+        config.conflict_retry = conflict_retry;
         let mut engine = Engine::new(store)
             .with_upcasters(upcasters)
             .with_config(config);

@@ -8,7 +8,7 @@ use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::projection::ProjectionOptions;
-use crate::core::{Result, Upcasters};
+use crate::core::{ConflictRetry, Result, Upcasters};
 use crate::js::domain::{JsAggregate, JsProjection, read_upcasters};
 use crate::js::fields;
 use crate::store::Durability;
@@ -59,6 +59,8 @@ pub struct StoreOptions {
     pub upcasters: Upcasters,
     /// Sync, when configured.
     pub sync: Option<SyncOptions>,
+    /// How commands are decided again after another writer committed first.
+    pub conflict_retry: ConflictRetry,
 }
 
 const OPTIONS: &[&str] = &[
@@ -70,6 +72,7 @@ const OPTIONS: &[&str] = &[
     "projections",
     "upcasters",
     "sync",
+    "conflictRetry",
 ];
 
 /// Reads and checks the options of `open()`.
@@ -154,6 +157,28 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         projections,
         upcasters,
         sync,
+        conflict_retry: read_conflict_retry(fields::get(&object, "conflictRetry"))?,
+    })
+}
+
+/// The `conflictRetry` option: `{ maxMs, baseMs, maxDelayMs }`, each optional.
+fn read_conflict_retry(value: Option<JsValue>) -> Result<ConflictRetry> {
+    let defaults = ConflictRetry::default();
+    let Some(value) = value else {
+        return Ok(defaults);
+    };
+    let path = "options.conflictRetry";
+    let object = fields::object(&value, path)?;
+    fields::only(&object, &["maxMs", "baseMs", "maxDelayMs"], path)?;
+    let max_ms = fields::optional_integer(&object, "maxMs", path, 0, 600_000)?;
+    let base_ms = fields::optional_integer(&object, "baseMs", path, 0, 60_000)?;
+    let max_delay_ms = fields::optional_integer(&object, "maxDelayMs", path, 0, 600_000)?;
+    let base_ms = base_ms.unwrap_or(defaults.base_ms);
+    Ok(ConflictRetry {
+        base_ms,
+        max_delay_ms: max_delay_ms.unwrap_or(defaults.max_delay_ms.max(base_ms)),
+        max_ms: max_ms.unwrap_or(defaults.max_ms),
+        ..defaults
     })
 }
 

@@ -36,6 +36,8 @@ pub struct MemoryStore {
     data: Rc<RefCell<Data>>,
     stats: Rc<Cell<ReadStats>>,
     commit_hook: Rc<RefCell<Option<CommitHook>>>,
+    /// Whether commands are decided in one write even with a commit hook installed.
+    hook_inline: Rc<Cell<bool>>,
     keys: Rc<RefCell<KeyStore>>,
 }
 
@@ -55,6 +57,7 @@ impl MemoryStore {
             data: Rc::default(),
             stats: Rc::default(),
             commit_hook: Rc::default(),
+            hook_inline: Rc::default(),
             keys: Rc::default(),
         }
     }
@@ -69,6 +72,14 @@ impl MemoryStore {
     #[doc(hidden)]
     pub fn set_commit_hook(&self, hook: Option<CommitHook>) {
         *self.commit_hook.borrow_mut() = hook;
+    }
+
+    /// Test hook: with `on`, a command is decided and committed in one write even with a
+    /// commit hook installed, and the hook runs inside that write (a writer the write failed
+    /// to shut out), so the command's one-write path meets the conflict.
+    #[doc(hidden)]
+    pub fn hook_inline_commits(&self, on: bool) {
+        self.hook_inline.set(on);
     }
 
     fn count(&self, update: impl FnOnce(&mut ReadStats)) {
@@ -191,7 +202,7 @@ impl EventStore for MemoryStore {
     ) -> Result<Decided> {
         // A commit hook stands for a writer between a load and its commit, which one write
         // would shut out: with one installed, commands go in steps.
-        if self.commit_hook.borrow().is_some() {
+        if self.commit_hook.borrow().is_some() && !self.hook_inline.get() {
             return Ok(Decided::InSteps);
         }
         if let Some(warm) = decision.warm_head() {
