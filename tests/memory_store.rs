@@ -10,17 +10,7 @@ use fieldstream::store::MemoryStore;
 mod suite {
     use super::*;
 
-    macro_rules! memory_store_cases {
-        ($($name:ident),* $(,)?) => {$(
-            #[test]
-            fn $name() {
-                futures::executor::block_on(conformance::run_case(stringify!($name), || async {
-                    MemoryStore::new()
-                }));
-            }
-        )*};
-    }
-    conformance::each_case!(memory_store_cases);
+    conformance::each_case!(conformance::blocking_case_tests; MemoryStore::new());
 
     #[test]
     fn every_case_has_a_test() {

@@ -18,15 +18,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 mod suite {
     use super::*;
 
-    macro_rules! memory_store_cases {
-        ($($name:ident),* $(,)?) => {$(
-            #[wasm_bindgen_test]
-            async fn $name() {
-                conformance::run_case(stringify!($name), || async { MemoryStore::new() }).await;
-            }
-        )*};
-    }
-    conformance::each_case!(memory_store_cases);
+    conformance::each_case!(conformance::wasm_case_tests; MemoryStore::new());
 }
 
 #[wasm_bindgen_test]

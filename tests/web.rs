@@ -21,18 +21,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod suite {
     use super::*;
 
-    macro_rules! indexeddb_store_cases {
-        ($($name:ident),* $(,)?) => {$(
-            #[wasm_bindgen_test]
-            async fn $name() {
-                conformance::run_case(stringify!($name), || async {
-                    IndexedDbStore::open(&fresh_name("conformance")).await.unwrap()
-                })
-                .await;
-            }
-        )*};
-    }
-    conformance::each_case!(indexeddb_store_cases);
+    conformance::each_case!(
+        conformance::wasm_case_tests;
+        IndexedDbStore::open(&fresh_name("conformance")).await.unwrap()
+    );
 }
 
 #[wasm_bindgen_test]

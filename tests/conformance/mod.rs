@@ -108,11 +108,12 @@ pub fn cases<S: EventStore + 'static>() -> Vec<(&'static str, Case<S>)> {
     ]
 }
 
-/// Calls macro `$tests` with the name of every case of the suite, in order, to declare one
-/// test per case; `every_case_has_a_test` checks this list against the cases.
+/// Calls macro `$tests` with `[$args]` and the name of every case of the suite, in order, to
+/// declare one test per case; `every_case_has_a_test` checks this list against the cases.
 macro_rules! each_case {
-    ($tests:ident) => {
-        $tests! {
+    ($($tests:ident)::+ $(; $($args:tt)*)?) => {
+        $($tests)::+! {
+            [$($($args)*)?]
             empty_stream_is_at_version_zero,
             appends_number_versions_from_one,
             reads_streams_in_pages,
@@ -161,6 +162,36 @@ macro_rules! each_case {
 }
 pub(crate) use each_case;
 
+/// One `#[test]` per case, each on a fresh store made by the expression in brackets (blocking
+/// on the case's future).
+#[cfg(not(target_arch = "wasm32"))]
+macro_rules! blocking_case_tests {
+    ([$make:expr] $($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            futures::executor::block_on(conformance::run_case(stringify!($name), || async {
+                $make
+            }));
+        }
+    )*};
+}
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use blocking_case_tests;
+
+/// One `#[wasm_bindgen_test]` per case, each on a fresh store made by the expression in
+/// brackets (which may `.await`).
+#[cfg(target_arch = "wasm32")]
+macro_rules! wasm_case_tests {
+    ([$make:expr] $($name:ident),* $(,)?) => {$(
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() {
+            conformance::run_case(stringify!($name), || async { $make }).await;
+        }
+    )*};
+}
+#[cfg(target_arch = "wasm32")]
+pub(crate) use wasm_case_tests;
+
 /// Every case of the suite, by name: the store cases, then the projection cases.
 pub fn all_cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> {
     cases::<S>()
@@ -189,7 +220,7 @@ where
 /// The names [`each_case!`] lists, which must be exactly the suite's cases, in order.
 pub fn listed_names() -> Vec<&'static str> {
     macro_rules! names {
-        ($($name:ident),* $(,)?) => {
+        ([] $($name:ident),* $(,)?) => {
             vec![$(stringify!($name)),*]
         };
     }
