@@ -4,7 +4,7 @@
 // only when called, so the entries can load the module first.
 import { WasmStore } from "../pkg/fieldstream.js";
 import { ValidationError } from "./errors.js";
-import { guarded } from "./panic.js";
+import { checkRunning, guarded } from "./panic.js";
 import { startSync } from "./sync.js";
 
 /** What a personal field of a forgotten subject reads as, on every read path. */
@@ -126,6 +126,7 @@ export class Store {
 
   /** Calls `callback` now and on every change; returns a function that stops it. */
   subscribe(name, spec, callback) {
+    checkRunning();
     const token = this.#inner.subscribe(name, spec, callback);
     return () => this.#inner.unsubscribe(token);
   }
@@ -167,6 +168,7 @@ export class Store {
 
   /** Where sync stands (all zero and offline without the `sync` option). */
   status() {
+    checkRunning();
     return this.#driver ? this.#driver.status() : this.#inner.status();
   }
 

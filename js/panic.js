@@ -14,6 +14,11 @@ export function reportPanic(message) {
   inFlight.clear();
 }
 
+/** Throws the panic's error once the module has panicked: for the synchronous calls into it. */
+export function checkRunning() {
+  if (stopped) throw stopped;
+}
+
 /** Runs `call` (a call into the module) and settles as its result does, or rejects with the
  * panic's error once the module has panicked. */
 export function guarded(call) {

@@ -21,4 +21,6 @@ test("a panic rejects the calls in flight and every later call with code interna
   await assert.rejects(reading, internal);
   await assert.rejects(store.history("Order", "o-1"), internal);
   await assert.rejects(open({ aggregates: { Order: orderAggregate(DomainError) } }), internal);
+  assert.throws(() => store.status(), internal);
+  assert.throws(() => store.subscribe("orders", {}, () => {}), internal);
 });
