@@ -17,6 +17,7 @@ mod projections;
 mod records;
 mod streams;
 mod under_sync;
+mod warm_documents;
 
 use records::*;
 use streams::*;
@@ -156,7 +157,9 @@ macro_rules! each_case {
             skipping_a_dead_letter_passes_the_event_and_resumes,
             retrying_after_skips_rebuilds_in_order,
             projections_see_upcast_events_on_every_path,
-            a_failing_upcaster_is_the_events_failure
+            a_failing_upcaster_is_the_events_failure,
+            a_warm_read_model_applies_each_event_once,
+            warm_documents_never_hide_another_writer
         }
     };
 }
@@ -200,6 +203,7 @@ pub fn all_cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S
         .chain(projection_failures::cases())
         .chain(projection_operations::cases())
         .chain(projection_upcasting::cases())
+        .chain(warm_documents::cases())
         .collect()
 }
 

@@ -40,7 +40,7 @@ impl Projector {
             .filter(|next_at| *next_at > self.now());
         if state.stopped_at.is_some() || waiting_until.is_some() {
             if changed {
-                tx.put_state(&state)?;
+                self.warm.store(tx, &mut state, None)?;
             }
             return Ok(CatchUp {
                 processed: 0,
@@ -54,9 +54,11 @@ impl Projector {
             _ => state.fold(),
         };
         let ns = namespace(name, target_version);
-        let (processed, end) = {
-            let mut run = Run::new(registered, ns, &mut state);
-            self.fold_step(tx, &mut run, &mut fold, limit).await?
+        let known = self.warm.take(&ns, &state);
+        let (processed, end, known) = {
+            let mut run = Run::new(registered, ns.clone(), &mut state, known);
+            let (processed, end) = self.fold_step(tx, &mut run, &mut fold, limit).await?;
+            (processed, end, run.known)
         };
         if end == End::CaughtUp {
             // Whatever failed before is no longer in the way (it went, or it was passed).
@@ -77,7 +79,7 @@ impl Projector {
             }
             None => state.set_fold(fold),
         }
-        tx.put_state(&state)?;
+        self.warm.store(tx, &mut state, Some((ns, known)))?;
         Ok(CatchUp {
             processed,
             finished: end != End::More,

@@ -25,13 +25,18 @@ pub(super) struct Run<'r> {
 }
 
 impl<'r> Run<'r> {
-    /// A fold of `registered` into namespace `ns`.
-    pub fn new(registered: &'r Registered, ns: String, state: &'r mut ProjectionState) -> Self {
+    /// A fold of `registered` into namespace `ns`, knowing the documents `known` already.
+    pub fn new(
+        registered: &'r Registered,
+        ns: String,
+        state: &'r mut ProjectionState,
+        known: Known,
+    ) -> Self {
         Run {
             registered,
             ns,
             state,
-            known: Known::new(),
+            known,
         }
     }
 }

@@ -50,6 +50,7 @@ pub mod projector;
 pub mod query;
 pub mod storage;
 pub mod view;
+mod warm;
 
 pub use failure::{error_code, error_message, retry_delay};
 pub use index::IndexValue;
@@ -155,6 +156,10 @@ pub struct ProjectionState {
     /// Events the projection passes over without applying them: skipped dead letters.
     #[serde(default)]
     pub passed: Vec<Uuid>,
+    /// A random stamp set at every write of this state (0: never), by which a projector knows
+    /// whether the documents it keeps in memory are still the stored ones.
+    #[serde(default)]
+    pub stamp: u64,
 }
 
 /// An event whose `apply` failed and that waits to be tried again.

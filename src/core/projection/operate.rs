@@ -84,6 +84,6 @@ impl Projector {
                 }
             }
         }
-        tx.put_state(&state)
+        self.warm.store(tx, &mut state, None)
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::fold::{Flow, Run};
 use super::storage::{DocTx, Fold};
+use super::warm::WarmDocCache;
 use super::{Projection, ProjectionMode, ProjectionOptions, ProjectionState, namespace};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
@@ -57,6 +58,8 @@ pub struct Projector {
     clock: RefCell<Rc<dyn Clock>>,
     pub(super) forced_rebuilds: RefCell<HashSet<String>>,
     left_behind: Cell<bool>,
+    /// The documents kept in memory between steps.
+    pub(super) warm: WarmDocCache,
 }
 
 impl std::fmt::Debug for Projector {
@@ -77,6 +80,7 @@ impl Projector {
             clock: RefCell::new(clock),
             forced_rebuilds: RefCell::default(),
             left_behind: Cell::new(false),
+            warm: WarmDocCache::default(),
         }
     }
 
@@ -220,7 +224,9 @@ impl Projector {
             }
             let mut fold = state.fold();
             let page = self.prepare(events)?;
-            let mut run = Run::new(registered, namespace(name, state.version), &mut state);
+            let ns = namespace(name, state.version);
+            let known = self.warm.take(&ns, &state);
+            let mut run = Run::new(registered, ns.clone(), &mut state, known);
             let mut looked_ahead = false;
             for index in 0..page.len() {
                 match self
@@ -237,8 +243,9 @@ impl Projector {
                     }
                 }
             }
+            let known = std::mem::take(&mut run.known);
             state.set_fold(fold);
-            tx.put_state(&state)?;
+            self.warm.store(tx, &mut state, Some((ns, known)))?;
         }
         Ok(())
     }
