@@ -22,6 +22,7 @@ mod pg_listen;
 mod plan;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::future::Future;
