@@ -5,7 +5,8 @@
 //! a group-commit writer ([`group`]): the appends waiting for it are decided together
 //! ([`plan`]) and written in one transaction that moves the head row, so positions are gap-free
 //! and follow commit order. Event ids are unique per tenant, which makes retries exactly-once
-//! durably.
+//! durably. Reads, the key service and imports are written once for both databases ([`sql`]);
+//! `sqlite.rs` and `postgres.rs` keep only their SQL where it differs and their locking.
 
 mod any;
 mod appends;
@@ -22,6 +23,7 @@ mod pg_listen;
 mod plan;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::future::Future;

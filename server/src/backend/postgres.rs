@@ -3,29 +3,31 @@
 //! Appends go through one group-commit writer per tenant ([`write`]): its write statement locks
 //! the tenant's head row until it commits, so positions follow commit order with no gaps, and
 //! `NOTIFY` (see [`pg_listen`](super::pg_listen)) wakes every process's subscribers.
+//!
+//! The reads, the key service and imports are the shared algorithm of [`super::sql`]; this file
+//! holds PostgreSQL's SQL where it differs and its locking.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldstream::core::StreamId;
-use fieldstream::protocol::ServerEvent;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Pool, Postgres};
+use uuid::Uuid;
 
-use super::appends::append_many;
 use super::group::GroupCommit;
 use super::pg_listen::{self, Listening};
-use super::rows::{EncodedEvent, RawEvent, unsigned};
-use super::{
-    AppendInput, Appended, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier,
-    PageSize, StoreError,
-};
-use crate::grants::Grant;
+use super::sql::{SerialWrite, SqlBackend, SqlDialect};
+use super::{Backend, Durability, ImportTx, Notifier, StoreError};
+use crate::kek::Kek;
 use write::PostgresWriter;
 
-mod keys;
-mod reads;
 mod write;
+
+/// Serialises, to its transaction's end, the processes that change the schema.
+const SCHEMA_LOCK: &str = "SELECT pg_advisory_xact_lock(7286346518361)";
+
+/// Serialises, to its transaction's end, the key-service writes of tenant `$1`.
+const KEY_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('fieldstream_keys:' || $1))";
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fieldstream_heads (
@@ -69,9 +71,7 @@ impl PostgresBackend {
             .await?;
         let mut tx = pool.begin().await?;
         // Serialises the CREATEs of processes that start at the same time.
-        sqlx::query("SELECT pg_advisory_xact_lock(7286346518361)")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(SCHEMA_LOCK).execute(&mut *tx).await?;
         for statement in SCHEMA.iter().chain(&super::key_tables::SCHEMA) {
             sqlx::query(*statement).execute(&mut *tx).await?;
         }
@@ -96,110 +96,77 @@ impl PostgresBackend {
     }
 }
 
-/// Decodes an event row (selected with [`super::rows::COLUMNS`]).
-fn event_from_row(row: &PgRow) -> Result<ServerEvent, StoreError> {
-    RawEvent {
-        id: row.try_get("id")?,
-        stream: row.try_get("stream")?,
-        version: row.try_get("version")?,
-        position: row.try_get("position")?,
-        event_type: row.try_get("type")?,
-        schema_version: row.try_get("schema_version")?,
-        data: row.try_get("data")?,
-        metadata: row.try_get("metadata")?,
-        recorded_at: row.try_get("recorded_at")?,
+impl SqlDialect for Postgres {
+    type StoredId = Uuid;
+
+    const SNAPSHOT_BEGIN: Option<&'static str> =
+        Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+
+    const RAISE_HEAD: &'static str = "INSERT INTO fieldstream_heads (tenant, position) \
+        VALUES ($1, $2) ON CONFLICT (tenant) DO UPDATE \
+        SET position = GREATEST(fieldstream_heads.position, excluded.position)";
+
+    const LEGACY_KEYS_EXIST: &'static str = "SELECT COUNT(*) FROM information_schema.tables \
+        WHERE table_schema = current_schema() AND table_name = 'fieldstream_subject_keys'";
+
+    fn store_id(id: Uuid) -> Uuid {
+        id
     }
-    .decode()
+
+    fn load_id(stored: Uuid) -> Result<Uuid, StoreError> {
+        Ok(stored)
+    }
 }
 
-/// Inserts encoded event rows.
-pub(super) async fn insert_all(
-    tx: &mut PgConnection,
-    rows: Vec<EncodedEvent>,
-) -> Result<(), StoreError> {
-    // 10 parameters per row; PostgreSQL allows 65,535 per statement.
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<EncodedEvent> = rows.by_ref().take(1_000).collect();
-        let mut builder = QueryBuilder::<Postgres>::new(
-            "INSERT INTO fieldstream_events (tenant, position, id, stream, version, type, \
-             schema_version, data, metadata, recorded_at) ",
-        );
-        builder.push_values(chunk, |mut values, row| {
-            values
-                .push_bind(row.tenant)
-                .push_bind(row.position)
-                .push_bind(row.id)
-                .push_bind(row.stream)
-                .push_bind(row.version)
-                .push_bind(row.event_type)
-                .push_bind(row.schema_version)
-                .push_bind(row.data)
-                .push_bind(row.metadata)
-                .push_bind(row.recorded_at);
-        });
-        builder.build().execute(&mut *tx).await?;
+impl PostgresBackend {
+    /// Moves keys kept in clear by an older version into the sealed table (see
+    /// [`crate::backend::legacy`]); how many, when there was such a table.
+    pub async fn migrate_plain_keys(&self, kek: &Kek) -> Result<Option<u64>, StoreError> {
+        super::sql::migrate_plain_keys(self, kek).await
     }
-    Ok(())
 }
 
-impl Backend for PostgresBackend {
-    async fn append_many(
-        &self,
-        tenant: &str,
-        appends: &[AppendInput<'_>],
-        conflict: PageSize,
-    ) -> Result<Appended, StoreError> {
-        append_many(&self.commits, self, tenant, appends, conflict).await
+impl SqlBackend for PostgresBackend {
+    type Db = Postgres;
+    type Writer = PostgresWriter;
+
+    fn readers(&self) -> &Pool<Postgres> {
+        &self.pool
     }
 
-    async fn read_stream(
-        &self,
-        tenant: &str,
-        stream: &StreamId,
-        from: u64,
-        page: PageSize,
-    ) -> Result<(u64, Vec<ServerEvent>), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let current = reads::stream_version(&mut tx, tenant, stream).await?;
-        let events = reads::stream_page(&mut tx, tenant, stream, from, page).await?;
-        tx.commit().await?;
-        Ok((current, events))
+    fn writers(&self) -> &Pool<Postgres> {
+        &self.pool
     }
 
-    async fn read_all(
-        &self,
-        tenant: &str,
-        after: u64,
-        page: PageSize,
-        grants: Option<&[Grant]>,
-    ) -> Result<LogPage, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        reads::log_page(&mut connection, tenant, after, page, grants).await
+    fn commits(&self) -> &GroupCommit<PostgresWriter> {
+        &self.commits
     }
 
-    async fn head(&self, tenant: &str) -> Result<u64, StoreError> {
-        let head: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM fieldstream_heads WHERE tenant = $1")
-                .bind(tenant.to_owned())
-                .fetch_optional(&self.pool)
-                .await?;
-        unsigned(head.unwrap_or(0), "position")
-    }
-
-    async fn readable_head(&self, tenant: &str, grants: &[Grant]) -> Result<u64, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        reads::readable_head(&mut connection, tenant, grants).await
-    }
-
-    fn notifier(&self) -> &Notifier {
+    fn subscribers(&self) -> &Notifier {
         &self.notifier
     }
 
-    async fn durability(&self) -> Result<Durability, StoreError> {
+    /// Under a per-tenant advisory lock, so a forget and an added key never interleave and the
+    /// numbers of forgotten subjects follow commit order.
+    async fn begin_key_write(&self, tenant: &str) -> Result<SerialWrite<Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(KEY_LOCK).bind(tenant).execute(&mut *tx).await?;
+        Ok(SerialWrite::new(tx, None))
+    }
+
+    /// One process moves them; the others then find no table.
+    async fn begin_key_migration(&self) -> Result<SerialWrite<Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(SCHEMA_LOCK).execute(&mut *tx).await?;
+        Ok(SerialWrite::new(tx, None))
+    }
+
+    /// Nothing: a forget overwrites the key rows before deleting them, and the dead row versions
+    /// (and the WAL) PostgreSQL keeps until vacuum and recycling hold only keys sealed under the
+    /// KEK, which is not in the database.
+    async fn purge_deleted(&self) {}
+
+    async fn check_durability(&self) -> Result<Durability, StoreError> {
         let mut connection = self.pool.acquire().await?;
         let fsync: String = sqlx::query_scalar("SHOW fsync")
             .fetch_one(&mut *connection)
@@ -214,28 +181,12 @@ impl Backend for PostgresBackend {
         Ok(Durability(text))
     }
 
-    async fn count_events(&self) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fieldstream_events")
-            .fetch_one(&self.pool)
-            .await?;
-        unsigned(count, "count")
-    }
-
-    async fn export_page(
-        &self,
-        after: Option<(&str, u64)>,
-        limit: u32,
-    ) -> Result<Vec<ExportedEvent>, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        reads::export_page(&mut connection, after, limit).await
-    }
-
-    async fn begin_import(&self) -> Result<ImportTx, StoreError> {
+    async fn start_import(&self) -> Result<ImportTx, StoreError> {
         let mut tx = self.pool.begin().await?;
         // No append of any tenant runs while the import fills the tables.
         sqlx::query("LOCK TABLE fieldstream_heads, fieldstream_events IN EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
-        Ok(ImportTx::postgres(tx))
+        Ok(ImportTx::Postgres(SerialWrite::new(tx, None)))
     }
 }

@@ -5,35 +5,31 @@
 //! SQLite's own lock and a busy timeout) and no transaction fails upgrading a read lock. Appends
 //! go through one group-commit writer ([`write`]): what waits is committed together. Writes run
 //! on a connection of their own, so readers never hold up a writer that waits for a pooled
-//! connection. `secure_delete` is on, so deleted
-//! rows (forgotten keys) are overwritten with zeros in the file.
+//! connection. `secure_delete` is on, so deleted rows (forgotten keys) are overwritten with
+//! zeros in the file; after a forget, the WAL is checkpointed and truncated, so the forgotten
+//! key's old pages leave the WAL file too (and so do keys in clear once an older database's are
+//! moved).
+//!
+//! The reads, the key service and imports are the shared algorithm of [`super::sql`]; this file
+//! holds SQLite's SQL where it differs and its locking.
 
-mod keys;
-mod reads;
 mod write;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldstream::core::StreamId;
-use fieldstream::protocol::ServerEvent;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Pool, Sqlite};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::appends::append_many;
 use super::group::GroupCommit;
-use super::rows::{EncodedEvent, RawEvent, unsigned};
-use super::{
-    AppendInput, Appended, Backend, Durability, ExportedEvent, ImportTx, LogPage, Notifier,
-    PageSize, StoreError,
-};
-use crate::grants::Grant;
+use super::sql::{SerialWrite, SqlBackend, SqlDialect};
+use super::{Backend, Durability, ImportTx, Notifier, StoreError};
+use crate::kek::Kek;
 use write::SqliteWriter;
 
 const SCHEMA: [&str; 2] = [
@@ -140,108 +136,90 @@ impl SqliteBackend {
     }
 }
 
-/// Decodes an event row (selected with [`super::rows::COLUMNS`]).
-fn event_from_row(row: &SqliteRow) -> Result<ServerEvent, StoreError> {
-    let id: String = row.try_get("id")?;
-    RawEvent {
-        id: Uuid::parse_str(&id).map_err(|e| StoreError::Data(format!("stored id: {e}")))?,
-        stream: row.try_get("stream")?,
-        version: row.try_get("version")?,
-        position: row.try_get("position")?,
-        event_type: row.try_get("type")?,
-        schema_version: row.try_get("schema_version")?,
-        data: row.try_get("data")?,
-        metadata: row.try_get("metadata")?,
-        recorded_at: row.try_get("recorded_at")?,
+impl SqlDialect for Sqlite {
+    type StoredId = String;
+
+    const SNAPSHOT_BEGIN: Option<&'static str> = None;
+
+    const RAISE_HEAD: &'static str = "INSERT INTO fieldstream_heads (tenant, position) \
+        VALUES ($1, $2) ON CONFLICT (tenant) DO UPDATE \
+        SET position = MAX(position, excluded.position)";
+
+    const LEGACY_KEYS_EXIST: &'static str = "SELECT COUNT(*) FROM sqlite_master \
+        WHERE type = 'table' AND name = 'fieldstream_subject_keys'";
+
+    fn store_id(id: Uuid) -> String {
+        id.to_string()
     }
-    .decode()
+
+    fn load_id(stored: String) -> Result<Uuid, StoreError> {
+        Uuid::parse_str(&stored).map_err(|e| StoreError::Data(format!("stored id: {e}")))
+    }
 }
 
-/// Inserts encoded event rows.
-pub(super) async fn insert_all(
-    tx: &mut sqlx::SqliteConnection,
-    rows: Vec<EncodedEvent>,
-) -> Result<(), StoreError> {
-    // 10 variables per row; SQLite allows 32,766 per statement.
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<EncodedEvent> = rows.by_ref().take(1_000).collect();
-        let mut builder = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO fieldstream_events (tenant, position, id, stream, version, type, \
-             schema_version, data, metadata, recorded_at) ",
-        );
-        builder.push_values(chunk, |mut values, row| {
-            values
-                .push_bind(row.tenant)
-                .push_bind(row.position)
-                .push_bind(row.id.to_string())
-                .push_bind(row.stream)
-                .push_bind(row.version)
-                .push_bind(row.event_type)
-                .push_bind(row.schema_version)
-                .push_bind(row.data)
-                .push_bind(row.metadata)
-                .push_bind(row.recorded_at);
-        });
-        builder.build().execute(&mut *tx).await?;
+impl SqliteBackend {
+    /// Moves keys kept in clear by an older version into the sealed table (see
+    /// [`crate::backend::legacy`]); how many, when there was such a table.
+    pub async fn migrate_plain_keys(&self, kek: &Kek) -> Result<Option<u64>, StoreError> {
+        super::sql::migrate_plain_keys(self, kek).await
     }
-    Ok(())
+
+    /// A write transaction under the writer lock and `BEGIN IMMEDIATE` (so that a second server
+    /// process on the same file waits for the lock instead of failing with "database is
+    /// locked").
+    async fn begin_write(&self) -> Result<SerialWrite<Sqlite>, StoreError> {
+        let lock = self.write_lock.clone().lock_owned().await;
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(SerialWrite::new(tx, Some(lock)))
+    }
 }
 
-impl Backend for SqliteBackend {
-    async fn append_many(
-        &self,
-        tenant: &str,
-        appends: &[AppendInput<'_>],
-        conflict: PageSize,
-    ) -> Result<Appended, StoreError> {
-        append_many(&self.commits, self, tenant, appends, conflict).await
+impl SqlBackend for SqliteBackend {
+    type Db = Sqlite;
+    type Writer = SqliteWriter;
+
+    fn readers(&self) -> &Pool<Sqlite> {
+        &self.pool
     }
 
-    async fn read_stream(
-        &self,
-        tenant: &str,
-        stream: &StreamId,
-        from: u64,
-        page: PageSize,
-    ) -> Result<(u64, Vec<ServerEvent>), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let current = reads::stream_version(&mut tx, tenant, stream).await?;
-        let events = reads::stream_page(&mut tx, tenant, stream, from, page).await?;
-        tx.commit().await?;
-        Ok((current, events))
+    fn writers(&self) -> &Pool<Sqlite> {
+        &self.writer
     }
 
-    async fn read_all(
-        &self,
-        tenant: &str,
-        after: u64,
-        page: PageSize,
-        grants: Option<&[Grant]>,
-    ) -> Result<LogPage, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        reads::log_page(&mut connection, tenant, after, page, grants).await
+    fn commits(&self) -> &GroupCommit<SqliteWriter> {
+        &self.commits
     }
 
-    async fn head(&self, tenant: &str) -> Result<u64, StoreError> {
-        let head: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM fieldstream_heads WHERE tenant = ?")
-                .bind(tenant.to_owned())
-                .fetch_optional(&self.pool)
-                .await?;
-        unsigned(head.unwrap_or(0), "position")
-    }
-
-    async fn readable_head(&self, tenant: &str, grants: &[Grant]) -> Result<u64, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        reads::readable_head(&mut connection, tenant, grants).await
-    }
-
-    fn notifier(&self) -> &Notifier {
+    fn subscribers(&self) -> &Notifier {
         &self.notifier
     }
 
-    async fn durability(&self) -> Result<Durability, StoreError> {
+    async fn begin_key_write(&self, _tenant: &str) -> Result<SerialWrite<Sqlite>, StoreError> {
+        self.begin_write().await
+    }
+
+    async fn begin_key_migration(&self) -> Result<SerialWrite<Sqlite>, StoreError> {
+        self.begin_write().await
+    }
+
+    /// Copies the WAL into the database file and truncates it (waiting for readers up to the
+    /// busy timeout), so deleted keys' old pages leave the WAL file too.
+    async fn purge_deleted(&self) {
+        if self.in_memory {
+            return;
+        }
+        let result: Result<(i64, i64, i64), sqlx::Error> =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.writer)
+                .await;
+        match result {
+            Ok((0, _, _)) => {}
+            Ok(_) => tracing::warn!("the WAL checkpoint after a forget was blocked by a reader"),
+            Err(error) => tracing::warn!(%error, "the WAL checkpoint after a forget failed"),
+        }
+    }
+
+    async fn check_durability(&self) -> Result<Durability, StoreError> {
         let mut connection = self.writer.acquire().await?;
         let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&mut *connection)
@@ -263,25 +241,7 @@ impl Backend for SqliteBackend {
         Ok(Durability(text))
     }
 
-    async fn count_events(&self) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fieldstream_events")
-            .fetch_one(&self.pool)
-            .await?;
-        unsigned(count, "count")
-    }
-
-    async fn export_page(
-        &self,
-        after: Option<(&str, u64)>,
-        limit: u32,
-    ) -> Result<Vec<ExportedEvent>, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        reads::export_page(&mut connection, after, limit).await
-    }
-
-    async fn begin_import(&self) -> Result<ImportTx, StoreError> {
-        let lock = self.write_lock.clone().lock_owned().await;
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(ImportTx::sqlite(tx, lock))
+    async fn start_import(&self) -> Result<ImportTx, StoreError> {
+        Ok(ImportTx::Sqlite(self.begin_write().await?))
     }
 }

@@ -16,6 +16,7 @@ use crate::backend::decide::StoredId;
 use crate::backend::group::{Dialect, Row, WriteError};
 use crate::backend::plan::Known;
 use crate::backend::rows::{EncodedEvent, signed, unsigned};
+use crate::backend::sql::events::EventRows;
 use crate::backend::{Notifier, StoreError};
 
 /// The writer of an SQLite database.
@@ -150,7 +151,7 @@ impl Dialect for SqliteWriter {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        super::insert_all(&mut session.tx, encoded).await?;
+        EventRows::<Sqlite>::insert_all(&mut session.tx, encoded).await?;
         let head = base + count;
         sqlx::query(
             "INSERT INTO fieldstream_heads (tenant, position) VALUES (?, ?) \
