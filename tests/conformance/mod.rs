@@ -13,7 +13,7 @@ mod projection_failures;
 mod projection_lifecycle;
 mod projection_operations;
 mod projection_upcasting;
-mod projections;
+pub mod projections;
 mod records;
 mod streams;
 mod under_sync;

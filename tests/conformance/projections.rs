@@ -52,7 +52,7 @@ pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> 
     ]
 }
 
-pub(super) async fn orders_engine<S: EventStore + Clone>(
+pub async fn orders_engine<S: EventStore + Clone>(
     store: &S,
     projection: Rc<dyn Projection>,
     options: ProjectionOptions,
@@ -64,7 +64,7 @@ pub(super) async fn orders_engine<S: EventStore + Clone>(
     engine
 }
 
-pub(super) fn create(customer: &str, quantity: u32) -> OrderCommand {
+pub fn create(customer: &str, quantity: u32) -> OrderCommand {
     let items = vec![OrderItem {
         product_id: "p".into(),
         quantity,
@@ -76,7 +76,7 @@ pub(super) fn create(customer: &str, quantity: u32) -> OrderCommand {
     }
 }
 
-pub(super) fn pay(amount: i64) -> OrderCommand {
+pub fn pay(amount: i64) -> OrderCommand {
     OrderCommand::PayOrder {
         payment_method: "card".into(),
         amount,
@@ -97,7 +97,7 @@ pub(super) fn spec(
 }
 
 /// Every order document of the `orders` read model, by key.
-pub(super) async fn all_orders<S: EventStore>(engine: &Engine<S>) -> Vec<(String, Value)> {
+pub async fn all_orders<S: EventStore>(engine: &Engine<S>) -> Vec<(String, Value)> {
     all_docs(engine, "orders").await
 }
 
@@ -130,7 +130,7 @@ pub(super) async fn all_docs<S: EventStore>(
 
 /// The read model a fresh rebuild would give: confirmed events by position, then pending ones
 /// by local order, folded by the projection directly.
-pub(super) async fn rebuilt<S: EventStore>(store: &S) -> Vec<(String, Value)> {
+pub async fn rebuilt<S: EventStore>(store: &S) -> Vec<(String, Value)> {
     let mut events = store.read_all(0, 1_000_000).await.unwrap();
     events.sort_by_key(|stored| match stored.event.position {
         Some(position) => (0, position),
@@ -263,7 +263,7 @@ async fn index_queries_page_in_order<S: EventStore + Clone>(store: S) {
     assert_eq!(undeclared.unwrap_err().code(), "invalid_input");
 }
 
-pub(super) fn foreign(
+pub fn foreign(
     stream: &str,
     version: u64,
     position: u64,

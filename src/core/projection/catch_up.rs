@@ -54,11 +54,11 @@ impl Projector {
             _ => state.fold(),
         };
         let ns = namespace(name, target_version);
-        let known = self.warm.take(&ns, &state);
-        let (processed, end, known) = {
-            let mut run = Run::new(registered, ns.clone(), &mut state, known);
+        let warm = self.warm.take(&ns, &state);
+        let (processed, end, warm) = {
+            let mut run = Run::new(registered, ns.clone(), &mut state, warm);
             let (processed, end) = self.fold_step(tx, &mut run, &mut fold, limit).await?;
-            (processed, end, run.known)
+            (processed, end, run.into_warm())
         };
         if end == End::CaughtUp {
             // Whatever failed before is no longer in the way (it went, or it was passed).
@@ -79,7 +79,7 @@ impl Projector {
             }
             None => state.set_fold(fold),
         }
-        self.warm.store(tx, &mut state, Some((ns, known)))?;
+        self.warm.store(tx, &mut state, Some((ns, warm)))?;
         Ok(CatchUp {
             processed,
             finished: end != End::More,

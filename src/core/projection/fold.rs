@@ -10,33 +10,45 @@ use super::ProjectionState;
 use super::index::index_entries;
 use super::prepare::Prepared;
 use super::projector::{Projector, Registered};
-use super::storage::{DocTx, Fold, UndoEntry};
+use super::storage::{DocTx, Fold};
 use super::view::{Known, View};
+use super::warm::Warm;
 use crate::core::error::{Error, Result};
 use crate::core::event::{EventEnvelope, StoredEvent};
 
 /// One fold's working set: the projection, the namespace it writes, its stored state (which
-/// failures change: `retry`, `passed`, `stopped_at`), and the documents read so far.
+/// failures change: `retry`, `passed`, `stopped_at`), the documents read so far, and the keys
+/// of the documents with an undo record (once read).
 pub(super) struct Run<'r> {
     pub registered: &'r Registered,
     pub ns: String,
     pub state: &'r mut ProjectionState,
     pub known: Known,
+    pub undone: Option<HashSet<String>>,
 }
 
 impl<'r> Run<'r> {
-    /// A fold of `registered` into namespace `ns`, knowing the documents `known` already.
+    /// A fold of `registered` into namespace `ns`, knowing what `warm` knows already.
     pub fn new(
         registered: &'r Registered,
         ns: String,
         state: &'r mut ProjectionState,
-        known: Known,
+        warm: Warm,
     ) -> Self {
         Run {
             registered,
             ns,
             state,
-            known,
+            known: warm.known,
+            undone: warm.undone,
+        }
+    }
+
+    /// What this fold knows, for the next one.
+    pub fn into_warm(self) -> Warm {
+        Warm {
+            known: self.known,
+            undone: self.undone,
         }
     }
 }
@@ -83,10 +95,9 @@ impl Projector {
                 .await?;
             let Some(last) = confirmed.last() else { break };
             let last_position = last.event.position.unwrap_or(fold.checkpoint);
-            if self.is_acknowledgement(tx, fold, &confirmed).await? {
-                for event in &confirmed {
-                    tx.delete_undo_of(&run.ns, event.seq)?;
-                }
+            if self.is_acknowledgement(tx, fold, &confirmed).await?
+                && self.acknowledge(tx, run, fold, &confirmed).await?
+            {
                 fold.pending_applied -= confirmed.len() as u64;
                 processed += confirmed.len();
             } else {
@@ -156,24 +167,6 @@ impl Projector {
         let none_removed = fold.pending_applied - seqs.len() as u64
             == tx.pending_count_upto(fold.pending_upto).await?;
         Ok(!older_pending_remains && none_removed)
-    }
-
-    /// Undoes every pending effect of the fold, newest first, leaving the confirmed base.
-    async fn revert_pending<T: DocTx>(
-        &self,
-        tx: &T,
-        run: &mut Run<'_>,
-        fold: &mut Fold,
-    ) -> Result<()> {
-        let log = tx.undo_log(&run.ns).await?;
-        for entry in log.iter().rev() {
-            write(tx, run, &entry.key, entry.before.as_ref())?;
-        }
-        tx.clear_undo(&run.ns)?;
-        run.known.clear();
-        fold.pending_upto = 0;
-        fold.pending_applied = 0;
-        Ok(())
     }
 
     /// Processes event `index` of `page`: passes it over when an operator skipped it, applies
@@ -253,18 +246,10 @@ impl Projector {
             let doc = tx.get_doc(&run.ns, &key).await?;
             run.known.insert(key, doc);
         }
-        let seq = page[index].stored.seq;
-        let mut written = HashSet::new();
+        if pending {
+            self.keep_bases(tx, run, writes.keys()).await?;
+        }
         for (key, doc) in writes {
-            if pending && written.insert(key.clone()) {
-                let before = run.known.get(&key).cloned().flatten();
-                tx.put_undo(&UndoEntry {
-                    ns: run.ns.clone(),
-                    seq,
-                    key: key.clone(),
-                    before,
-                })?;
-            }
             write(tx, run, &key, doc.as_ref())?;
             run.known.insert(key, doc);
         }
@@ -273,7 +258,7 @@ impl Projector {
 }
 
 /// Stores (or with `None` removes) document `key` of the run's namespace with its index entries.
-fn write<T: DocTx>(tx: &T, run: &Run<'_>, key: &str, doc: Option<&Value>) -> Result<()> {
+pub(super) fn write<T: DocTx>(tx: &T, run: &Run<'_>, key: &str, doc: Option<&Value>) -> Result<()> {
     match doc {
         Some(doc) => tx.put_doc(
             &run.ns,

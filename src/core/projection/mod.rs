@@ -49,6 +49,7 @@ mod prepare;
 pub mod projector;
 pub mod query;
 pub mod storage;
+mod undo;
 pub mod view;
 mod warm;
 

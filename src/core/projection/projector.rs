@@ -225,8 +225,8 @@ impl Projector {
             let mut fold = state.fold();
             let page = self.prepare(events)?;
             let ns = namespace(name, state.version);
-            let known = self.warm.take(&ns, &state);
-            let mut run = Run::new(registered, ns.clone(), &mut state, known);
+            let warm = self.warm.take(&ns, &state);
+            let mut run = Run::new(registered, ns.clone(), &mut state, warm);
             let mut looked_ahead = false;
             for index in 0..page.len() {
                 match self
@@ -243,9 +243,9 @@ impl Projector {
                     }
                 }
             }
-            let known = std::mem::take(&mut run.known);
+            let warm = run.into_warm();
             state.set_fold(fold);
-            self.warm.store(tx, &mut state, Some((ns, known)))?;
+            self.warm.store(tx, &mut state, Some((ns, warm)))?;
         }
         Ok(())
     }

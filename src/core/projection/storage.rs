@@ -10,13 +10,16 @@ use super::{DeadLetter, ProjectionState};
 use crate::core::error::Result;
 use crate::core::event::StoredEvent;
 
-/// A document's value before a pending event changed it.
+/// A document's value in the confirmed base, kept while pending events change it: one record
+/// per document (`seq` 0). Records written by earlier versions have one per pending event and
+/// document (`seq` the event's), and are turned into base records when a fold meets them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UndoEntry {
     /// The projection namespace (`name@version`).
     pub ns: String,
-    /// The pending event's local sequence number.
+    /// 0 for a base record; for a record of an earlier version, the pending event's local
+    /// sequence number.
     pub seq: u64,
     /// The document's key.
     pub key: String,
@@ -52,10 +55,13 @@ pub trait DocTx {
     fn clear_namespace(&self, ns: &str) -> Result<()>;
     /// The undo records of a namespace, by sequence number then key.
     async fn undo_log(&self, ns: &str) -> Result<Vec<UndoEntry>>;
-    /// Adds an undo record.
+    /// The sequence number and document key of every undo record of a namespace, read without
+    /// their bodies.
+    async fn undo_keys(&self, ns: &str) -> Result<Vec<(u64, String)>>;
+    /// The base records (`seq` 0) of documents `keys` of a namespace, in the order of `keys`.
+    async fn undo_bases(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<UndoEntry>>>;
+    /// Adds or replaces an undo record.
     fn put_undo(&self, entry: &UndoEntry) -> Result<()>;
-    /// Removes the undo records of one event.
-    fn delete_undo_of(&self, ns: &str, seq: u64) -> Result<()>;
     /// Removes every undo record of a namespace.
     fn clear_undo(&self, ns: &str) -> Result<()>;
     /// A projection's stored state.

@@ -8,6 +8,7 @@
 //! different stamp (or none), and the step then reads from the store as before.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 
 use uuid::Uuid;
 
@@ -19,11 +20,20 @@ use crate::core::error::Result;
 /// At most this many documents are kept; a step that knows more keeps none.
 pub const WARM_DOCS_LIMIT: usize = 16_384;
 
+/// What a fold knows of a namespace's stored documents.
+#[derive(Default)]
+pub(super) struct Warm {
+    /// Documents read or written.
+    pub known: Known,
+    /// The keys of the documents with an undo record, once read.
+    pub undone: Option<HashSet<String>>,
+}
+
 /// The documents of one namespace as of one stored state.
 struct WarmDocs {
     ns: String,
     stamp: u64,
-    docs: Known,
+    docs: Warm,
 }
 
 /// The projector's warm documents, one namespace per projection.
@@ -35,16 +45,16 @@ pub(super) struct WarmDocCache {
 impl WarmDocCache {
     /// The documents kept for namespace `ns` if `state` is the state they were kept with;
     /// otherwise (and always after this call) none are kept for it.
-    pub fn take(&self, ns: &str, state: &ProjectionState) -> Known {
+    pub fn take(&self, ns: &str, state: &ProjectionState) -> Warm {
         let mut entries = self.entries.borrow_mut();
         let Some(at) = entries.iter().position(|entry| entry.ns == ns) else {
-            return Known::new();
+            return Warm::default();
         };
         let entry = entries.swap_remove(at);
         if state.stamp != 0 && entry.stamp == state.stamp {
             entry.docs
         } else {
-            Known::new()
+            Warm::default()
         }
     }
 
@@ -54,11 +64,14 @@ impl WarmDocCache {
         &self,
         tx: &T,
         state: &mut ProjectionState,
-        kept: Option<(String, Known)>,
+        kept: Option<(String, Warm)>,
     ) -> Result<()> {
         state.stamp = fresh_stamp();
         tx.put_state(state)?;
-        if let Some((ns, docs)) = kept.filter(|(_, docs)| docs.len() <= WARM_DOCS_LIMIT) {
+        let small = |docs: &Warm| {
+            docs.known.len() + docs.undone.as_ref().map_or(0, HashSet::len) <= WARM_DOCS_LIMIT
+        };
+        if let Some((ns, docs)) = kept.filter(|(_, docs)| small(docs)) {
             let mut entries = self.entries.borrow_mut();
             entries.retain(|entry| entry.ns != ns);
             entries.push(WarmDocs {

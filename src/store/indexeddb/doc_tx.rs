@@ -162,10 +162,52 @@ impl DocTx for WriteTx {
         Ok(())
     }
 
-    fn delete_undo_of(&self, ns: &str, seq: u64) -> Result<()> {
-        let range = prefix_range(&[JsValue::from_str(ns), JsValue::from_f64(seq as f64)])?;
-        self.undo.delete(Query::from(range)).map_err(fail)?;
-        Ok(())
+    async fn undo_keys(&self, ns: &str) -> Result<Vec<(u64, String)>> {
+        let range = prefix_range(&[JsValue::from_str(ns)])?;
+        let keys = self
+            .undo
+            .get_all_keys(Some(Query::from(range)), None)
+            .map_err(fail)?
+            .await
+            .map_err(fail)?;
+        keys.iter()
+            .map(|key| {
+                let parts = js_sys::Array::from(key);
+                let seq = parts.get(1).as_f64();
+                let key = parts.get(2).as_string();
+                match (seq, key) {
+                    (Some(seq), Some(key)) => Ok((seq as u64, key)),
+                    _ => Err(crate::core::Error::Codec(
+                        "an undo record's key is not [ns, seq, key]".into(),
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    async fn undo_bases(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<UndoEntry>>> {
+        // Every request is issued before the first is awaited (one round trip for the batch).
+        let requests = keys
+            .iter()
+            .map(|key| {
+                let id = array_key(&[
+                    JsValue::from_str(ns),
+                    JsValue::from_f64(0.0),
+                    JsValue::from_str(key),
+                ]);
+                self.undo.get(id).map_err(fail)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut bases = Vec::with_capacity(requests.len());
+        for (request, key) in requests.into_iter().zip(keys) {
+            let record = request.await.map_err(fail)?;
+            bases.push(
+                record
+                    .map(|record| self.at_rest.open(&record, &undo_place(ns, 0, key)))
+                    .transpose()?,
+            );
+        }
+        Ok(bases)
     }
 
     fn clear_undo(&self, ns: &str) -> Result<()> {

@@ -202,13 +202,29 @@ impl DocTx for MemoryTx {
         Ok(())
     }
 
-    fn delete_undo_of(&self, ns: &str, seq: u64) -> Result<()> {
-        self.with(|data| {
-            data.views
-                .undo
-                .retain(|(n, s, _), _| !(n == ns && *s == seq))
-        });
-        Ok(())
+    async fn undo_keys(&self, ns: &str) -> Result<Vec<(u64, String)>> {
+        Ok(self
+            .undo_log(ns)
+            .await?
+            .into_iter()
+            .map(|entry| (entry.seq, entry.key))
+            .collect())
+    }
+
+    async fn undo_bases(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<UndoEntry>>> {
+        Ok(self.with(|data| {
+            keys.iter()
+                .map(|key| {
+                    let id = (ns.to_owned(), 0, key.clone());
+                    data.views.undo.get(&id).map(|before| UndoEntry {
+                        ns: ns.to_owned(),
+                        seq: 0,
+                        key: key.clone(),
+                        before: before.clone(),
+                    })
+                })
+                .collect()
+        }))
     }
 
     fn clear_undo(&self, ns: &str) -> Result<()> {
