@@ -20,6 +20,9 @@ use crate::core::error::Result;
 /// At most this many documents are kept; a step that knows more keeps none.
 pub const WARM_DOCS_LIMIT: usize = 16_384;
 
+/// At most this many keys of documents with an undo record are kept (keys only: small).
+pub const WARM_UNDONE_LIMIT: usize = 65_536;
+
 /// What a fold knows of a namespace's stored documents.
 #[derive(Default)]
 pub(super) struct Warm {
@@ -69,7 +72,8 @@ impl WarmDocCache {
         state.stamp = fresh_stamp();
         tx.put_state(state)?;
         let small = |docs: &Warm| {
-            docs.known.len() + docs.undone.as_ref().map_or(0, HashSet::len) <= WARM_DOCS_LIMIT
+            docs.known.len() <= WARM_DOCS_LIMIT
+                && docs.undone.as_ref().map_or(0, HashSet::len) <= WARM_UNDONE_LIMIT
         };
         if let Some((ns, docs)) = kept.filter(|(_, docs)| small(docs)) {
             let mut entries = self.entries.borrow_mut();
