@@ -9,8 +9,8 @@
 //!
 //! - **Base and overlay.** A projection folds confirmed events into its documents in position
 //!   order and remembers how far it got (its checkpoint). It folds pending events on top, and
-//!   for each document a pending event changes it keeps the document's previous value in an
-//!   undo log.
+//!   for each document pending events change it keeps the document's base value, once, in an
+//!   undo log (`undo.rs`).
 //! - **Read your writes.** A command's pending events are applied in the same atomic write that
 //!   stores them (for inline projections, the default), so a query right after `execute`
 //!   resolves sees them.
@@ -18,7 +18,8 @@
 //!   in order (another device's events, or ours in a different order), the projection undoes
 //!   every pending effect, folds the confirmed events into the base, and applies the pending
 //!   events again. When they are exactly our oldest pending events (the usual
-//!   acknowledgement), their undo records are dropped and nothing is recomputed.
+//!   acknowledgement), nothing is recomputed: the undo log is dropped when no other pending
+//!   event was applied, and otherwise those events are folded into the kept base values.
 //!
 //! # Upcasting
 //!
