@@ -6,6 +6,8 @@
 mod conformance;
 #[path = "web/fixtures.rs"]
 mod fixtures;
+#[path = "web/projection_writes.rs"]
+mod projection_writes;
 #[path = "web/undo_upgrade.rs"]
 mod undo_upgrade;
 #[path = "web/upgrade.rs"]

@@ -58,6 +58,7 @@ impl Projector {
         let (processed, end, warm) = {
             let mut run = Run::new(registered, ns.clone(), &mut state, warm);
             let (processed, end) = self.fold_step(tx, &mut run, &mut fold, limit).await?;
+            run.flush(tx)?;
             (processed, end, run.into_warm())
         };
         if end == End::CaughtUp {

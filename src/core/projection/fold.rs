@@ -2,7 +2,7 @@
 //! the base (or only dropping undo records when they are our own acknowledged events), then
 //! pending events on top with undo records; a failing event halts the fold (see `failure.rs`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
 
@@ -25,6 +25,8 @@ pub(super) struct Run<'r> {
     pub state: &'r mut ProjectionState,
     pub known: Known,
     pub undone: Option<HashSet<String>>,
+    /// Documents written in `known` and not stored yet: a step stores each once, at its end.
+    pub dirty: BTreeSet<String>,
 }
 
 impl<'r> Run<'r> {
@@ -41,11 +43,22 @@ impl<'r> Run<'r> {
             state,
             known: warm.known,
             undone: warm.undone,
+            dirty: BTreeSet::new(),
         }
     }
 
-    /// What this fold knows, for the next one.
+    /// Stores every document written since the last call, each once.
+    pub fn flush<T: DocTx>(&mut self, tx: &T) -> Result<()> {
+        for key in std::mem::take(&mut self.dirty) {
+            let doc = self.known.get(&key).cloned().flatten();
+            write(tx, self, &key, doc.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// What this fold knows, for the next one (its writes stored first: see [`Run::flush`]).
     pub fn into_warm(self) -> Warm {
+        debug_assert!(self.dirty.is_empty(), "a fold ended with writes not stored");
         Warm {
             known: self.known,
             undone: self.undone,
@@ -250,7 +263,7 @@ impl Projector {
             self.keep_bases(tx, run, writes.keys()).await?;
         }
         for (key, doc) in writes {
-            write(tx, run, &key, doc.as_ref())?;
+            run.dirty.insert(key.clone());
             run.known.insert(key, doc);
         }
         Ok(Applied::Done)

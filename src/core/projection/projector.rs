@@ -243,6 +243,7 @@ impl Projector {
                     }
                 }
             }
+            run.flush(tx)?;
             let warm = run.into_warm();
             state.set_fold(fold);
             self.warm.store(tx, &mut state, Some((ns, warm)))?;

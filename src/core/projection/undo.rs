@@ -159,6 +159,7 @@ impl Projector {
         run: &mut Run<'_>,
         fold: &mut Fold,
     ) -> Result<()> {
+        run.flush(tx)?;
         // Newest first: with records of earlier versions, the oldest of a document is written last.
         let log = tx.undo_log(&run.ns).await?;
         for entry in log.iter().rev() {

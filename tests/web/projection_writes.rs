@@ -1,0 +1,99 @@
+//! What a projection writes to IndexedDB, counted at the browser's own `put`: a command's
+//! events change a document once and keep its base once.
+
+use std::rc::Rc;
+
+use fieldstream::core::{
+    EngineConfig, EventEnvelope, ExecuteOptions, Projection, ProjectionOptions, Result, View,
+};
+use fieldstream::store::IndexedDbStore;
+use js_sys::{Function, Reflect};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use super::fixtures::{Counter, add_many, counter_engine, fresh_name};
+
+/// Adds per counter.
+struct Totals;
+
+impl Projection for Totals {
+    fn name(&self) -> &str {
+        "totals"
+    }
+    fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> Result<()> {
+        let id = event.stream.aggregate_id().unwrap_or_default().to_owned();
+        let adds = view
+            .get(&id)
+            .map_or(0, |doc| doc["adds"].as_u64().unwrap_or(0));
+        view.put(id, json!({ "adds": adds + 1 }));
+        Ok(())
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_commands_events_write_their_document_once_and_its_base_once() {
+    let store = IndexedDbStore::open(&fresh_name("projection-writes"))
+        .await
+        .unwrap();
+    let mut engine = counter_engine(store, EngineConfig::default());
+    engine
+        .register_projection(Rc::new(Totals), ProjectionOptions::default())
+        .unwrap();
+    engine.catch_up_projections().await.unwrap();
+
+    let puts = PutCounter::install();
+    engine
+        .execute::<Counter>("c-1", &add_many(20), ExecuteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (puts.on("docs"), puts.on("undo")),
+        (1, 1),
+        "20 events on one document"
+    );
+    engine
+        .execute::<Counter>("c-1", &add_many(5), ExecuteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (puts.on("docs"), puts.on("undo")),
+        (2, 1),
+        "its base is kept already"
+    );
+    puts.uninstall();
+    let doc = engine.get("totals", "c-1").await.unwrap();
+    assert_eq!(doc, Some(json!({ "adds": 25 })));
+}
+
+/// Counts `IDBObjectStore.prototype.put` calls by object store while installed.
+struct PutCounter;
+
+impl PutCounter {
+    fn install() -> PutCounter {
+        Function::new_no_args(
+            "const original = IDBObjectStore.prototype.put;
+             globalThis.fieldstreamPuts = {};
+             IDBObjectStore.prototype.put = function (...args) {
+               fieldstreamPuts[this.name] = (fieldstreamPuts[this.name] ?? 0) + 1;
+               return original.apply(this, args);
+             };
+             globalThis.fieldstreamUnwrapPut = () => { IDBObjectStore.prototype.put = original; };",
+        )
+        .call0(&JsValue::NULL)
+        .unwrap();
+        PutCounter
+    }
+
+    fn on(&self, store: &str) -> u32 {
+        let counts = Reflect::get(&js_sys::global(), &"fieldstreamPuts".into()).unwrap();
+        let count = Reflect::get(&counts, &store.into()).unwrap();
+        count.as_f64().unwrap_or(0.0) as u32
+    }
+
+    fn uninstall(self) {
+        Function::new_no_args("globalThis.fieldstreamUnwrapPut()")
+            .call0(&JsValue::NULL)
+            .unwrap();
+    }
+}
