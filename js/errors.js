@@ -1,6 +1,8 @@
 // The error classes of the fieldstream package. Every error the engine reports is an instance
 // of one of them (`err instanceof ConflictError`, `err instanceof FieldstreamError`), made by
-// `makeError`, which the entries register with the WebAssembly module.
+// `makeError`, which the entries register with the WebAssembly module. Where a lower layer's
+// failure lies under an error (the DOMException of IndexedDB, the TypeError of a failed fetch,
+// an HTTP answer as `{ status, body }`, a parse error) it is the standard `cause`.
 
 /** The base of every fieldstream error; `code` is a stable machine code. */
 export class FieldstreamError extends Error {
@@ -87,18 +89,20 @@ export class CryptoError extends FieldstreamError {
   }
 }
 
-/** Makes the error the engine reports as `name` with `details` (`code`, conflict fields). */
+/** Makes the error the engine reports as `name` with `details` (`code`, conflict fields, and
+ * `cause`, the failure under it, when there is one). */
 export function makeError(name, message, details) {
+  const options = "cause" in details ? { cause: details.cause } : undefined;
   switch (name) {
-    case "DomainError": return new DomainError(details.code, message);
-    case "ConflictError": return new ConflictError(message, details);
-    case "ValidationError": return new ValidationError(message);
-    case "StorageError": return new StorageError(message, details.code);
-    case "NetworkError": return new NetworkError(message);
-    case "UnauthorizedError": return new UnauthorizedError(message);
-    case "NotFoundError": return new NotFoundError(message);
-    case "CodecError": return new CodecError(message);
-    case "CryptoError": return new CryptoError(message);
-    default: return new FieldstreamError(message, details.code);
+    case "DomainError": return new DomainError(details.code, message, options);
+    case "ConflictError": return new ConflictError(message, details, options);
+    case "ValidationError": return new ValidationError(message, options);
+    case "StorageError": return new StorageError(message, details.code, options);
+    case "NetworkError": return new NetworkError(message, options);
+    case "UnauthorizedError": return new UnauthorizedError(message, options);
+    case "NotFoundError": return new NotFoundError(message, options);
+    case "CodecError": return new CodecError(message, options);
+    case "CryptoError": return new CryptoError(message, options);
+    default: return new FieldstreamError(message, details.code, options);
   }
 }

@@ -460,6 +460,11 @@ export declare class FieldstreamError extends Error {
   constructor(message: string, code?: string, options?: ErrorOptions);
   /** A stable machine code. */
   code: string;
+  /** The failure under this error, when there is one: the `DOMException` of IndexedDB
+   * (`name` such as `"ConstraintError"` or `"QuotaExceededError"`), the `TypeError` of a
+   * `fetch` that got no answer, `{ status, body }` of an HTTP answer not acted on, or an
+   * `Error` describing a parse failure. */
+  cause?: unknown;
 }
 /** A refusal decided by the domain, with the domain's own code. */
 export declare class DomainError extends FieldstreamError {

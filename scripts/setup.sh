@@ -4,10 +4,12 @@
 #
 #   - the wasm32-unknown-unknown Rust target
 #   - wasm-bindgen-cli at exactly the version of the wasm-bindgen crate in Cargo.toml
-#   - Debian packages: chromium, chromium-driver (browser tests), binaryen (wasm-opt),
+#   - Debian packages: chromium, chromium-driver (browser tests), binaryen (wasm-opt before
+#     wasm-bindgen),
 #     postgresql (server tests), brotli (bundle-size figures), strace (the server's durability
 #     test counts flushes per acknowledged append)
-#   - the npm packages of package-lock.json
+#   - the npm packages of package-lock.json (among them binaryen, whose current wasm-opt
+#     shrinks the final, bindgen-processed module)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

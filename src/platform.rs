@@ -1,6 +1,10 @@
 //! The real clock and timer of the platform the crate runs on: `std::time` and a sleeping
 //! thread natively, `Date.now()` and `setTimeout` in wasm (browsers, workers, Node.js, workerd),
-//! and `Engine::new`, which hands them to the core's engine.
+//! and `Engine::new`, which hands them to the core's engine; in wasm also [`held`], the JS
+//! values the crate's errors refer to.
+
+#[cfg(target_arch = "wasm32")]
+pub mod held;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,7 +1,7 @@
 //! The error classes of the npm package (`js/errors.js`, `js/index.d.ts`) against the one table
 //! of error kinds, `fieldstream::core::ERROR_KINDS`: every class it names exists, is made by
-//! `makeError` and is declared in the types; no other class exists; and the `ErrorCode` type
-//! lists exactly its codes.
+//! `makeError` and is declared in the types; no other class exists; the `ErrorCode` type
+//! lists exactly its codes; an error's cause reaches every class.
 
 use std::collections::BTreeSet;
 
@@ -83,12 +83,12 @@ fn every_error_variant_has_a_row_in_the_table() {
         Error::Domain(DomainError::new("code", "message")),
         Error::NotFound(String::new()),
         Error::InvalidInput(String::new()),
-        Error::Storage(String::new()),
-        Error::StorageFull(String::new()),
-        Error::Codec(String::new()),
-        Error::Network(String::new()),
-        Error::Unauthorized(String::new()),
-        Error::Crypto(String::new()),
+        Error::Storage(String::new().into()),
+        Error::StorageFull(String::new().into()),
+        Error::Codec(String::new().into()),
+        Error::Network(String::new().into()),
+        Error::Unauthorized(String::new().into()),
+        Error::Crypto(String::new().into()),
         Error::Thrown(Thrown {
             what: "Order.decide".into(),
             description: "Error: boom".into(),
@@ -102,4 +102,50 @@ fn every_error_variant_has_a_row_in_the_table() {
             error.code()
         );
     }
+}
+
+#[test]
+fn errors_with_a_failure_under_them_carry_it_as_cause() {
+    use fieldstream::core::{Cause, Detail, Error};
+    let cause = Cause::Http {
+        status: 503,
+        body: "busy".into(),
+    };
+    let detail = || Detail::caused("failed", cause.clone());
+    let caused = [
+        Error::Storage(detail()),
+        Error::StorageFull(detail()),
+        Error::Codec(detail()),
+        Error::Network(detail()),
+        Error::Unauthorized(detail()),
+        Error::Crypto(detail()),
+    ];
+    for error in caused {
+        assert_eq!(error.cause(), Some(&cause), "{error:?}");
+        assert_eq!(error.to_string().matches("failed").count(), 1, "{error}");
+    }
+    assert_eq!(Error::Storage("closed".into()).cause(), None);
+    assert_eq!(Error::NotFound("x".into()).cause(), None);
+    let parse = serde_json::from_str::<u32>("{").unwrap_err();
+    assert!(matches!(
+        Error::from(parse).cause(),
+        Some(Cause::Described(_))
+    ));
+
+    let source = read("js/errors.js");
+    let cases: Vec<&str> = source
+        .lines()
+        .filter(|line| line.trim_start().starts_with("case \"") || line.contains("default:"))
+        .collect();
+    assert!(!cases.is_empty());
+    for case in cases {
+        assert!(
+            case.contains(", options)"),
+            "makeError passes the cause: {case}"
+        );
+    }
+    assert!(
+        read("js/index.d.ts").contains("cause?: unknown;"),
+        "FieldstreamError declares cause"
+    );
 }

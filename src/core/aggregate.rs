@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::core::cause::{Cause, Detail};
 use crate::core::error::{DomainError, Error, Result};
 use crate::core::event::{EventEnvelope, NewEvent};
 use crate::core::personal::PersonalData;
@@ -200,13 +201,14 @@ pub fn encode_event<A: Aggregate>(event: &A::Event) -> Result<NewEvent> {
 pub fn decode_event<A: Aggregate>(envelope: &EventEnvelope) -> Result<A::Event> {
     let tagged = serde_json::json!({ "type": envelope.event_type, "data": envelope.data });
     serde_json::from_value(tagged).map_err(|error| {
-        Error::Codec(format!(
+        let message = format!(
             "event {} v{} of {} does not decode for {}: {error}",
             envelope.event_type,
             envelope.schema_version,
             envelope.stream,
             A::TYPE
-        ))
+        );
+        Error::Codec(Detail::caused(message, Cause::Described(error.to_string())))
     })
 }
 
@@ -214,5 +216,5 @@ fn untagged<A: Aggregate>() -> Error {
     Error::Codec(format!(
         "events of {} must serialize as {{\"type\", \"data\"}}: use #[serde(tag = \"type\", content = \"data\")]",
         A::TYPE
-    ))
+    ).into())
 }

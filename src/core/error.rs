@@ -1,8 +1,10 @@
 //! Typed errors with stable machine codes.
 //!
 //! Every failure fieldstream reports is one variant of [`Error`]; [`Error::code`] gives the
-//! stable string a program can match on (the JS bindings expose it as `error.code`).
+//! stable string a program can match on (the JS bindings expose it as `error.code`), and
+//! [`Error::cause`] the failure under it ([`Cause`]), which JavaScript sees as `error.cause`.
 
+use crate::core::cause::{Cause, Detail};
 use crate::core::version::ExpectedVersion;
 
 /// A refusal decided by the domain: the command does not hold on the current state.
@@ -63,26 +65,26 @@ pub enum Error {
     InvalidInput(String),
     /// The storage layer failed.
     #[error("storage error: {0}")]
-    Storage(String),
+    Storage(Detail),
     /// The storage layer is out of space; nothing of the failed write was kept.
     #[error("storage full: {0}")]
-    StorageFull(String),
+    StorageFull(Detail),
     /// A value could not be encoded or decoded.
     #[error("codec error: {0}")]
-    Codec(String),
+    Codec(Detail),
     /// The app's own code threw (code `codec`, like a value it could not read).
     #[error("{} threw: {}", .0.what, .0.description)]
     Thrown(Thrown),
     /// The sync server could not be reached, or did not answer, after every retry.
     #[error("network error: {0}")]
-    Network(String),
+    Network(Detail),
     /// The sync server refused the credentials, even fresh ones.
     #[error("unauthorized: {0}")]
-    Unauthorized(String),
+    Unauthorized(Detail),
     /// Personal data did not decrypt (wrong key, moved or tampered ciphertext, a missing key)
     /// or could not be encrypted; nothing was written.
     #[error("crypto error: {0}")]
-    Crypto(String),
+    Crypto(Detail),
 }
 
 /// Every kind of error fieldstream reports, as `(code, class)`: the stable machine code, and the
@@ -129,6 +131,20 @@ impl Error {
         }
     }
 
+    /// The failure under this error, when it has one (an app's thrown value is the error
+    /// itself, not a cause).
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Error::Storage(detail)
+            | Error::StorageFull(detail)
+            | Error::Codec(detail)
+            | Error::Network(detail)
+            | Error::Unauthorized(detail)
+            | Error::Crypto(detail) => detail.cause.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Shorthand for an [`Error::InvalidInput`].
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput(message.into())
@@ -143,7 +159,8 @@ impl From<DomainError> for Error {
 
 impl From<serde_json::Error> for Error {
     fn from(error: serde_json::Error) -> Self {
-        Error::Codec(error.to_string())
+        let text = error.to_string();
+        Error::Codec(Detail::caused(text.clone(), Cause::Described(text)))
     }
 }
 

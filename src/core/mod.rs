@@ -5,6 +5,7 @@
 //! a command can be decided and committed inside one storage transaction.
 
 pub mod aggregate;
+pub mod cause;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod version;
 pub use aggregate::{
     Aggregate, AggregateHandler, ConflictPolicy, DEFAULT_SNAPSHOT_EVERY, State, handler_for,
 };
+pub use cause::{Cause, Detail};
 pub use engine::{
     ConflictRetry, Engine, EngineConfig, EngineStats, ExecuteOptions, ExecuteResult, Loaded,
 };

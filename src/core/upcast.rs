@@ -80,7 +80,7 @@ impl Upcasters {
         while let Some(upcast) = self.by_type_and_version.get(&key) {
             let data = std::mem::take(&mut event.data);
             event.data = upcast(data).map_err(|error| {
-                Error::Codec(format!("upcasting {} v{} failed: {error}", key.0, key.1))
+                Error::Codec(format!("upcasting {} v{} failed: {error}", key.0, key.1).into())
             })?;
             key.1 += 1;
         }

@@ -8,7 +8,8 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::error::to_js_error;
 
-use crate::core::{Error, Result};
+use crate::core::{Detail, Error, Result};
+use crate::platform::held;
 
 /// Reads a JS value into a Rust value; a shape mismatch (including an unknown field where the
 /// type denies them) is an `invalid_input` error naming `what`.
@@ -25,7 +26,10 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|error| Error::Codec(error.to_string()))
+        .map_err(|error| {
+            let message = error.to_string();
+            Error::Codec(Detail::caused(message, held::cause(error.into())))
+        })
 }
 
 /// Writes a Rust value as a JS value through JSON text: one `JSON.parse` per call, however many
@@ -34,7 +38,8 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
 /// other way ([`json_from_js`]), so payloads cross as JSON text.
 pub fn to_js_json<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
     let text = serde_json::to_string(value)?;
-    js_sys::JSON::parse(&text).map_err(|_| Error::Codec("JSON.parse refused our own JSON".into()))
+    js_sys::JSON::parse(&text)
+        .map_err(|error| Error::Codec(held::detail("JSON.parse refused our own JSON", error)))
 }
 
 /// Reads a JS value as JSON through one `JSON.stringify`; a value JSON cannot hold (a function,

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::core::StreamId;
+use crate::core::{Cause, Detail, StreamId};
+use crate::platform::held;
 use crate::protocol::{
     AppendRequest, BatchRequest, BatchResponse, ConflictResponse, ErrorCode, EventsPage,
     ForgottenPage, PutKeys, ServerLimits, StreamPage, SubjectKeys,
@@ -49,7 +50,7 @@ impl FetchTransport {
             return Ok(None);
         };
         let unknown = |error: JsValue| {
-            TransportError::Unauthorized(format!("the token provider failed: {error:?}"))
+            TransportError::Unauthorized(held::detail("the token provider failed", error))
         };
         let ask = js_sys::Object::new();
         Reflect::set(&ask, &"refresh".into(), &refresh.into()).map_err(unknown)?;
@@ -99,7 +100,8 @@ impl FetchTransport {
         refresh_token: bool,
         trace: Option<&TraceParent>,
     ) -> Result<(u16, String, Option<u64>), TransportError> {
-        let unknown = |error: JsValue| TransportError::Unknown(format!("{error:?}"));
+        let what = format!("{method} {path}");
+        let unknown = |error: JsValue| TransportError::Unknown(held::detail(&what, error));
         let init = js_sys::Object::new();
         let headers = js_sys::Object::new();
         let set = |target: &js_sys::Object, key: &str, value: &JsValue| {
@@ -186,7 +188,10 @@ fn timeout_signal(global: &JsValue, timeout_ms: u32) -> Option<JsValue> {
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String, TransportError> {
-    serde_json::to_string(value).map_err(|error| TransportError::Unknown(error.to_string()))
+    serde_json::to_string(value).map_err(|error| {
+        let cause = Cause::Described(error.to_string());
+        TransportError::Unknown(Detail::described("encoding a request", cause))
+    })
 }
 
 impl Transport for FetchTransport {

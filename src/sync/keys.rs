@@ -13,10 +13,13 @@ use crate::protocol::{ErrorBody, ErrorCode, KeyEntry, PutKeys, SubjectKeys};
 use crate::store::EventStore;
 
 fn refused(what: &str, body: ErrorBody) -> Error {
-    Error::Network(format!(
-        "the key service refused to {what}: {} {}",
-        body.error, body.message
-    ))
+    Error::Network(
+        format!(
+            "the key service refused to {what}: {} {}",
+            body.error, body.message
+        )
+        .into(),
+    )
 }
 
 impl<S: EventStore, T: Transport> SyncClient<S, T> {

@@ -131,11 +131,14 @@ pub(super) async fn push<S: EventStore, T: Transport>(
     let (results, head) = match client.send_batch(&request, trace).await? {
         Ok(response) if response.results.len() == groups.len() => (response.results, response.head),
         Ok(response) => {
-            return Err(Error::Network(format!(
-                "the server answered {} results for {} appends",
-                response.results.len(),
-                groups.len()
-            )));
+            return Err(Error::Network(
+                format!(
+                    "the server answered {} results for {} appends",
+                    response.results.len(),
+                    groups.len()
+                )
+                .into(),
+            ));
         }
         Err(body) if request.appends.len() == 1 => (vec![BatchResult::Error(body)], None),
         Err(_) => {

@@ -8,7 +8,7 @@
 //! trying later, on its own schedule; what it sends then is the same request.
 
 use super::{SyncClient, TraceParent, Transport, TransportError};
-use crate::core::{Error, Result};
+use crate::core::{Detail, Error, Result};
 use crate::protocol::{BatchRequest, BatchResponse, ErrorBody, EventsPage};
 use crate::store::EventStore;
 
@@ -34,7 +34,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
         &self,
         mut send: impl AsyncFnMut() -> std::result::Result<R, TransportError>,
     ) -> Result<std::result::Result<R, ErrorBody>> {
-        let mut last = String::new();
+        let mut last = Detail::default();
         let mut attempt = 0;
         let mut waits = 0;
         while attempt < self.config.max_attempts {
@@ -54,7 +54,7 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 Err(TransportError::RateLimited { .. }) => {
                     return Err(Error::Network(format!(
                         "the server answered 429 (rate limited) {RATE_LIMITED_WAITS} times in a row"
-                    )));
+                    ).into()));
                 }
                 Err(TransportError::Unknown(message)) => {
                     last = message;
@@ -65,10 +65,13 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
                 }
             }
         }
-        Err(Error::Network(format!(
-            "no answer after {} attempts: {last}",
-            self.config.max_attempts
-        )))
+        Err(Error::Network(Detail {
+            message: format!(
+                "no answer after {} attempts: {last}",
+                self.config.max_attempts
+            ),
+            cause: last.cause,
+        }))
     }
 
     pub(super) async fn send_batch(
@@ -108,10 +111,13 @@ impl<S: EventStore, T: Transport> SyncClient<S, T> {
             .await?
         {
             Ok(page) => Ok(page),
-            Err(body) => Err(Error::Network(format!(
-                "the server refused to list events: {} {}",
-                body.error, body.message
-            ))),
+            Err(body) => Err(Error::Network(
+                format!(
+                    "the server refused to list events: {} {}",
+                    body.error, body.message
+                )
+                .into(),
+            )),
         }
     }
 }

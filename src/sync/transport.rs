@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 
 use super::TraceParent;
-use crate::core::StreamId;
+use crate::core::{Cause, Detail, StreamId};
 use crate::protocol::{
     AppendRequest, AppendResponse, BatchRequest, BatchResponse, ConflictResponse, ErrorBody,
     EventsPage, ForgottenPage, PutKeys, ServerLimits, StreamPage, SubjectKeys,
@@ -16,12 +16,12 @@ use crate::protocol::{
 pub enum TransportError {
     /// No answer, or one that does not say whether the request took effect (a network
     /// failure, a timeout, a 5xx): the same request is sent again, unchanged.
-    Unknown(String),
+    Unknown(Detail),
     /// The device is offline: the request was not sent, so nothing happened; the round stops
     /// without retrying and the next one starts over.
-    Offline(String),
+    Offline(Detail),
     /// `401`, even after the transport asked for a fresh token.
-    Unauthorized(String),
+    Unauthorized(Detail),
     /// `429`: wait this long before the next request.
     RateLimited {
         /// Milliseconds to wait.
@@ -35,29 +35,44 @@ pub enum TransportError {
 /// (`T` as JSON); `401` is [`TransportError::Unauthorized`]; `408` (the body did not reach the
 /// server in time, so nothing was written) leaves the outcome to a resend; `429` waits
 /// `Retry-After` seconds (one when the header is missing); any other `4xx` with an error body
-/// is [`TransportError::Refused`]; everything else leaves the outcome unknown.
+/// is [`TransportError::Refused`]; everything else leaves the outcome unknown. The status and
+/// body of an answer not acted on are the failure's [`Cause::Http`].
 pub fn decode_answer<T: DeserializeOwned>(
     status: u16,
     body: &[u8],
     retry_after_secs: Option<u64>,
 ) -> Result<T, TransportError> {
+    let answer = || Cause::Http {
+        status,
+        body: String::from_utf8_lossy(body).into_owned(),
+    };
     match status {
-        200 => serde_json::from_slice(body)
-            .map_err(|error| TransportError::Unknown(format!("unreadable answer: {error}"))),
-        401 => Err(TransportError::Unauthorized(
+        200 => serde_json::from_slice(body).map_err(|error| {
+            let parse = Cause::Described(error.to_string());
+            TransportError::Unknown(Detail::described("unreadable answer", parse))
+        }),
+        401 => Err(TransportError::Unauthorized(Detail::caused(
             String::from_utf8_lossy(body).into_owned(),
-        )),
-        408 => Err(TransportError::Unknown("the request timed out".into())),
+            answer(),
+        ))),
+        408 => Err(TransportError::Unknown(Detail::caused(
+            "the request timed out",
+            answer(),
+        ))),
         429 => Err(TransportError::RateLimited {
             retry_after_ms: retry_after_secs.unwrap_or(1).saturating_mul(1_000),
         }),
         400..=499 => match serde_json::from_slice::<ErrorBody>(body) {
             Ok(body) => Err(TransportError::Refused(body)),
-            Err(_) => Err(TransportError::Unknown(format!(
-                "status {status} without an error body"
+            Err(_) => Err(TransportError::Unknown(Detail::caused(
+                format!("status {status} without an error body"),
+                answer(),
             ))),
         },
-        _ => Err(TransportError::Unknown(format!("status {status}"))),
+        _ => Err(TransportError::Unknown(Detail::caused(
+            format!("status {status}"),
+            answer(),
+        ))),
     }
 }
 
@@ -167,9 +182,25 @@ mod tests {
             decoded(200, "{", None),
             Err(TransportError::Unknown(_))
         ));
+        let http = |status, body: &str| {
+            Some(crate::core::Cause::Http {
+                status,
+                body: body.into(),
+            })
+        };
         assert_eq!(
             decoded(401, "expired", None),
-            Err(TransportError::Unauthorized("expired".into()))
+            Err(TransportError::Unauthorized(Detail {
+                message: "expired".into(),
+                cause: http(401, "expired"),
+            }))
+        );
+        let Err(TransportError::Unknown(detail)) = decoded(503, "busy", None) else {
+            panic!("a 503 leaves the outcome unknown");
+        };
+        assert_eq!(
+            (detail.as_str(), detail.cause.clone()),
+            ("status 503", http(503, "busy"))
         );
         assert!(matches!(
             decoded(408, "", None),

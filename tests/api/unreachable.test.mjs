@@ -2,10 +2,12 @@
 // fieldstream-server behind a TCP relay that can black-hole every connection: a forced sync
 // rejects with a NetworkError in bounded time instead of hanging, the status says offline, a
 // forget is queued, and once the network is back the background driver delivers the very same
-// events, once.
+// events, once. With no server listening at all, the NetworkError's `cause` is fetch's own
+// failure.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, createServer } from "node:net";
+import { freePort } from "../../scripts/server-process.mjs";
 import * as lib from "fieldstream";
 import { startServer } from "../browser/harness.mjs";
 import { items, orderAggregate, ordersProjection } from "./order.mjs";
@@ -79,6 +81,7 @@ test("a forced sync rejects with a NetworkError in bounded time while the server
     // The command's kick started a round of the driver in the background; this one waits for it.
     const first = await settles(store.sync());
     assert.ok(first.error instanceof lib.NetworkError, `a NetworkError, got ${first.error ?? JSON.stringify(first.value)}`);
+    assert.equal(first.error.cause?.name, "TimeoutError", `the last try's timeout is the cause: ${first.error.cause}`);
     assert.ok(first.ms < bound, `settled in ${first.ms} ms, within ${bound}`);
     const second = await settles(store.sync());
     assert.ok(second.error instanceof lib.NetworkError);
@@ -105,6 +108,26 @@ test("a forced sync rejects with a NetworkError in bounded time while the server
     assert.equal(forgotten.forgotten, true, "the queued forget reached the server");
   } finally {
     network.heal();
+    await store.close();
+  }
+});
+
+test("with no server listening, the NetworkError's cause is the failed fetch's TypeError", async () => {
+  const port = await freePort();
+  const store = await lib.open({
+    storage: "memory",
+    aggregates: { Order: orderAggregate(lib.DomainError) },
+    sync: { url: `http://127.0.0.1:${port}`, timeoutMs, live: false },
+  });
+  try {
+    await store.execute("Order", "u-2", { type: "CreateOrder", customerId: "c-1", items: items(1, 10) });
+    const { error } = await settles(store.sync());
+    assert.ok(error instanceof lib.NetworkError, `a NetworkError, got ${error}`);
+    assert.ok(error.cause instanceof TypeError, `the cause is fetch's TypeError: ${error.cause}`);
+    assert.equal(error.cause.cause?.code, "ECONNREFUSED", "Node's own cause under it");
+    assert.match(error.message, /fetch failed/);
+    assert.equal(Object.keys(error).includes("cause"), false, "cause is not enumerable, as ES2022 makes it");
+  } finally {
     await store.close();
   }
 });

@@ -79,6 +79,7 @@ async function api(): Promise<void> {
   } catch (error) {
     if (error instanceof ConflictError) console.log(error.stream, error.expected, error.actual);
     else if (error instanceof ValidationError || error instanceof FieldstreamError) console.log(error.code);
+    if (error instanceof FieldstreamError && error.cause instanceof DOMException) console.log(error.cause.name);
   }
   console.log(version, status, pending, page.next, online, (await store.sync()).pushed, await store.rejected());
   const projections: ProjectionStatus[] = await store.projections();

@@ -35,7 +35,7 @@ impl HttpTransport {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, TransportError> {
-        let unknown = |e: reqwest::Error| TransportError::Unknown(e.to_string());
+        let unknown = |e: reqwest::Error| TransportError::Unknown(e.to_string().into());
         let response = request
             .bearer_auth(&self.token)
             .send()

@@ -316,10 +316,13 @@ impl Projection for Tabs {
             "ItemAdded" => {
                 let price = event.data.get("price_cents").and_then(Value::as_i64);
                 let (Some(price), 3) = (price, event.schema_version) else {
-                    return Err(Error::Codec(format!(
-                        "ItemAdded v{} reached the projection unconverted: {}",
-                        event.schema_version, event.data
-                    )));
+                    return Err(Error::Codec(
+                        format!(
+                            "ItemAdded v{} reached the projection unconverted: {}",
+                            event.schema_version, event.data
+                        )
+                        .into(),
+                    ));
                 };
                 let qty = event.data["qty"].as_i64().unwrap_or(0);
                 doc["items"] = json!(doc["items"].as_i64().unwrap_or(0) + qty);

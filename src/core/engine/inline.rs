@@ -80,9 +80,12 @@ impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
 }
 
 fn stale(stream: &StreamId) -> Error {
-    Error::Storage(format!(
-        "the snapshot of {stream} no longer matches its log; it is folded from the first event"
-    ))
+    Error::Storage(
+        format!(
+            "the snapshot of {stream} no longer matches its log; it is folded from the first event"
+        )
+        .into(),
+    )
 }
 
 fn not_started() -> Error {

@@ -99,21 +99,21 @@ impl SubjectKey {
         let ciphertext = STANDARD
             .decode(sealed.ciphertext)
             .map_err(|_| Error::Crypto("a sealed value's ciphertext is not base64".into()))?;
-        let plaintext = self
-            .cipher()?
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: &ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| {
-                Error::Crypto(format!(
+        let plaintext =
+            self.cipher()?
+                .decrypt(
+                    &Nonce::from(nonce),
+                    Payload {
+                        msg: &ciphertext,
+                        aad: aad.as_bytes(),
+                    },
+                )
+                .map_err(|_| {
+                    Error::Crypto(format!(
                     "a sealed value does not open under key {} (wrong key, moved or tampered)",
                     self.id
-                ))
-            })?;
+                ).into())
+                })?;
         serde_json::from_slice(&plaintext)
             .map_err(|_| Error::Crypto("a sealed value's plaintext is not JSON".into()))
     }
@@ -161,7 +161,7 @@ impl<'a> Sealed<'a> {
 }
 
 fn random(buffer: &mut [u8]) -> Result<()> {
-    getrandom::fill(buffer).map_err(|error| Error::Crypto(format!("no randomness: {error}")))
+    getrandom::fill(buffer).map_err(|error| Error::Crypto(format!("no randomness: {error}").into()))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -218,10 +218,13 @@ fn open_one(ring: &mut KeyRing, aad: &str, value: &Value) -> Result<Value> {
         return Ok(Value::String(REDACTED.to_owned()));
     }
     ring.note_missing();
-    Err(Error::Crypto(format!(
-        "key {} of a sealed value is not held here (sync to fetch it)",
-        sealed.key_id
-    )))
+    Err(Error::Crypto(
+        format!(
+            "key {} of a sealed value is not held here (sync to fetch it)",
+            sealed.key_id
+        )
+        .into(),
+    ))
 }
 
 fn has_sealed(value: &Value) -> bool {

@@ -39,14 +39,13 @@ pub fn error_code(error: &Error) -> String {
 pub fn error_message(error: &Error) -> String {
     match error {
         Error::Domain(domain) => domain.message.clone(),
-        Error::NotFound(message)
-        | Error::InvalidInput(message)
-        | Error::Storage(message)
-        | Error::StorageFull(message)
-        | Error::Codec(message)
-        | Error::Network(message)
-        | Error::Unauthorized(message)
-        | Error::Crypto(message) => message.clone(),
+        Error::NotFound(message) | Error::InvalidInput(message) => message.clone(),
+        Error::Storage(detail)
+        | Error::StorageFull(detail)
+        | Error::Codec(detail)
+        | Error::Network(detail)
+        | Error::Unauthorized(detail)
+        | Error::Crypto(detail) => detail.message.clone(),
         Error::Conflict { .. } | Error::Thrown(_) => error.to_string(),
     }
 }

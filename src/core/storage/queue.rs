@@ -105,10 +105,13 @@ pub(crate) fn checked(
         .map(|event| event.id)
         .eq(entry.event_ids.iter().copied())
     {
-        return Err(Error::Storage(format!(
-            "the outbox entry of command {} does not match its events",
-            entry.command_id
-        )));
+        return Err(Error::Storage(
+            format!(
+                "the outbox entry of command {} does not match its events",
+                entry.command_id
+            )
+            .into(),
+        ));
     }
     Ok(events)
 }

@@ -193,7 +193,10 @@ pub async fn derive_key(derive: &Function, salt: &[u8]) -> Result<[u8; 32]> {
     let bits = wasm_bindgen_futures::JsFuture::from(promise)
         .await
         .map_err(|error| {
-            crate::core::Error::Crypto(format!("deriving the at-rest key failed: {error:?}"))
+            crate::core::Error::Crypto(crate::platform::held::detail(
+                "deriving the at-rest key failed",
+                error,
+            ))
         })?;
     js_sys::Uint8Array::new(&bits)
         .to_vec()

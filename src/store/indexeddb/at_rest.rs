@@ -23,7 +23,7 @@ use super::errors::storage_error;
 use super::records::{field, object};
 use super::schema::META;
 use crate::core::personal::{Sealed, SubjectKey};
-use crate::core::{Error, Result};
+use crate::core::{Cause, Detail, Error, Result};
 
 /// The key that seals bodies at rest, or none (bodies stay plain JSON text).
 #[derive(Clone, Default)]
@@ -89,8 +89,10 @@ pub async fn salt(store: &IndexedDbStore) -> Result<Vec<u8>> {
         Some(text) => text,
         None => {
             let mut salt = [0u8; 16];
-            getrandom::fill(&mut salt)
-                .map_err(|error| Error::Crypto(format!("no randomness for a salt: {error}")))?;
+            getrandom::fill(&mut salt).map_err(|error| {
+                let cause = Cause::Described(error.to_string());
+                Error::Crypto(Detail::described("no randomness for a salt", cause))
+            })?;
             let text = base64::engine::general_purpose::STANDARD.encode(salt);
             let record = object(&[
                 ("key", JsValue::from_str(SALT)),

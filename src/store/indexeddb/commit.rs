@@ -226,12 +226,10 @@ pub async fn explain_abort(
     error: Option<web_sys::DomException>,
 ) -> Error {
     let name = error.as_ref().map(|e| e.name());
-    let detail = error
-        .as_ref()
-        .map_or("the transaction was aborted".to_owned(), |e| e.message());
     if name.as_deref() != Some("ConstraintError") {
-        return errors::classify("committing", name.as_deref(), &detail);
+        return errors::aborted("committing", error.as_ref(), "the transaction was aborted");
     }
+    let detail = error.as_ref().map_or_else(String::new, |e| e.message());
     // A taken key is either a version another writer took first (the conflict) or an event id
     // that is already stored; the stream's head tells which.
     let actual = match store.stream_head(stream).await {

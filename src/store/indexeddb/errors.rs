@@ -2,26 +2,20 @@
 //!
 //! rexie reports every IndexedDB failure as `rexie::Error::IdbError`, whose message drops the
 //! DOMException's name; the name is what tells a full disk from a taken key, so this module
-//! reads it from the `idb` error inside.
+//! reads it from the `idb` error inside. The DOMException itself becomes the error's cause
+//! (kept in [`held`], so that JavaScript sees it as `error.cause`).
 
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
-use crate::core::Error;
+use crate::core::{Detail, Error};
+use crate::platform::held;
 
-/// The DOMException name of an IndexedDB failure, when it carries one.
-pub fn dom_name(error: &rexie::Error) -> Option<String> {
-    let rexie::Error::IdbError(inner) = error else {
-        return None;
-    };
-    idb_dom_name(inner)
-}
-
-/// The DOMException name inside an `idb` error, when it carries one.
-pub fn idb_dom_name(error: &idb::Error) -> Option<String> {
+/// The DOMException (or other JS value) inside an `idb` error, when it carries one.
+fn idb_source(error: &idb::Error) -> Option<JsValue> {
     use idb::Error as E;
     let value: &JsValue = match error {
-        E::DomException(exception) => return Some(exception.name()),
+        E::DomException(exception) => return Some(exception.clone().into()),
         E::AddFailed(value)
         | E::UpdateFailed(value)
         | E::GetFailed(value)
@@ -42,6 +36,11 @@ pub fn idb_dom_name(error: &idb::Error) -> Option<String> {
         | E::CursorAdvanceFailed(value) => value,
         _ => return None,
     };
+    Some(value.clone()).filter(|value| !value.is_undefined() && !value.is_null())
+}
+
+/// The `name` of a JS failure (a DOMException's, such as `ConstraintError`).
+fn name_of(value: &JsValue) -> Option<String> {
     Reflect::get(value, &JsValue::from_str("name"))
         .ok()?
         .as_string()
@@ -52,35 +51,49 @@ pub fn is_quota(name: Option<&str>) -> bool {
     name == Some("QuotaExceededError")
 }
 
-/// Maps an `idb` failure to a typed error, keeping its detail.
+/// Maps an `idb` failure to a typed error, keeping its detail and its DOMException.
 pub fn idb_error(context: &str, error: &idb::Error) -> Error {
-    classify(context, idb_dom_name(error).as_deref(), &error.to_string())
+    classify(context, &error.to_string(), idb_source(error).as_ref())
 }
 
-/// Maps a rexie failure to a typed error, keeping its detail.
+/// Maps a rexie failure to a typed error, keeping its detail and its DOMException.
 pub fn storage_error(context: &str, error: &rexie::Error) -> Error {
-    let name = dom_name(error);
-    let detail = match error {
-        rexie::Error::IdbError(inner) => inner.to_string(),
-        other => other.to_string(),
-    };
-    classify(context, name.as_deref(), &detail)
+    match error {
+        rexie::Error::IdbError(inner) => idb_error(context, inner),
+        other => classify(context, &other.to_string(), None),
+    }
 }
 
-/// Maps a DOMException name and detail to a typed error.
-pub fn classify(context: &str, name: Option<&str>, detail: &str) -> Error {
-    match name {
-        _ if is_quota(name) => Error::StorageFull(format!(
+/// The error of a transaction that `cause` aborted; `otherwise` says what happened when it
+/// carries no error (an abort the code asked for).
+pub fn aborted(context: &str, cause: Option<&web_sys::DomException>, otherwise: &str) -> Error {
+    let detail = cause.map_or_else(|| otherwise.to_owned(), |cause| cause.message());
+    classify(context, &detail, cause.map(AsRef::as_ref))
+}
+
+/// Maps a failure in `context` with `detail` to a typed error: the name of its JS `source`
+/// (a DOMException) tells the kind, and the source becomes the error's cause.
+pub fn classify(context: &str, detail: &str, source: Option<&JsValue>) -> Error {
+    let name = source.and_then(name_of);
+    let cause = source.map(|source| held::cause(source.clone()));
+    let message = match name.as_deref() {
+        name if is_quota(name) => format!(
             "{context}: the browser's storage quota for this site is exhausted; nothing of this write was kept{}",
             if detail.is_empty() {
                 String::new()
             } else {
                 format!(" ({detail})")
             }
-        )),
-        Some("InvalidStateError") => Error::Storage(format!(
+        ),
+        Some("InvalidStateError") => format!(
             "{context}: the database connection is closed (another tab may have upgraded it; reload the page): {detail}"
-        )),
-        _ => Error::Storage(format!("{context}: {detail}")),
+        ),
+        _ => format!("{context}: {detail}"),
+    };
+    let detail = Detail { message, cause };
+    if is_quota(name.as_deref()) {
+        Error::StorageFull(detail)
+    } else {
+        Error::Storage(detail)
     }
 }

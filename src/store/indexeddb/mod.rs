@@ -225,9 +225,9 @@ impl IndexedDbStore {
         mode: TransactionMode,
     ) -> Result<rexie::Transaction> {
         let db = self.inner.db.borrow();
-        let db = db
-            .as_ref()
-            .ok_or_else(|| Error::Storage(format!("database {:?} is closed", self.inner.name)))?;
+        let db = db.as_ref().ok_or_else(|| {
+            Error::Storage(format!("database {:?} is closed", self.inner.name).into())
+        })?;
         db.transaction(stores, mode)
             .map_err(|error| storage_error("starting a transaction", &error))
     }

@@ -17,13 +17,12 @@ async fn in_write<R>(
     match work(&tx).await {
         Ok(value) => {
             tx.finish().await.map_err(|error| {
-                let name = error.as_ref().map(|e| e.name());
-                errors::classify(context, name.as_deref(), "the transaction was aborted")
+                errors::aborted(context, error.as_ref(), "the transaction was aborted")
             })?;
             Ok(value)
         }
         Err(error) => Err(match tx.abort().await {
-            Some(cause) => errors::classify(context, Some(&cause.name()), &cause.message()),
+            Some(cause) => errors::aborted(context, Some(&cause), ""),
             None => error,
         }),
     }

@@ -30,7 +30,7 @@ pub fn stream_range(stream: &str, from: u64, to: f64) -> Result<rexie::KeyRange>
     let lower = event_key(stream, from);
     let upper: JsValue = Array::of2(&JsValue::from_str(stream), &JsValue::from_f64(to)).into();
     rexie::KeyRange::bound(&lower, &upper, Some(false), Some(false))
-        .map_err(|error| Error::Storage(format!("key range of {stream}: {error}")))
+        .map_err(|error| Error::Storage(format!("key range of {stream}: {error}").into()))
 }
 
 /// An object with the given properties.
@@ -46,7 +46,7 @@ pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
 /// A property of a record.
 pub fn field(record: &JsValue, key: &str) -> Result<JsValue> {
     Reflect::get(record, &JsValue::from_str(key))
-        .map_err(|_| Error::Codec(format!("record without a readable {key:?}")))
+        .map_err(|_| Error::Codec(format!("record without a readable {key:?}").into()))
 }
 
 /// JSON text of a value, for a record's `body`.
@@ -67,7 +67,7 @@ pub fn number(record: &JsValue, key: &str) -> Result<u64> {
     field(record, key)?
         .as_f64()
         .map(|n| n as u64)
-        .ok_or_else(|| Error::Codec(format!("record property {key:?} is not a number")))
+        .ok_or_else(|| Error::Codec(format!("record property {key:?} is not a number").into()))
 }
 
 /// The record of an event, with its local sequence number: `position` when confirmed,
@@ -151,7 +151,7 @@ pub fn prefix_range(prefix: &[JsValue]) -> Result<idb::KeyRange> {
     let mut upper: Vec<JsValue> = prefix.to_vec();
     upper.push(Array::new().into());
     idb::KeyRange::bound(&lower, &array_key(&upper), Some(false), Some(false))
-        .map_err(|error| Error::Storage(format!("key range: {error}")))
+        .map_err(|error| Error::Storage(format!("key range: {error}").into()))
 }
 
 /// A record found by `key` in a store whose key path is `key_name`, holding `value` as its body.

@@ -157,7 +157,7 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
     if layout > LAYOUT_VERSION {
         return Err(Error::Storage(format!(
             "the database has layout {layout}, newer than this code's {LAYOUT_VERSION}; update the app"
-        )));
+        ).into()));
     }
     if layout < 3 {
         rewrite_event_records(&events).await?;

@@ -66,9 +66,7 @@ pub(super) async fn apply(
 
 /// The error of a sync batch whose transaction `cause` aborted.
 fn aborted(cause: Option<&web_sys::DomException>) -> Error {
-    let name = cause.map(|e| e.name());
-    let detail = cause.map_or(String::from("aborted"), |e| e.message());
-    super::errors::classify("applying a sync batch", name.as_deref(), &detail)
+    super::errors::aborted("applying a sync batch", cause, "aborted")
 }
 
 async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {

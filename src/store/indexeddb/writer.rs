@@ -20,6 +20,7 @@ use web_sys::{DomException, Event, IdbDatabase, IdbTransaction};
 use super::Durability;
 use super::errors::{classify, idb_error};
 use crate::core::{Error, Result};
+use crate::platform::held;
 
 /// The committing connection of one store.
 pub struct Writer {
@@ -59,7 +60,7 @@ impl Writer {
         let db = self.db.borrow().clone().ok_or_else(|| {
             Error::Storage(format!(
                 "{context}: the connection was closed by an upgrade in another tab; reload the page"
-            ))
+            ).into())
         })?;
         let names: Array = stores.iter().map(|name| JsValue::from_str(name)).collect();
         let options = Object::new();
@@ -69,24 +70,18 @@ impl Writer {
         };
         // `IDBTransactionOptions` is behind web-sys's unstable-API cfg; a plain object does the same.
         Reflect::set(&options, &"durability".into(), &durability.into())
-            .map_err(|_| Error::Storage(format!("{context}: cannot build options")))?;
+            .map_err(|_| Error::Storage(format!("{context}: cannot build options").into()))?;
         let transaction: Function = Reflect::get(&db, &"transaction".into())
             .ok()
             .and_then(|f| f.dyn_into().ok())
             .ok_or_else(|| {
-                Error::Storage(format!("{context}: IDBDatabase.transaction is missing"))
+                Error::Storage(format!("{context}: IDBDatabase.transaction is missing").into())
             })?;
         let raw = transaction
             .call3(&db, &names, &"readwrite".into(), &options)
-            .map_err(|error| {
-                classify(
-                    context,
-                    dom_name_of(&error).as_deref(),
-                    &format!("{error:?}"),
-                )
-            })?;
+            .map_err(|error| classify(context, &held::describe(&error), Some(&error)))?;
         raw.dyn_into()
-            .map_err(|_| Error::Storage(format!("{context}: not an IDBTransaction")))
+            .map_err(|_| Error::Storage(format!("{context}: not an IDBTransaction").into()))
     }
 
     /// Starts a readonly transaction over `stores`.
@@ -95,16 +90,12 @@ impl Writer {
         let db = self.db.borrow().clone().ok_or_else(|| {
             Error::Storage(format!(
                 "{context}: the connection was closed by an upgrade in another tab; reload the page"
-            ))
+            ).into())
         })?;
         let names: Array = stores.iter().map(|name| JsValue::from_str(name)).collect();
-        let transaction = db.transaction_with_str_sequence(&names).map_err(|error| {
-            classify(
-                context,
-                dom_name_of(&error).as_deref(),
-                &format!("{error:?}"),
-            )
-        })?;
+        let transaction = db
+            .transaction_with_str_sequence(&names)
+            .map_err(|error| classify(context, &held::describe(&error), Some(&error)))?;
         Ok(idb::Transaction::from(transaction))
     }
 
@@ -114,11 +105,6 @@ impl Writer {
             db.close();
         }
     }
-}
-
-/// The `name` of a thrown DOMException.
-pub fn dom_name_of(value: &JsValue) -> Option<String> {
-    Reflect::get(value, &"name".into()).ok()?.as_string()
 }
 
 /// How a transaction ended: committed, or aborted with its error (`None` for an explicit abort).

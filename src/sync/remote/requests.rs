@@ -4,7 +4,7 @@
 
 use super::RemoteStore;
 use crate::core::runtime::{IdSource, RandomIds};
-use crate::core::{Error, EventEnvelope, Result, StreamId};
+use crate::core::{Detail, Error, EventEnvelope, Result, StreamId};
 use crate::protocol::{AppendRequest, ErrorBody, ErrorCode, MAX_READ_LIMIT};
 use crate::sync::{AppendAnswer, StreamTransport, TransportError};
 
@@ -16,7 +16,7 @@ impl<T: StreamTransport> RemoteStore<T> {
         mut send: impl AsyncFnMut() -> std::result::Result<R, TransportError>,
     ) -> Result<R> {
         let config = &self.shared.config;
-        let mut last = String::new();
+        let mut last = Detail::default();
         for attempt in 0..config.max_attempts.max(1) {
             match send().await {
                 Ok(answer) => return Ok(answer),
@@ -37,10 +37,13 @@ impl<T: StreamTransport> RemoteStore<T> {
                 }
             }
         }
-        Err(Error::Network(format!(
-            "{what}: no answer after {} attempts: {last}",
-            config.max_attempts.max(1)
-        )))
+        Err(Error::Network(Detail {
+            message: format!(
+                "{what}: no answer after {} attempts: {last}",
+                config.max_attempts.max(1)
+            ),
+            cause: last.cause,
+        }))
     }
 
     /// The delay before attempt `attempt + 1`: doubling from `backoff_ms`, capped, with jitter.
@@ -110,13 +113,13 @@ fn refused(what: &str, body: ErrorBody) -> Error {
         body.error, body.message
     );
     match body.error {
-        ErrorCode::Unauthorized | ErrorCode::Forbidden => Error::Unauthorized(message),
+        ErrorCode::Unauthorized | ErrorCode::Forbidden => Error::Unauthorized(message.into()),
         ErrorCode::InvalidJson
         | ErrorCode::InvalidQuery
         | ErrorCode::InvalidStreamId
         | ErrorCode::InvalidEvent
         | ErrorCode::TooLarge
         | ErrorCode::IdempotencyMismatch => Error::InvalidInput(message),
-        _ => Error::Network(message),
+        _ => Error::Network(message.into()),
     }
 }
