@@ -250,15 +250,6 @@ impl Projector {
             let docs = tx.get_docs(&run.ns, &misses).await?;
             run.known.extend(misses.into_iter().zip(docs));
         };
-        let unknown: Vec<String> = writes
-            .keys()
-            .filter(|key| !run.known.contains_key(*key))
-            .cloned()
-            .collect();
-        for key in unknown {
-            let doc = tx.get_doc(&run.ns, &key).await?;
-            run.known.insert(key, doc);
-        }
         if pending {
             self.keep_bases(tx, run, writes.keys()).await?;
         }

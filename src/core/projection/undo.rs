@@ -41,7 +41,8 @@ impl Projector {
     }
 
     /// Records the base of every document of `keys` a pending event is about to change that
-    /// has none yet: its value now, before the event's write.
+    /// has none yet: its value now, before the event's write (read first when not known: a
+    /// document written without being read).
     pub(super) async fn keep_bases<'k, T: DocTx>(
         &self,
         tx: &T,
@@ -57,6 +58,14 @@ impl Projector {
                     fresh.push(key.clone());
                 }
             }
+        }
+        let unknown: Vec<String> = (fresh.iter())
+            .filter(|key| !run.known.contains_key(*key))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let docs = tx.get_docs(&ns, &unknown).await?;
+            run.known.extend(unknown.into_iter().zip(docs));
         }
         for key in fresh {
             let before = run.known.get(&key).cloned().flatten();
