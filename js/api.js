@@ -23,12 +23,16 @@ export async function open(options) {
     url: sync.url,
     token: sync.token,
     live: sync.live ?? true,
+    auto: sync.auto ?? true,
     ...(sync.pollMs === undefined ? {} : { pollMs: sync.pollMs }),
+    ...(sync.retryMs === undefined ? {} : { retryMs: sync.retryMs }),
+    ...(sync.maxRetryMs === undefined ? {} : { maxRetryMs: sync.maxRetryMs }),
     afterRound: () => {
       inner.afterSync();
       changes.emit({});
     },
   });
+  await driver?.ready;
   return new Store(inner, driver, changes);
 }
 

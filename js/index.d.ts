@@ -214,9 +214,21 @@ export interface SyncOptions {
   live?: boolean;
   /** Events pushed per request (default 100). */
   batchSize?: number;
+  /** Run rounds in the background (default true): when the network returns, right after a
+   * command, on a timer, and after a failure with backoff, and follow the live feed. `false`
+   * syncs only when `sync()` is called (a "Sync now" button, a metered connection); `status()`
+   * still counts commands and follows the network. */
+  auto?: boolean;
   /** Milliseconds between rounds while commands wait, and between polls without a live feed
    * (default 10,000). */
   pollMs?: number;
+  /** Milliseconds before the background driver tries again after a failed round (default
+   * 1,000): the delay doubles with each failure in a row up to `maxRetryMs`, each one a random
+   * 50–100 % of it so that devices spread out; also the wait before reopening a refused live
+   * feed. At least 10. */
+  retryMs?: number;
+  /** The longest delay between retries of failed rounds (default 60,000); at least `retryMs`. */
+  maxRetryMs?: number;
   /** Milliseconds a request may take before it is sent again, unchanged (default 20,000). A
    * request is tried at most 4 times per round, so while the server cannot be reached a forced
    * `sync()` rejects with a `NetworkError` within about 4 × `timeoutMs` + 2 s (at once when the

@@ -13,14 +13,16 @@
 // - Live pull: `GET /v1/subscribe` through EventSource where it exists. Its events go to the
 //   engine directly (`receiveLive` + `applyLive`), with no extra request; the engine falls back
 //   to a pull when the feed does not reach back to its checkpoint.
+// - With `auto: false` none of the above runs by itself: rounds run only when `sync()` is
+//   called (still under the round lock), and the status still follows commands and the network.
 
-const defaults = { live: true, pollMs: 10_000, retryMs: 1_000, maxRetryMs: 60_000 };
+const defaults = { live: true, auto: true, pollMs: 10_000, retryMs: 1_000, maxRetryMs: 60_000 };
 
 /**
  * Starts driving `client` (an engine's `SyncClient`) for database `name`.
  * @param {any} client the engine's SyncClient
  * @param {{ name: string, url: string, token?: (ask: { refresh: boolean }) => string | Promise<string>,
- *   live?: boolean, pollMs?: number, retryMs?: number, maxRetryMs?: number,
+ *   live?: boolean, auto?: boolean, pollMs?: number, retryMs?: number, maxRetryMs?: number,
  *   afterRound?: () => void }} options
  */
 export function startSync(client, options) {
@@ -55,7 +57,8 @@ class SyncDriver {
     this.onOffline = () => this.setOnline(false);
     client.setOnline(globalThis.navigator?.onLine ?? true);
     client.onStatus(() => this.changed());
-    client.refreshCounts().then(() => this.changed(), () => {});
+    /** Resolves once the status holds the store's own counts (pending, rejected). */
+    this.ready = client.refreshCounts().then(() => this.changed(), () => {});
     if (this.locks) {
       this.locks.request(`fieldstream-sync:${options.name}`, { signal: this.abort?.signal },
         () => this.lead()).catch(() => {});
@@ -128,7 +131,7 @@ class SyncDriver {
 
   /** Runs a round soon; one that is asked for while another runs follows it. */
   schedule(delay) {
-    if (this.stopped || !this.leader) return;
+    if (this.stopped || !this.leader || !this.options.auto) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.automatic(), delay);
   }
@@ -173,7 +176,7 @@ class SyncDriver {
   }
 
   async openLive() {
-    if (!this.options.live || typeof EventSource !== "function" || this.source || this.stopped) return;
+    if (!this.options.live || !this.options.auto || typeof EventSource !== "function" || this.source || this.stopped) return;
     if (globalThis.navigator?.onLine === false) return;
     let after;
     let token;

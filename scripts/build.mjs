@@ -22,9 +22,12 @@ const found = (command) => {
   }
 };
 
+// Without default features: the reference Order domain (feature `example`) is for the tests,
+// not the published package.
 run("cargo", [
   "build",
   "--lib",
+  "--no-default-features",
   "--target",
   "wasm32-unknown-unknown",
   ...(profile === "release" ? ["--release"] : []),

@@ -7,12 +7,14 @@
 //! - [`store`]: the [`EventStore`](store::EventStore) trait and its stores.
 //! - [`protocol`]: the wire types of protocol v1, shared with `fieldstream-server`.
 //! - [`sync`]: the sync client: outbox push, pull, conflict resolution, rejected inbox.
-//! - [`example`]: the reference Order domain used by tests, examples and the demo.
+//! - `example` (cargo feature `example`, on by default; off in the published wasm): the
+//!   reference Order domain used by the tests and the server's tests.
 //! - `js` (wasm32 only): the WebAssembly bindings.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod core;
+#[cfg(feature = "example")]
 pub mod example;
 pub mod platform;
 pub mod protocol;

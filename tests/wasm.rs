@@ -7,9 +7,9 @@ mod conformance;
 
 use fieldstream::core::{Engine, ExecuteOptions};
 use fieldstream::example::{Order, OrderCommand, OrderItem, OrderStatus};
-use fieldstream::js::JsEngine;
+use fieldstream::js::JsStore;
 use fieldstream::store::MemoryStore;
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -61,6 +61,33 @@ fn js(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap()
 }
 
+/// `open()`'s options for a memory store with the Order domain written in JavaScript: the
+/// package's `DomainError` (`js/errors.js`) and `tests/api/order.mjs`, evaluated from their
+/// sources (wasm-bindgen's Node.js runner takes no local JS modules).
+fn order_options() -> JsValue {
+    let module = |source: &str| source.replace("export ", "");
+    let body = format!(
+        "{}\n{}\nreturn {{ storage: \"memory\", aggregates: {{ Order: orderAggregate(DomainError) }}, \
+         projections: {{ orders: ordersProjection }} }};",
+        module(include_str!("../js/errors.js")),
+        module(include_str!("api/order.mjs")),
+    );
+    Function::new_no_args(&body)
+        .call0(&JsValue::UNDEFINED)
+        .expect("the Order domain evaluates")
+}
+
+/// A `WasmStore` (what `open()` wraps) in memory with the JavaScript Order domain.
+async fn order_store() -> JsStore {
+    JsStore::open(order_options())
+        .await
+        .unwrap_or_else(|_| panic!("a store"))
+}
+
+fn s(text: &str) -> JsValue {
+    JsValue::from_str(text)
+}
+
 fn get(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &JsValue::from_str(key)).unwrap()
 }
@@ -78,43 +105,35 @@ const CREATE: &str = r#"{"type":"CreateOrder","customerId":"c-7","items":[{"prod
 
 #[wasm_bindgen_test]
 async fn javascript_runs_the_order_aggregate_and_reads_its_history() {
-    let engine = JsEngine::in_memory()
-        .await
-        .unwrap_or_else(|_| panic!("an engine"));
+    let store = order_store().await;
     let options = js(r#"{"correlationId":"corr-1","idempotencyKey":"k-1"}"#);
-    let result = JsFuture::from(engine.execute(
-        "Order".into(),
-        "o-1".into(),
-        js(CREATE),
-        Some(options.clone()),
-    ))
-    .await
-    .unwrap();
+    let result = JsFuture::from(store.execute(s("Order"), s("o-1"), js(CREATE), options.clone()))
+        .await
+        .unwrap();
     assert_eq!(get(&result, "stream"), "Order-o-1");
     assert_eq!(get(&result, "version"), 1);
     assert_eq!(get(&result, "deduplicated"), false);
-    let again =
-        JsFuture::from(engine.execute("Order".into(), "o-1".into(), js(CREATE), Some(options)))
-            .await
-            .unwrap();
+    let again = JsFuture::from(store.execute(s("Order"), s("o-1"), js(CREATE), options))
+        .await
+        .unwrap();
     assert_eq!(get(&again, "deduplicated"), true);
 
     let pay = js(r#"{"type":"PayOrder","paymentMethod":"card","amount":750}"#);
-    JsFuture::from(engine.execute("Order".into(), "o-1".into(), pay, None))
+    JsFuture::from(store.execute(s("Order"), s("o-1"), pay, JsValue::UNDEFINED))
         .await
         .unwrap();
 
-    let loaded = JsFuture::from(engine.load("Order".into(), "o-1".into()))
+    let loaded = JsFuture::from(store.load(s("Order"), s("o-1")))
         .await
         .unwrap();
     assert_eq!(get(&get(&loaded, "state"), "status"), "Paid");
     assert_eq!(get(&get(&loaded, "state"), "total"), 750);
-    let earlier = JsFuture::from(engine.state_at("Order".into(), "o-1".into(), 1.0))
+    let earlier = JsFuture::from(store.state_at(s("Order"), s("o-1"), JsValue::from(1)))
         .await
         .unwrap();
     assert_eq!(get(&get(&earlier, "state"), "status"), "Pending");
 
-    let history: Array = JsFuture::from(engine.history("Order".into(), "o-1".into()))
+    let history: Array = JsFuture::from(store.history(s("Order"), s("o-1")))
         .await
         .unwrap()
         .into();
@@ -128,47 +147,36 @@ async fn javascript_runs_the_order_aggregate_and_reads_its_history() {
 
 #[wasm_bindgen_test]
 async fn javascript_receives_typed_errors() {
-    let engine = JsEngine::in_memory()
-        .await
-        .unwrap_or_else(|_| panic!("an engine"));
+    let store = order_store().await;
+    let none = || JsValue::UNDEFINED;
     let ship = js(r#"{"type":"ShipOrder","trackingNumber":"T"}"#);
-    let error = rejection(engine.execute("Order".into(), "o-1".into(), ship, None)).await;
+    let error = rejection(store.execute(s("Order"), s("o-1"), ship, none())).await;
     assert_eq!(error.name(), "DomainError");
     assert_eq!(get(&error, "code"), "order_not_shippable");
 
-    let error = rejection(engine.execute("Invoice".into(), "1".into(), js(CREATE), None)).await;
+    let error = rejection(store.execute(s("Invoice"), s("1"), js(CREATE), none())).await;
     assert_eq!(
         (String::from(error.name()), get(&error, "code")),
         ("ValidationError".into(), "invalid_input".into())
     );
 
-    let error = rejection(engine.execute(
-        "Order".into(),
-        "1".into(),
-        js(CREATE),
-        Some(js(r#"{"retries":3}"#)),
-    ))
-    .await;
+    let retries = js(r#"{"retries":3}"#);
+    let error = rejection(store.execute(s("Order"), s("1"), js(CREATE), retries)).await;
     assert_eq!(error.name(), "ValidationError");
 
-    JsFuture::from(engine.execute("Order".into(), "o-2".into(), js(CREATE), None))
+    JsFuture::from(store.execute(s("Order"), s("o-2"), js(CREATE), none()))
         .await
         .unwrap();
-    let error = rejection(engine.execute(
-        "Order".into(),
-        "o-2".into(),
-        js(CREATE),
-        Some(js(r#"{"expectedVersion":"no_stream"}"#)),
-    ))
-    .await;
+    let no_stream = js(r#"{"expectedVersion":"no_stream"}"#);
+    let error = rejection(store.execute(s("Order"), s("o-2"), js(CREATE), no_stream)).await;
     assert_eq!(error.name(), "ConflictError");
     assert_eq!(get(&error, "code"), "conflict");
     assert_eq!(get(&error, "expected"), "no_stream");
     assert_eq!(get(&error, "actual"), 1);
 
-    let error = rejection(engine.state_at("Order".into(), "o-2".into(), 5.0)).await;
+    let error = rejection(store.state_at(s("Order"), s("o-2"), JsValue::from(5))).await;
     assert_eq!(get(&error, "code"), "not_found");
-    let history: Array = JsFuture::from(engine.history("Order".into(), "1".into()))
+    let history: Array = JsFuture::from(store.history(s("Order"), s("1")))
         .await
         .unwrap()
         .into();

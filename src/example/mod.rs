@@ -2,7 +2,10 @@
 //! read model.
 //!
 //! It is an example of how to write an aggregate with fieldstream, used by the tests, the
-//! benchmarks, the wasm demo surface and `npm start`; nothing in the library depends on it.
+//! doctests and the server's tests; nothing in the library depends on it. It sits behind the
+//! cargo feature `example` (on by default), which the published wasm (`scripts/build.mjs`) is
+//! built without: apps write their aggregates in JavaScript (`tests/api/order.mjs` is this
+//! domain written so).
 
 pub mod order;
 pub mod order_projection;

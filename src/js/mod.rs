@@ -8,7 +8,6 @@
 mod api;
 mod convert;
 pub mod domain;
-mod engine;
 mod error;
 mod fetch;
 mod fields;
@@ -17,5 +16,4 @@ mod store;
 mod sync_client;
 
 pub use api::JsStore;
-pub use engine::JsEngine;
 pub use sync_client::JsSyncClient;

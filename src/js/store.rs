@@ -1,4 +1,4 @@
-//! The store behind a JS engine: in memory, IndexedDB, or remote (the sync server's streams).
+//! The store behind a `WasmStore`: in memory, IndexedDB, or remote (the sync server's streams).
 
 use std::collections::HashSet;
 
@@ -17,7 +17,7 @@ use crate::store::{
 };
 use crate::sync::RemoteStore;
 
-/// One of the stores a JS engine can run on.
+/// One of the stores a `WasmStore` can run on.
 #[derive(Clone)]
 pub enum LocalStore {
     /// Nothing persists: Node.js, edge workers, tests.

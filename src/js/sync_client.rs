@@ -1,9 +1,9 @@
-//! `SyncClient` in JavaScript: one engine's sync with a `fieldstream-server`, for the package's
+//! `SyncClient` in JavaScript: one store's sync with a `fieldstream-server`, for the package's
 //! sync driver (`js/sync.js`), which decides when rounds run (network changes, timers, the live
 //! feed, the tab that holds the sync lock) while everything a round does happens here.
 //!
 //! ```js
-//! const client = engine.connect("http://127.0.0.1:8080", async ({ refresh }) => token, { batchSize: 100 });
+//! const client = wasmStore.syncClient();                // with open()'s `sync` option
 //! client.onStatus((status) => render(status));
 //! await client.sync();                                  // { pushed, pulled, conflicts, rejected }
 //! client.receiveLive(after, JSON.stringify(events));    // events from GET /v1/subscribe
@@ -13,10 +13,9 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use super::convert::{from_js, spawn, to_js};
+use super::convert::{spawn, to_js};
 use super::error::to_js_error;
 use super::fetch::FetchTransport;
 use super::store::LocalStore;
@@ -28,27 +27,16 @@ use crate::sync::{SyncClient, SyncConfig, SyncStatus};
 /// The sync client of the JS bindings.
 pub type LocalSyncClient = SyncClient<LocalStore, FetchTransport>;
 
-/// Options of `connect`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// How a store's sync client talks to the server (the `sync` option of `open()`).
+#[derive(Default)]
 pub struct ConnectOptions {
     /// Events pushed per batch request (default 100).
     pub batch_size: Option<usize>,
-    /// Events asked for per pull request (default 1,000).
-    pub pull_page: Option<u32>,
     /// Milliseconds a request may take before it is sent again (default 20,000).
     pub timeout_ms: Option<u32>,
 }
 
 impl ConnectOptions {
-    /// Reads `connect`'s optional third argument.
-    pub fn read(options: Option<JsValue>) -> Result<ConnectOptions> {
-        match options.filter(|o| !o.is_null() && !o.is_undefined()) {
-            None => Ok(ConnectOptions::default()),
-            Some(options) => from_js(options, "sync options"),
-        }
-    }
-
     /// The sync client these options describe.
     pub fn client(
         self,
@@ -63,9 +51,6 @@ impl ConnectOptions {
             }
             config.batch_size = batch_size;
         }
-        if let Some(pull_page) = self.pull_page {
-            config.pull_page = pull_page.max(1);
-        }
         let mut transport = FetchTransport::new(url, token);
         if let Some(timeout_ms) = self.timeout_ms {
             transport = transport.with_timeout(timeout_ms.max(1));
@@ -74,14 +59,14 @@ impl ConnectOptions {
     }
 }
 
-/// One engine's sync with a server.
+/// One store's sync with a server.
 #[wasm_bindgen(js_name = SyncClient)]
 pub struct JsSyncClient {
     client: Rc<LocalSyncClient>,
 }
 
 impl JsSyncClient {
-    /// Wraps a client shared with its engine.
+    /// Wraps a client shared with its store.
     pub fn new(client: Rc<LocalSyncClient>) -> Self {
         JsSyncClient { client }
     }

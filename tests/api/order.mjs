@@ -1,5 +1,6 @@
 // The Order domain of src/example/order.rs written in JavaScript, as an app would write it:
-// create once with items, pay a pending order for its total, ship a paid order.
+// create once with items, add items while pending, pay a pending order for its total, ship a
+// paid order.
 
 /** The Order aggregate; `DomainError` is the package's class. */
 export function orderAggregate(DomainError, extra = {}) {
@@ -23,6 +24,14 @@ export function orderAggregate(DomainError, extra = {}) {
           }
           return [{ type: "OrderCreated", data: { customerId: command.customerId, items: command.items, total } }];
         }
+        case "AddItem": {
+          const { item } = command;
+          if (state.status !== "Pending") refuse("order_not_editable", `items are added only to a pending order; this one is ${state.status}`);
+          if (!(item?.quantity >= 1) || item.unitPrice < 0 || !item.productId) {
+            refuse("invalid_order", `item ${item?.productId} needs a product, a quantity and a price`);
+          }
+          return [{ type: "OrderItemAdded", data: { item, total: state.total + item.quantity * item.unitPrice } }];
+        }
         case "PayOrder":
           if (state.status !== "Pending") refuse("order_not_payable", `only a pending order can be paid; this one is ${state.status}`);
           if (command.amount !== state.total) refuse("payment_amount_mismatch", `the order's total is ${state.total}`);
@@ -38,6 +47,8 @@ export function orderAggregate(DomainError, extra = {}) {
       switch (event.type) {
         case "OrderCreated":
           return { ...state, status: "Pending", customerId: event.data.customerId, items: event.data.items, total: event.data.total };
+        case "OrderItemAdded":
+          return { ...state, items: [...state.items, event.data.item], total: event.data.total };
         case "OrderPaid":
           return { ...state, status: "Paid" };
         case "OrderShipped":
@@ -62,6 +73,12 @@ export const ordersProjection = {
       case "OrderCreated":
         view.put(id, { orderId: id, customerId: event.data.customerId, status: "Pending", total: event.data.total, createdAt: at });
         break;
+      case "OrderItemAdded": {
+        const doc = view.get(id);
+        if (!doc) throw new Error(`order ${id} has no document`);
+        view.put(id, { ...doc, total: event.data.total });
+        break;
+      }
       case "OrderPaid":
       case "OrderShipped": {
         const doc = view.get(id);

@@ -11,7 +11,7 @@ const env = serverAndBrowser();
 async function device(name) {
   const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${env.server.origin}/tests/browser/engine.html`);
+  await page.goto(`${env.server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async ({ name, url }) => {
     const { open, DomainError } = window.fieldstream;

@@ -28,7 +28,7 @@ const capacity = 20;
 /** A tab with the package loaded and a store open on database `name`. */
 async function openTab(context, name) {
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true || window.failed !== undefined);
   assert.equal(await page.evaluate(() => window.failed), undefined);
   await page.evaluate(async ({ name, capacity }) => {

@@ -18,12 +18,20 @@ after(async () => {
 const items = [{ productId: "p-1", quantity: 1, unitPrice: 100 }];
 const rounds = pick(40, 200);
 
-/** A page of `context` with the engine open on the test's database. */
-async function openEngine(context) {
+/** Opens the test's database in `page` as `window.store`. It never syncs (`auto: false`, and
+ * this origin has no sync server): the sync option is there for `status().pending`, the size of
+ * the outbox. */
+const openCrashStore = (page) => page.evaluate(async () => {
+  const sync = { url: location.origin, auto: false, live: false };
+  window.store = await window.fieldstream.openOrders({ name: "crash", sync });
+});
+
+/** A page of `context` with the store open on the test's database. */
+async function newStorePage(context) {
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
-  await page.evaluate(async () => { window.engine = await window.fieldstream.Engine.openIndexedDb("crash"); });
+  await openCrashStore(page);
   return page;
 }
 
@@ -31,13 +39,13 @@ test(`a resolved command survives a reload or close 0–50 ms later (${rounds} t
   const context = await browser.newContext();
   const resolved = new Set();
   await context.exposeFunction("resolved", (id) => { resolved.add(id); });
-  let page = await openEngine(context);
+  let page = await newStorePage(context);
   let reloads = 0;
   let closes = 0;
   for (let n = 0; n < rounds; n++) {
     const id = `crash-${n}`;
     await page.evaluate(({ id, items }) => {
-      window.engine.execute("Order", id, { type: "CreateOrder", customerId: "c-1", items })
+      window.store.execute("Order", id, { type: "CreateOrder", customerId: "c-1", items })
         .then(() => window.resolved(id), () => {});
     }, { id, items });
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
@@ -45,20 +53,22 @@ test(`a resolved command survives a reload or close 0–50 ms later (${rounds} t
       reloads++;
       await page.reload();
       await page.waitForFunction(() => window.ready === true);
-      await page.evaluate(async () => { window.engine = await window.fieldstream.Engine.openIndexedDb("crash"); });
+      await openCrashStore(page);
     } else {
       closes++;
       await page.close();
-      page = await openEngine(context);
+      page = await newStorePage(context);
     }
   }
   const stored = await page.evaluate(async (rounds) => {
     const found = [];
     for (let n = 0; n < rounds; n++) {
-      const { version, state } = await window.engine.load("Order", `crash-${n}`);
-      if (version > 0) found.push({ id: `crash-${n}`, version, status: state.status });
+      const id = `crash-${n}`;
+      const { version, state } = await window.store.load("Order", id);
+      const pending = (await window.store.history("Order", id)).every((event) => event.syncState === "pending");
+      if (version > 0) found.push({ id, version, status: state.status, pending });
     }
-    return { found, outbox: (await window.engine.outbox()).map((entry) => entry.aggregateId) };
+    return { found, outbox: window.store.status().pending };
   }, rounds);
   const storedIds = new Set(stored.found.map((order) => order.id));
   const lost = [...resolved].filter((id) => !storedIds.has(id));
@@ -69,8 +79,10 @@ test(`a resolved command survives a reload or close 0–50 ms later (${rounds} t
   assert.ok(resolved.size > 0, "some commands resolved before the page went away");
   for (const order of stored.found) {
     assert.deepEqual([order.version, order.status], [1, "Pending"], `${order.id} is whole`);
+    assert.equal(order.pending, true, `${order.id} waits to be pushed`);
   }
-  assert.deepEqual(new Set(stored.outbox), storedIds, "each stored command has its outbox entry");
+  // One command per order: the outbox holds an entry for each stored order and nothing else.
+  assert.equal(stored.outbox, storedIds.size, "each stored command has its outbox entry");
   await context.close();
 });
 
@@ -175,7 +187,7 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
       const crashed = await start();
       const { context } = crashed;
       const page = await context.newPage();
-      await page.goto(`${server.origin}/tests/browser/engine.html`);
+      await page.goto(`${server.origin}/tests/browser/package.html`);
       await page.waitForFunction(() => window.ready === true);
       await openStore(page);
       await page.evaluate((round) => window.store.execute("Bulk", `small-${round}`, { type: "AddLines", lines: 1 }), round);
@@ -188,7 +200,7 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
 
       const reopened = await start();
       const check = await reopened.context.newPage();
-      await check.goto(`${server.origin}/tests/browser/engine.html`);
+      await check.goto(`${server.origin}/tests/browser/package.html`);
       await check.waitForFunction(() => window.ready === true);
       await openStore(check);
       const seen = await check.evaluate(async (round) => {

@@ -23,7 +23,7 @@ test("an offline queue drains in about one IndexedDB transaction per batch", asy
   const batchSize = 5;
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async () => {
     window.tab = await import("/tests/api/tab.mjs");

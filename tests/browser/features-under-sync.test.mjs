@@ -23,7 +23,7 @@ after(async () => {
 async function device(name, { origin = server.origin, token, offline = false, timeoutMs } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${origin}/tests/browser/engine.html`);
+  await page.goto(`${origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async () => {
     window.tab = await import("/tests/api/tab.mjs");

@@ -53,14 +53,13 @@ test(`${commands} commands while the network flaps every 200 ms for ${seconds} s
   const context = await env.browser.newContext();
   await context.addInitScript(instrument);
   const page = await context.newPage();
-  await page.goto(`${env.server.origin}/tests/browser/engine.html`);
+  await page.goto(`${env.server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async ({ origin }) => {
-    const { Engine, startSync } = window.fieldstream;
-    window.engine = await Engine.openIndexedDb("flapping");
-    window.driver = startSync(window.engine.connect(origin), { name: "flapping", url: origin, pollMs: 1_000, retryMs: 100, maxRetryMs: 1_000 });
+    const sync = { url: origin, pollMs: 1_000, retryMs: 100, maxRetryMs: 1_000 };
+    window.store = await window.fieldstream.openOrders({ name: "flapping", sync });
   }, { origin: env.server.origin });
-  await eventually(page, () => window.driver.status().live && window.driver.status().lastSyncAt > 0);
+  await eventually(page, () => window.store.status().live && window.store.status().lastSyncAt > 0);
   const before = await page.evaluate(() => ({ ...window.counts }));
 
   let offline = false;
@@ -74,8 +73,7 @@ test(`${commands} commands while the network flaps every 200 ms for ${seconds} s
     const items = [{ productId: "p-1", quantity: 1, unitPrice: 100 }];
     const gap = (seconds * 1000) / commands;
     for (let n = 0; n < commands; n++) {
-      await window.engine.execute("Order", `flap-${n}`, { type: "CreateOrder", customerId: "c-1", items });
-      await window.driver.kick();
+      await window.store.execute("Order", `flap-${n}`, { type: "CreateOrder", customerId: "c-1", items });
       await new Promise((resolve) => setTimeout(resolve, gap));
     }
   }, { commands, seconds });
@@ -86,7 +84,7 @@ test(`${commands} commands while the network flaps every 200 ms for ${seconds} s
   // with no request in flight: a poll or reconnection the driver starts a moment later is not a
   // request left hanging. One that never ends keeps `fetches` above 0, and this wait fails.
   await eventually(page, () => {
-    const status = window.driver.status();
+    const status = window.store.status();
     const settled = status.pending === 0 && !status.syncing && status.live && window.counts.fetches === 0;
     if (settled) window.settledCounts = { ...window.counts };
     return settled;

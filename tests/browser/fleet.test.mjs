@@ -31,12 +31,10 @@ const orders = pick(30, 300);
 async function openDevice(name) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async ({ name, url }) => {
-    const { Engine, startSync } = window.fieldstream;
-    window.engine = await Engine.openIndexedDb(name);
-    window.driver = startSync(window.engine.connect(url), { name, url, pollMs: 500, retryMs: 100, maxRetryMs: 1_000 });
+    window.store = await window.fieldstream.openOrders({ name, sync: { url, pollMs: 500, retryMs: 100, maxRetryMs: 1_000 } });
   }, { name, url: proxy.origin });
   return { context, page };
 }
@@ -50,19 +48,18 @@ async function work(page, device) {
     const executed = [];
     for (let n = 0; n < perDevice; n++) {
       const id = `fleet-${Math.floor(random() * orders)}`;
-      const { state } = await window.engine.load("Order", id);
+      const { state } = await window.store.load("Order", id);
       const command = state.status === "None" ? { type: "CreateOrder", customerId: `c-${device}`, items }
         : state.status === "Pending" ? { type: "PayOrder", paymentMethod: "card", amount: state.total }
           : state.status === "Paid" ? { type: "ShipOrder", trackingNumber: `T-${device}-${n}` } : null;
       if (!command) continue;
       // Another device's step may arrive between the load and the command: refused here, at once.
-      const result = await window.engine.execute("Order", id, command).catch((error) => {
+      const result = await window.store.execute("Order", id, command).catch((error) => {
         if (error.name === "DomainError") return null;
         throw error;
       });
       if (!result) continue;
       executed.push(result.commandId);
-      await window.driver.kick();
       await new Promise((resolve) => setTimeout(resolve, random() * 80));
     }
     return executed;
@@ -74,7 +71,7 @@ const view = (page, orders) => page.evaluate(async (orders) => {
   const seen = {};
   for (let n = 0; n < orders; n++) {
     const id = `fleet-${n}`;
-    seen[id] = { state: (await window.engine.load("Order", id)).state, doc: await window.engine.get("orders", id) };
+    seen[id] = { state: (await window.store.load("Order", id)).state, doc: await window.store.get("orders", id) };
   }
   return seen;
 }, orders);
@@ -83,7 +80,7 @@ const view = (page, orders) => page.evaluate(async (orders) => {
  * end with a `NetworkError` (each gives up after a bounded number of tries). */
 async function syncThroughFaults(page) {
   for (let attempt = 1; ; attempt++) {
-    const failed = await page.evaluate(() => window.driver.sync().then(() => null, (error) => error.code ?? String(error)));
+    const failed = await page.evaluate(() => window.store.sync().then(() => null, (error) => error.code ?? String(error)));
     if (failed === null) return;
     assert.ok(failed === "network" && attempt < 20, `sync failed with ${failed} (attempt ${attempt})`);
   }
@@ -94,11 +91,10 @@ test(`${devices} browsers × ${perDevice} steps through a faulty network: once o
   for (let n = 0; n < devices; n++) fleet.push(await openDevice(`fleet-device-${n}`));
   const executed = await Promise.all(fleet.map(({ page }, n) => work(page, n)));
   for (const [n, { page }] of fleet.entries()) {
-    await eventually(page, () => window.driver.status().pending === 0 && !window.driver.status().syncing, undefined, 60_000)
+    await eventually(page, () => window.store.status().pending === 0 && !window.store.status().syncing, undefined, 60_000)
       .catch(async (error) => {
-        const status = await page.evaluate(() => window.driver.status());
-        const outbox = await page.evaluate(() => window.engine.outbox());
-        throw new Error(`device ${n} did not drain: ${JSON.stringify(status)} ${JSON.stringify(outbox.slice(0, 3))}`, { cause: error });
+        const status = await page.evaluate(() => window.store.status());
+        throw new Error(`device ${n} did not drain: ${JSON.stringify(status)}`, { cause: error });
       });
   }
   for (let pass = 0; pass < 2; pass++) {
@@ -115,7 +111,7 @@ test(`${devices} browsers × ${perDevice} steps through a faulty network: once o
   const accepted = new Set(log.map((event) => event.metadata.commandId));
   let rejectedCount = 0;
   for (const [n, { page }] of fleet.entries()) {
-    const rejected = new Set((await page.evaluate(() => window.engine.rejected())).map((r) => r.commandId));
+    const rejected = new Set((await page.evaluate(() => window.store.rejected())).map((r) => r.commandId));
     rejectedCount += rejected.size;
     for (const commandId of executed[n]) {
       assert.ok(accepted.has(commandId) !== rejected.has(commandId),

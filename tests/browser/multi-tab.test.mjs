@@ -29,25 +29,23 @@ function recordPushes() {
 
 async function openTab(context) {
   const page = await context.newPage();
-  await page.goto(`${env.server.origin}/tests/browser/engine.html`);
+  await page.goto(`${env.server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async (origin) => {
-    const { Engine, startSync } = window.fieldstream;
-    window.engine = await Engine.openIndexedDb("tabs");
-    window.driver = startSync(window.engine.connect(origin), { name: "tabs", url: origin, pollMs: 60_000 });
+    window.store = await window.fieldstream.openOrders({ name: "tabs", sync: { url: origin, pollMs: 60_000 } });
   }, env.server.origin);
   return page;
 }
 
 const leaders = async (pages) =>
-  (await Promise.all(pages.map((page) => page.evaluate(() => window.driver.status().leader)))).filter(Boolean).length;
+  (await Promise.all(pages.map((page) => page.evaluate(() => window.store.status().leader)))).filter(Boolean).length;
 
 test(`${tabs} tabs on one database executing at once: one syncing tab, no overlapping pushes, takeover, visibility`, async () => {
   const context = await env.browser.newContext();
   await context.addInitScript(recordPushes);
   const pages = [];
   for (let n = 0; n < tabs; n++) pages.push(await openTab(context));
-  await eventually(pages[0], () => window.driver.status().lastSyncAt > 0);
+  await eventually(pages[0], () => window.store.status().lastSyncAt > 0);
 
   let maxLeaders = 0;
   let sampling = true;
@@ -60,11 +58,10 @@ test(`${tabs} tabs on one database executing at once: one syncing tab, no overla
   await Promise.all(pages.map((page, tab) => page.evaluate(async ({ tab, perTab }) => {
     const items = [{ productId: "p-1", quantity: 1, unitPrice: 100 }];
     for (let n = 0; n < perTab; n++) {
-      await window.engine.execute("Order", `tab${tab}-${n}`, { type: "CreateOrder", customerId: "c-1", items });
-      await window.driver.kick();
+      await window.store.execute("Order", `tab${tab}-${n}`, { type: "CreateOrder", customerId: "c-1", items });
     }
   }, { tab, perTab })));
-  for (const page of pages) await eventually(page, () => window.driver.status().pending === 0, undefined, 60_000);
+  for (const page of pages) await eventually(page, () => window.store.status().pending === 0, undefined, 60_000);
   sampling = false;
   await sampler;
 
@@ -73,7 +70,7 @@ test(`${tabs} tabs on one database executing at once: one syncing tab, no overla
   const overlapping = pushes.filter((push, n) => n > 0 && push[0] < pushes[n - 1][1] - 1).length;
   const onServer = (await env.server.events()).filter((event) => /^Order-tab\d-/.test(event.stream));
 
-  const flags = await Promise.all(pages.map((page) => page.evaluate(() => window.driver.status().leader)));
+  const flags = await Promise.all(pages.map((page) => page.evaluate(() => window.store.status().leader)));
   const leaderIndex = flags.indexOf(true);
   assert.equal(flags.filter(Boolean).length, 1, "exactly one syncing tab");
   const closedAt = Date.now();
@@ -87,12 +84,12 @@ test(`${tabs} tabs on one database executing at once: one syncing tab, no overla
 
   const [writer, reader] = rest;
   const watching = reader.evaluate(async () => {
-    while (!(await window.engine.get("orders", "visible-1"))) await new Promise((r) => setTimeout(r, 5));
+    while (!(await window.store.get("orders", "visible-1"))) await new Promise((r) => setTimeout(r, 5));
     return performance.timeOrigin + performance.now();
   });
   const committedAt = await writer.evaluate(async () => {
     const items = [{ productId: "p-1", quantity: 1, unitPrice: 100 }];
-    await window.engine.execute("Order", "visible-1", { type: "CreateOrder", customerId: "c-1", items });
+    await window.store.execute("Order", "visible-1", { type: "CreateOrder", customerId: "c-1", items });
     return performance.timeOrigin + performance.now();
   });
   const visibility = Math.max(0, (await watching) - committedAt);

@@ -22,7 +22,7 @@ after(async () => {
 async function device(name) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/engine.html`);
+  await page.goto(`${server.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await page.evaluate(async ({ name, url }) => {
     const { deliveryAggregate, deliveriesProjection, rawDatabase } = await import("/tests/api/personal.mjs");

@@ -9,12 +9,11 @@ const env = serverAndBrowser();
 
 const items = [{ productId: "p-1", quantity: 2, unitPrice: 500 }];
 
-/** A page of its own (its own IndexedDB), with an engine connected to the server. */
+/** A page of its own (its own IndexedDB), with a store that syncs with the server when asked. */
 async function device(name) {
-  const opened = await openPage(env.browser, env.server.origin, "/tests/browser/engine.html");
+  const opened = await openPage(env.browser, env.server.origin, "/tests/browser/package.html");
   await opened.page.evaluate(async ({ name, origin }) => {
-    window.engine = await window.fieldstream.Engine.openIndexedDb(name);
-    window.engine.connect(origin);
+    window.store = await window.fieldstream.openOrders({ name, sync: { url: origin, auto: false } });
   }, { name, origin: env.server.origin });
   return opened;
 }
@@ -23,12 +22,12 @@ test("offline commands are pushed exactly once when the network returns", async 
   const { context, page } = await device("offline");
   await context.setOffline(true);
   const offline = await page.evaluate(async (items) => {
-    const engine = window.engine;
-    await engine.execute("Order", "off-1", { type: "CreateOrder", customerId: "c-1", items });
-    await engine.execute("Order", "off-1", { type: "PayOrder", paymentMethod: "card", amount: 1000 });
-    await engine.execute("Order", "off-2", { type: "CreateOrder", customerId: "c-2", items });
-    const failure = await engine.sync().then(() => null, (error) => ({ name: error.name, code: error.code }));
-    return { failure, status: engine.syncStatus(), doc: await engine.get("orders", "off-1") };
+    const store = window.store;
+    await store.execute("Order", "off-1", { type: "CreateOrder", customerId: "c-1", items });
+    await store.execute("Order", "off-1", { type: "PayOrder", paymentMethod: "card", amount: 1000 });
+    await store.execute("Order", "off-2", { type: "CreateOrder", customerId: "c-2", items });
+    const failure = await store.sync().then(() => null, (error) => ({ name: error.name, code: error.code }));
+    return { failure, status: store.status(), doc: await store.get("orders", "off-1") };
   }, items);
   assert.deepEqual(offline.failure, { name: "NetworkError", code: "network" });
   assert.equal(offline.status.pending, 3);
@@ -37,9 +36,9 @@ test("offline commands are pushed exactly once when the network returns", async 
 
   await context.setOffline(false);
   const online = await page.evaluate(async () => {
-    const first = await window.engine.sync();
-    const second = await window.engine.sync();
-    return { first, second, status: window.engine.syncStatus() };
+    const first = await window.store.sync();
+    const second = await window.store.sync();
+    return { first, second, status: window.store.status() };
   });
   assert.equal(online.first.pushed, 3);
   assert.equal(online.second.pushed, 0);
@@ -57,26 +56,26 @@ test("a command another device made impossible comes back with its reason", asyn
   const a = await device("rep-a");
   const b = await device("rep-b");
   await a.page.evaluate(async (items) => {
-    await window.engine.execute("Order", "shared-1", { type: "CreateOrder", customerId: "c-9", items });
-    await window.engine.execute("Order", "shared-1", { type: "PayOrder", paymentMethod: "card", amount: 1000 });
-    await window.engine.sync();
+    await window.store.execute("Order", "shared-1", { type: "CreateOrder", customerId: "c-9", items });
+    await window.store.execute("Order", "shared-1", { type: "PayOrder", paymentMethod: "card", amount: 1000 });
+    await window.store.sync();
   }, items);
   await b.page.evaluate(async () => {
-    await window.engine.sync();
-    await window.engine.execute("Order", "shared-1", { type: "ShipOrder", trackingNumber: "B-42" });
-    await window.engine.sync();
+    await window.store.sync();
+    await window.store.execute("Order", "shared-1", { type: "ShipOrder", trackingNumber: "B-42" });
+    await window.store.sync();
   });
 
   await a.context.setOffline(true);
-  await a.page.evaluate(() => window.engine.execute("Order", "shared-1", { type: "ShipOrder", trackingNumber: "A-7" }));
+  await a.page.evaluate(() => window.store.execute("Order", "shared-1", { type: "ShipOrder", trackingNumber: "A-7" }));
   await a.context.setOffline(false);
   const outcome = await a.page.evaluate(async () => {
-    const report = await window.engine.sync();
+    const report = await window.store.sync();
     return {
       report,
-      rejected: await window.engine.rejected(),
-      doc: await window.engine.get("orders", "shared-1"),
-      state: (await window.engine.load("Order", "shared-1")).state,
+      rejected: await window.store.rejected(),
+      doc: await window.store.get("orders", "shared-1"),
+      state: (await window.store.load("Order", "shared-1")).state,
     };
   });
   assert.equal(outcome.report.rejected, 1);
@@ -96,17 +95,16 @@ test("commands pending at a reload are kept and pushed later", async () => {
   const first = await device("reload");
   await first.context.setOffline(true);
   await first.page.evaluate(async (items) => {
-    await window.engine.execute("Order", "kept-1", { type: "CreateOrder", customerId: "c-3", items });
-    await window.engine.execute("Order", "kept-2", { type: "CreateOrder", customerId: "c-3", items });
+    await window.store.execute("Order", "kept-1", { type: "CreateOrder", customerId: "c-3", items });
+    await window.store.execute("Order", "kept-2", { type: "CreateOrder", customerId: "c-3", items });
   }, items);
   await first.context.setOffline(false);
   await first.page.reload();
   await first.page.waitForFunction(() => window.ready === true);
   const report = await first.page.evaluate(async (origin) => {
-    const engine = await window.fieldstream.Engine.openIndexedDb("reload");
-    engine.connect(origin);
-    const pending = (await engine.outbox()).length;
-    return { pending, sync: await engine.sync() };
+    const store = await window.fieldstream.openOrders({ name: "reload", sync: { url: origin, auto: false } });
+    const pending = store.status().pending;
+    return { pending, sync: await store.sync() };
   }, env.server.origin);
   assert.equal(report.pending, 2);
   assert.equal(report.sync.pushed, 2);

@@ -72,7 +72,7 @@ after(async () => {
 });
 
 test("a command made in the browser arrives as one trace: request, append, notify", async () => {
-  const { context, page } = await openPage(env.browser, env.server.origin, "/tests/browser/engine.html");
+  const { context, page } = await openPage(env.browser, env.server.origin, "/tests/browser/package.html");
   const sent = [];
   page.on("request", (request) => {
     const traceparent = request.headers().traceparent;
@@ -80,11 +80,10 @@ test("a command made in the browser arrives as one trace: request, append, notif
   });
   const correlationId = crypto.randomUUID();
   const report = await page.evaluate(async ({ origin, correlationId }) => {
-    const engine = await window.fieldstream.Engine.openIndexedDb("traced");
-    engine.connect(origin);
+    const store = await window.fieldstream.openOrders({ name: "traced", sync: { url: origin, auto: false } });
     const items = [{ productId: "p-1", quantity: 1, unitPrice: 250 }];
-    await engine.execute("Order", "traced-1", { type: "CreateOrder", customerId: "c-1", items }, { correlationId });
-    return engine.sync();
+    await store.execute("Order", "traced-1", { type: "CreateOrder", customerId: "c-1", items }, { correlationId });
+    return store.sync();
   }, { origin: env.server.origin, correlationId });
   assert.equal(report.pushed, 1);
 

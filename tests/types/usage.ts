@@ -60,7 +60,10 @@ async function api(): Promise<void> {
       },
     },
     upcasters: [{ type: "OrderCreated", fromVersion: 1, upcast: (data) => ({ ...data, currency: "EUR" }) }],
-    sync: { url: "http://127.0.0.1:8080", token: async () => "t", live: true, batchSize: 100 },
+    sync: {
+      url: "http://127.0.0.1:8080", token: async () => "t", live: true, batchSize: 100,
+      auto: true, pollMs: 10_000, retryMs: 1_000, maxRetryMs: 60_000,
+    },
   });
   const result = await store.execute("Order", "o-1", { type: "CreateOrder", customerId: "c", total: 5 }, {
     idempotencyKey: "k", correlationId: "c", causationId: "x", expectedVersion: "no_stream",

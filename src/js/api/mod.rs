@@ -245,7 +245,6 @@ impl JsStore {
             .map(|options| {
                 let connect = ConnectOptions {
                     batch_size: Some(options.batch_size),
-                    pull_page: None,
                     timeout_ms: options.timeout_ms,
                 };
                 let client = connect.client(engine.clone(), &options.url, options.token.clone())?;

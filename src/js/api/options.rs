@@ -219,16 +219,42 @@ fn entries(object: &Object, key: &str) -> Result<Vec<(String, JsValue)>> {
         .collect())
 }
 
+/// The sync driver's first retry delay after a failed round when `retryMs` is not given (the
+/// default of `js/sync.js`).
+const DEFAULT_RETRY_MS: u64 = 1_000;
+
 fn read_sync(value: &JsValue) -> Result<SyncOptions> {
     let path = "options.sync";
     let object = fields::object(value, path)?;
     fields::only(
         &object,
-        &["url", "token", "live", "batchSize", "pollMs", "timeoutMs"],
+        &[
+            "url",
+            "token",
+            "live",
+            "auto",
+            "batchSize",
+            "pollMs",
+            "retryMs",
+            "maxRetryMs",
+            "timeoutMs",
+        ],
         path,
     )?;
     // Read by the sync driver of the JS layer; checked here with everything else.
     fields::optional_integer(&object, "pollMs", path, 10, 86_400_000)?;
+    fields::optional_bool(&object, "auto", path)?;
+    let retry_ms = fields::optional_integer(&object, "retryMs", path, 10, 3_600_000)?;
+    let max_retry_ms = fields::optional_integer(&object, "maxRetryMs", path, 10, 86_400_000)?;
+    if let Some(max_retry_ms) = max_retry_ms {
+        let retry_ms = retry_ms.unwrap_or(DEFAULT_RETRY_MS);
+        if max_retry_ms < retry_ms {
+            return Err(fields::invalid(
+                "options.sync.maxRetryMs",
+                format!("must be at least retryMs ({retry_ms})"),
+            ));
+        }
+    }
     let url = fields::optional_string(&object, "url", path)?
         .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
         .ok_or_else(|| fields::invalid("options.sync.url", "must be an http(s) URL"))?;
