@@ -140,13 +140,14 @@ async function startChromium(userDataDir) {
   /** Shuts the browser down the normal way (it flushes and exits), as a user quitting it. Its
    * helper processes (the storage service among them) may still be writing IndexedDB to disk
    * when the main process has gone: they get time to end on their own, since killing one
-   * mid-write would leave a torn database that the next start discards as corrupt. */
+   * mid-write would leave a torn database that the next start discards as corrupt. On a loaded
+   * machine that takes long: up to a minute each, before anything is killed. */
   const quit = async () => {
     const session = await connected.newBrowserCDPSession();
     await session.send("Browser.close").catch(() => {});
-    const timeout = new Promise((resolve) => setTimeout(resolve, 15_000, "timeout"));
+    const timeout = new Promise((resolve) => setTimeout(resolve, 60_000, "timeout"));
     if ((await Promise.race([exited, timeout])) === "timeout") await kill();
-    for (let waited = 0; waited < 15_000 && (await alive()); waited += 100) {
+    for (let waited = 0; waited < 60_000 && (await alive()); waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await sweep();
