@@ -19,18 +19,18 @@ after(async () => {
 });
 
 test("a full disk's StorageError carries the QuotaExceededError as its cause", async () => {
-  const { context, page } = await openPage(browser, site.origin, "/tests/browser/engine.html");
+  const { context, page } = await openPage(browser, site.origin, "/tests/browser/package.html");
   const cdp = await context.newCDPSession(page);
   await cdp.send("Storage.overrideQuotaForOrigin", { origin: site.origin, quotaSize: 512 * 1024 });
   const outcome = await page.evaluate(async () => {
-    const { Engine, StorageError } = window.fieldstream;
-    const engine = await Engine.openIndexedDb("cause-quota");
+    const { openOrders, StorageError } = window.fieldstream;
+    const store = await openOrders({ name: "cause-quota" });
     const bulky = Array.from({ length: 250 }, (_, n) => ({
       productId: `product-${n}-${"x".repeat(200)}`, quantity: 1, unitPrice: 1,
     }));
     for (let n = 0; n < 1000; n++) {
       try {
-        await engine.execute("Order", `big-${n}`, { type: "CreateOrder", customerId: "c", items: bulky });
+        await store.execute("Order", `big-${n}`, { type: "CreateOrder", customerId: "c", items: bulky });
       } catch (error) {
         return {
           isStorageError: error instanceof StorageError,
@@ -55,7 +55,7 @@ test("a full disk's StorageError carries the QuotaExceededError as its cause", a
 });
 
 test("a sync with no server listening rejects with a NetworkError caused by fetch's TypeError", async () => {
-  const { context, page } = await openPage(browser, site.origin, "/tests/browser/engine.html");
+  const { context, page } = await openPage(browser, site.origin, "/tests/browser/package.html");
   const port = await freePort();
   const outcome = await page.evaluate(async (url) => {
     const lib = window.fieldstream;
