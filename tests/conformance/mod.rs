@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 mod decisions;
+mod deferred_builds;
 mod keys;
 mod projection_failures;
 mod projection_lifecycle;
@@ -159,7 +160,9 @@ macro_rules! each_case {
             projections_see_upcast_events_on_every_path,
             a_failing_upcaster_is_the_events_failure,
             a_warm_read_model_applies_each_event_once,
-            warm_documents_never_hide_another_writer
+            warm_documents_never_hide_another_writer,
+            a_build_stores_its_steps_when_it_ends,
+            a_build_in_memory_gives_way_to_another_writer
         }
     };
 }
@@ -204,6 +207,7 @@ pub fn all_cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S
         .chain(projection_operations::cases())
         .chain(projection_upcasting::cases())
         .chain(warm_documents::cases())
+        .chain(deferred_builds::cases())
         .collect()
 }
 

@@ -1,5 +1,6 @@
 //! What a projection writes to IndexedDB, counted at the browser's own `put`: a command's
-//! events change a document once and keep its base once.
+//! events change a document once and keep its base at most once (none while the base is
+//! empty), and a build of a new version over many steps writes each final document once.
 
 use std::rc::Rc;
 
@@ -64,6 +65,42 @@ async fn a_commands_events_write_their_document_once_and_its_base_once() {
     puts.uninstall();
     let doc = engine.get("totals", "c-1").await.unwrap();
     assert_eq!(doc, Some(json!({ "adds": 25 })));
+}
+
+#[wasm_bindgen_test]
+async fn a_build_over_many_steps_writes_each_document_once() {
+    let name = fresh_name("build-writes");
+    let store = IndexedDbStore::open(&name).await.unwrap();
+    let mut engine = counter_engine(store, EngineConfig::default());
+    for counter in 0..6 {
+        for _ in 0..3 {
+            engine
+                .execute::<Counter>(
+                    &format!("c-{counter}"),
+                    &add_many(100),
+                    ExecuteOptions::default(),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    // 1,800 events, folded in steps of 500: the first step stores the build's start.
+    engine
+        .register_projection(Rc::new(Totals), ProjectionOptions::default())
+        .unwrap();
+    let puts = PutCounter::install();
+    engine.catch_up_projections().await.unwrap();
+    let (docs, undo) = (puts.on("docs"), puts.on("undo"));
+    puts.uninstall();
+    assert_eq!(
+        (docs, undo),
+        (6, 1),
+        "each document once, and one undo record: no document had a base (the events are pending)"
+    );
+    for counter in 0..6 {
+        let doc = engine.get("totals", &format!("c-{counter}")).await.unwrap();
+        assert_eq!(doc, Some(json!({ "adds": 300 })));
+    }
 }
 
 /// Counts `IDBObjectStore.prototype.put` calls by object store while installed.

@@ -151,11 +151,14 @@ impl<S: EventStore> Engine<S> {
                 .store
                 .unprocessed(state.checkpoint, state.pending_upto)
                 .await?,
-            rebuild: state.rebuild.map(|rebuild| RebuildStatus {
-                version: rebuild.version,
-                done: rebuild.done,
-                total: rebuild.total,
-            }),
+            rebuild: self
+                .projector
+                .rebuild_progress(&state)
+                .map(|rebuild| RebuildStatus {
+                    version: rebuild.version,
+                    done: rebuild.done,
+                    total: rebuild.total,
+                }),
             stopped: state.stopped_at.is_some(),
             dead_letters: letters.iter().map(DeadLetterStatus::from).collect(),
             retry: step_retry.or(event_retry),

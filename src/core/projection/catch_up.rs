@@ -5,6 +5,7 @@
 use super::fold::{End, Run};
 use super::projector::{CatchUp, Projector};
 use super::storage::DocTx;
+use super::warm::may_defer;
 use super::{ProjectionState, Rebuild, namespace};
 use crate::core::error::Result;
 
@@ -49,17 +50,24 @@ impl Projector {
             });
         }
         let target_version = if rebuilding { version } else { state.version };
+        let ns = namespace(name, target_version);
+        let mut warm = self.warm.take(&ns, &state);
+        // A build that started here, or a restart, begins in an empty namespace.
+        warm.complete |= changed;
+        let stored_build = state.rebuild.clone();
+        // A build that kept its last steps in memory goes on from there.
+        if let Some(ahead) = warm.build.take().filter(|_| rebuilding) {
+            state.rebuild = Some(ahead);
+        }
         let mut fold = match (&state.rebuild, rebuilding) {
             (Some(rebuild), true) => rebuild.fold,
             _ => state.fold(),
         };
-        let ns = namespace(name, target_version);
-        let warm = self.warm.take(&ns, &state);
-        let (processed, end, warm) = {
+        let stored_stamp = state.stamp;
+        let (processed, end, must_store, mut warm) = {
             let mut run = Run::new(registered, ns.clone(), &mut state, warm);
             let (processed, end) = self.fold_step(tx, &mut run, &mut fold, limit).await?;
-            run.flush(tx)?;
-            (processed, end, run.into_warm())
+            (processed, end, run.must_store, run.into_warm())
         };
         if end == End::CaughtUp {
             // Whatever failed before is no longer in the way (it went, or it was passed).
@@ -69,6 +77,25 @@ impl Projector {
             Some(rebuild) => {
                 rebuild.fold = fold;
                 rebuild.done += processed;
+                // A build with more to go that wrote nothing itself keeps its writes in memory
+                // (see `warm.rs`), storing at most its start; anything else stores them, each
+                // document once.
+                if end == End::More && !must_store && may_defer(&warm) {
+                    let ahead = rebuild.clone();
+                    let mut stamp = stored_stamp;
+                    if changed || stamp == 0 {
+                        state.rebuild = stored_build;
+                        self.warm.store(tx, &mut state, None)?;
+                        stamp = state.stamp;
+                    }
+                    warm.build = Some(ahead);
+                    self.warm.defer(ns, stamp, warm);
+                    return Ok(CatchUp {
+                        processed,
+                        finished: false,
+                        retry_at: None,
+                    });
+                }
                 if end == End::CaughtUp {
                     let old = namespace(name, state.version);
                     tx.clear_namespace(&old)?;
@@ -80,6 +107,9 @@ impl Projector {
             }
             None => state.set_fold(fold),
         }
+        let mut run = Run::new(registered, ns.clone(), &mut state, warm);
+        run.flush(tx)?;
+        let warm = run.into_warm();
         self.warm.store(tx, &mut state, Some((ns, warm)))?;
         Ok(CatchUp {
             processed,
@@ -88,8 +118,21 @@ impl Projector {
         })
     }
 
-    /// Starts a build of `version` in its own namespace (queries keep reading the current
-    /// one). The new code starts clean: nothing stopped, no retry, no dead letters, nothing
+    /// The build of a newer version of the projection whose stored state is `state`, as far as
+    /// it got: ahead of the stored progress while its latest steps are kept in memory.
+    pub fn rebuild_progress(&self, state: &ProjectionState) -> Option<Rebuild> {
+        let stored = state.rebuild.as_ref()?;
+        let ns = namespace(&state.name, stored.version);
+        let ahead = self.warm.build_ahead(&ns, state);
+        Some(
+            ahead
+                .filter(|ahead| ahead.version == stored.version)
+                .unwrap_or_else(|| stored.clone()),
+        )
+    }
+
+    /// Starts a build of `version` in its own, empty namespace (queries keep reading the
+    /// current one). The new code starts clean: nothing stopped, no retry, no dead letters, nothing
     /// passed over — those were the old code's.
     pub(super) async fn start_rebuild<T: DocTx>(
         &self,
@@ -102,6 +145,9 @@ impl Projector {
             tx.clear_namespace(&stale)?;
             tx.clear_undo(&stale)?;
         }
+        let fresh = namespace(&state.name, version);
+        tx.clear_namespace(&fresh)?;
+        tx.clear_undo(&fresh)?;
         state.rebuild = Some(Rebuild {
             version,
             total: tx.event_count().await?,

@@ -61,6 +61,7 @@ impl Projector {
         stored: &StoredEvent,
         error: &Error,
     ) -> Result<Flow> {
+        run.must_store = true;
         let options = run.registered.options;
         let id = stored.event.id;
         let attempts = match &run.state.retry {

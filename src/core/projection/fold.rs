@@ -2,7 +2,7 @@
 //! the base (or only dropping undo records when they are our own acknowledged events), then
 //! pending events on top with undo records; a failing event halts the fold (see `failure.rs`).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value;
 
@@ -10,7 +10,8 @@ use super::ProjectionState;
 use super::index::index_entries;
 use super::prepare::Prepared;
 use super::projector::{Projector, Registered};
-use super::storage::{DocTx, Fold};
+use super::storage::{DocTx, Fold, UndoEntry};
+use super::undo::{ABSENT_BY_DEFAULT, UNDO_BASE};
 use super::view::{Known, View};
 use super::warm::Warm;
 use crate::core::error::{Error, Result};
@@ -27,6 +28,18 @@ pub(super) struct Run<'r> {
     pub undone: Option<HashSet<String>>,
     /// Documents written in `known` and not stored yet: a step stores each once, at its end.
     pub dirty: BTreeSet<String>,
+    /// Undo bases recorded and not stored yet (stored with the documents).
+    pub bases: BTreeMap<String, Option<Value>>,
+    /// Set when the fold wrote to the store itself or changed the state: its step must store.
+    pub must_store: bool,
+    /// Whether `known` holds every document of the namespace (a key it lacks is absent).
+    pub complete: bool,
+    /// Whether the namespace's base is empty (no confirmed event folded in).
+    pub base_empty: bool,
+    /// Whether the undo log says that every document without a base record had none.
+    pub absent_by_default: bool,
+    /// Whether that record is still to be stored.
+    pub absent_unstored: bool,
 }
 
 impl<'r> Run<'r> {
@@ -43,25 +56,66 @@ impl<'r> Run<'r> {
             state,
             known: warm.known,
             undone: warm.undone,
-            dirty: BTreeSet::new(),
+            dirty: warm.dirty,
+            bases: warm.bases,
+            must_store: false,
+            complete: warm.complete,
+            base_empty: false,
+            absent_by_default: warm.absent_by_default,
+            absent_unstored: warm.absent_unstored,
         }
     }
 
-    /// Stores every document written since the last call, each once.
+    /// Learns documents `keys` (an absent one as `None`): read together from the store, unless
+    /// `known` holds every document of the namespace already.
+    pub async fn learn<T: DocTx>(&mut self, tx: &T, keys: Vec<String>) -> Result<()> {
+        let docs = if self.complete {
+            vec![None; keys.len()]
+        } else {
+            tx.get_docs(&self.ns, &keys).await?
+        };
+        self.known.extend(keys.into_iter().zip(docs));
+        Ok(())
+    }
+
+    /// Stores every document written and every undo base recorded since the last call, each
+    /// once.
     pub fn flush<T: DocTx>(&mut self, tx: &T) -> Result<()> {
         for key in std::mem::take(&mut self.dirty) {
             let doc = self.known.get(&key).cloned().flatten();
             write(tx, self, &key, doc.as_ref())?;
         }
+        if std::mem::take(&mut self.absent_unstored) {
+            tx.put_undo(&UndoEntry {
+                ns: self.ns.clone(),
+                seq: ABSENT_BY_DEFAULT,
+                key: String::new(),
+                before: None,
+            })?;
+        }
+        for (key, before) in std::mem::take(&mut self.bases) {
+            tx.put_undo(&UndoEntry {
+                ns: self.ns.clone(),
+                seq: UNDO_BASE,
+                key,
+                before,
+            })?;
+        }
         Ok(())
     }
 
-    /// What this fold knows, for the next one (its writes stored first: see [`Run::flush`]).
+    /// What this fold knows, for the next one, with its writes not stored yet (none after
+    /// [`Run::flush`]).
     pub fn into_warm(self) -> Warm {
-        debug_assert!(self.dirty.is_empty(), "a fold ended with writes not stored");
         Warm {
             known: self.known,
             undone: self.undone,
+            dirty: self.dirty,
+            bases: self.bases,
+            build: None,
+            complete: self.complete,
+            absent_by_default: self.absent_by_default,
+            absent_unstored: self.absent_unstored,
         }
     }
 }
@@ -134,6 +188,7 @@ impl Projector {
         if fold.pending_applied != tx.pending_count_upto(fold.pending_upto).await? {
             self.revert_pending(tx, run, fold).await?;
         }
+        run.base_empty = fold.checkpoint == 0;
         while processed < limit {
             let pending = tx
                 .pending_after(fold.pending_upto, limit - processed)
@@ -247,8 +302,7 @@ impl Projector {
                 let more = look_ahead(registered, &page[index + 1..], &run.known, &misses);
                 misses.extend(more);
             }
-            let docs = tx.get_docs(&run.ns, &misses).await?;
-            run.known.extend(misses.into_iter().zip(docs));
+            run.learn(tx, misses).await?;
         };
         if pending {
             self.keep_bases(tx, run, writes.keys()).await?;

@@ -227,6 +227,7 @@ impl Projector {
             let ns = namespace(name, state.version);
             let warm = self.warm.take(&ns, &state);
             let mut run = Run::new(registered, ns.clone(), &mut state, warm);
+            run.base_empty = fold.checkpoint == 0;
             let mut looked_ahead = false;
             for index in 0..page.len() {
                 match self

@@ -21,7 +21,13 @@ use crate::core::error::Result;
 use crate::core::event::StoredEvent;
 
 /// The sequence number of base records.
-const BASE: u64 = 0;
+pub(super) const UNDO_BASE: u64 = 0;
+
+/// The sequence number of the record (with an empty key) saying that every document without a
+/// base record had none: written instead of a base record per document while the base is
+/// empty (no confirmed event folded in), and kept true by the rules below. The largest integer
+/// JavaScript numbers hold exactly.
+pub(super) const ABSENT_BY_DEFAULT: u64 = (1 << 53) - 1;
 
 impl Projector {
     /// The keys of the documents with an undo record, read once per fold (and kept warm).
@@ -32,27 +38,41 @@ impl Projector {
     ) -> Result<&'a mut HashSet<String>> {
         if run.undone.is_none() {
             let keys = tx.undo_keys(&run.ns).await?;
-            if keys.iter().any(|(seq, _)| *seq != BASE) {
+            if (keys.iter()).any(|(seq, _)| ![UNDO_BASE, ABSENT_BY_DEFAULT].contains(seq)) {
                 upgrade_log(tx, &run.ns).await?;
             }
-            run.undone = Some(keys.into_iter().map(|(_, key)| key).collect());
+            run.absent_by_default = keys.iter().any(|(seq, _)| *seq == ABSENT_BY_DEFAULT);
+            let bases = keys
+                .into_iter()
+                .filter(|(seq, _)| *seq != ABSENT_BY_DEFAULT);
+            run.undone = Some(bases.map(|(_, key)| key).collect());
         }
         Ok(run.undone.get_or_insert_with(HashSet::new))
     }
 
     /// Records the base of every document of `keys` a pending event is about to change that
     /// has none yet: its value now, before the event's write (read first when not known: a
-    /// document written without being read).
+    /// document written without being read). While the base is empty, one record says so for
+    /// every document instead. The records are stored with the documents (see
+    /// [`Run::flush`]).
     pub(super) async fn keep_bases<'k, T: DocTx>(
         &self,
         tx: &T,
         run: &mut Run<'_>,
         keys: impl Iterator<Item = &'k String>,
     ) -> Result<()> {
-        let ns = run.ns.clone();
         let mut fresh = Vec::new();
         {
             let undone = self.undone(tx, run).await?;
+            if undone.is_empty() && run.base_empty && !run.absent_by_default {
+                run.absent_by_default = true;
+                run.absent_unstored = true;
+            }
+            if run.absent_by_default {
+                // A document without a base record had none: nothing to record.
+                return Ok(());
+            }
+            let undone = run.undone.get_or_insert_with(HashSet::new);
             for key in keys {
                 if undone.insert(key.clone()) {
                     fresh.push(key.clone());
@@ -64,17 +84,11 @@ impl Projector {
             .cloned()
             .collect();
         if !unknown.is_empty() {
-            let docs = tx.get_docs(&ns, &unknown).await?;
-            run.known.extend(unknown.into_iter().zip(docs));
+            run.learn(tx, unknown).await?;
         }
         for key in fresh {
             let before = run.known.get(&key).cloned().flatten();
-            tx.put_undo(&UndoEntry {
-                ns: ns.clone(),
-                seq: BASE,
-                key,
-                before,
-            })?;
+            run.bases.insert(key, before);
         }
         Ok(())
     }
@@ -90,9 +104,13 @@ impl Projector {
         fold: &Fold,
         confirmed: &[StoredEvent],
     ) -> Result<bool> {
+        // The log is read and changed in the store below: everything recorded goes there first.
+        run.flush(tx)?;
+        run.must_store = true;
         if fold.pending_applied == confirmed.len() as u64 {
             tx.clear_undo(&run.ns)?;
             run.undone = Some(HashSet::new());
+            run.absent_by_default = false;
             return Ok(true);
         }
         let undone = self.undone(tx, run).await?.clone();
@@ -102,10 +120,11 @@ impl Projector {
         for (key, before) in bases {
             tx.put_undo(&UndoEntry {
                 ns: run.ns.clone(),
-                seq: BASE,
-                key,
+                seq: UNDO_BASE,
+                key: key.clone(),
                 before,
             })?;
+            run.undone.get_or_insert_with(HashSet::new).insert(key);
         }
         Ok(true)
     }
@@ -139,11 +158,14 @@ impl Projector {
                         Err(_) => return Ok(None),
                     }
                 }
-                if misses.iter().any(|key| !undone.contains(key)) {
+                let (recorded, unrecorded): (Vec<String>, Vec<String>) =
+                    misses.into_iter().partition(|key| undone.contains(key));
+                if !unrecorded.is_empty() && !run.absent_by_default {
                     return Ok(None);
                 }
-                let records = tx.undo_bases(&run.ns, &misses).await?;
-                for (key, record) in misses.into_iter().zip(records) {
+                bases.extend(unrecorded.into_iter().map(|key| (key, None)));
+                let records = tx.undo_bases(&run.ns, &recorded).await?;
+                for (key, record) in recorded.into_iter().zip(records) {
                     let Some(record) = record else {
                         return Ok(None);
                     };
@@ -151,7 +173,7 @@ impl Projector {
                 }
             };
             for (key, doc) in writes {
-                if !undone.contains(&key) {
+                if !undone.contains(&key) && !run.absent_by_default {
                     return Ok(None);
                 }
                 bases.insert(key.clone(), doc.clone());
@@ -168,14 +190,29 @@ impl Projector {
         run: &mut Run<'_>,
         fold: &mut Fold,
     ) -> Result<()> {
+        let nothing_pending = fold.pending_upto == 0 && fold.pending_applied == 0;
+        let no_log = run.undone.as_ref().is_some_and(HashSet::is_empty) && !run.absent_by_default;
+        if nothing_pending && no_log {
+            // Nothing pending was applied and no document has a base: nothing to undo.
+            return Ok(());
+        }
         run.flush(tx)?;
+        run.must_store = true;
+        let (markers, log): (Vec<UndoEntry>, Vec<UndoEntry>) = (tx.undo_log(&run.ns).await?)
+            .into_iter()
+            .partition(|entry| entry.seq == ABSENT_BY_DEFAULT);
+        if !markers.is_empty() {
+            // Every document without a base record had none.
+            tx.clear_namespace(&run.ns)?;
+        }
         // Newest first: with records of earlier versions, the oldest of a document is written last.
-        let log = tx.undo_log(&run.ns).await?;
         for entry in log.iter().rev() {
             write(tx, run, &entry.key, entry.before.as_ref())?;
         }
         tx.clear_undo(&run.ns)?;
         run.known.clear();
+        run.complete = false;
+        run.absent_by_default = false;
         run.undone = Some(HashSet::new());
         fold.pending_upto = 0;
         fold.pending_applied = 0;
@@ -187,7 +224,9 @@ impl Projector {
 /// oldest of each.
 async fn upgrade_log<T: DocTx>(tx: &T, ns: &str) -> Result<()> {
     let mut oldest: HashMap<String, UndoEntry> = HashMap::new();
-    for entry in tx.undo_log(ns).await? {
+    let (markers, log): (Vec<UndoEntry>, Vec<UndoEntry>) =
+        (tx.undo_log(ns).await?.into_iter()).partition(|entry| entry.seq == ABSENT_BY_DEFAULT);
+    for entry in log {
         let keep = oldest
             .get(&entry.key)
             .is_none_or(|kept| entry.seq < kept.seq);
@@ -197,7 +236,13 @@ async fn upgrade_log<T: DocTx>(tx: &T, ns: &str) -> Result<()> {
     }
     tx.clear_undo(ns)?;
     for (_, entry) in oldest {
-        tx.put_undo(&UndoEntry { seq: BASE, ..entry })?;
+        tx.put_undo(&UndoEntry {
+            seq: UNDO_BASE,
+            ..entry
+        })?;
+    }
+    for marker in markers {
+        tx.put_undo(&marker)?;
     }
     Ok(())
 }

@@ -6,15 +6,24 @@
 //! them only when the stored state still carries that stamp. Any other writer of the read model
 //! (another tab, a transaction that did not commit, a restart that cleared it) leaves a
 //! different stamp (or none), and the step then reads from the store as before.
+//!
+//! A build of a new version is invisible until it finishes, so its steps may also keep what
+//! they wrote (documents, undo bases and the build's progress) in memory and store nothing:
+//! the stored state then still carries the stamp of the last write, and the next step goes on
+//! from memory. Whatever ends the build's deferral stores everything at once, each document
+//! once; a step that finds another stamp starts from the stored progress, which matches the
+//! stored documents.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde_json::Value;
 
 use uuid::Uuid;
 
-use super::ProjectionState;
 use super::storage::DocTx;
 use super::view::Known;
+use super::{ProjectionState, Rebuild};
 use crate::core::error::Result;
 
 /// At most this many documents are kept; a step that knows more keeps none.
@@ -28,8 +37,36 @@ pub const WARM_UNDONE_LIMIT: usize = 65_536;
 pub(super) struct Warm {
     /// Documents read or written.
     pub known: Known,
-    /// The keys of the documents with an undo record, once read.
+    /// The keys of the documents with an undo record (stored or not), once read.
     pub undone: Option<HashSet<String>>,
+    /// Documents written in `known` and not stored yet.
+    pub dirty: BTreeSet<String>,
+    /// Undo bases recorded and not stored yet, by document key.
+    pub bases: BTreeMap<String, Option<Value>>,
+    /// A build whose progress is ahead of the stored one (its writes are not stored yet).
+    pub build: Option<Rebuild>,
+    /// Whether `known` holds every document of the namespace (a key it lacks is absent).
+    pub complete: bool,
+    /// Whether the undo log says that every document without a base record had none.
+    pub absent_by_default: bool,
+    /// Whether that record is still to be stored.
+    pub absent_unstored: bool,
+}
+
+impl Warm {
+    /// Whether this is small enough to keep in memory.
+    fn small(&self) -> bool {
+        self.known.len() <= WARM_DOCS_LIMIT
+            && self.undone.as_ref().map_or(0, HashSet::len) <= WARM_UNDONE_LIMIT
+    }
+
+    /// Whether it holds writes that are not stored yet.
+    pub fn unstored(&self) -> bool {
+        !self.dirty.is_empty()
+            || !self.bases.is_empty()
+            || self.absent_unstored
+            || self.build.is_some()
+    }
 }
 
 /// The documents of one namespace as of one stored state.
@@ -69,23 +106,44 @@ impl WarmDocCache {
         state: &mut ProjectionState,
         kept: Option<(String, Warm)>,
     ) -> Result<()> {
+        debug_assert!(
+            kept.as_ref().is_none_or(|(_, docs)| !docs.unstored()),
+            "a state stored with writes of its step not stored"
+        );
         state.stamp = fresh_stamp();
         tx.put_state(state)?;
-        let small = |docs: &Warm| {
-            docs.known.len() <= WARM_DOCS_LIMIT
-                && docs.undone.as_ref().map_or(0, HashSet::len) <= WARM_UNDONE_LIMIT
-        };
-        if let Some((ns, docs)) = kept.filter(|(_, docs)| small(docs)) {
-            let mut entries = self.entries.borrow_mut();
-            entries.retain(|entry| entry.ns != ns);
-            entries.push(WarmDocs {
-                ns,
-                stamp: state.stamp,
-                docs,
-            });
+        if let Some((ns, docs)) = kept.filter(|(_, docs)| docs.small()) {
+            self.keep(ns, state.stamp, docs);
         }
         Ok(())
     }
+
+    /// Keeps `docs`, the documents of namespace `ns` (with writes not stored yet), for the next
+    /// step, which uses them while the stored state carries `stamp` (nonzero: stored once).
+    pub fn defer(&self, ns: String, stamp: u64, docs: Warm) {
+        debug_assert!(stamp != 0 && docs.small());
+        self.keep(ns, stamp, docs);
+    }
+
+    /// The progress of the build in namespace `ns` that is ahead of `state`, the stored one.
+    pub fn build_ahead(&self, ns: &str, state: &ProjectionState) -> Option<Rebuild> {
+        let entries = self.entries.borrow();
+        let entry = entries.iter().find(|entry| entry.ns == ns)?;
+        (state.stamp != 0 && entry.stamp == state.stamp)
+            .then(|| entry.docs.build.clone())
+            .flatten()
+    }
+
+    fn keep(&self, ns: String, stamp: u64, docs: Warm) {
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|entry| entry.ns != ns);
+        entries.push(WarmDocs { ns, stamp, docs });
+    }
+}
+
+/// Whether a step may leave its writes in memory: within the limits of what is kept.
+pub(super) fn may_defer(docs: &Warm) -> bool {
+    docs.small() && docs.bases.len() <= WARM_DOCS_LIMIT
 }
 
 /// A random nonzero stamp.
