@@ -5,15 +5,16 @@
 use std::rc::Rc;
 
 use fieldstream::core::{
-    EngineConfig, EventEnvelope, ExecuteOptions, Projection, ProjectionOptions, Result, View,
+    EngineConfig, EventEnvelope, ExecuteOptions, Projection, ProjectionOptions, Result, Timestamp,
+    View,
 };
-use fieldstream::store::IndexedDbStore;
+use fieldstream::store::{IndexedDbStore, SyncBatch};
 use js_sys::{Function, Reflect};
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use super::fixtures::{Counter, add_many, counter_engine, fresh_name};
+use super::fixtures::{Counter, add_many, counter_engine, envelope, fresh_name};
 
 /// Adds per counter.
 struct Totals;
@@ -101,6 +102,44 @@ async fn a_build_over_many_steps_writes_each_document_once() {
         let doc = engine.get("totals", &format!("c-{counter}")).await.unwrap();
         assert_eq!(doc, Some(json!({ "adds": 300 })));
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_build_over_confirmed_events_writes_each_document_once_and_no_undo() {
+    let store = IndexedDbStore::open(&fresh_name("build-confirmed"))
+        .await
+        .unwrap();
+    let mut engine = counter_engine(store, EngineConfig::default());
+    // 1,200 events of 6 counters from the server, folded in steps of 500.
+    let confirmed: Vec<_> = (0..1_200u64)
+        .map(|n| {
+            let mut event = envelope(
+                &format!("Counter-c-{}", n % 6),
+                n / 6 + 1,
+                "Added",
+                json!({ "amount": 1 }),
+            );
+            event.position = Some(n + 1);
+            event.recorded_at = Some(Timestamp(1_700_000_000_000));
+            event
+        })
+        .collect();
+    let batch = SyncBatch {
+        confirmed,
+        checkpoint: Some(1_200),
+        ..Default::default()
+    };
+    engine.apply_sync(batch).await.unwrap();
+    engine
+        .register_projection(Rc::new(Totals), ProjectionOptions::default())
+        .unwrap();
+    let puts = PutCounter::install();
+    engine.catch_up_projections().await.unwrap();
+    let (docs, undo) = (puts.on("docs"), puts.on("undo"));
+    puts.uninstall();
+    assert_eq!((docs, undo), (6, 0), "each document once, no undo record");
+    let doc = engine.get("totals", "c-5").await.unwrap();
+    assert_eq!(doc, Some(json!({ "adds": 200 })));
 }
 
 /// Counts `IDBObjectStore.prototype.put` calls by object store while installed.

@@ -2,6 +2,8 @@
 //! namespace while queries read the old one), newly confirmed events, then pending ones; and
 //! starting over from an empty read model when asked to.
 
+use std::collections::HashSet;
+
 use super::fold::{End, Run};
 use super::projector::{CatchUp, Projector};
 use super::storage::DocTx;
@@ -22,6 +24,7 @@ impl Projector {
             .await?
             .unwrap_or_else(|| ProjectionState::named(name));
         let mut changed = false;
+        let mut started = false;
         if self.forced_rebuilds.borrow_mut().remove(name) {
             self.restart(tx, &mut state, true).await?;
             changed = true;
@@ -35,6 +38,7 @@ impl Projector {
         {
             self.start_rebuild(tx, &mut state, version).await?;
             changed = true;
+            started = true;
         }
         let waiting_until = (state.retry.as_ref())
             .map(|retry| retry.next_at)
@@ -52,8 +56,11 @@ impl Projector {
         let target_version = if rebuilding { version } else { state.version };
         let ns = namespace(name, target_version);
         let mut warm = self.warm.take(&ns, &state);
-        // A build that started here, or a restart, begins in an empty namespace.
-        warm.complete |= changed;
+        if started {
+            // A build begins with its namespace and undo log empty.
+            warm.complete = true;
+            warm.undone = Some(HashSet::new());
+        }
         let stored_build = state.rebuild.clone();
         // A build that kept its last steps in memory goes on from there.
         if let Some(ahead) = warm.build.take().filter(|_| rebuilding) {
