@@ -87,7 +87,9 @@ impl Projector {
                 // A build with more to go that wrote nothing itself keeps its writes in memory
                 // (see `warm.rs`), storing at most its start; anything else stores them, each
                 // document once.
-                if end == End::More && !must_store && may_defer(&warm) {
+                let stored_done = stored_build.as_ref().map_or(0, |build| build.done);
+                let unstored = rebuild.done.saturating_sub(stored_done);
+                if end == End::More && !must_store && may_defer(&warm, unstored) {
                     let ahead = rebuild.clone();
                     let mut stamp = stored_stamp;
                     if changed || stamp == 0 {

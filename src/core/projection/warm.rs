@@ -32,6 +32,10 @@ pub const WARM_DOCS_LIMIT: usize = 16_384;
 /// At most this many keys of documents with an undo record are kept (keys only: small).
 pub const WARM_UNDONE_LIMIT: usize = 65_536;
 
+/// A build keeps at most this many events' worth of steps in memory before it stores them, so
+/// that a reload or a crash repeats at most that much work.
+pub const DEFERRED_EVENTS_LIMIT: u64 = 250_000;
+
 /// What a fold knows of a namespace's stored documents.
 #[derive(Default)]
 pub(super) struct Warm {
@@ -141,9 +145,10 @@ impl WarmDocCache {
     }
 }
 
-/// Whether a step may leave its writes in memory: within the limits of what is kept.
-pub(super) fn may_defer(docs: &Warm) -> bool {
-    docs.small() && docs.bases.len() <= WARM_DOCS_LIMIT
+/// Whether a step may leave its writes in memory: within the limits of what is kept, with
+/// `unstored` events processed since the build's progress was last stored.
+pub(super) fn may_defer(docs: &Warm, unstored: u64) -> bool {
+    docs.small() && docs.bases.len() <= WARM_DOCS_LIMIT && unstored < DEFERRED_EVENTS_LIMIT
 }
 
 /// A random nonzero stamp.
