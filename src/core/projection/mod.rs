@@ -10,7 +10,8 @@
 //! - **Base and overlay.** A projection folds confirmed events into its documents in position
 //!   order and remembers how far it got (its checkpoint). It folds pending events on top, and
 //!   for each document pending events change it keeps the document's base value, once, in an
-//!   undo log (`undo.rs`).
+//!   undo log (`undo.rs`); while the base is empty (nothing confirmed folded in yet), one record
+//!   says so for every document instead.
 //! - **Read your writes.** A command's pending events are applied in the same atomic write that
 //!   stores them (for inline projections, the default), so a query right after `execute`
 //!   resolves sees them.
@@ -20,6 +21,12 @@
 //!   events again. When they are exactly our oldest pending events (the usual
 //!   acknowledgement), nothing is recomputed: the undo log is dropped when no other pending
 //!   event was applied, and otherwise those events are folded into the kept base values.
+//!
+//! - **Builds.** A new version is built in its own namespace while queries read the old one,
+//!   and replaces it when it has caught up. Being invisible until then, a build keeps its
+//!   documents and progress in memory between steps and stores them once, when it ends (or
+//!   meets a limit, a confirmation of pending events, or a failure), so that each final
+//!   document is written once (`warm.rs`).
 //!
 //! # Upcasting
 //!
