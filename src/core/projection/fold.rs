@@ -12,7 +12,7 @@ use super::prepare::Prepared;
 use super::projector::{Projector, Registered};
 use super::storage::{DocTx, Fold, UndoEntry};
 use super::undo::{ABSENT_BY_DEFAULT, UNDO_BASE};
-use super::view::{Known, View};
+use super::view::{SharedKnown, View};
 use super::warm::Warm;
 use crate::core::error::{Error, Result};
 use crate::core::event::{EventEnvelope, StoredEvent};
@@ -24,7 +24,7 @@ pub(super) struct Run<'r> {
     pub registered: &'r Registered,
     pub ns: String,
     pub state: &'r mut ProjectionState,
-    pub known: Known,
+    pub known: SharedKnown,
     pub undone: Option<HashSet<String>>,
     /// Documents written in `known` and not stored yet: a step stores each once, at its end.
     pub dirty: BTreeSet<String>,
@@ -74,7 +74,7 @@ impl<'r> Run<'r> {
         } else {
             tx.get_docs(&self.ns, &keys).await?
         };
-        self.known.extend(keys.into_iter().zip(docs));
+        self.known.borrow_mut().extend(keys.into_iter().zip(docs));
         Ok(())
     }
 
@@ -82,7 +82,7 @@ impl<'r> Run<'r> {
     /// once.
     pub fn flush<T: DocTx>(&mut self, tx: &T) -> Result<()> {
         for key in std::mem::take(&mut self.dirty) {
-            let doc = self.known.get(&key).cloned().flatten();
+            let doc = self.known.borrow().get(&key).cloned().flatten();
             write(tx, self, &key, doc.as_ref())?;
         }
         if std::mem::take(&mut self.absent_unstored) {
@@ -289,7 +289,7 @@ impl Projector {
     ) -> Result<Applied> {
         let registered = run.registered;
         let writes = loop {
-            let mut view = View::new(&run.known);
+            let mut view = View::shared(&run.known, run.complete);
             let outcome = registered.projection.apply(event, &mut view);
             if view.misses().is_empty() {
                 match outcome {
@@ -309,7 +309,7 @@ impl Projector {
         }
         for (key, doc) in writes {
             run.dirty.insert(key.clone());
-            run.known.insert(key, doc);
+            run.known.borrow_mut().insert(key, doc);
         }
         Ok(Applied::Done)
     }
@@ -335,14 +335,14 @@ pub(super) fn write<T: DocTx>(tx: &T, run: &Run<'_>, key: &str, doc: Option<&Val
 fn look_ahead(
     registered: &Registered,
     rest: &[Prepared<'_>],
-    known: &Known,
+    known: &SharedKnown,
     missed: &[String],
 ) -> Vec<String> {
     let mut seen: HashSet<String> = missed.iter().cloned().collect();
     let mut misses = Vec::new();
     for prepared in rest {
         let Ok(event) = &prepared.seen else { continue };
-        let mut view = View::new(known);
+        let mut view = View::shared(known, false);
         // Only the keys it asks for matter; a failure shows up when the event really runs.
         let _ = registered.projection.apply(event, &mut view);
         for key in view.misses() {

@@ -67,7 +67,7 @@ pub use operate::ProjectionOperation;
 pub use projector::{CatchUp, Projector, Registered};
 pub use query::{Condition, Cursor, Doc, Page, Query, QuerySpec};
 pub use storage::{DocTx, Fold, UndoEntry};
-pub use view::View;
+pub use view::{Known, SharedKnown, View};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -80,14 +80,14 @@ impl Projector {
             }
         }
         let unknown: Vec<String> = (fresh.iter())
-            .filter(|key| !run.known.contains_key(*key))
+            .filter(|key| !run.known.borrow().contains_key(*key))
             .cloned()
             .collect();
         if !unknown.is_empty() {
             run.learn(tx, unknown).await?;
         }
         for key in fresh {
-            let before = run.known.get(&key).cloned().flatten();
+            let before = run.known.borrow().get(&key).cloned().flatten();
             run.bases.insert(key, before);
         }
         Ok(())
@@ -210,7 +210,7 @@ impl Projector {
             write(tx, run, &entry.key, entry.before.as_ref())?;
         }
         tx.clear_undo(&run.ns)?;
-        run.known.clear();
+        run.known.borrow_mut().clear();
         run.complete = false;
         run.absent_by_default = false;
         run.undone = Some(HashSet::new());

@@ -22,7 +22,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::storage::DocTx;
-use super::view::Known;
+use super::view::SharedKnown;
 use super::{ProjectionState, Rebuild};
 use crate::core::error::Result;
 
@@ -40,7 +40,7 @@ pub const DEFERRED_EVENTS_LIMIT: u64 = 250_000;
 #[derive(Default)]
 pub(super) struct Warm {
     /// Documents read or written.
-    pub known: Known,
+    pub known: SharedKnown,
     /// The keys of the documents with an undo record (stored or not), once read.
     pub undone: Option<HashSet<String>>,
     /// Documents written in `known` and not stored yet.
@@ -60,7 +60,7 @@ pub(super) struct Warm {
 impl Warm {
     /// Whether this is small enough to keep in memory.
     fn small(&self) -> bool {
-        self.known.len() <= WARM_DOCS_LIMIT
+        self.known.borrow().len() <= WARM_DOCS_LIMIT
             && self.undone.as_ref().map_or(0, HashSet::len) <= WARM_UNDONE_LIMIT
     }
 

@@ -2,23 +2,20 @@
 //! batchSize, onFailure, maxRetries, backoffMs }` run by the projector through [`Projection`].
 //!
 //! The core's [`View`] is synchronous and borrowed, so JS cannot hold it. `apply` gets a small
-//! JS view instead whose `get` answers from the documents this call already knows; a key it
-//! does not know yet makes the run void: the binding asks the core's view for those keys (the
-//! core fetches what it lacks and calls again, its miss-and-rerun rule), then runs `apply`
-//! again. Writes are buffered and reach the core's view only from a complete run.
+//! JS view instead whose `get` answers from the projector's documents (shared with the view);
+//! a key they lack makes the run void: the binding reports those keys to the core's view (the
+//! core fetches what it lacks and calls again, its miss-and-rerun rule). Writes are buffered
+//! and reach the core's view only from a complete run.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect};
-use serde_json::Value;
-use uuid::Uuid;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::thrown::from_thrown;
-use crate::core::projection::{OnFailure, ProjectionMode, ProjectionOptions};
+use crate::core::projection::{Known, OnFailure, ProjectionMode, ProjectionOptions, SharedKnown};
 use crate::core::{Error, EventEnvelope, Projection, Result, View};
 use crate::js::convert::{json_from_js, to_js_json};
 use crate::js::fields;
@@ -27,7 +24,9 @@ use crate::js::fields;
 #[derive(Default)]
 struct Bridge {
     /// Documents known for this run: `Some(doc)`, or `None` for "does not exist".
-    known: HashMap<String, Option<Value>>,
+    known: SharedKnown,
+    /// Whether `known` holds every document (a key it lacks does not exist).
+    complete: bool,
     /// Keys `get` asked for that were not known.
     unknown: Vec<String>,
     /// Buffered writes in order: a document, or `None` for a delete.
@@ -60,8 +59,6 @@ pub struct JsProjection {
     apply: Function,
     bridge: Rc<RefCell<Bridge>>,
     view: JsView,
-    /// The keys the last void run of an event asked for, to answer on its next run.
-    hints: RefCell<Option<(Uuid, Vec<String>)>>,
 }
 
 const OPTIONS: &[&str] = &[
@@ -107,7 +104,6 @@ impl JsProjection {
             apply: fields::function(&object, "apply", &path)?,
             view: view_object(&bridge),
             bridge,
-            hints: RefCell::new(None),
         };
         Ok((projection, options))
     }
@@ -165,9 +161,12 @@ fn view_object(bridge: &Rc<RefCell<Bridge>>) -> JsView {
         if let Some((_, written)) = bridge.writes.iter().rev().find(|(k, _)| *k == key) {
             return written.clone().unwrap_or(JsValue::UNDEFINED);
         }
-        match bridge.known.get(&key) {
+        let known = bridge.known.clone();
+        let known = known.borrow();
+        match known.get(&key) {
             Some(Some(doc)) => to_js_json(doc).unwrap_or(JsValue::UNDEFINED),
             Some(None) => JsValue::UNDEFINED,
+            None if bridge.complete => JsValue::UNDEFINED,
             None => {
                 if !bridge.unknown.contains(&key) {
                     bridge.unknown.push(key);
@@ -217,23 +216,17 @@ impl Projection for JsProjection {
     }
 
     fn apply(&self, event: &EventEnvelope, view: &mut View<'_>) -> Result<()> {
-        let mut asked = match self.hints.borrow_mut().take() {
-            Some((id, keys)) if id == event.id => keys,
-            _ => Vec::new(),
-        };
         let event_js = to_js_json(event)?;
+        // A view over documents of its own (not the projector's) answers from those asked so far.
+        let shared = view
+            .known_docs()
+            .map(|(known, complete)| (known.clone(), complete));
+        let asked = SharedKnown::default();
         loop {
-            let known: HashMap<String, Option<Value>> = asked
-                .iter()
-                .map(|key| (key.clone(), view.get(key)))
-                .collect();
-            if !view.misses().is_empty() {
-                // The projector fetches these documents and calls again.
-                *self.hints.borrow_mut() = Some((event.id, asked));
-                return Ok(());
-            }
+            let (known, complete) = shared.clone().unwrap_or_else(|| (asked.clone(), false));
             *self.bridge.borrow_mut() = Bridge {
                 known,
+                complete,
                 ..Bridge::default()
             };
             let outcome = self
@@ -241,7 +234,14 @@ impl Projection for JsProjection {
                 .call2(&JsValue::UNDEFINED, &event_js, &self.view.object);
             let run = std::mem::take(&mut *self.bridge.borrow_mut());
             if !run.unknown.is_empty() {
-                asked.extend(run.unknown);
+                let found: Known = (run.unknown.iter())
+                    .map(|key| (key.clone(), view.get(key)))
+                    .collect();
+                if !view.misses().is_empty() || shared.is_some() {
+                    // The projector fetches these documents and calls again.
+                    return Ok(());
+                }
+                asked.borrow_mut().extend(found);
                 continue;
             }
             let returned = outcome.map_err(|thrown| {
