@@ -1,12 +1,15 @@
 // The browser entry of the fieldstream package (bundlers, `<script type="module">`, dedicated
-// workers): fetches and instantiates the WebAssembly module next to this file (top-level
-// await), then exposes the public API (exactly what index.d.ts declares).
-import init, { setErrorFactory, setPanicHandler } from "../pkg/fieldstream.js";
-import { makeError } from "./errors.js";
-import { reportPanic } from "./panic.js";
+// workers): exposes the public API (exactly what index.d.ts declares), and `open()` fetches and
+// instantiates the WebAssembly module next to this package's files on demand: the lite one
+// (pkg/lite/) by default, the full one (pkg/) only for options that need it (sync, storage
+// "remote"). A page that never asks for those never downloads their code: each module is a
+// dynamic `import()` that bundlers split into a chunk of its own.
+import { useModules } from "./api.js";
+import { needsFull } from "./load/needs.js";
 
-await init({ module_or_path: new URL("../pkg/fieldstream_bg.wasm", import.meta.url) });
-setErrorFactory(makeError);
-setPanicHandler(reportPanic);
+useModules(async (options) => {
+  const module = needsFull(options) ? await import("./load/full.js") : await import("./load/lite.js");
+  return module.WasmStore;
+});
 
 export * from "./public.js";

@@ -88,6 +88,7 @@ pub fn optional_string(object: &JsValue, key: &str, path: &str) -> Result<Option
 }
 
 /// Field `key` as a boolean, when present.
+#[cfg(feature = "sync")]
 pub fn optional_bool(object: &JsValue, key: &str, path: &str) -> Result<Option<bool>> {
     match get(object, key) {
         None => Ok(None),

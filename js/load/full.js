@@ -1,0 +1,9 @@
+// The full WebAssembly module (pkg/: with the sync client and the remote store), fetched and
+// instantiated when this file is first imported; the browser entry imports it on demand.
+import init, * as bindings from "../../pkg/fieldstream.js";
+import { bind } from "./bind.js";
+
+await init({ module_or_path: new URL("../../pkg/fieldstream_bg.wasm", import.meta.url) });
+
+/** The full module's `WasmStore` class. */
+export const WasmStore = bind(bindings);
