@@ -7,9 +7,6 @@
 import { useModules } from "./api.js";
 import { needsFull } from "./load/needs.js";
 
-useModules(async (options) => {
-  const module = needsFull(options) ? await import("./load/full.js") : await import("./load/lite.js");
-  return module.WasmStore;
-});
+useModules((options) => (needsFull(options) ? import("./load/full.js") : import("./load/lite.js")));
 
 export * from "./public.js";

@@ -4,9 +4,11 @@ import { readFileSync } from "node:fs";
 import * as bindings from "../pkg/fieldstream.js";
 import { useModules } from "./api.js";
 import { bind } from "./load/bind.js";
+import { startSync } from "./sync.js";
 
 bindings.initSync({ module: readFileSync(new URL("../pkg/fieldstream_bg.wasm", import.meta.url)) });
 const WasmStore = bind(bindings);
-useModules(async () => WasmStore);
+const full = { WasmStore, startSync };
+useModules(async () => full);
 
 export * from "./public.js";

@@ -5,9 +5,11 @@ import wasm from "../pkg/fieldstream_bg.wasm";
 import * as bindings from "../pkg/fieldstream.js";
 import { useModules } from "./api.js";
 import { bind } from "./load/bind.js";
+import { startSync } from "./sync.js";
 
 bindings.initSync({ module: wasm });
 const WasmStore = bind(bindings);
-useModules(async () => WasmStore);
+const full = { WasmStore, startSync };
+useModules(async () => full);
 
 export * from "./public.js";

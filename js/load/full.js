@@ -3,7 +3,9 @@
 import init, * as bindings from "../../pkg/fieldstream.js";
 import { bind } from "./bind.js";
 
+export { startSync } from "../sync.js";
+
 await init({ module_or_path: new URL("../../pkg/fieldstream_bg.wasm", import.meta.url) });
 
-/** The full module's `WasmStore` class. */
+/** The full module's `WasmStore` class (and, above, the sync driver that runs its clients). */
 export const WasmStore = bind(bindings);
