@@ -2,8 +2,9 @@
 // workers): exposes the public API (exactly what index.d.ts declares), and `open()` fetches and
 // instantiates the WebAssembly module next to this package's files on demand: the lite one
 // (pkg/lite/) by default, the full one (pkg/) only for options that need it (sync, storage
-// "remote"). A page that never asks for those never downloads their code: each module is a
-// dynamic `import()` that bundlers split into a chunk of its own.
+// "remote", a secret, personal data: load/needs.js). A page that never asks for those never
+// downloads their code: each module is a dynamic `import()` that bundlers split into a chunk of
+// its own.
 import { useModules } from "./api.js";
 import { needsFull } from "./load/needs.js";
 

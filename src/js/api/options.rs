@@ -1,6 +1,7 @@
 //! The options object of `open()`: checked whole before anything is opened, each error naming
 //! the option at fault. An option that needs a cargo feature this module was built without
-//! (`sync`, storage "remote") fails here with a `ValidationError` naming it.
+//! (`sync`, storage "remote"; `personal`: a secret, personal data) fails here with a
+//! `ValidationError` naming it.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -99,7 +100,12 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         #[cfg(feature = "sync")]
         Some("remote") => Storage::Remote,
         #[cfg(not(feature = "sync"))]
-        Some("remote") => return Err(missing_feature("options.storage \"remote\"", "sync")),
+        Some("remote") => {
+            return Err(fields::missing_feature(
+                "options.storage \"remote\"",
+                "sync",
+            ));
+        }
         Some(other) => {
             return Err(fields::invalid(
                 "options.storage",
@@ -119,6 +125,9 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
     };
     let derive_at_rest_key = match fields::get(&object, "deriveAtRestKey") {
         None => None,
+        #[cfg(not(feature = "personal"))]
+        Some(_) => return Err(fields::missing_feature("options.secret", "personal")),
+        #[cfg(feature = "personal")]
         Some(value) => {
             let derive = value
                 .dyn_into::<Function>()
@@ -159,7 +168,7 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
     }
     #[cfg(not(feature = "sync"))]
     if fields::get(&object, "sync").is_some() {
-        return Err(missing_feature("options.sync", "sync"));
+        return Err(fields::missing_feature("options.sync", "sync"));
     }
     Ok(StoreOptions {
         name,
@@ -231,19 +240,6 @@ fn entries(object: &Object, key: &str) -> Result<Vec<(String, JsValue)>> {
             (name, definition)
         })
         .collect())
-}
-
-/// The error for `option`, which needs cargo feature `feature` that this module was built
-/// without (the package's browser entry loads the full module for such options).
-#[cfg(not(all(feature = "sync", feature = "personal")))]
-pub fn missing_feature(option: &str, feature: &str) -> crate::core::Error {
-    fields::invalid(
-        option,
-        format!(
-            "needs fieldstream's full module (cargo feature `{feature}`); this one was built \
-             without it"
-        ),
-    )
 }
 
 /// The sync driver's first retry delay after a failed round when `retryMs` is not given (the
