@@ -34,7 +34,6 @@
 //!
 //! Each request carries a W3C `traceparent` derived from its first command's correlation id
 //! ([`TraceParent`]).
-
 //!
 //! Everything but [`SyncStatus`] (which the bindings report even without sync) needs the cargo
 //! feature `sync`.

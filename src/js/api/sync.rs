@@ -33,7 +33,6 @@ impl JsStore {
     /// "remote" it does nothing (all zero).
     #[cfg(feature = "sync")]
     pub fn sync(&self) -> Promise {
-        #[cfg(feature = "sync")]
         if self.remote {
             // Every command of a remote store is on the server once executed.
             let checked = self.engine().map(|_| crate::sync::SyncReport::default());
