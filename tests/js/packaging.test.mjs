@@ -100,8 +100,16 @@ test("Vite bundles a page without sync with only the lite .wasm in reach, and a 
       'const store = await open({ storage: "memory", sync: { url: "http://127.0.0.1:9", auto: false, live: false } });\n' +
       "document.title = `ready ${JSON.stringify(store.status())}`;\n",
   );
+  // A module that cannot be fetched (offline, not cached) rejects open() with a NetworkError.
+  writeFileSync(join(app, "unreachable.html"), '<!doctype html><script type="module" src="./unreachable.js"></script>');
+  writeFileSync(
+    join(app, "unreachable.js"),
+    'import { open } from "fieldstream";\n' +
+      'open({ storage: "memory" }).then(() => { document.title = "ready opened"; },\n' +
+      '  (error) => { document.title = `ready ${error.name} ${error.cause instanceof Error}`; });\n',
+  );
   const outDir = join(app, "dist");
-  const input = { main: join(app, "index.html"), sync: join(app, "sync.html") };
+  const input = { main: join(app, "index.html"), sync: join(app, "sync.html"), unreachable: join(app, "unreachable.html") };
   await build({
     root: app,
     logLevel: "warn",
@@ -148,8 +156,9 @@ test("Vite bundles a page without sync with only the lite .wasm in reach, and a 
   const origin = `http://127.0.0.1:${server.address().port}`;
   const browser = await launchChromium();
   try {
-    const visit = async (path) => {
+    const visit = async (path, { blockWasm = false } = {}) => {
       const page = await browser.newPage();
+      if (blockWasm) await page.route("**/*.wasm", (route) => route.abort("internetdisconnected"));
       const fetched = [];
       const errors = [];
       page.on("request", (request) => request.url().endsWith(".wasm") && fetched.push(request.url().split("/").pop()));
@@ -166,6 +175,8 @@ test("Vite bundles a page without sync with only the lite .wasm in reach, and a 
     const syncing = await visit("/sync.html");
     assert.deepEqual(syncing.fetched, [full], "the page with sync fetches the full module only");
     assert.equal(JSON.parse(syncing.title.slice("ready ".length)).pending, 0);
+    const unreachable = await visit("/unreachable.html", { blockWasm: true });
+    assert.equal(unreachable.title, "ready NetworkError true", "a NetworkError with the failure as its cause");
   } finally {
     await browser.close();
     await new Promise((resolve) => server.close(resolve));
