@@ -81,7 +81,7 @@ async function main() {
   // Everything is built before anything is timed, so no compiler shares the CPU with a run.
   const browserScenarios = ["1", "2", "3", "4", "5", "6", "8", "10"];
   if (only.some((s) => [...browserScenarios, "9"].includes(s))) {
-    const built = existsSync(join(root, "pkg", "fieldstream_bg.wasm"));
+    const built = existsSync(join(root, "pkg", "fieldstream_bg.wasm")) && existsSync(join(root, "pkg", "lite", "fieldstream_bg.wasm"));
     if (!built || (!smoke && !args.includes("--no-build"))) {
       execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
     }

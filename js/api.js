@@ -1,22 +1,33 @@
 // The public API of the fieldstream package: `open(options)` and the `Store` it resolves to.
-// The WebAssembly module does the work; this file adapts it to the documented JS surface
-// (an unsubscribe function from `subscribe`, a token given as a string). It touches the module
-// only when called, so the entries can load the module first.
-import { WasmStore } from "../pkg/fieldstream.js";
+// A WebAssembly module does the work; this file adapts it to the documented JS surface
+// (an unsubscribe function from `subscribe`, a token given as a string). Which module runs is
+// each entry's business: it gives this file a loader (`useModules`) before any `open()`.
 import { ValidationError } from "./errors.js";
 import { checkRunning, guarded } from "./panic.js";
-import { startSync } from "./sync.js";
 
 /** What a personal field of a forgotten subject reads as, on every read path. */
 export const REDACTED = "[redacted]";
 
+/** `(options) => Promise<{ WasmStore, startSync? }>`: the module `open()` runs on (and, with the
+ * `sync` feature, the sync driver of js/sync.js), given by the entry. */
+let loadModule = () => Promise.reject(new Error("fieldstream: no WebAssembly module (import an entry of the package)"));
+
+/** Called once by each entry: `load(options)` resolves to `{ WasmStore, startSync }`: the
+ * `WasmStore` class of a loaded module (ready through load/bind.js) that can open a store with
+ * `options`, and for a module with sync, the sync driver's `startSync`. */
+export function useModules(load) {
+  loadModule = load;
+}
+
 /** Opens a store; see `OpenOptions` in index.d.ts for every option. */
 export async function open(options) {
+  const { WasmStore, startSync } = await loadModule(options);
   const normalized = await deriveKeyStoreKey(normalize(options));
   const inner = await guarded(() => WasmStore.open(normalized));
   const storage = normalized?.storage ?? (typeof indexedDB === "undefined" ? "memory" : "indexeddb");
   const changes = new Changes(storage === "indexeddb" ? normalized?.name ?? "fieldstream" : null);
-  const client = inner.syncClient();
+  // A module without the `sync` feature has no `syncClient` (and refuses the `sync` option).
+  const client = inner.syncClient?.();
   const sync = normalized?.sync;
   const driver = client && startSync(client, {
     name: normalized.name ?? "fieldstream",

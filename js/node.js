@@ -1,12 +1,14 @@
-// The Node.js entry of the fieldstream package: loads the WebAssembly module synchronously
+// The Node.js entry of the fieldstream package: loads the full WebAssembly module synchronously
 // from the package's own files, then exposes the public API (exactly what index.d.ts declares).
 import { readFileSync } from "node:fs";
-import { initSync, setErrorFactory, setPanicHandler } from "../pkg/fieldstream.js";
-import { makeError } from "./errors.js";
-import { reportPanic } from "./panic.js";
+import * as bindings from "../pkg/fieldstream.js";
+import { useModules } from "./api.js";
+import { bind } from "./load/bind.js";
+import { startSync } from "./sync.js";
 
-initSync({ module: readFileSync(new URL("../pkg/fieldstream_bg.wasm", import.meta.url)) });
-setErrorFactory(makeError);
-setPanicHandler(reportPanic);
+bindings.initSync({ module: readFileSync(new URL("../pkg/fieldstream_bg.wasm", import.meta.url)) });
+const WasmStore = bind(bindings);
+const full = { WasmStore, startSync };
+useModules(async () => full);
 
 export * from "./public.js";

@@ -1,13 +1,15 @@
 // The edge-worker entry of the fieldstream package (Cloudflare's workerd and other runtimes
-// that forbid compiling WebAssembly from bytes): the .wasm is imported as a module, which the
-// runtime compiles at deploy time, and instantiated synchronously.
+// that forbid compiling WebAssembly from bytes): the full module's .wasm is imported as a
+// module, which the runtime compiles at deploy time, and instantiated synchronously.
 import wasm from "../pkg/fieldstream_bg.wasm";
-import { initSync, setErrorFactory, setPanicHandler } from "../pkg/fieldstream.js";
-import { makeError } from "./errors.js";
-import { reportPanic } from "./panic.js";
+import * as bindings from "../pkg/fieldstream.js";
+import { useModules } from "./api.js";
+import { bind } from "./load/bind.js";
+import { startSync } from "./sync.js";
 
-initSync({ module: wasm });
-setErrorFactory(makeError);
-setPanicHandler(reportPanic);
+bindings.initSync({ module: wasm });
+const WasmStore = bind(bindings);
+const full = { WasmStore, startSync };
+useModules(async () => full);
 
 export * from "./public.js";

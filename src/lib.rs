@@ -6,7 +6,9 @@
 //! - [`core`]: the pure event-sourcing model and the [`Engine`](core::Engine); no JS, no I/O.
 //! - [`store`]: the [`EventStore`](store::EventStore) trait and its stores.
 //! - [`protocol`]: the wire types of protocol v1, shared with `fieldstream-server`.
-//! - [`sync`]: the sync client: outbox push, pull, conflict resolution, rejected inbox.
+//! - [`sync`]: the sync client: outbox push, pull, conflict resolution, rejected inbox (cargo
+//!   feature `sync`, on by default; the browser's lite module is built without it, and without
+//!   `personal`, the cipher of personal data in [`core::personal`]).
 //! - `example` (cargo feature `example`, on by default; off in the published wasm): the
 //!   reference Order domain used by the tests and the server's tests.
 //! - `js` (wasm32 only): the WebAssembly bindings.

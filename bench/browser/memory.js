@@ -26,9 +26,10 @@ export async function prepare({ arm, name, total }) {
   }
 }
 
-/** The wasm module's memory in bytes (0 before fieldstream was loaded). */
+/** The wasm module's memory in bytes (0 before fieldstream was loaded): the lite module's, which
+ * the browser entry opens a store without sync on. */
 async function wasmBytes() {
-  const glue = await import("/pkg/fieldstream.js");
+  const glue = await import("/pkg/lite/fieldstream.js");
   const exports = await glue.default();
   return exports.memory.buffer.byteLength;
 }

@@ -51,8 +51,10 @@ export function assertEveryArmRan(results, sizes) {
     problems.push("scenario 7: a backend or writer count is missing");
   }
   if (results.scenario8) expect("scenario 8", results.scenario8.arms, ["raw", "dexie", "fieldstream"], sizes.cold.reps);
-  if (results.scenario9 && !results.scenario9.files.every((file) => file.raw > 0 && file.brotli > 0)) {
-    problems.push("scenario 9: an empty file");
+  if (results.scenario9) {
+    const files = results.scenario9.sets.flatMap((set) => set.files);
+    if (results.scenario9.sets.length !== 2) problems.push("scenario 9: a set is missing");
+    if (!files.every((file) => file.raw > 0 && file.brotli > 0)) problems.push("scenario 9: an empty file");
   }
   if (results.scenario10) {
     if (results.scenario10.rows.length !== sizes.memory.logs.length) problems.push("scenario 10: a log size is missing");

@@ -109,11 +109,14 @@ export function markdown(results) {
   out.push(...moreMarkdown(results));
   if (results.scenario9) {
     out.push("", "## Scenario 9: bundle", "");
-    out.push(table(["file", "path", "raw", "gzip -9", "brotli -q 11"],
-      results.scenario9.files.map((f) => [f.role, `\`${f.path}\``, kib(f.raw), kib(f.gzip), kib(f.brotli)])));
+    for (const set of results.scenario9.sets) {
+      out.push(`**${set.name}**`, "");
+      out.push(table(["file", "path", "raw", "gzip -9", "brotli -q 11"],
+        set.files.map((f) => [f.role, `\`${f.path}\``, kib(f.raw), kib(f.gzip), kib(f.brotli)])), "");
+    }
     const crates = results.scenario9.codeByCrate;
     if (crates) {
-      out.push("", "Share of the code section by crate (release build before wasm-opt, by function name; " +
+      out.push("Share of the default entry's code section by crate (its release build before wasm-opt, by function name; " +
         "generic code counts under the crate that defines it, such as `alloc` for collections of fieldstream's types):", "");
       out.push(table(["crate", "share of code"], crates.map((c) => [c.crate, `${n(c.share, 1)}%`])));
     }

@@ -1,14 +1,10 @@
 //! Moving values between JavaScript and Rust: plain JS objects ↔ `serde` types.
 
-use js_sys::Promise;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 
-use super::error::to_js_error;
-
-use crate::core::{Detail, Error, Result};
+use crate::core::{Error, Result};
 use crate::platform::held;
 
 /// Reads a JS value into a Rust value; a shape mismatch (including an unknown field where the
@@ -20,16 +16,6 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
     let invalid = |error: &dyn std::fmt::Display| Error::InvalidInput(format!("{what}: {error}"));
     let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(&e))?;
     serde_json::from_value(json).map_err(|e| invalid(&e))
-}
-
-/// Writes a Rust value as a plain JS value (objects, not `Map`s; numbers, not `BigInt`s).
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|error| {
-            let message = error.to_string();
-            Error::Codec(Detail::caused(message, held::cause(error.into())))
-        })
 }
 
 /// Writes a Rust value as a JS value through JSON text: one `JSON.parse` per call, however many
@@ -49,12 +35,4 @@ pub fn json_from_js(value: &JsValue, what: &str) -> Result<serde_json::Value> {
     let text = js_sys::JSON::stringify(value).map_err(|_| invalid())?;
     let text = text.as_string().ok_or_else(invalid)?;
     serde_json::from_str(&text).map_err(|_| invalid())
-}
-
-/// Runs `work` as a JS promise that resolves to its value as plain JS or rejects with a typed error.
-pub fn spawn<T: Serialize>(work: impl Future<Output = Result<T>> + 'static) -> Promise {
-    future_to_promise(async move {
-        let value = work.await.map_err(to_js_error)?;
-        to_js(&value).map_err(to_js_error)
-    })
 }

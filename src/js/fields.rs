@@ -11,6 +11,19 @@ pub fn invalid(path: &str, what: impl std::fmt::Display) -> Error {
     Error::InvalidInput(format!("{path} {what}"))
 }
 
+/// The error for `option`, which needs cargo feature `feature` that this module was built
+/// without (the package's browser entry loads the full module for such options).
+#[cfg(not(all(feature = "sync", feature = "personal")))]
+pub fn missing_feature(option: &str, feature: &str) -> Error {
+    invalid(
+        option,
+        format!(
+            "needs fieldstream's full module (cargo feature `{feature}`); this one was built \
+             without it"
+        ),
+    )
+}
+
 /// Whether `value` is a plain object: `{}`-made or `Object.create(null)`, not an array,
 /// a class instance, a function or a primitive.
 pub fn is_plain_object(value: &JsValue) -> bool {
@@ -88,6 +101,7 @@ pub fn optional_string(object: &JsValue, key: &str, path: &str) -> Result<Option
 }
 
 /// Field `key` as a boolean, when present.
+#[cfg(feature = "sync")]
 pub fn optional_bool(object: &JsValue, key: &str, path: &str) -> Result<Option<bool>> {
     match get(object, key) {
         None => Ok(None),

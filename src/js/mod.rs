@@ -9,11 +9,14 @@ mod api;
 mod convert;
 pub mod domain;
 mod error;
+#[cfg(feature = "sync")]
 mod fetch;
 mod fields;
 mod panic;
 mod store;
+#[cfg(feature = "sync")]
 mod sync_client;
 
 pub use api::JsStore;
+#[cfg(feature = "sync")]
 pub use sync_client::JsSyncClient;

@@ -1,4 +1,5 @@
-//! The store behind a `WasmStore`: in memory, IndexedDB, or remote (the sync server's streams).
+//! The store behind a `WasmStore`: in memory, IndexedDB, or remote (the sync server's streams,
+//! with the cargo feature `sync`).
 
 use std::collections::HashSet;
 
@@ -10,11 +11,13 @@ use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
     Snapshot, StreamId, Timestamp,
 };
+#[cfg(feature = "sync")]
 use crate::js::fetch::FetchTransport;
 use crate::store::{
     Commit, CommitOutcome, Decided, Decision, EventStore, IndexedDbStore, MemoryStore, QueueSizes,
     QueuedCommand, ReadStats, StoredEvent, SyncBatch,
 };
+#[cfg(feature = "sync")]
 use crate::sync::RemoteStore;
 
 /// One of the stores a `WasmStore` can run on.
@@ -25,6 +28,7 @@ pub enum LocalStore {
     /// Browsers and dedicated workers.
     IndexedDb(IndexedDbStore),
     /// Edge workers and servers: streams on the sync server, read models in memory.
+    #[cfg(feature = "sync")]
     Remote(RemoteStore<FetchTransport>),
 }
 
@@ -34,6 +38,7 @@ macro_rules! forward {
         match $self {
             LocalStore::Memory($store) => $call,
             LocalStore::IndexedDb($store) => $call,
+            #[cfg(feature = "sync")]
             LocalStore::Remote($store) => $call,
         }
     };

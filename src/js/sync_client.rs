@@ -13,13 +13,15 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{spawn, to_js};
 use super::error::to_js_error;
 use super::fetch::FetchTransport;
 use super::store::LocalStore;
-use crate::core::{Engine, Error, Result};
+use crate::core::{Detail, Engine, Error, Result};
+use crate::platform::held;
 use crate::protocol::ServerEvent;
 use crate::store::EventStore;
 use crate::sync::{SyncClient, SyncConfig, SyncStatus};
@@ -141,4 +143,22 @@ impl JsSyncClient {
         let client = self.client.clone();
         spawn(async move { client.apply_live().await })
     }
+}
+
+/// Writes a Rust value as a plain JS value (objects, not `Map`s; numbers, not `BigInt`s).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|error| {
+            let message = error.to_string();
+            Error::Codec(Detail::caused(message, held::cause(error.into())))
+        })
+}
+
+/// Runs `work` as a JS promise that resolves to its value as plain JS or rejects with a typed error.
+fn spawn<T: Serialize>(work: impl Future<Output = Result<T>> + 'static) -> Promise {
+    future_to_promise(async move {
+        let value = work.await.map_err(to_js_error)?;
+        to_js(&value).map_err(to_js_error)
+    })
 }

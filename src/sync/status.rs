@@ -1,6 +1,7 @@
 //! The observable state of sync, for status bars: a value, and the observer that hears of each
 //! change to it.
 
+#[cfg(feature = "sync")]
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -55,12 +56,14 @@ pub struct SyncStatus {
 pub type StatusObserver = Rc<dyn Fn(&SyncStatus)>;
 
 /// A [`SyncStatus`] that tells its observer of each change.
+#[cfg(feature = "sync")]
 #[derive(Default)]
 pub(super) struct ObservedStatus {
     status: RefCell<SyncStatus>,
     observer: RefCell<Option<StatusObserver>>,
 }
 
+#[cfg(feature = "sync")]
 impl ObservedStatus {
     pub(super) fn get(&self) -> SyncStatus {
         self.status.borrow().clone()

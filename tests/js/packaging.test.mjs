@@ -1,15 +1,19 @@
 // The package as a new user gets it: `npm pack`'s tarball installed into a fresh project in a
 // temporary folder, where a strict TypeScript check (target es2022, no skipLibCheck) passes, the
-// Order example runs in Node.js, Vite bundles a page, and every entry exports exactly the names
-// index.d.ts declares.
+// Order example runs in Node.js, every entry exports exactly the names index.d.ts declares, and
+// Vite bundles two pages: one that opens without sync, which never loads the full WebAssembly
+// module, and one that opens with sync on it (both run in headless Chromium).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import sirv from "sirv";
 import { build } from "vite";
+import { launchChromium } from "../browser/harness.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const tools = join(root, "node_modules");
@@ -35,7 +39,8 @@ after(() => {
 test("the tarball holds the built package, its types and its licence, and nothing of the sources", () => {
   const installed = join(app, "node_modules", "fieldstream");
   const files = readdirSync(installed, { recursive: true }).map(String).sort();
-  for (const file of ["js/index.d.ts", "js/browser.js", "js/node.js", "js/workerd.js", "pkg/fieldstream_bg.wasm", "LICENSE"]) {
+  for (const file of ["js/index.d.ts", "js/browser.js", "js/node.js", "js/workerd.js", "pkg/fieldstream_bg.wasm",
+    "pkg/lite/fieldstream_bg.wasm", "pkg/lite/fieldstream.js", "LICENSE"]) {
     assert.ok(files.includes(file), `${file} is in the tarball`);
   }
   assert.deepEqual(files.filter((file) => /^(src|server|tests|target)\//.test(file)), []);
@@ -79,15 +84,101 @@ test("every entry exports exactly the values index.d.ts declares", async () => {
   }
 });
 
-test("Vite bundles a page that imports the package by name, with the .wasm as an asset", async () => {
+test("Vite bundles a page without sync with only the lite .wasm in reach, and a page with sync with the full one in a lazy chunk", async () => {
   writeFileSync(join(app, "index.html"), '<!doctype html><script type="module" src="./main.js"></script>');
   writeFileSync(
     join(app, "main.js"),
-    'import { open } from "fieldstream";\nconst store = await open({ storage: "memory" });\ndocument.title = store.clientId;\n',
+    'import { open } from "fieldstream";\n' +
+      'const store = await open({ storage: "memory" });\n' +
+      "document.title = `ready ${store.clientId}`;\n",
+  );
+  writeFileSync(join(app, "sync.html"), '<!doctype html><script type="module" src="./sync.js"></script>');
+  // A server that is never reached: with `auto: false` nothing syncs until `sync()` is called.
+  writeFileSync(
+    join(app, "sync.js"),
+    'import { open } from "fieldstream";\n' +
+      'const store = await open({ storage: "memory", sync: { url: "http://127.0.0.1:9", auto: false, live: false } });\n' +
+      "document.title = `ready ${JSON.stringify(store.status())}`;\n",
+  );
+  // A module that cannot be fetched (offline, not cached) rejects open() with a NetworkError.
+  writeFileSync(join(app, "unreachable.html"), '<!doctype html><script type="module" src="./unreachable.js"></script>');
+  writeFileSync(
+    join(app, "unreachable.js"),
+    'import { open } from "fieldstream";\n' +
+      'open({ storage: "memory" }).then(() => { document.title = "ready opened"; },\n' +
+      '  (error) => { document.title = `ready ${error.name} ${error.cause instanceof Error}`; });\n',
   );
   const outDir = join(app, "dist");
-  await build({ root: app, logLevel: "warn", configFile: false, build: { outDir, target: "es2022" } });
+  const input = { main: join(app, "index.html"), sync: join(app, "sync.html"), unreachable: join(app, "unreachable.html") };
+  await build({
+    root: app,
+    logLevel: "warn",
+    configFile: false,
+    build: { outDir, target: "es2022", manifest: true, rollupOptions: { input } },
+  });
   const assets = readdirSync(join(outDir, "assets"));
-  assert.ok(assets.some((file) => file.endsWith(".wasm")), `a .wasm asset among ${assets}`);
-  assert.ok(assets.some((file) => file.endsWith(".js")), `a script among ${assets}`);
+  const installed = join(app, "node_modules", "fieldstream", "pkg");
+  /** The emitted asset that is the package's `wasm` (Vite copies it byte for byte). */
+  const emitted = (wasm) => {
+    const size = statSync(join(installed, wasm)).size;
+    const found = assets.filter((file) => file.endsWith(".wasm") && statSync(join(outDir, "assets", file)).size === size);
+    assert.equal(found.length, 1, `${wasm} is one emitted asset among ${assets}`);
+    return found[0];
+  };
+  const lite = emitted(join("lite", "fieldstream_bg.wasm"));
+  const full = emitted("fieldstream_bg.wasm");
+
+  // What the page loads before any dynamic import(): its entry chunk and their static imports.
+  const manifest = JSON.parse(readFileSync(join(outDir, ".vite", "manifest.json"), "utf8"));
+  const initial = (key, seen = new Set()) => {
+    if (seen.has(key)) return seen;
+    seen.add(key);
+    for (const imported of manifest[key].imports ?? []) initial(imported, seen);
+    return seen;
+  };
+  const text = (key) => readFileSync(join(outDir, manifest[key].file), "utf8");
+  const mainKey = Object.keys(manifest).find((key) => manifest[key].isEntry && key.endsWith("index.html"));
+  const eager = [...initial(mainKey)];
+  assert.ok(eager.some((key) => manifest[key].dynamicImports?.length), "the page imports the modules lazily");
+  for (const key of eager) {
+    assert.ok(!text(key).includes(full), `${manifest[key].file}, loaded up front, does not name the full .wasm`);
+    assert.ok(!/syncclient_free/.test(text(key)), `${manifest[key].file}, loaded up front, holds no sync glue`);
+  }
+  const naming = (wasm) => Object.keys(manifest).filter((key) => manifest[key].file.endsWith(".js") && text(key).includes(wasm));
+  for (const key of naming(full)) assert.ok(!eager.includes(key), `${key} (naming the full .wasm) is lazy`);
+  assert.ok(naming(lite).length > 0 && naming(full).length > 0, "both modules are reachable");
+
+  // In Chromium: the page without sync fetches only the lite .wasm; the one with sync opens on the
+  // full module.
+  const served = sirv(outDir, { dev: true });
+  const server = createServer((request, response) => served(request, response));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await launchChromium();
+  try {
+    const visit = async (path, { blockWasm = false } = {}) => {
+      const page = await browser.newPage();
+      if (blockWasm) await page.route("**/*.wasm", (route) => route.abort("internetdisconnected"));
+      const fetched = [];
+      const errors = [];
+      page.on("request", (request) => request.url().endsWith(".wasm") && fetched.push(request.url().split("/").pop()));
+      page.on("pageerror", (error) => errors.push(error));
+      await page.goto(`${origin}${path}`);
+      await page.waitForFunction(() => document.title.startsWith("ready") || document.title === "failed", null, { timeout: 60_000 });
+      const title = await page.title();
+      await page.close();
+      assert.deepEqual(errors, [], `${path} ran without errors`);
+      return { fetched, title };
+    };
+    const plain = await visit("/index.html");
+    assert.deepEqual(plain.fetched, [lite], "the page without sync fetches the lite module only");
+    const syncing = await visit("/sync.html");
+    assert.deepEqual(syncing.fetched, [full], "the page with sync fetches the full module only");
+    assert.equal(JSON.parse(syncing.title.slice("ready ".length)).pending, 0);
+    const unreachable = await visit("/unreachable.html", { blockWasm: true });
+    assert.equal(unreachable.title, "ready NetworkError true", "a NetworkError with the failure as its cause");
+  } finally {
+    await browser.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -5,13 +5,21 @@
 //! ciphertext in standard base64): the JSON text of the plaintext value, encrypted with a fresh
 //! random 96-bit nonce. The additional authenticated data binds it to where it belongs (an
 //! event id and a field path, or a command id), so a sealed value moved elsewhere fails to open.
+//!
+//! The cipher needs the cargo feature `personal`. Without it, sealing and opening fail with a
+//! crypto error; such a build refuses to declare personal data ([`Shredder::declare`]
+//! (super::Shredder::declare)) and a secret, so nothing reaches them.
 
+#[cfg(feature = "personal")]
 use aes_gcm::aead::{Aead, KeyInit, Payload};
+#[cfg(feature = "personal")]
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+#[cfg(feature = "personal")]
+use serde_json::json;
+use serde_json::{Map, Value};
 
 use crate::core::error::{Error, Result};
 
@@ -56,6 +64,7 @@ impl SubjectKey {
         })
     }
 
+    #[cfg(feature = "personal")]
     fn cipher(&self) -> Result<Aes256Gcm> {
         let bytes = STANDARD
             .decode(&self.key)
@@ -65,6 +74,7 @@ impl SubjectKey {
     }
 
     /// Seals `value` for the place `aad` names.
+    #[cfg(feature = "personal")]
     pub fn seal(&self, aad: &str, value: &Value) -> Result<Value> {
         let plaintext = serde_json::to_vec(value)?;
         let mut nonce = [0u8; 12];
@@ -88,8 +98,21 @@ impl SubjectKey {
         }))
     }
 
+    /// Seals nothing: this build has no cipher (cargo feature `personal`).
+    #[cfg(not(feature = "personal"))]
+    pub fn seal(&self, _aad: &str, _value: &Value) -> Result<Value> {
+        Err(no_cipher())
+    }
+
+    /// Opens nothing: this build has no cipher (cargo feature `personal`).
+    #[cfg(not(feature = "personal"))]
+    pub fn open(&self, _aad: &str, _sealed: &Sealed<'_>) -> Result<Value> {
+        Err(no_cipher())
+    }
+
     /// Opens a value sealed for the place `aad` names; fails if it was sealed under another
     /// key, for another place, or changed.
+    #[cfg(feature = "personal")]
     pub fn open(&self, aad: &str, sealed: &Sealed<'_>) -> Result<Value> {
         let nonce: [u8; 12] = STANDARD
             .decode(sealed.nonce)
@@ -126,7 +149,10 @@ pub struct Sealed<'a> {
     pub subject: &'a str,
     /// The key's id.
     pub key_id: &'a str,
+    // Read by the cipher alone (cargo feature `personal`).
+    #[cfg_attr(not(feature = "personal"), allow(dead_code))]
     nonce: &'a str,
+    #[cfg_attr(not(feature = "personal"), allow(dead_code))]
     ciphertext: &'a str,
 }
 
@@ -160,6 +186,14 @@ impl<'a> Sealed<'a> {
     }
 }
 
+/// The error of sealing or opening in a build without the cargo feature `personal`.
+#[cfg(not(feature = "personal"))]
+fn no_cipher() -> Error {
+    Error::Crypto(
+        "this build of fieldstream has no cipher: it needs the cargo feature `personal`".into(),
+    )
+}
+
 fn random(buffer: &mut [u8]) -> Result<()> {
     getrandom::fill(buffer).map_err(|error| Error::Crypto(format!("no randomness: {error}").into()))
 }
@@ -168,7 +202,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "personal"))]
 mod tests {
     use super::*;
 

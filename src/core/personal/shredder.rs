@@ -25,10 +25,16 @@ impl Shredder {
         Self::default()
     }
 
-    /// Declares the personal data of aggregate type `aggregate_type`.
+    /// Declares the personal data of aggregate type `aggregate_type` (refused by a build
+    /// without the cargo feature `personal`, which cannot seal it).
     pub fn declare(&self, aggregate_type: &str, data: PersonalData) -> Result<()> {
         data.check()?;
         if !data.events.is_empty() {
+            #[cfg(not(feature = "personal"))]
+            return Err(Error::InvalidInput(format!(
+                "personal data of {aggregate_type} needs fieldstream's cargo feature `personal`"
+            )));
+            #[cfg(feature = "personal")]
             self.declared
                 .borrow_mut()
                 .insert(aggregate_type.to_owned(), data);

@@ -1,6 +1,7 @@
 //! `WasmStore`: the store behind the package's `open()`, with the app's aggregates, projections
 //! and upcasters written in JavaScript, over IndexedDB or memory with sync to a
-//! `fieldstream-server`, or over the server's streams themselves (storage "remote").
+//! `fieldstream-server`, or over the server's streams themselves (storage "remote"); sync and
+//! remote storage need the cargo feature `sync`.
 //!
 //! The package's JS layer (`js/api.js`) wraps it in the documented `Store`; this class does the
 //! work. Results cross to JS as JSON text (one `JSON.parse` each), which measured faster than
@@ -23,24 +24,31 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use self::options::{ProjectionIndexes, Storage, StoreOptions, SyncOptions};
+#[cfg(feature = "sync")]
+use self::options::SyncOptions;
+use self::options::{ProjectionIndexes, Storage, StoreOptions};
 use super::convert::{from_js, to_js_json};
 use super::error::to_js_error;
+#[cfg(feature = "sync")]
 use super::fetch::FetchTransport;
 use super::fields;
 use super::store::LocalStore;
+#[cfg(feature = "sync")]
 use super::sync_client::{ConnectOptions, LocalSyncClient};
 use crate::core::{Engine, EngineConfig, Error, ExecuteOptions, Projection, Result};
 use crate::store::indexeddb::ChangeSubscription;
 use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
+#[cfg(feature = "sync")]
 use crate::sync::{RemoteConfig, RemoteStore};
 
+#[cfg(feature = "sync")]
 type Sync = LocalSyncClient;
 
 /// A store opened by `open()`: commands, aggregates, read models, live queries and sync.
 #[wasm_bindgen(js_name = WasmStore)]
 pub struct JsStore {
     engine: Rc<Engine<LocalStore>>,
+    #[cfg(feature = "sync")]
     sync: Option<(Rc<Sync>, SyncOptions)>,
     indexes: ProjectionIndexes,
     /// Storage "remote": every command is on the server once executed; nothing to sync.
@@ -177,13 +185,15 @@ impl JsStore {
             aggregates,
             projections,
             upcasters,
+            #[cfg(feature = "sync")]
             sync,
             conflict_retry,
         } = options::read(&options)?;
+        #[cfg_attr(not(feature = "sync"), allow(unused_mut))]
         let mut config = EngineConfig::default();
-        let store = match (storage, &sync) {
-            (Storage::Memory, _) => LocalStore::Memory(MemoryStore::new()),
-            (Storage::IndexedDb, _) => {
+        let store = match storage {
+            Storage::Memory => LocalStore::Memory(MemoryStore::new()),
+            Storage::IndexedDb => {
                 let options = IndexedDbOptions {
                     durability,
                     ..Default::default()
@@ -195,19 +205,20 @@ impl JsStore {
                 }
                 LocalStore::IndexedDb(store)
             }
-            (Storage::Remote, Some(options)) => {
+            #[cfg(feature = "sync")]
+            Storage::Remote => {
+                let Some(options) = &sync else {
+                    return Err(fields::invalid(
+                        "options.sync",
+                        "is needed by remote storage",
+                    ));
+                };
                 config = RemoteStore::<FetchTransport>::engine_config();
                 let mut transport = FetchTransport::new(&options.url, options.token.clone());
                 if let Some(timeout_ms) = options.timeout_ms {
                     transport = transport.with_timeout(timeout_ms);
                 }
                 LocalStore::Remote(RemoteStore::new(transport, RemoteConfig::default()))
-            }
-            (Storage::Remote, None) => {
-                return Err(fields::invalid(
-                    "options.sync",
-                    "is needed by remote storage",
-                ));
             }
         };
         config.conflict_retry = conflict_retry;
@@ -222,10 +233,14 @@ impl JsStore {
             indexes.insert(projection.name().to_owned(), projection.indexes());
             engine.register_projection(Rc::new(projection), options)?;
         }
+        #[cfg(feature = "sync")]
         if let LocalStore::Remote(store) = engine.store() {
             store.use_projector(engine.projector().clone());
         }
+        #[cfg(feature = "sync")]
         let remote = storage == Storage::Remote;
+        #[cfg(not(feature = "sync"))]
+        let remote = false;
         if remote && engine.shredder().is_active() {
             // The remote store keeps no key store on the server yet: keys would be lost.
             return Err(fields::invalid(
@@ -240,6 +255,7 @@ impl JsStore {
             driver.schedule(retry_at);
         }
         let changes = views::watch_other_tabs(&engine, driver.as_ref());
+        #[cfg(feature = "sync")]
         let sync = sync
             .filter(|_| !remote)
             .map(|options| {
@@ -254,6 +270,7 @@ impl JsStore {
         Ok(JsStore {
             driver,
             engine,
+            #[cfg(feature = "sync")]
             sync,
             indexes,
             remote,

@@ -1,5 +1,7 @@
 //! The options object of `open()`: checked whole before anything is opened, each error naming
-//! the option at fault.
+//! the option at fault. An option that needs a cargo feature this module was built without
+//! (`sync`, storage "remote"; `personal`: a secret, personal data) fails here with a
+//! `ValidationError` naming it.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -21,10 +23,12 @@ pub enum Storage {
     /// IndexedDB (browsers, dedicated workers).
     IndexedDb,
     /// The sync server's streams, read models in memory (edge workers, servers); needs `sync.url`.
+    #[cfg(feature = "sync")]
     Remote,
 }
 
 /// The `sync` option: the server to sync with.
+#[cfg(feature = "sync")]
 pub struct SyncOptions {
     /// The `fieldstream-server` base URL.
     pub url: String,
@@ -58,6 +62,7 @@ pub struct StoreOptions {
     /// The upcasters.
     pub upcasters: Upcasters,
     /// Sync, when configured.
+    #[cfg(feature = "sync")]
     pub sync: Option<SyncOptions>,
     /// How commands are decided again after another writer committed first.
     pub conflict_retry: ConflictRetry,
@@ -92,7 +97,15 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         None if has_indexed_db() => Storage::IndexedDb,
         None | Some("memory") => Storage::Memory,
         Some("indexeddb") => Storage::IndexedDb,
+        #[cfg(feature = "sync")]
         Some("remote") => Storage::Remote,
+        #[cfg(not(feature = "sync"))]
+        Some("remote") => {
+            return Err(fields::missing_feature(
+                "options.storage \"remote\"",
+                "sync",
+            ));
+        }
         Some(other) => {
             return Err(fields::invalid(
                 "options.storage",
@@ -112,6 +125,9 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
     };
     let derive_at_rest_key = match fields::get(&object, "deriveAtRestKey") {
         None => None,
+        #[cfg(not(feature = "personal"))]
+        Some(_) => return Err(fields::missing_feature("options.secret", "personal")),
+        #[cfg(feature = "personal")]
         Some(value) => {
             let derive = value
                 .dyn_into::<Function>()
@@ -139,14 +155,20 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
     for (name, definition) in entries(&object, "projections")? {
         projections.push(JsProjection::from_definition(&name, &definition)?);
     }
+    #[cfg(feature = "sync")]
     let sync = fields::get(&object, "sync")
         .map(|value| read_sync(&value))
         .transpose()?;
+    #[cfg(feature = "sync")]
     if storage == Storage::Remote && sync.is_none() {
         return Err(fields::invalid(
             "options.storage",
             "\"remote\" needs options.sync.url: the server whose streams it reads and appends to",
         ));
+    }
+    #[cfg(not(feature = "sync"))]
+    if fields::get(&object, "sync").is_some() {
+        return Err(fields::missing_feature("options.sync", "sync"));
     }
     Ok(StoreOptions {
         name,
@@ -156,6 +178,7 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         aggregates,
         projections,
         upcasters,
+        #[cfg(feature = "sync")]
         sync,
         conflict_retry: read_conflict_retry(fields::get(&object, "conflictRetry"))?,
     })
@@ -221,8 +244,10 @@ fn entries(object: &Object, key: &str) -> Result<Vec<(String, JsValue)>> {
 
 /// The sync driver's first retry delay after a failed round when `retryMs` is not given (the
 /// default of `js/sync.js`).
+#[cfg(feature = "sync")]
 const DEFAULT_RETRY_MS: u64 = 1_000;
 
+#[cfg(feature = "sync")]
 fn read_sync(value: &JsValue) -> Result<SyncOptions> {
     let path = "options.sync";
     let object = fields::object(value, path)?;

@@ -7,12 +7,11 @@ use wasm_bindgen::prelude::*;
 
 use super::{JsStore, spawn};
 use crate::core::{Result, Timestamp};
-use crate::js::JsSyncClient;
 use crate::js::convert::to_js_json;
 use crate::js::error::to_js_error;
 use crate::js::fields;
 use crate::store::EventStore;
-use crate::sync::{SyncReport, SyncStatus};
+use crate::sync::SyncStatus;
 
 /// A command in the rejected inbox, as the JS API shows it.
 #[derive(serde::Serialize)]
@@ -32,23 +31,16 @@ impl JsStore {
     /// Runs sync rounds until the outbox is drained; resolves to
     /// `{ pushed, pulled, conflicts, rejected }`. Needs the `sync` option; with storage
     /// "remote" it does nothing (all zero).
+    #[cfg(feature = "sync")]
     pub fn sync(&self) -> Promise {
         if self.remote {
             // Every command of a remote store is on the server once executed.
-            let checked = self.engine().map(|_| SyncReport::default());
+            let checked = self.engine().map(|_| crate::sync::SyncReport::default());
             return spawn(async move { checked });
         }
-        let checked = self.engine().and_then(|_| {
-            self.sync
-                .as_ref()
-                .map(|(client, _)| client.clone())
-                .ok_or_else(|| {
-                    fields::invalid(
-                        "options.sync",
-                        "is not set: open({ sync: { url } }) to sync",
-                    )
-                })
-        });
+        let checked = self
+            .engine()
+            .and_then(|_| self.client().ok_or_else(sync_not_set));
         let driver = self.driver.clone();
         spawn(async move {
             let report = checked?.sync().await;
@@ -59,15 +51,23 @@ impl JsStore {
         })
     }
 
+    /// Rejects: sync needs the `sync` option, which a module without the `sync` feature refuses.
+    #[cfg(not(feature = "sync"))]
+    pub fn sync(&self) -> Promise {
+        let checked = self.engine().and_then(|_| Err::<(), _>(sync_not_set()));
+        spawn(async move { checked })
+    }
+
     /// Where sync stands: `{ online, pending, rejected, syncing, progress, lastSyncAt,
     /// lastError, lag }`; all zero and offline when the `sync` option is not set.
     pub fn status(&self) -> Result<JsValue, JsValue> {
-        let status = match &self.sync {
-            Some((client, _)) => client.status(),
-            None => SyncStatus {
-                online: self.remote,
-                ..SyncStatus::default()
-            },
+        #[cfg(feature = "sync")]
+        if let Some(client) = self.client() {
+            return to_js_json(&client.status()).map_err(to_js_error);
+        }
+        let status = SyncStatus {
+            online: self.remote,
+            ..SyncStatus::default()
         };
         to_js_json(&status).map_err(to_js_error)
     }
@@ -81,26 +81,32 @@ impl JsStore {
         }
     }
 
-    /// The sync client the JS layer's driver runs, when the `sync` option is set.
+    /// The sync client the JS layer's driver runs, when the `sync` option is set (a module
+    /// without the `sync` feature has no such method).
+    #[cfg(feature = "sync")]
     #[wasm_bindgen(js_name = syncClient)]
-    pub fn sync_client(&self) -> Option<JsSyncClient> {
-        self.sync
-            .as_ref()
-            .map(|(client, _)| JsSyncClient::new(client.clone()))
+    pub fn sync_client(&self) -> Option<crate::js::JsSyncClient> {
+        self.client().map(crate::js::JsSyncClient::new)
     }
 
     /// The `sync` option as given to `open()`, or `undefined`.
     #[wasm_bindgen(getter, js_name = syncOptions)]
     pub fn sync_options(&self) -> JsValue {
-        self.sync
-            .as_ref()
-            .map_or(JsValue::UNDEFINED, |(_, options)| options.raw.clone())
+        #[cfg(feature = "sync")]
+        if let Some((_, options)) = &self.sync {
+            return options.raw.clone();
+        }
+        JsValue::UNDEFINED
     }
 
     /// Whether the `sync` option asked for live sync.
     #[wasm_bindgen(getter)]
     pub fn live(&self) -> bool {
-        self.sync.as_ref().is_some_and(|(_, options)| options.live)
+        #[cfg(feature = "sync")]
+        if let Some((_, options)) = &self.sync {
+            return options.live;
+        }
+        false
     }
 
     /// The rejected inbox: `[{ commandId, aggregate, id, command, reason: { code, message },
@@ -131,13 +137,15 @@ impl JsStore {
         let checked = self
             .engine()
             .and_then(|engine| Ok((engine, fields::string_arg(&subject, "the subject")?)));
-        let client = self.sync.as_ref().map(|(client, _)| client.clone());
+        #[cfg(feature = "sync")]
+        let client = self.client();
         spawn(async move {
             let (engine, subject) = checked?;
-            match client {
-                Some(client) => client.forget_subject(&subject).await,
-                None => engine.forget_subject(&subject).await,
+            #[cfg(feature = "sync")]
+            if let Some(client) = client {
+                return client.forget_subject(&subject).await;
             }
+            engine.forget_subject(&subject).await
         })
     }
 
@@ -152,4 +160,20 @@ impl JsStore {
             engine.store().dismiss_rejected(&command_id).await
         })
     }
+}
+
+impl JsStore {
+    /// The sync client, when the `sync` option is set.
+    #[cfg(feature = "sync")]
+    fn client(&self) -> Option<std::rc::Rc<super::Sync>> {
+        self.sync.as_ref().map(|(client, _)| client.clone())
+    }
+}
+
+/// The error of `sync()` on a store opened without the `sync` option.
+fn sync_not_set() -> crate::core::Error {
+    fields::invalid(
+        "options.sync",
+        "is not set: open({ sync: { url } }) to sync",
+    )
 }

@@ -83,6 +83,12 @@ impl JsAggregate {
         };
         let personal_data = match fields::get(&object, "personalData") {
             None => None,
+            #[cfg(not(feature = "personal"))]
+            Some(_) => {
+                let what = format!("{path}.personalData");
+                return Err(fields::missing_feature(&what, "personal"));
+            }
+            #[cfg(feature = "personal")]
             Some(value) => {
                 let what = format!("{path}.personalData");
                 let json = json_from_js(&value, &what)?;

@@ -1,0 +1,60 @@
+// The browser's default module, pkg/lite/ (built without the cargo features `sync` and
+// `personal`), run in Node.js through the package's own API code: it opens and runs stores that
+// need neither, and refuses every option that needs one with a ValidationError naming it. And
+// the browser entry's choice of module (js/load/needs.js).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import * as bindings from "../../pkg/lite/fieldstream.js";
+import { open, useModules } from "../../js/api.js";
+import { DomainError, ValidationError } from "../../js/errors.js";
+import { bind } from "../../js/load/bind.js";
+import { needsFull } from "../../js/load/needs.js";
+import { items, orderAggregate } from "../api/order.mjs";
+
+bindings.initSync({ module: readFileSync(new URL("../../pkg/lite/fieldstream_bg.wasm", import.meta.url)) });
+const lite = { WasmStore: bind(bindings) };
+useModules(async () => lite);
+
+const naming = (option) => (error) => {
+  assert.ok(error instanceof ValidationError, `a ValidationError, not ${error}`);
+  assert.ok(error.message.includes(`${option} needs fieldstream's full module (cargo feature`), error.message);
+  return true;
+};
+
+test("the lite module runs a store without sync or personal data", async () => {
+  const store = await open({ storage: "memory", aggregates: { Order: orderAggregate(DomainError) } });
+  const result = await store.execute("Order", "o-1", { type: "CreateOrder", customerId: "c-1", items: items() });
+  assert.equal(result.version, 1);
+  assert.equal((await store.load("Order", "o-1")).state.status, "Pending");
+  assert.equal(store.status().online, false);
+  assert.equal(store.syncOptions, undefined);
+  await assert.rejects(store.sync(), (error) => error instanceof ValidationError && /options\.sync is not set/.test(error.message));
+  await store.close();
+});
+
+test("the lite module refuses sync, remote storage, a secret and personal data by name", async () => {
+  await assert.rejects(open({ storage: "memory", sync: { url: "http://127.0.0.1:9" } }), naming("options.sync"));
+  await assert.rejects(open({ storage: "remote", sync: { url: "http://127.0.0.1:9" } }), naming('options.storage "remote"'));
+  const personalData = { OrderCreated: { subject: "customerId", fields: ["items"] } };
+  await assert.rejects(
+    open({ storage: "memory", aggregates: { Order: { ...orderAggregate(DomainError), personalData } } }),
+    naming("aggregates.Order.personalData"),
+  );
+  // What the API makes of `secret` (in a browser, before the module opens the store): a
+  // key-derivation function, which the module refuses under the option's public name.
+  await assert.rejects(
+    lite.WasmStore.open({ storage: "memory", deriveAtRestKey: async () => new Uint8Array(32) }),
+    naming("options.secret"),
+  );
+});
+
+test("the browser entry loads the full module only for options that need it", () => {
+  assert.equal(needsFull(undefined), false);
+  assert.equal(needsFull({ name: "app", storage: "indexeddb", aggregates: { Order: orderAggregate(DomainError) } }), false);
+  assert.equal(needsFull({ sync: { url: "https://example.test" } }), true);
+  assert.equal(needsFull({ storage: "remote" }), true);
+  assert.equal(needsFull({ secret: "s" }), true);
+  assert.equal(needsFull({ aggregates: { Order: { ...orderAggregate(DomainError), personalData: {} } } }), true);
+  assert.equal(needsFull({ aggregates: null }), false);
+});
