@@ -24,6 +24,9 @@ pub fn cases<S: EventStore + Clone + 'static>() -> Vec<(&'static str, Case<S>)> 
         ("a_build_in_memory_gives_way_to_another_writer", |s| {
             Box::pin(a_build_in_memory_gives_way_to_another_writer(s))
         }),
+        ("a_build_that_loses_its_steps_stores_as_it_goes", |s| {
+            Box::pin(a_build_that_loses_its_steps_stores_as_it_goes(s))
+        }),
     ]
 }
 
@@ -170,4 +173,32 @@ pub(super) async fn a_build_in_memory_gives_way_to_another_writer<S: EventStore 
             "every order counts once"
         );
     }
+}
+
+pub(super) async fn a_build_that_loses_its_steps_stores_as_it_goes<S: EventStore + Clone>(
+    store: S,
+) {
+    let old_code = tab(&store, 1);
+    old_code.catch_up_projections().await.unwrap();
+    orders(&old_code, 0, 12).await;
+
+    // A tab with the new version builds in memory; a tab still on the old version commits (and
+    // stores the projection's state), so the steps kept in memory are lost.
+    let new_code = tab(&store, 2);
+    new_code.run_projections(3).await.unwrap();
+    new_code.run_projections(3).await.unwrap();
+    orders(&old_code, 12, 3).await;
+    new_code.run_projections(3).await.unwrap();
+    assert_eq!(
+        built(&tab(&store, 2)).await,
+        Some(3),
+        "after losing its steps once, the build stores each step"
+    );
+    new_code.catch_up_projections().await.unwrap();
+    assert_eq!(built(&new_code).await, None);
+    assert_eq!(
+        counts(&new_code).await,
+        vec![5, 5, 5],
+        "every order counts once"
+    );
 }

@@ -162,7 +162,8 @@ macro_rules! each_case {
             a_warm_read_model_applies_each_event_once,
             warm_documents_never_hide_another_writer,
             a_build_stores_its_steps_when_it_ends,
-            a_build_in_memory_gives_way_to_another_writer
+            a_build_in_memory_gives_way_to_another_writer,
+            a_build_that_loses_its_steps_stores_as_it_goes
         }
     };
 }

@@ -89,7 +89,8 @@ impl Projector {
                 // document once.
                 let stored_done = stored_build.as_ref().map_or(0, |build| build.done);
                 let unstored = rebuild.done.saturating_sub(stored_done);
-                if end == End::More && !must_store && may_defer(&warm, unstored) {
+                let alone = !self.warm.contended(&ns);
+                if end == End::More && !must_store && alone && may_defer(&warm, unstored) {
                     let ahead = rebuild.clone();
                     let mut stamp = stored_stamp;
                     if changed || stamp == 0 {
@@ -106,6 +107,7 @@ impl Projector {
                     });
                 }
                 if end == End::CaughtUp {
+                    self.warm.settle(&ns);
                     let old = namespace(name, state.version);
                     tx.clear_namespace(&old)?;
                     tx.clear_undo(&old)?;

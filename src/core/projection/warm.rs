@@ -12,7 +12,8 @@
 //! the stored state then still carries the stamp of the last write, and the next step goes on
 //! from memory. Whatever ends the build's deferral stores everything at once, each document
 //! once; a step that finds another stamp starts from the stored progress, which matches the
-//! stored documents.
+//! stored documents. A build that lost its steps that way stores each later step, so that it
+//! still gets somewhere while another writer (a tab on another version) keeps writing.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -84,6 +85,9 @@ struct WarmDocs {
 #[derive(Default)]
 pub(super) struct WarmDocCache {
     entries: RefCell<Vec<WarmDocs>>,
+    /// Namespaces whose build lost the steps it kept in memory to another writer: their steps
+    /// store as they go, so that the build still gets somewhere while others write.
+    contended: RefCell<HashSet<String>>,
 }
 
 impl WarmDocCache {
@@ -98,8 +102,21 @@ impl WarmDocCache {
         if state.stamp != 0 && entry.stamp == state.stamp {
             entry.docs
         } else {
+            if entry.docs.build.is_some() {
+                self.contended.borrow_mut().insert(ns.to_owned());
+            }
             Warm::default()
         }
+    }
+
+    /// Whether the build in namespace `ns` lost steps it kept in memory (see `contended`).
+    pub fn contended(&self, ns: &str) -> bool {
+        self.contended.borrow().contains(ns)
+    }
+
+    /// Forgets that the build in namespace `ns` was contended: it ended.
+    pub fn settle(&self, ns: &str) {
+        self.contended.borrow_mut().remove(ns);
     }
 
     /// Stores `state` with a fresh stamp, keeping `docs` (the documents of namespace `ns` as
