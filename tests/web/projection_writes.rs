@@ -5,8 +5,8 @@
 use std::rc::Rc;
 
 use fieldstream::core::{
-    EngineConfig, EventEnvelope, ExecuteOptions, Projection, ProjectionOptions, Result, Timestamp,
-    View,
+    Engine, EngineConfig, EventEnvelope, ExecuteOptions, Projection, ProjectionOptions, Result,
+    Timestamp, View,
 };
 use fieldstream::store::{IndexedDbStore, SyncBatch};
 use js_sys::{Function, Reflect};
@@ -86,13 +86,7 @@ async fn a_build_over_many_steps_writes_each_document_once() {
         }
     }
     // 1,800 events, folded in steps of 500: the first step stores the build's start.
-    engine
-        .register_projection(Rc::new(Totals), ProjectionOptions::default())
-        .unwrap();
-    let puts = PutCounter::install();
-    engine.catch_up_projections().await.unwrap();
-    let (docs, undo) = (puts.on("docs"), puts.on("undo"));
-    puts.uninstall();
+    let (docs, undo) = build_totals(&mut engine).await;
     assert_eq!(
         (docs, undo),
         (6, 1),
@@ -130,16 +124,22 @@ async fn a_build_over_confirmed_events_writes_each_document_once_and_no_undo() {
         ..Default::default()
     };
     engine.apply_sync(batch).await.unwrap();
+    let (docs, undo) = build_totals(&mut engine).await;
+    assert_eq!((docs, undo), (6, 0), "each document once, no undo record");
+    let doc = engine.get("totals", "c-5").await.unwrap();
+    assert_eq!(doc, Some(json!({ "adds": 200 })));
+}
+
+/// Registers `Totals` and builds it, answering the `put`s it made on `docs` and on `undo`.
+async fn build_totals(engine: &mut Engine<IndexedDbStore>) -> (u32, u32) {
     engine
         .register_projection(Rc::new(Totals), ProjectionOptions::default())
         .unwrap();
     let puts = PutCounter::install();
     engine.catch_up_projections().await.unwrap();
-    let (docs, undo) = (puts.on("docs"), puts.on("undo"));
+    let counted = (puts.on("docs"), puts.on("undo"));
     puts.uninstall();
-    assert_eq!((docs, undo), (6, 0), "each document once, no undo record");
-    let doc = engine.get("totals", "c-5").await.unwrap();
-    assert_eq!(doc, Some(json!({ "adds": 200 })));
+    counted
 }
 
 /// Counts `IDBObjectStore.prototype.put` calls by object store while installed.

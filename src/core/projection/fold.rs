@@ -104,6 +104,13 @@ impl<'r> Run<'r> {
         Ok(())
     }
 
+    /// Stores what is recorded so far (see [`Run::flush`]) because the fold is about to read or
+    /// change the store's undo log itself; its step then stores its state too.
+    pub fn store_now<T: DocTx>(&mut self, tx: &T) -> Result<()> {
+        self.must_store = true;
+        self.flush(tx)
+    }
+
     /// What this fold knows, for the next one, with its writes not stored yet (none after
     /// [`Run::flush`]).
     pub fn into_warm(self) -> Warm {

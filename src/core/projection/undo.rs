@@ -105,8 +105,7 @@ impl Projector {
         confirmed: &[StoredEvent],
     ) -> Result<bool> {
         // The log is read and changed in the store below: everything recorded goes there first.
-        run.flush(tx)?;
-        run.must_store = true;
+        run.store_now(tx)?;
         if fold.pending_applied == confirmed.len() as u64 {
             tx.clear_undo(&run.ns)?;
             run.undone = Some(HashSet::new());
@@ -196,8 +195,7 @@ impl Projector {
             // Nothing pending was applied and no document has a base: nothing to undo.
             return Ok(());
         }
-        run.flush(tx)?;
-        run.must_store = true;
+        run.store_now(tx)?;
         let (markers, log): (Vec<UndoEntry>, Vec<UndoEntry>) = (tx.undo_log(&run.ns).await?)
             .into_iter()
             .partition(|entry| entry.seq == ABSENT_BY_DEFAULT);
