@@ -5,7 +5,7 @@
 //   node tests/e2e/readme-screenshot.mjs [out.png]     (after node scripts/build.mjs)
 import { join } from "node:path";
 import { launchChromium, root } from "../browser/harness.mjs";
-import { openRep, startDemo } from "./demo.mjs";
+import { openRep, startDemo, until } from "./demo.mjs";
 
 const out = process.argv[2] ?? join(root, "docs", "field-sales.png");
 const demo = await startDemo();
@@ -29,7 +29,8 @@ try {
   await a.createOrder({ customer: "c-dunmore", lines: [["p-shears", 2]] });
   await b.open(edited);
   await b.addItem("p-hose", 1);
-  await b.waitPending(0);
+  await until(async () => (await demo.events()).filter((event) => event.stream === `Order-${edited}`).length === 2,
+    "B's item reaches the server");
   await a.setOffline(false);
   await a.waitPending(0, 30_000);
   await a.page.waitForSelector("#inbox:not([hidden])");
