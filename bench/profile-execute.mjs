@@ -16,7 +16,9 @@
 // records a CPU profile of 200 commands through the DevTools protocol, summed by where the time
 // goes (wasm, the page's JS, the browser's IndexedDB bindings, idle).
 //
-//   node bench/profile-execute.mjs        # needs pkg/ (npm run build)
+//   node bench/profile-execute.mjs [variant] [samples]   # needs pkg/ (npm run build)
+//
+// e.g. `node bench/profile-execute.mjs "new stream" 1000` profiles that variant alone.
 import { launchChromium, openPage, serveRepository } from "../tests/browser/harness.mjs";
 import { summarise } from "./lib/cpu-profile.mjs";
 
@@ -25,7 +27,10 @@ const browser = await launchChromium();
 
 try {
   const counts = { "new stream": 200, "existing aggregates": 200, "1,000-event commands": 20 };
-  for (const [variant, samples] of Object.entries(counts)) {
+  const [only, samplesArgument] = process.argv.slice(2);
+  if (only && !(only in counts)) throw new Error(`no variant "${only}": ${Object.keys(counts).join(", ")}`);
+  const variants = only ? { [only]: Number(samplesArgument ?? counts[only]) } : counts;
+  for (const [variant, samples] of Object.entries(variants)) {
     const { page, context } = await openPage(browser, server.origin, "/bench/page.html?m=profile");
     await page.evaluate((variant) => window.bench.prepare(variant), variant);
     const calls = await page.evaluate((n) => window.bench.countCalls(n), Math.ceil(samples / 4));

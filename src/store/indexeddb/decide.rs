@@ -1,11 +1,11 @@
 //! A command decided inside its commit transaction: the stream is read, the decision made and
 //! its commit written in one readwrite transaction, so no other tab's write lands in between.
 //!
-//! The first requests go out together: the sequence counter, the stream's newest event, the
-//! projections' states (which inline projections need first) and, unless the decision holds
-//! a warm state (see [`Decision::warm_head`]), the stream's snapshot. A warm state whose head is still the stream's needs nothing more. Otherwise the
-//! stream is folded from its snapshot, and the events after it are read only when the newest
-//! one, already in hand, is not all there is to read.
+//! The first requests go out together: the sequence counter, the stream's newest event and the
+//! projections' states (which inline projections need first). A warm state (see
+//! [`Decision::warm_head`]) whose head is still the stream's needs nothing more. Otherwise the
+//! stream is folded from its snapshot (read only when the stream is not empty), and the events
+//! after it are read only when the newest one, already in hand, is not all there is to read.
 
 use wasm_bindgen::JsValue;
 
@@ -34,21 +34,18 @@ pub(super) async fn decide_and_write(
     if decision.runs_projections() {
         tx.read_states_ahead()?;
     }
-    let mut snapshot = match warm {
-        Some(_) => None,
-        None => Some(read_snapshot(&tx, stream)?),
-    };
     tx.ready().await?;
     let newest = newest.await?;
     let head = stream_head(newest.as_ref())?;
     if warm == Some(head) {
         decision.resume()?;
     } else {
-        let snapshot = match snapshot.take() {
-            Some(read) => read,
-            None => read_snapshot(&tx, stream)?,
+        // An empty stream has no snapshot to read; a longer one reads it now.
+        let snapshot = match head.version {
+            0 => None,
+            _ => read_snapshot(&tx, stream)?.await?,
         };
-        fold(store, &tx, stream, decision, snapshot.await?, head, newest).await?;
+        fold(store, &tx, stream, decision, snapshot, head, newest).await?;
     }
     let Some(commit) = decision.decide()? else {
         return Ok(Decided::Nothing);
