@@ -1,7 +1,7 @@
-//! The error classes of the npm package (`js/errors.js`, `js/index.d.ts`) against the one table
+//! The error classes of the npm package (`js/errors.js`, `js/errors.d.ts`) against the one table
 //! of error kinds, `fieldstream::core::ERROR_KINDS`: every class it names exists, is made by
-//! `makeError` and is declared in the types; no other class exists; the `ErrorCode` type
-//! lists exactly its codes; an error's cause reaches every class.
+//! `makeError`, is declared in the types and re-exported by `js/index.d.ts`; no other class
+//! exists; the `ErrorCode` type lists exactly its codes; an error's cause reaches every class.
 
 use std::collections::BTreeSet;
 
@@ -46,16 +46,13 @@ fn errors_js_has_exactly_the_tables_classes_and_makes_each() {
 }
 
 #[test]
-fn index_d_ts_declares_the_tables_classes_and_codes() {
-    let source = read("js/index.d.ts");
-    let declared: BTreeSet<String> = names_after(&source, "export declare class ")
-        .into_iter()
-        .filter(|class| class.ends_with("Error"))
-        .collect();
+fn errors_d_ts_declares_the_tables_classes_and_codes() {
+    let source = read("js/errors.d.ts");
+    let declared = names_after(&source, "export declare class ");
     assert_eq!(declared, table_classes());
     let start = source
         .find("export type ErrorCode =")
-        .expect("index.d.ts declares ErrorCode");
+        .expect("errors.d.ts declares ErrorCode");
     let union = &source[start..start + source[start..].find(';').unwrap()];
     let codes: BTreeSet<String> = union
         .split('"')
@@ -69,6 +66,32 @@ fn index_d_ts_declares_the_tables_classes_and_codes() {
         .map(|(code, _)| code.to_string())
         .collect();
     assert_eq!(codes, expected);
+}
+
+#[test]
+fn index_d_ts_re_exports_the_error_classes_and_codes() {
+    let source = read("js/index.d.ts");
+    assert!(
+        source.contains("export type { ErrorCode } from \"./errors.js\";"),
+        "index.d.ts re-exports ErrorCode"
+    );
+    let end = source
+        .find("\n} from \"./errors.js\";")
+        .expect("index.d.ts re-exports the error classes");
+    let start = source[..end]
+        .rfind("\nexport {")
+        .expect("the re-export opens with `export {`");
+    let re_exported: BTreeSet<String> = source[start + "\nexport {".len()..end]
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    assert_eq!(re_exported, table_classes());
+    let declared = names_after(&source, "export declare class ");
+    assert!(
+        declared.iter().all(|class| !class.ends_with("Error")),
+        "index.d.ts declares no error class of its own: {declared:?}"
+    );
 }
 
 #[test]
@@ -145,7 +168,7 @@ fn errors_with_a_failure_under_them_carry_it_as_cause() {
         );
     }
     assert!(
-        read("js/index.d.ts").contains("cause?: unknown;"),
+        read("js/errors.d.ts").contains("cause?: unknown;"),
         "FieldstreamError declares cause"
     );
 }

@@ -90,7 +90,7 @@ pub enum Error {
 /// Every kind of error fieldstream reports, as `(code, class)`: the stable machine code, and the
 /// name of the error class it becomes in JavaScript (`code` `domain` stands for the domain's own
 /// codes; `internal` is a panic, reported by the bindings). The package's `js/errors.js` and the
-/// `ErrorCode` type of `js/index.d.ts` are checked against this table (`tests/error_table.rs`).
+/// `ErrorCode` type of `js/errors.d.ts` are checked against this table (`tests/error_table.rs`).
 pub const ERROR_KINDS: &[(&str, &str)] = &[
     ("domain", "DomainError"),
     ("conflict", "ConflictError"),

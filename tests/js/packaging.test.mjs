@@ -1,6 +1,7 @@
 // The package as a new user gets it: `npm pack`'s tarball installed into a fresh project in a
 // temporary folder, where a strict TypeScript check (target es2022, no skipLibCheck) passes, the
-// Order example runs in Node.js, every entry exports exactly the names index.d.ts declares, and
+// Order example runs in Node.js, every entry exports exactly the names index.d.ts declares (its
+// own and the error classes it re-exports from errors.d.ts), and
 // Vite bundles two pages: one that opens without sync, which never loads the full WebAssembly
 // module, and one that opens with sync on it (both run in headless Chromium).
 import assert from "node:assert/strict";
@@ -39,7 +40,7 @@ after(() => {
 test("the tarball holds the built package, its types and its licence, and nothing of the sources", () => {
   const installed = join(app, "node_modules", "fieldstream");
   const files = readdirSync(installed, { recursive: true }).map(String).sort();
-  for (const file of ["js/index.d.ts", "js/browser.js", "js/node.js", "js/workerd.js", "pkg/fieldstream_bg.wasm",
+  for (const file of ["js/index.d.ts", "js/errors.d.ts", "js/browser.js", "js/node.js", "js/workerd.js", "pkg/fieldstream_bg.wasm",
     "pkg/lite/fieldstream_bg.wasm", "pkg/lite/fieldstream.js", "LICENSE"]) {
     assert.ok(files.includes(file), `${file} is in the tarball`);
   }
@@ -71,8 +72,15 @@ test("the Order example runs in Node.js from the installed package", () => {
 });
 
 test("every entry exports exactly the values index.d.ts declares", async () => {
-  const types = readFileSync(join(app, "node_modules", "fieldstream", "js", "index.d.ts"), "utf8");
-  const declared = [...types.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]).sort();
+  const types = (file) => readFileSync(join(app, "node_modules", "fieldstream", "js", file), "utf8");
+  const values = (source) => [...source.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]);
+  const index = types("index.d.ts");
+  // Its value re-exports (`export { … } from "./errors.js";`, not `export type`): exactly the
+  // classes errors.d.ts declares.
+  const reExported = [...index.matchAll(/^export \{([^}]*)\} from "\.\/errors\.js";/gm)]
+    .flatMap((m) => m[1].split(",").map((name) => name.trim()).filter(Boolean));
+  assert.deepEqual([...reExported].sort(), values(types("errors.d.ts")).sort(), "index.d.ts re-exports errors.d.ts");
+  const declared = [...values(index), ...reExported].sort();
   const script = 'import("fieldstream").then((m) => console.log(JSON.stringify(Object.keys(m).sort())))';
   const exported = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: app, encoding: "utf8" }));
   assert.deepEqual(exported, declared, "the Node.js entry");

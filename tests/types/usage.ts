@@ -10,6 +10,7 @@ import {
   type AggregateDefinition,
   type ConflictRetryOptions,
   type DeadLetter,
+  type ErrorCode,
   type Page,
   type ProjectionStatus,
   type Store,
@@ -84,6 +85,8 @@ async function api(): Promise<void> {
     else if (error instanceof ValidationError || error instanceof FieldstreamError) console.log(error.code);
     if (error instanceof FieldstreamError && error.cause instanceof DOMException) console.log(error.cause.name);
   }
+  const known: ErrorCode = new ValidationError("bad input").code;
+  console.log(known);
   console.log(version, status, pending, page.next, online, (await store.sync()).pushed, await store.rejected());
   const projections: ProjectionStatus[] = await store.projections();
   const stopped: boolean = projections[0].stopped;
