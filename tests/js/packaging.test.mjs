@@ -40,7 +40,7 @@ after(() => {
 test("the tarball holds the built package, its types and its licence, and nothing of the sources", () => {
   const installed = join(app, "node_modules", "fieldstream");
   const files = readdirSync(installed, { recursive: true }).map(String).sort();
-  for (const file of ["js/index.d.ts", "js/errors.d.ts", "js/browser.js", "js/node.js", "js/workerd.js", "pkg/fieldstream_bg.wasm",
+  for (const file of ["js/index.d.ts", "js/errors.d.ts", "js/projections.d.ts", "js/browser.js", "js/node.js", "js/workerd.js", "pkg/fieldstream_bg.wasm",
     "pkg/lite/fieldstream_bg.wasm", "pkg/lite/fieldstream.js", "LICENSE"]) {
     assert.ok(files.includes(file), `${file} is in the tarball`);
   }
