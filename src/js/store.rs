@@ -1,5 +1,5 @@
-//! The store behind a `WasmStore`: in memory, IndexedDB, or remote (the sync server's streams,
-//! with the cargo feature `sync`).
+//! The store behind a `WasmStore`: in memory (with the cargo feature `memory`), IndexedDB, or
+//! remote (the sync server's streams, with the cargo feature `sync`).
 
 use std::collections::HashSet;
 
@@ -13,8 +13,10 @@ use crate::core::{
 };
 #[cfg(feature = "sync")]
 use crate::js::fetch::FetchTransport;
+#[cfg(feature = "memory")]
+use crate::store::MemoryStore;
 use crate::store::{
-    Commit, CommitOutcome, Decided, Decision, EventStore, IndexedDbStore, MemoryStore, QueueSizes,
+    Commit, CommitOutcome, Decided, Decision, EventStore, IndexedDbStore, QueueSizes,
     QueuedCommand, ReadStats, StoredEvent, SyncBatch,
 };
 #[cfg(feature = "sync")]
@@ -24,6 +26,7 @@ use crate::sync::RemoteStore;
 #[derive(Clone)]
 pub enum LocalStore {
     /// Nothing persists: Node.js, edge workers, tests.
+    #[cfg(feature = "memory")]
     Memory(MemoryStore),
     /// Browsers and dedicated workers.
     IndexedDb(IndexedDbStore),
@@ -32,10 +35,22 @@ pub enum LocalStore {
     Remote(RemoteStore<FetchTransport>),
 }
 
+impl LocalStore {
+    /// The IndexedDB store, if this is one.
+    pub fn indexed_db(&self) -> Option<&IndexedDbStore> {
+        match self {
+            LocalStore::IndexedDb(store) => Some(store),
+            #[cfg(any(feature = "memory", feature = "sync"))]
+            _ => None,
+        }
+    }
+}
+
 /// Forwards one `EventStore` method to whichever store this is.
 macro_rules! forward {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
+            #[cfg(feature = "memory")]
             LocalStore::Memory($store) => $call,
             LocalStore::IndexedDb($store) => $call,
             #[cfg(feature = "sync")]

@@ -1,7 +1,7 @@
-// The browser's default module, pkg/lite/ (built without the cargo features `sync` and
-// `personal`), run in Node.js through the package's own API code: it opens and runs stores that
-// need neither, and refuses every option that needs one with a ValidationError naming it. And
-// the browser entry's choice of module (js/load/needs.js).
+// The browser's default module, pkg/lite/ (built without the cargo features `memory`, `sync` and
+// `personal`), loaded in Node.js through the package's own API code: it refuses every option
+// that needs one of them with a ValidationError naming it. And the browser entry's choice of
+// module (js/load/needs.js). Chromium runs stores on it: tests/browser/modules.test.mjs.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
@@ -22,39 +22,39 @@ const naming = (option) => (error) => {
   return true;
 };
 
-test("the lite module runs a store without sync or personal data", async () => {
-  const store = await open({ storage: "memory", aggregates: { Order: orderAggregate(DomainError) } });
-  const result = await store.execute("Order", "o-1", { type: "CreateOrder", customerId: "c-1", items: items() });
-  assert.equal(result.version, 1);
-  assert.equal((await store.load("Order", "o-1")).state.status, "Pending");
-  assert.equal(store.status().online, false);
-  assert.equal(store.syncOptions, undefined);
-  await assert.rejects(store.sync(), (error) => error instanceof ValidationError && /options\.sync is not set/.test(error.message));
-  await store.close();
+test("the lite module refuses storage \"memory\", asked for or the default without IndexedDB, by name", async () => {
+  const aggregates = { Order: orderAggregate(DomainError) };
+  await assert.rejects(open({ storage: "memory", aggregates }), naming('options.storage "memory"'));
+  await assert.rejects(open({ aggregates }), naming('options.storage "memory"'));
 });
 
 test("the lite module refuses sync, remote storage, a secret and personal data by name", async () => {
-  await assert.rejects(open({ storage: "memory", sync: { url: "http://127.0.0.1:9" } }), naming("options.sync"));
+  // Node.js has no IndexedDB: the options are refused as they are read, before any store opens.
+  const storage = "indexeddb";
+  await assert.rejects(open({ storage, sync: { url: "http://127.0.0.1:9" } }), naming("options.sync"));
   await assert.rejects(open({ storage: "remote", sync: { url: "http://127.0.0.1:9" } }), naming('options.storage "remote"'));
   const personalData = { OrderCreated: { subject: "customerId", fields: ["items"] } };
   await assert.rejects(
-    open({ storage: "memory", aggregates: { Order: { ...orderAggregate(DomainError), personalData } } }),
+    open({ storage, aggregates: { Order: { ...orderAggregate(DomainError), personalData } } }),
     naming("aggregates.Order.personalData"),
   );
   // What the API makes of `secret` (in a browser, before the module opens the store): a
   // key-derivation function, which the module refuses under the option's public name.
   await assert.rejects(
-    lite.WasmStore.open({ storage: "memory", deriveAtRestKey: async () => new Uint8Array(32) }),
+    lite.WasmStore.open({ storage, deriveAtRestKey: async () => new Uint8Array(32) }),
     naming("options.secret"),
   );
 });
 
 test("the browser entry loads the full module only for options that need it", () => {
-  assert.equal(needsFull(undefined), false);
   assert.equal(needsFull({ name: "app", storage: "indexeddb", aggregates: { Order: orderAggregate(DomainError) } }), false);
+  assert.equal(needsFull({ storage: "memory" }), true);
+  // Node.js has no IndexedDB, so here the default storage is memory (Chromium: tests/browser/modules.test.mjs).
+  assert.equal(needsFull(undefined), true);
+  assert.equal(needsFull({ name: "app" }), true);
   assert.equal(needsFull({ sync: { url: "https://example.test" } }), true);
   assert.equal(needsFull({ storage: "remote" }), true);
   assert.equal(needsFull({ secret: "s" }), true);
   assert.equal(needsFull({ aggregates: { Order: { ...orderAggregate(DomainError), personalData: {} } } }), true);
-  assert.equal(needsFull({ aggregates: null }), false);
+  assert.equal(needsFull({ storage: "indexeddb", aggregates: null }), false);
 });

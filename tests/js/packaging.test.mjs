@@ -92,12 +92,12 @@ test("every entry exports exactly the values index.d.ts declares", async () => {
   }
 });
 
-test("Vite bundles a page without sync with only the lite .wasm in reach, and a page with sync with the full one in a lazy chunk", async () => {
+test("Vite bundles a page on IndexedDB without sync with only the lite .wasm in reach, and a page with sync with the full one in a lazy chunk", async () => {
   writeFileSync(join(app, "index.html"), '<!doctype html><script type="module" src="./main.js"></script>');
   writeFileSync(
     join(app, "main.js"),
     'import { open } from "fieldstream";\n' +
-      'const store = await open({ storage: "memory" });\n' +
+      'const store = await open({ name: "vite-page" });\n' +
       "document.title = `ready ${store.clientId}`;\n",
   );
   writeFileSync(join(app, "sync.html"), '<!doctype html><script type="module" src="./sync.js"></script>');
@@ -113,7 +113,7 @@ test("Vite bundles a page without sync with only the lite .wasm in reach, and a 
   writeFileSync(
     join(app, "unreachable.js"),
     'import { open } from "fieldstream";\n' +
-      'open({ storage: "memory" }).then(() => { document.title = "ready opened"; },\n' +
+      'open({ name: "vite-unreachable" }).then(() => { document.title = "ready opened"; },\n' +
       '  (error) => { document.title = `ready ${error.name} ${error.cause instanceof Error}`; });\n',
   );
   const outDir = join(app, "dist");
@@ -179,7 +179,7 @@ test("Vite bundles a page without sync with only the lite .wasm in reach, and a 
       return { fetched, title };
     };
     const plain = await visit("/index.html");
-    assert.deepEqual(plain.fetched, [lite], "the page without sync fetches the lite module only");
+    assert.deepEqual(plain.fetched, [lite], "the page on IndexedDB without sync fetches the lite module only");
     const syncing = await visit("/sync.html");
     assert.deepEqual(syncing.fetched, [full], "the page with sync fetches the full module only");
     assert.equal(JSON.parse(syncing.title.slice("ready ".length)).pending, 0);

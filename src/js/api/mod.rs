@@ -36,8 +36,10 @@ use super::store::LocalStore;
 #[cfg(feature = "sync")]
 use super::sync_client::{ConnectOptions, LocalSyncClient};
 use crate::core::{Engine, EngineConfig, Error, ExecuteOptions, Projection, Result};
+#[cfg(feature = "memory")]
+use crate::store::MemoryStore;
 use crate::store::indexeddb::ChangeSubscription;
-use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore, MemoryStore};
+use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore};
 #[cfg(feature = "sync")]
 use crate::sync::{RemoteConfig, RemoteStore};
 
@@ -161,7 +163,7 @@ impl JsStore {
                     self.engine.unsubscribe(id);
                 }
             }
-            if let LocalStore::IndexedDb(store) = self.engine.store() {
+            if let Some(store) = self.engine.store().indexed_db() {
                 store.close();
             }
         }
@@ -192,6 +194,7 @@ impl JsStore {
         #[cfg_attr(not(feature = "sync"), allow(unused_mut))]
         let mut config = EngineConfig::default();
         let store = match storage {
+            #[cfg(feature = "memory")]
             Storage::Memory => LocalStore::Memory(MemoryStore::new()),
             Storage::IndexedDb => {
                 let options = IndexedDbOptions {

@@ -19,6 +19,7 @@ use crate::store::Durability;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
     /// Nothing persists.
+    #[cfg(feature = "memory")]
     Memory,
     /// IndexedDB (browsers, dedicated workers).
     IndexedDb,
@@ -95,7 +96,15 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
     }
     let storage = match fields::optional_string(&object, "storage", path)?.as_deref() {
         None if has_indexed_db() => Storage::IndexedDb,
+        #[cfg(feature = "memory")]
         None | Some("memory") => Storage::Memory,
+        #[cfg(not(feature = "memory"))]
+        None | Some("memory") => {
+            return Err(fields::missing_feature(
+                "options.storage \"memory\"",
+                "memory",
+            ));
+        }
         Some("indexeddb") => Storage::IndexedDb,
         #[cfg(feature = "sync")]
         Some("remote") => Storage::Remote,

@@ -133,9 +133,7 @@ pub(super) fn watch_other_tabs(
     engine: &Rc<Engine<LocalStore>>,
     driver: Option<&CatchUpDriver>,
 ) -> Option<ChangeSubscription> {
-    let LocalStore::IndexedDb(store) = engine.store() else {
-        return None;
-    };
+    let store = engine.store().indexed_db()?;
     let weak = Rc::downgrade(engine);
     let driver = driver.map(CatchUpDriver::downgrade);
     store.subscribe(move |_| {
