@@ -7,15 +7,12 @@ use wasm_bindgen::JsValue;
 use crate::core::{Error, Result};
 use crate::platform::held;
 
-/// Reads a JS value into a Rust value; a shape mismatch (including an unknown field where the
-/// type denies them) is an `invalid_input` error naming `what`.
-///
-/// The value passes through `serde_json::Value` because serde-wasm-bindgen reads only the fields
-/// a struct names and so cannot notice unknown ones.
+/// Reads a JS value into a Rust value through one `JSON.stringify`; a value JSON cannot hold or
+/// a shape mismatch (including an unknown field where the type denies them) is an
+/// `invalid_input` error naming `what`.
 pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
-    let invalid = |error: &dyn std::fmt::Display| Error::InvalidInput(format!("{what}: {error}"));
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(&e))?;
-    serde_json::from_value(json).map_err(|e| invalid(&e))
+    serde_json::from_value(json_from_js(&value, what)?)
+        .map_err(|error| Error::InvalidInput(format!("{what}: {error}")))
 }
 
 /// Writes a Rust value as a JS value through JSON text: one `JSON.parse` per call, however many

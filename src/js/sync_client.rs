@@ -17,11 +17,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::convert::to_js_json;
 use super::error::to_js_error;
 use super::fetch::FetchTransport;
 use super::store::LocalStore;
-use crate::core::{Detail, Engine, Error, Result};
-use crate::platform::held;
+use crate::core::{Engine, Error, Result};
 use crate::protocol::ServerEvent;
 use crate::store::EventStore;
 use crate::sync::{SyncClient, SyncConfig, SyncStatus};
@@ -84,7 +84,7 @@ impl JsSyncClient {
 
     /// Where sync stands: `{ online, pending, rejected, syncing, phase, progress, lastSyncAt, lastError, lag }`.
     pub fn status(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.client.status()).map_err(to_js_error)
+        to_js_json(&self.client.status()).map_err(to_js_error)
     }
 
     /// Calls `listener(status)` on every change of the status; `null` stops it.
@@ -92,7 +92,7 @@ impl JsSyncClient {
     pub fn on_status(&self, listener: Option<Function>) {
         let observer = listener.map(|listener| {
             Rc::new(move |status: &SyncStatus| {
-                if let Ok(value) = to_js(status) {
+                if let Ok(value) = to_js_json(status) {
                     // A listener that throws must not break sync; the error is its own.
                     let _ = listener.call1(&JsValue::NULL, &value);
                 }
@@ -145,20 +145,12 @@ impl JsSyncClient {
     }
 }
 
-/// Writes a Rust value as a plain JS value (objects, not `Map`s; numbers, not `BigInt`s).
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|error| {
-            let message = error.to_string();
-            Error::Codec(Detail::caused(message, held::cause(error.into())))
-        })
-}
-
 /// Runs `work` as a JS promise that resolves to its value as plain JS or rejects with a typed error.
 fn spawn<T: Serialize>(work: impl Future<Output = Result<T>> + 'static) -> Promise {
-    future_to_promise(async move {
-        let value = work.await.map_err(to_js_error)?;
-        to_js(&value).map_err(to_js_error)
-    })
+    spawn_boxed(Box::pin(async move { to_js_json(&work.await?) }))
+}
+
+/// The one instance of `future_to_promise` behind [`spawn`] (compiled once, not per method).
+fn spawn_boxed(work: std::pin::Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
+    future_to_promise(async move { work.await.map_err(to_js_error) })
 }
