@@ -213,7 +213,9 @@ export interface OpenOptions {
  */
 export interface ConflictRetryOptions {
   /** How long a command keeps retrying after its first conflict, in milliseconds (default
-   * 5,000; up to 600,000; 0 fails at the first conflict). */
+   * 5,000; up to 600,000; 0 fails at the first conflict). Its backoffs and attempts count; the
+   * time storage "remote" spends waiting out the server's rate limit (a `429`'s `Retry-After`)
+   * does not: the store bounds those waits itself (5 tries a request, then a `NetworkError`). */
   maxMs?: number;
   /** The ceiling of the wait before the first retry, in milliseconds, doubled for each
    * further retry (default 5). */

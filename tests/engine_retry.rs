@@ -5,6 +5,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+#[path = "engine_retry/rate_limited.rs"]
+mod rate_limited;
 
 use std::cell::Cell;
 use std::rc::Rc;

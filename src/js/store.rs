@@ -68,6 +68,10 @@ impl EventStore for LocalStore {
         forward!(self, store => store.client_id())
     }
 
+    fn rate_limited_ms(&self) -> u64 {
+        forward!(self, store => store.rate_limited_ms())
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
         forward!(self, store => store.stream_version(stream).await)
     }

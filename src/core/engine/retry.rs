@@ -4,8 +4,10 @@
 //! ceiling that doubles from [`ConflictRetry::base_ms`] up to [`ConflictRetry::max_delay_ms`]),
 //! so that writers that collided spread out instead of colliding again. A command keeps trying
 //! while its budget in time, [`ConflictRetry::max_ms`] from its first conflict, lasts; then the
-//! last conflict is its error. Time spent is the engine clock's, and never less than the sleeps
-//! asked for, so a clock that stands still (a test's) still spends the budget.
+//! last conflict is its error. Time spent is the engine clock's since the first conflict, less
+//! the time the store reports waiting out a server's rate limit meanwhile
+//! ([`EventStore::rate_limited_ms`]), and never less than the backoffs asked for: a clock that
+//! stands still (a test's) still spends the budget, and a store's waits never refill it.
 
 use super::Engine;
 use crate::core::error::{Error, Result};
@@ -19,7 +21,8 @@ pub struct ConflictRetry {
     /// The highest ceiling of one backoff, in milliseconds.
     pub max_delay_ms: u64,
     /// How long a command keeps retrying after its first conflict, in milliseconds; 0 fails
-    /// at the first conflict.
+    /// at the first conflict. Its backoffs and attempts count; the store's waits for a
+    /// server's rate limit (`429` with `Retry-After`, bounded by the store) do not.
     pub max_ms: u64,
     /// A safety net under the budget in time: retries of one command at most.
     pub max_attempts: u32,
@@ -50,8 +53,8 @@ impl ConflictRetry {
 /// The retries of one command so far.
 #[derive(Debug, Default)]
 pub(super) struct Retries {
-    /// The engine clock's time at the first conflict.
-    started: Option<i64>,
+    /// The engine clock's time at the first conflict, and the store's rate-limit waits then.
+    started: Option<(i64, u64)>,
     /// The backoffs asked for, in milliseconds.
     slept: u64,
     /// Retries made.
@@ -63,10 +66,11 @@ impl<S: EventStore> Engine<S> {
     /// the retry; gives `conflict` back when the budget is spent.
     pub(super) async fn back_off(&self, retries: &mut Retries, conflict: Error) -> Result<()> {
         let policy = self.config.conflict_retry;
-        let now = self.clock.now().0;
+        let now = (self.clock.now().0, self.store.rate_limited_ms());
         let started = *retries.started.get_or_insert(now);
-        let elapsed = u64::try_from(now.saturating_sub(started)).unwrap_or(0);
-        let spent = elapsed.max(retries.slept);
+        let elapsed = u64::try_from(now.0.saturating_sub(started.0)).unwrap_or(0);
+        let rate_limited = now.1.saturating_sub(started.1);
+        let spent = elapsed.saturating_sub(rate_limited).max(retries.slept);
         if spent >= policy.max_ms || retries.count >= policy.max_attempts {
             return Err(conflict);
         }

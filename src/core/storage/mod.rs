@@ -124,6 +124,12 @@ pub trait EventStore {
     /// What this store has read and tried so far.
     fn read_stats(&self) -> ReadStats;
 
+    /// Milliseconds this store has spent waiting out a server's rate limit (`429` with
+    /// `Retry-After`) since it was made: time a command's conflict budget does not count.
+    fn rate_limited_ms(&self) -> u64 {
+        0
+    }
+
     /// The number of events in `stream` (0 when it does not exist).
     async fn stream_version(&self, stream: &StreamId) -> Result<u64>;
 

@@ -15,12 +15,17 @@
 //! - **Idempotency keys** are remembered in memory by this instance, for their time-to-live;
 //!   commits of one stream run one at a time here, so two concurrent commands with the same key
 //!   in one instance write once. Another instance does not know them.
+//! - **Rate limits**: a `429` is waited out as its `Retry-After` says and the request sent again,
+//!   within [`RemoteConfig::max_attempts`]; the time waited is reported by
+//!   [`EventStore::rate_limited_ms`], so it does not spend a command's conflict budget.
 //! - There is no outbox, no rejected inbox and nothing to sync: a command is on the server when
 //!   `execute` resolves.
 
 mod requests;
 
-use std::cell::RefCell;
+pub use requests::RemoteConfig;
+
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -38,27 +43,6 @@ use crate::protocol::{AppendRequest, ClientEvent};
 use crate::store::{
     Commit, CommitOutcome, EventStore, MemoryStore, QueueSizes, ReadStats, StoredEvent, SyncBatch,
 };
-
-/// Tunables of a [`RemoteStore`].
-#[derive(Debug, Clone)]
-pub struct RemoteConfig {
-    /// Tries of one request before it fails with a network error (default 5).
-    pub max_attempts: u32,
-    /// The first retry's delay in milliseconds, doubled for each further one (default 100).
-    pub backoff_ms: u64,
-    /// The longest delay between retries (default 2 s).
-    pub max_backoff_ms: u64,
-}
-
-impl Default for RemoteConfig {
-    fn default() -> Self {
-        RemoteConfig {
-            max_attempts: 5,
-            backoff_ms: 100,
-            max_backoff_ms: 2_000,
-        }
-    }
-}
 
 /// An event store whose streams live on a `fieldstream-server`, reached through `T`.
 pub struct RemoteStore<T> {
@@ -84,6 +68,8 @@ struct Shared<T> {
     /// Idempotency keys of commits running or waiting, with their stream's lock.
     keys_in_flight: RefCell<HashMap<String, Rc<Mutex<()>>>>,
     projector: RefCell<Option<Rc<Projector>>>,
+    /// Milliseconds waited out after `429` answers, in total.
+    rate_limited_ms: Cell<u64>,
 }
 
 impl<T: StreamTransport> RemoteStore<T> {
@@ -98,6 +84,7 @@ impl<T: StreamTransport> RemoteStore<T> {
                 appending: RefCell::default(),
                 keys_in_flight: RefCell::default(),
                 projector: RefCell::default(),
+                rate_limited_ms: Cell::new(0),
             }),
         }
     }
@@ -255,6 +242,12 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
 
     fn read_stats(&self) -> ReadStats {
         self.shared.local.read_stats()
+    }
+
+    /// The `Retry-After` waits of this instance's requests, added up (concurrent commands'
+    /// waits each count).
+    fn rate_limited_ms(&self) -> u64 {
+        self.shared.rate_limited_ms.get()
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {

@@ -8,6 +8,28 @@ use crate::core::{Detail, Error, EventEnvelope, Result, StreamId};
 use crate::protocol::{AppendRequest, ErrorBody, ErrorCode, MAX_READ_LIMIT};
 use crate::sync::{AppendAnswer, StreamTransport, TransportError};
 
+/// Tunables of a [`RemoteStore`].
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    /// Tries of one request before it fails with a network error, `429` answers included
+    /// (default 5): a rate-limited request waits out at most this many less one `Retry-After`s.
+    pub max_attempts: u32,
+    /// The first retry's delay in milliseconds, doubled for each further one (default 100).
+    pub backoff_ms: u64,
+    /// The longest delay between retries (default 2 s).
+    pub max_backoff_ms: u64,
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        RemoteConfig {
+            max_attempts: 5,
+            backoff_ms: 100,
+            max_backoff_ms: 2_000,
+        }
+    }
+}
+
 impl<T: StreamTransport> RemoteStore<T> {
     /// Sends a request until it gets an answer to act on; the request itself never changes.
     async fn retrying<R>(
@@ -28,6 +50,8 @@ impl<T: StreamTransport> RemoteStore<T> {
                 Err(TransportError::RateLimited { retry_after_ms }) => {
                     last = "rate limited".into();
                     self.shared.transport.pause(retry_after_ms).await;
+                    let waited = &self.shared.rate_limited_ms;
+                    waited.set(waited.get().saturating_add(retry_after_ms));
                 }
                 Err(TransportError::Unknown(message)) => {
                     last = message;
