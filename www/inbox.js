@@ -110,11 +110,16 @@ export function mountInbox(root, app) {
     rejected.forEach((entry, index) => shown.set(entry.commandId, elements[index]));
     list.replaceChildren(...elements);
   };
+  let count = -1;
   const refresh = () => {
-    reading = reading.then(show).catch((error) => notify(`Could not read the inbox: ${error?.message ?? error}`));
+    reading = reading.then(show).catch((error) => {
+      // Read again at the next status change, whatever it is: a failed read must not leave the
+      // inbox showing an old count until the count changes once more.
+      count = -1;
+      notify(`Could not read the inbox: ${error?.message ?? error}`);
+    });
     return reading;
   };
-  let count = -1;
   store.onStatus((status) => {
     if (status.rejected !== count) {
       count = status.rejected;

@@ -24,6 +24,21 @@ async function serverTypes(id) {
   return (await demo.events()).filter((event) => event.stream === `Order-${id}`).map((event) => event.type);
 }
 
+/** Waits until `rep`'s inbox shows `count` rejected commands; on a timeout, fails saying what
+ * the screen showed instead (the inbox's count, the status bar, the last notice). */
+async function waitForInbox(rep, count) {
+  try {
+    await rep.page.waitForSelector(`#inbox:not([hidden])[data-count='${count}']`);
+  } catch (error) {
+    const shown = await rep.page.evaluate(() => ({
+      inbox: document.querySelector("#inbox").dataset.count,
+      status: document.querySelector("#status").textContent,
+      notice: document.querySelector("#notice")?.textContent,
+    }));
+    throw new Error(`${rep.name}'s inbox never showed ${count}: ${JSON.stringify(shown)}`, { cause: error });
+  }
+}
+
 /** Waits until the server holds exactly `types` for order `id`. A rep's status bar cannot say
  * this by itself: right after a command it may still show the count from before it. */
 async function untilOnServer(id, types) {
@@ -68,7 +83,7 @@ test("two reps: A's offline work syncs once, the conflicting commands come back 
   // A is back: sync starts by itself.
   await a.setOffline(false);
   await a.waitPending(0, 30_000);
-  await a.page.waitForSelector("#inbox:not([hidden])[data-count='2']");
+  await waitForInbox(a, 2);
   await a.screenshot("rep-a-inbox");
 
   // Accepted exactly once: the new orders, and A's item added after B's.
