@@ -1,5 +1,5 @@
-// The full WebAssembly module (pkg/: with the sync client, the remote store and the cipher of
-// personal data), fetched and instantiated when this file is first imported; the browser entry
+// The full WebAssembly module (pkg/: with the memory store, the sync client, the remote store
+// and the cipher of personal data), fetched and instantiated when this file is first imported; the browser entry
 // imports it on demand.
 import init, * as bindings from "../../pkg/fieldstream.js";
 import { bind } from "./bind.js";

@@ -1,5 +1,6 @@
-// The browser's default WebAssembly module (pkg/lite/: no sync client, no remote store, no
-// cipher of personal data), fetched and instantiated when this file is first imported.
+// The browser's default WebAssembly module (pkg/lite/: IndexedDB storage only, no sync client,
+// no remote store, no cipher of personal data), fetched and instantiated when this file is first
+// imported.
 import init, * as bindings from "../../pkg/lite/fieldstream.js";
 import { bind } from "./bind.js";
 
