@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Pool, Postgres};
+use sqlx::{Connection, Pool, Postgres};
 use uuid::Uuid;
 
 use super::group::GroupCommit;
@@ -22,6 +22,10 @@ use crate::kek::Kek;
 use write::PostgresWriter;
 
 mod write;
+
+/// A connection given back to the pool this recently was live: it is handed out again without
+/// the round trip that checks it (an older one is checked first).
+const RECENTLY_USED: Duration = Duration::from_secs(1);
 
 /// Serialises, to its transaction's end, the processes that change the schema.
 const SCHEMA_LOCK: &str = "SELECT pg_advisory_xact_lock(7286346518361)";
@@ -67,6 +71,15 @@ impl PostgresBackend {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= RECENTLY_USED {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         let mut tx = pool.begin().await?;

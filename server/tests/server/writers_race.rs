@@ -121,3 +121,57 @@ async fn postgres_racing_writers_of_two_processes_are_refused_only_by_conflicts(
     let events = stored(&routers.0, &t).await;
     assert_eq!(events.len(), WRITERS * APPENDS + won);
 }
+
+#[tokio::test]
+async fn postgres_a_writer_that_remembers_a_stale_version_reads_and_decides_again() {
+    let (a, b) = two_writers().await;
+    let t = token("t", "guesser", None);
+    let uri = "/v1/streams/moved";
+    let append = |app: &Router, expected: Value, n: u64| {
+        let body = append_body(expected, vec![event("Moved", json!(n))]);
+        let (app, t) = (app.clone(), t.clone());
+        async move { post(&app, uri, &t, &body).await }
+    };
+
+    // A new stream: written without a read, and remembered at version 1.
+    let first = append_body(json!(0), vec![event("Moved", json!(1))]);
+    let (status, answer) = post(&a, uri, &t, &first).await;
+    assert_eq!(
+        (status, answer["lastVersion"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+    let (status, _) = append(&b, json!(1), 2).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // `a` remembers 1; the stream is at 2: its write is refused by the key, read, written at 3.
+    let (status, answer) = append(&a, json!("any"), 3).await;
+    assert_eq!(
+        (status, answer["lastVersion"].as_u64()),
+        (StatusCode::OK, Some(3))
+    );
+    let (status, _) = append(&b, json!(3), 4).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An expectation that only the stale memory admits is a conflict that names the real version.
+    let (status, answer) = append(&a, json!(3), 5).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["currentVersion"].as_u64(), Some(4));
+
+    // The first append sent again is answered as the first time, not written again.
+    let (status, answer) = post(&a, uri, &t, &first).await;
+    assert_eq!(
+        (status, answer["lastVersion"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+
+    // A stream `a` never wrote, guessed new, that `b` created: a conflict, not a second version 1.
+    let fresh = append_body(json!(0), vec![event("Fresh", json!(1))]);
+    let (status, _) = post(&b, "/v1/streams/fresh", &t, &fresh).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = append_body(json!(0), vec![event("Fresh", json!(2))]);
+    let (status, answer) = post(&a, "/v1/streams/fresh", &t, &again).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["currentVersion"].as_u64(), Some(1));
+
+    assert_eq!(stored(&a, &t).await.len(), 5);
+}

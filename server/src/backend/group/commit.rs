@@ -1,6 +1,7 @@
-//! One group's commit: decided by the plan (again, under the tenant's head lock, after a race
-//! with another process), written per tenant by the dialect, committed, then each append
-//! answered.
+//! One group's commit: decided by the plan (on the versions this process remembers, when the
+//! dialect allows it and they make every append new; again on what the database holds after a
+//! wrong guess; again under the tenant's head lock after a race with another process), written
+//! per tenant by the dialect, committed, then each append answered.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use fieldstream::protocol::ServerEvent;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::versions::{Versions, all_new, appends_of};
 use super::{Answer, Call, Dialect, NewAppend, Row, WriteError, Written};
 use crate::backend::plan::{Pending, Plan, Planned, mismatch_message, placed_response, plan};
 use crate::backend::rows::now_millis;
@@ -24,7 +26,7 @@ struct TenantGroup {
 }
 
 /// Decides, writes and commits one group, then answers every call in it.
-pub(super) async fn commit_group<D: Dialect>(dialect: &D, calls: Vec<Call>) {
+pub(super) async fn commit_group<D: Dialect>(dialect: &D, versions: &Versions, calls: Vec<Call>) {
     let span = tracing::info_span!(
         parent: &calls[0].span,
         "append transaction",
@@ -48,7 +50,7 @@ pub(super) async fn commit_group<D: Dialect>(dialect: &D, calls: Vec<Call>) {
         }
     }
     let recorded_at = Timestamp(now_millis());
-    let outcome = write_groups(dialect, &calls, &mut groups, recorded_at)
+    let outcome = write_groups(dialect, versions, &calls, &mut groups, recorded_at)
         .instrument(span.clone())
         .await;
     if let Err(error) = outcome {
@@ -153,13 +155,14 @@ fn server_event(row: &Row<'_>, base: u64, recorded_at: Timestamp) -> Option<Serv
 /// commits.
 async fn write_groups<D: Dialect>(
     dialect: &D,
+    versions: &Versions,
     calls: &[Call],
     groups: &mut [TenantGroup],
     recorded_at: Timestamp,
 ) -> Result<(), StoreError> {
     let mut session = dialect.open().await?;
     for group in groups.iter_mut() {
-        let appends: Vec<&NewAppend> = group.calls.iter().map(|&i| &calls[i].append).collect();
+        let appends = appends_of(calls, &group.calls);
         let ids: Vec<Vec<Uuid>> = appends
             .iter()
             .map(|append| append.events.iter().map(|event| event.id).collect())
@@ -177,12 +180,26 @@ async fn write_groups<D: Dialect>(
         let mut streams: Vec<&str> = appends.iter().map(|a| a.stream.as_str()).collect();
         streams.sort_unstable();
         streams.dedup();
+        let mut guess = if D::GUESSES {
+            versions.guess(&group.tenant, &pending)
+        } else {
+            None
+        };
         let mut locked = false;
         loop {
-            let known = dialect
-                .lookup(&mut session, &group.tenant, &all_ids, &streams)
-                .await?;
+            let guessed = guess.is_some();
+            let known = match guess.take() {
+                Some(known) => known,
+                None => {
+                    dialect
+                        .lookup(&mut session, &group.tenant, &all_ids, &streams)
+                        .await?
+                }
+            };
             let plan = plan(&pending, &known);
+            if guessed && !all_new(&plan) {
+                continue;
+            }
             if plan.count == 0 {
                 group.head = known.head;
                 group.plan = Some(plan);
@@ -199,6 +216,8 @@ async fn write_groups<D: Dialect>(
                     group.plan = Some(plan);
                     break;
                 }
+                // The guess was stale: read, and decide again.
+                Err(WriteError::Race) if guessed => {}
                 Err(WriteError::Race) if !locked => {
                     dialect.lock(&mut session, &group.tenant).await?;
                     locked = true;
@@ -212,7 +231,15 @@ async fn write_groups<D: Dialect>(
             }
         }
     }
-    dialect.close(session).await
+    dialect.close(session).await?;
+    if D::GUESSES {
+        for group in groups.iter() {
+            if let Some(plan) = &group.plan {
+                versions.record(&group.tenant, &appends_of(calls, &group.calls), plan);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The rows of the plan's new appends, in order.

@@ -117,6 +117,9 @@ pub trait Dialect: Send + Sync + 'static {
     type Session: Send;
     /// One lane per tenant (`true`), or one for the whole database.
     const PER_TENANT: bool;
+    /// Whether a group may write on the versions this process last committed without reading
+    /// them: the write must fail with [`WriteError::Race`] on a version or id stored already.
+    const GUESSES: bool;
 
     /// Starts a group's writing.
     fn open(&self) -> impl Future<Output = Result<Self::Session, StoreError>> + Send;

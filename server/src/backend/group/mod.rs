@@ -7,10 +7,12 @@
 //! whole database (SQLite has one writer anyway). A lane's writer task runs while appends wait
 //! and ends when its lane is empty; the next append starts another. The database's part of the
 //! algorithm is a [`Dialect`]: read what the group's ids and streams look like, write the
-//! planned rows and move the head, commit.
+//! planned rows and move the head, commit. Where the database's unique keys refuse a wrong
+//! guess, the read is skipped when this process knows its streams' versions ([`versions`]).
 
 mod commit;
 mod dialect;
+mod versions;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,7 @@ use tracing::Span;
 
 use super::StoreError;
 pub use dialect::{Answer, Dialect, NewAppend, NewEvent, Row, WriteError, Written};
+use versions::Versions;
 
 /// Most appends one transaction takes.
 const MAX_GROUP_APPENDS: usize = 1_024;
@@ -37,6 +40,8 @@ struct Shared<D> {
     dialect: D,
     /// The lanes whose writer runs, with the appends waiting in each.
     lanes: Mutex<HashMap<Arc<str>, VecDeque<Call>>>,
+    /// The stream versions this process last committed (used when [`Dialect::GUESSES`]).
+    versions: Versions,
 }
 
 /// The group-commit writers of one database.
@@ -65,6 +70,7 @@ impl<D: Dialect> GroupCommit<D> {
             shared: Arc::new(Shared {
                 dialect,
                 lanes: Mutex::default(),
+                versions: Versions::default(),
             }),
         }
     }
@@ -161,6 +167,6 @@ async fn drain_lane<D: Dialect>(shared: Arc<Shared<D>>, key: Arc<str>) {
             }
             calls
         };
-        commit::commit_group(&shared.dialect, calls).await;
+        commit::commit_group(&shared.dialect, &shared.versions, calls).await;
     }
 }

@@ -1,7 +1,9 @@
-//! The PostgreSQL side of group commit: one writer per tenant in each process, two round trips
-//! per group, each one statement that commits on its own.
+//! The PostgreSQL side of group commit: one writer per tenant in each process, at most two round
+//! trips per group, each one statement that commits on its own.
 //!
-//! 1. **Read** (no lock): where the group's event ids are stored, and each stream's version.
+//! 1. **Read** (no lock): where the group's event ids are stored, and each stream's version;
+//!    skipped when this process remembers the versions (the group's versions module), since
+//!    the write's unique keys refuse a wrong guess as they refuse a race.
 //! 2. **Write**: one statement takes the tenant's head row (an upsert that moves it past the
 //!    group's events, so its row lock is held until the statement commits), inserts the events
 //!    at the positions after the old head, and notifies the other processes. Positions follow
@@ -93,6 +95,7 @@ impl Session {
 impl Dialect for PostgresWriter {
     type Session = Session;
     const PER_TENANT: bool = true;
+    const GUESSES: bool = true;
 
     async fn open(&self) -> Result<Session, StoreError> {
         // One connection for the group's read and write: one acquisition (and its check).

@@ -40,6 +40,8 @@ pub struct Session {
 impl Dialect for SqliteWriter {
     type Session = Session;
     const PER_TENANT: bool = false;
+    // Its read also takes the head, and costs no round trip.
+    const GUESSES: bool = false;
 
     async fn open(&self) -> Result<Session, StoreError> {
         let lock = self.lock.clone().lock_owned().await;
