@@ -23,6 +23,7 @@ pub mod serve;
 pub mod state;
 pub mod subscriptions;
 pub mod telemetry;
+pub mod unread;
 
 use std::time::Duration;
 
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Result<Router, InvalidOrigin> {
         None => app,
     };
     Ok(app
+        .layer(axum::middleware::from_fn(unread::close_after_unread_body))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()

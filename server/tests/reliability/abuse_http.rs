@@ -88,6 +88,11 @@ async fn oversized_bodies_and_headers_are_refused_before_anything_is_written() {
         .expect("an answer");
     assert_eq!(response.status(), 413);
     assert_eq!(
+        response.headers()["connection"],
+        "close",
+        "the body is left unread, so the connection is not reused"
+    );
+    assert_eq!(
         response.json::<serde_json::Value>().await.unwrap()["error"],
         "too_large"
     );
