@@ -1,21 +1,13 @@
 // The behaviour suite against the built package in headless Chromium with IndexedDB: every
 // case in a page, then every case in a dedicated worker.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium, openPage, serveRepository } from "../browser/harness.mjs";
+import { test } from "node:test";
+import { openPage, siteAndBrowser } from "../browser/harness.mjs";
 import { cases } from "./suite.mjs";
 
-let server;
-let browser;
 let page;
-before(async () => {
-  server = await serveRepository();
-  browser = await launchChromium();
-  ({ page } = await openPage(browser, server.origin, "/tests/api/page.html"));
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
+siteAndBrowser(async ({ site, browser }) => {
+  ({ page } = await openPage(browser, site.origin, "/tests/api/page.html"));
 });
 
 for (const { name } of cases) {

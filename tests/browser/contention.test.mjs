@@ -6,20 +6,11 @@
 // (Whether tabs collide depends on timing: with `conflictRetry: { maxMs: 0 }` some runs of this
 // race end in ConflictErrors and others in none, so only the outcome with retries is asserted.)
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium, serveRepository } from "./harness.mjs";
+import { test } from "node:test";
+import { siteAndBrowser } from "./harness.mjs";
 import { checkShowStream } from "../api/show.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serveRepository();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = siteAndBrowser();
 
 const tabs = 4;
 const commands = 50;
@@ -28,7 +19,7 @@ const capacity = 20;
 /** A tab with the package loaded and a store open on database `name`. */
 async function openTab(context, name) {
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/package.html`);
+  await page.goto(`${env.site.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true || window.failed !== undefined);
   assert.equal(await page.evaluate(() => window.failed), undefined);
   await page.evaluate(async ({ name, capacity }) => {
@@ -66,7 +57,7 @@ async function race(context, name) {
 }
 
 test(`${commands} bookings of one show from ${tabs} tabs at once: each booked or sold out, never a ConflictError`, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const { answers, pages } = await race(context, "contention");
   assert.equal(answers.length, commands);
   assert.deepEqual(answers.filter((a) => a.outcome === "failed"), [], "no command failed");

@@ -1,19 +1,10 @@
 // Crash safety (reliability scenario 2): a command whose `execute` resolved survives the page
 // being reloaded or closed 0–50 ms later, again and again, on one database.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium, pick, report, serveRepository } from "./harness.mjs";
+import { test } from "node:test";
+import { pick, report, siteAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serveRepository();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = siteAndBrowser();
 
 const items = [{ productId: "p-1", quantity: 1, unitPrice: 100 }];
 const rounds = pick(40, 200);
@@ -29,14 +20,14 @@ const openCrashStore = (page) => page.evaluate(async () => {
 /** A page of `context` with the store open on the test's database. */
 async function newStorePage(context) {
   const page = await context.newPage();
-  await page.goto(`${server.origin}/tests/browser/package.html`);
+  await page.goto(`${env.site.origin}/tests/browser/package.html`);
   await page.waitForFunction(() => window.ready === true);
   await openCrashStore(page);
   return page;
 }
 
 test(`a resolved command survives a reload or close 0–50 ms later (${rounds} times)`, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const resolved = new Set();
   await context.exposeFunction("resolved", (id) => { resolved.add(id); });
   let page = await newStorePage(context);
@@ -188,7 +179,7 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
       const crashed = await start();
       const { context } = crashed;
       const page = await context.newPage();
-      await page.goto(`${server.origin}/tests/browser/package.html`);
+      await page.goto(`${env.site.origin}/tests/browser/package.html`);
       await page.waitForFunction(() => window.ready === true);
       await openStore(page);
       await page.evaluate((round) => window.store.execute("Bulk", `small-${round}`, { type: "AddLines", lines: 1 }), round);
@@ -201,7 +192,7 @@ test(`a browser killed in the middle of a 1,000-event command keeps only whole c
 
       const reopened = await start();
       const check = await reopened.context.newPage();
-      await check.goto(`${server.origin}/tests/browser/package.html`);
+      await check.goto(`${env.site.origin}/tests/browser/package.html`);
       await check.waitForFunction(() => window.ready === true);
       await openStore(check);
       const seen = await check.evaluate(async (round) => {

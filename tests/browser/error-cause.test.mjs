@@ -3,25 +3,16 @@
 // tiny through the DevTools protocol), and a sync with no server listening rejects with a
 // NetworkError whose cause is the TypeError of the failed fetch.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { freePort } from "../../scripts/server-process.mjs";
-import { launchChromium, openPage, serveRepository } from "./harness.mjs";
+import { openPage, siteAndBrowser } from "./harness.mjs";
 
-let site;
-let browser;
-before(async () => {
-  site = await serveRepository();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const env = siteAndBrowser();
 
 test("a full disk's StorageError carries the QuotaExceededError as its cause", async () => {
-  const { context, page } = await openPage(browser, site.origin, "/tests/browser/package.html");
+  const { context, page } = await openPage(env.browser, env.site.origin, "/tests/browser/package.html");
   const cdp = await context.newCDPSession(page);
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin: site.origin, quotaSize: 512 * 1024 });
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: env.site.origin, quotaSize: 512 * 1024 });
   const outcome = await page.evaluate(async () => {
     const { openOrders, StorageError } = window.fieldstream;
     const store = await openOrders({ name: "cause-quota" });
@@ -50,12 +41,12 @@ test("a full disk's StorageError carries the QuotaExceededError as its cause", a
   assert.equal(outcome.causeIsDomException, true, "the cause is IndexedDB's own DOMException");
   assert.equal(outcome.causeName, "QuotaExceededError");
   assert.equal(outcome.causeEnumerable, false);
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin: site.origin });
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: env.site.origin });
   await context.close();
 });
 
 test("a sync with no server listening rejects with a NetworkError caused by fetch's TypeError", async () => {
-  const { context, page } = await openPage(browser, site.origin, "/tests/browser/package.html");
+  const { context, page } = await openPage(env.browser, env.site.origin, "/tests/browser/package.html");
   const port = await freePort();
   const outcome = await page.evaluate(async (url) => {
     const lib = window.fieldstream;

@@ -72,6 +72,26 @@ export function serverAndBrowser(options) {
 }
 
 /**
+ * Registers a test file's `before` and `after` hooks: the repository served on 127.0.0.1
+ * (`serveRepository()`) and Chromium, started once and stopped at the end. Their handles are on
+ * the returned object (`env.site`, `env.browser`) once the tests run. `ready(env)`, if given,
+ * runs once both are up (a file's own top-level `before` may run before this one's).
+ */
+export function siteAndBrowser(ready) {
+  const env = { site: undefined, browser: undefined };
+  before(async () => {
+    env.site = await serveRepository();
+    env.browser = await launchChromium();
+    await ready?.(env);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.site?.close();
+  });
+  return env;
+}
+
+/**
  * Every event on the server at `origin` (of the token's tenant), in position order, read page
  * by page: the server ends a page early at its read budget, so one page may not hold them all.
  */

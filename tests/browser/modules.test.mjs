@@ -2,19 +2,10 @@
 // module (pkg/lite/) and the page never fetches the full one; a store in memory, which only the
 // full module (pkg/) holds, loads it on demand and runs there.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchChromium, openPage, serveRepository } from "./harness.mjs";
+import { test } from "node:test";
+import { openPage, siteAndBrowser } from "./harness.mjs";
 
-let site;
-let browser;
-before(async () => {
-  site = await serveRepository();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const env = siteAndBrowser();
 
 /** The .wasm files the page has fetched, by path. */
 const fetchedModules = (page) => page.evaluate(() => performance.getEntriesByType("resource")
@@ -31,7 +22,7 @@ const runOrder = (page, options) => page.evaluate(async (options) => {
 }, options);
 
 test("IndexedDB stores run on the lite module; a memory store loads the full one on demand", async () => {
-  const { context, page, errors } = await openPage(browser, site.origin, "/tests/browser/entry.html");
+  const { context, page, errors } = await openPage(env.browser, env.site.origin, "/tests/browser/entry.html");
   assert.deepEqual(await fetchedModules(page), [], "importing the entry fetches no module");
 
   assert.deepEqual(await runOrder(page, { name: "modules-default" }), { version: 1, status: "Pending" });
