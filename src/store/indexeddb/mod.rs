@@ -22,6 +22,7 @@ mod commit;
 mod decide;
 mod doc_tx;
 mod errors;
+mod event_store;
 mod keys;
 mod notices;
 mod prefetch;
@@ -36,7 +37,6 @@ mod txn;
 mod writer;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::Rc;
 
 pub use notices::ChangeSubscription;
@@ -48,16 +48,9 @@ use wasm_bindgen::JsValue;
 use self::errors::storage_error;
 use self::notices::Notices;
 use self::records::from_body;
-use self::schema::{IDEMPOTENCY, SNAPSHOTS};
 use self::writer::Writer;
-use super::{
-    Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, StoredEvent, SyncBatch,
-};
-use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
-use crate::core::{
-    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
-    Snapshot, StreamId, Timestamp,
-};
+use super::EventStore;
+use crate::core::{Error, Result, StreamId};
 
 /// When a command's commit counts as done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -247,163 +240,6 @@ impl IndexedDbStore {
             .await
             .map_err(|e| storage_error(store_name, &e))?;
         record.map(|record| from_body(&record)).transpose()
-    }
-}
-
-impl EventStore for IndexedDbStore {
-    fn read_stats(&self) -> super::ReadStats {
-        self.inner.stats.get()
-    }
-
-    fn client_id(&self) -> &str {
-        &self.inner.client_id
-    }
-
-    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        reads::stream_version(self, stream).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &StreamId,
-        from_version: u64,
-        limit: usize,
-    ) -> Result<Vec<EventEnvelope>> {
-        reads::stream(self, stream, from_version, limit).await
-    }
-
-    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        reads::all(self, after, limit).await
-    }
-
-    async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
-        self.get_body(SNAPSHOTS, JsValue::from_str(stream.as_str()))
-            .await
-    }
-
-    async fn idempotency_record(
-        &self,
-        key: &str,
-        now: Timestamp,
-    ) -> Result<Option<IdempotencyRecord>> {
-        let record: Option<IdempotencyRecord> =
-            self.get_body(IDEMPOTENCY, JsValue::from_str(key)).await?;
-        Ok(record.filter(|record| record.is_live(now)))
-    }
-
-    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        reads::outbox(self, limit).await
-    }
-
-    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
-        queries::outbox_of(self, streams).await
-    }
-
-    async fn read_queue(
-        &self,
-        limit: usize,
-        skip: &HashSet<u64>,
-    ) -> Result<Vec<super::QueuedCommand>> {
-        queue::read_queue(self, limit, skip).await
-    }
-
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
-        self.count(|stats| stats.commits += 1);
-        commit::write(self, commit, self.inner.abort_after.take()).await
-    }
-
-    async fn decide_and_commit(
-        &self,
-        stream: &StreamId,
-        decision: &mut dyn Decision,
-    ) -> Result<Decided> {
-        let abort_after = self.inner.abort_after.take();
-        decide::decide_and_write(self, stream, decision, abort_after).await
-    }
-
-    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
-        let (last_seq, _) = sync::apply(self, batch, projector, None).await?;
-        if let Some(notices) = self.notices() {
-            notices.announce(last_seq);
-        }
-        Ok(())
-    }
-
-    async fn apply_sync_and_read_queue(
-        &self,
-        batch: SyncBatch,
-        projector: Option<&Projector>,
-        limit: usize,
-        skip: &HashSet<u64>,
-    ) -> Result<Vec<super::QueuedCommand>> {
-        let (last_seq, queue) = sync::apply(self, batch, projector, Some((limit, skip))).await?;
-        if let Some(notices) = self.notices() {
-            notices.announce(last_seq);
-        }
-        Ok(queue.unwrap_or_default())
-    }
-
-    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
-        queries::rejected(self).await
-    }
-
-    async fn queue_sizes(&self) -> Result<QueueSizes> {
-        queries::queue_sizes(self).await
-    }
-
-    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
-        queries::dismiss_rejected(self, command_id).await
-    }
-
-    async fn pull_checkpoint(&self) -> Result<u64> {
-        queries::meta_number(self, "checkpoint").await
-    }
-
-    async fn run_projection(
-        &self,
-        projector: &Projector,
-        name: &str,
-        limit: usize,
-    ) -> Result<CatchUp> {
-        projections::run(self, projector, name, limit).await
-    }
-
-    async fn operate_projection(
-        &self,
-        projector: &Projector,
-        name: &str,
-        operation: ProjectionOperation,
-    ) -> Result<()> {
-        projections::operate(self, projector, name, operation).await
-    }
-
-    async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>> {
-        self.get_body(schema::PROJECTIONS, JsValue::from_str(name))
-            .await
-    }
-
-    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>> {
-        queries::dead_letters(self, name).await
-    }
-
-    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<serde_json::Value>> {
-        queries::get_doc(self, ns, key).await
-    }
-
-    async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page> {
-        queries::query_docs(self, ns, query).await
-    }
-
-    async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
-        queries::unprocessed(self, checkpoint, pending_upto).await
-    }
-
-    async fn keys(&self) -> Result<crate::core::KeyStore> {
-        keys::read(self).await
-    }
-
-    async fn update_keys(&self, update: &crate::core::KeyUpdate) -> Result<()> {
-        keys::update(self, update).await
     }
 }
 
