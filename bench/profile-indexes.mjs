@@ -13,7 +13,10 @@
 // - `layout 7, v7 ids`: the same with time-ordered ids (UUID version 7: 48 bits of Unix
 //   milliseconds, then random bits), so that `by_id` grows at its end like `by_seq`;
 // - `layout 7, binary ids`: the same with each id as its 16 bytes (an `ArrayBuffer` key)
-//   instead of its 36-character text.
+//   instead of its 36-character text;
+// - `record per command`: one record per command holding its events (their ids and bodies
+//   in arrays), keyed by `[stream, first version]`, with `by_seq` (its last sequence number)
+//   and `by_pending` (its first): one index entry per command instead of per event.
 //
 // Each repetition writes a fresh database per variant, the variants' order rotated; the ratios
 // are paired per repetition against `none`.
@@ -34,11 +37,12 @@ const variants = {
   "layout 7": ["seq", "id", "position", "pending"],
   "layout 7, v7 ids": ["seq", "id", "position", "pending"],
   "layout 7, binary ids": ["seq", "id", "position", "pending"],
+  "record per command": ["seq", "pending"],
 };
 
 /** In the page: writes `events` records in commands of `perCommand` to a new database whose
  * events store has a unique index on each of `fields`; resolves to the milliseconds taken. */
-async function write({ name, fields, perCommand, events, timeOrdered, binary }) {
+async function write({ name, fields, perCommand, events, timeOrdered, binary, perRecord }) {
   const binaryId = () => crypto.getRandomValues(new Uint8Array(16)).buffer;
   const v7 = () => {
     const time = Date.now().toString(16).padStart(12, "0");
@@ -60,10 +64,18 @@ async function write({ name, fields, perCommand, events, timeOrdered, binary }) 
     await new Promise((resolve, reject) => {
       const tx = db.transaction("events", "readwrite");
       const store = tx.objectStore("events");
-      for (let i = 0; i < perCommand; i += 1) {
-        seq += 1;
-        const stream = `Order-${command % 50}`;
-        store.add({ stream, version: seq, seq, id: binary ? binaryId() : timeOrdered ? v7() : crypto.randomUUID(), pending: seq, body });
+      const stream = `Order-${command % 50}`;
+      if (perRecord) {
+        const first = seq + 1;
+        seq += perCommand;
+        const ids = Array.from({ length: perCommand }, () => crypto.randomUUID());
+        store.add({ stream, version: first, seq, pending: first, ids, bodies: ids.map(() => body) });
+      } else {
+        for (let i = 0; i < perCommand; i += 1) {
+          seq += 1;
+          const id = binary ? binaryId() : timeOrdered ? v7() : crypto.randomUUID();
+          store.add({ stream, version: seq, seq, id, pending: seq, body });
+        }
       }
       tx.oncomplete = resolve;
       tx.onerror = () => reject(tx.error);
@@ -87,6 +99,7 @@ try {
         const database = `indexes-${shape.perCommand}-${name}-${rep}`;
         times[name].push(await page.evaluate(write, {
           name: database, fields: variants[name], timeOrdered: name.endsWith("v7 ids"), binary: name.endsWith("binary ids"),
+          perRecord: name === "record per command",
           ...shape,
         }));
       }
