@@ -56,7 +56,7 @@ fn body_failure(rejection: BytesRejection) -> AppError {
         }
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(failure);
         while let Some(error) = source {
-            if error.is::<tower_http::timeout::TimeoutError>() {
+            if error.is::<crate::deadline::BodyTimedOut>() {
                 return AppError::new(
                     ErrorCode::RequestTimeout,
                     "the request body did not arrive in time; nothing was written",

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod backend;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -34,7 +35,6 @@ use axum::routing::{any, get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
-use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::TraceLayer;
 
 pub use backend::{AnyBackend, Backend};
@@ -118,7 +118,7 @@ pub fn router(state: AppState) -> Result<Router, InvalidOrigin> {
     };
     let app = app
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
-        .layer(RequestBodyDeadlineLayer::new(config.limits.body_timeout))
+        .layer(deadline::BodyDeadlineLayer::new(config.limits.body_timeout))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guards::loopback_host_only,
