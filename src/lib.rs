@@ -4,7 +4,7 @@
 //! store keeps both, in memory or in IndexedDB, with an outbox that syncs to a server stream.
 //!
 //! - [`core`]: the pure event-sourcing model and the [`Engine`](core::Engine); no JS, no I/O.
-//! - [`store`]: the [`EventStore`](store::EventStore) trait and its stores.
+//! - [`store`]: the storage traits (all four: [`EventStore`](store::EventStore)) and the stores.
 //! - [`protocol`]: the wire types of protocol v1, shared with `fieldstream-server`.
 //! - [`sync`]: the sync client: outbox push, pull, conflict resolution, rejected inbox (cargo
 //!   feature `sync`, on by default; the browser's lite module is built without it, and without

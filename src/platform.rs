@@ -10,10 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use crate::core::storage::EventStore;
 use crate::core::{Clock, Engine, Sleeper, Timestamp};
 
-impl<S: EventStore> Engine<S> {
+impl<S> Engine<S> {
     /// An engine over `store` with the platform's clock and timer, random ids and the default
     /// config (the core takes its clock and timer through [`Engine::with_runtime`]).
     pub fn new(store: S) -> Self {

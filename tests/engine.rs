@@ -7,7 +7,7 @@ mod common;
 use common::{Counter, CounterCommand, create_order, engine_on, run};
 use fieldstream::core::{Error, ExecuteOptions, ExpectedVersion, StreamId};
 use fieldstream::example::{Order, OrderCommand, OrderStatus};
-use fieldstream::store::{EventStore, MemoryStore};
+use fieldstream::store::{CommandQueue, EventLog, MemoryStore};
 
 fn pay(amount: i64) -> OrderCommand {
     OrderCommand::PayOrder {

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use common::{Counter, CounterCommand, RecordingSleeper, foreign_commit, run};
 use fieldstream::core::{ConflictRetry, Engine, EngineConfig, StreamId};
 use fieldstream::example::{Order, OrderCommand};
-use fieldstream::store::{Commit, EventStore, MemoryStore};
+use fieldstream::store::{Commit, EventLog, MemoryStore};
 use serde_json::json;
 
 fn engine(store: &MemoryStore) -> Engine<MemoryStore> {

@@ -12,7 +12,7 @@ use fieldstream::core::{
     Aggregate, DomainError, Engine, EngineConfig, EventEnvelope, EventMetadata, ExpectedVersion,
     Projection, ProjectionOptions, StreamId, Timestamp, Upcasters, View,
 };
-use fieldstream::store::{Commit, EventStore, MemoryStore};
+use fieldstream::store::{Commit, EventLog, MemoryStore};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

@@ -16,7 +16,7 @@ use fieldstream::core::{
     ConflictRetry, Engine, EngineConfig, Error, ExecuteOptions, ExpectedVersion, ManualClock,
     NoJitter, StreamId,
 };
-use fieldstream::store::{Commit, EventStore, MemoryStore};
+use fieldstream::store::{Commit, EventLog, MemoryStore};
 use serde_json::json;
 
 /// Makes the next `times` commits of the engine's (every commit, with `None`) meet another

@@ -21,7 +21,7 @@ mod suite {
 #[test]
 fn clones_share_the_same_data() {
     use fieldstream::core::{ExpectedVersion, StreamId};
-    use fieldstream::store::{Commit, EventStore};
+    use fieldstream::store::{Commit, EventLog};
     futures::executor::block_on(async {
         let store = MemoryStore::with_client_id("device-1");
         let reopened = store.clone();

@@ -11,7 +11,7 @@ use fieldstream::core::{
     Engine, Error, ExpectedVersion, KeyUpdate, REDACTED, StreamId, SubjectKey,
 };
 use fieldstream::example::{Order, OrderCommand, OrderItem};
-use fieldstream::store::{Commit, EventStore, MemoryStore};
+use fieldstream::store::{CommandQueue, Commit, EventLog, KeyVault, MemoryStore};
 use personal::{Delivery, DeliveryCommand, DeliveryProjection, book};
 use serde_json::{Value, json};
 

@@ -24,7 +24,7 @@ use fieldstream::core::{
     ProjectionOptions, StreamId, Timestamp, View,
 };
 use fieldstream::example::{Order, OrderCommand, OrderProjection};
-use fieldstream::store::{EventStore, MemoryStore, SyncBatch};
+use fieldstream::store::{CommandQueue, EventLog, MemoryStore, ReadModelStore, SyncBatch};
 use models::{Background, FAILURES, FlakyTally, Shapes, Tally, upcasters};
 use proptest::prelude::*;
 use serde_json::{Value, json};

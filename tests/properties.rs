@@ -15,7 +15,7 @@ use fieldstream::core::{
     ExpectedVersion, NewEvent, Result, State, StreamId, Timestamp, handler_for,
 };
 use fieldstream::example::{Order, OrderCommand};
-use fieldstream::store::{Commit, EventStore, MemoryStore};
+use fieldstream::store::{Commit, EventLog, MemoryStore};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

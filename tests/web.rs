@@ -15,7 +15,7 @@ mod upgrade;
 
 use fieldstream::core::{EngineConfig, ExecuteOptions};
 use fieldstream::example::{Order, OrderCommand, OrderStatus};
-use fieldstream::store::{Durability, EventStore, IndexedDbOptions, IndexedDbStore};
+use fieldstream::store::{CommandQueue, Durability, EventLog, IndexedDbOptions, IndexedDbStore};
 use fixtures::{create, fresh_name, order_engine, pay};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 

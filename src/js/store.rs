@@ -16,8 +16,8 @@ use crate::js::fetch::FetchTransport;
 #[cfg(feature = "memory")]
 use crate::store::MemoryStore;
 use crate::store::{
-    Commit, CommitOutcome, Decided, Decision, EventStore, IndexedDbStore, QueueSizes,
-    QueuedCommand, ReadStats, StoredEvent, SyncBatch,
+    CommandQueue, Commit, CommitOutcome, Decided, Decision, EventLog, IndexedDbStore, KeyVault,
+    QueueSizes, QueuedCommand, ReadModelStore, ReadStats, StoredEvent, SyncBatch,
 };
 #[cfg(feature = "sync")]
 use crate::sync::RemoteStore;
@@ -46,7 +46,7 @@ impl LocalStore {
     }
 }
 
-/// Forwards one `EventStore` method to whichever store this is.
+/// Forwards one storage method to whichever store this is.
 macro_rules! forward {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
@@ -59,13 +59,73 @@ macro_rules! forward {
     };
 }
 
-impl EventStore for LocalStore {
-    fn read_stats(&self) -> ReadStats {
-        forward!(self, store => store.read_stats())
+/// Forwards one [`CommandQueue`] method to the store when it keeps a local queue; a remote
+/// store keeps none, and answers as [`no_queue`] says.
+macro_rules! forward_queue {
+    ($self:ident, $store:ident => $call:expr, remote => $answer:expr) => {
+        match $self {
+            #[cfg(feature = "memory")]
+            LocalStore::Memory($store) => $call,
+            LocalStore::IndexedDb($store) => $call,
+            #[cfg(feature = "sync")]
+            LocalStore::Remote(_) => $answer,
+        }
+    };
+}
+
+/// What a store without a local queue (the remote store: a command is on the server once
+/// executed) answers for the [`CommandQueue`] of a `WasmStore`: nothing queued, nothing
+/// rejected, nothing pulled, and no sync to apply (`open` refuses `sync` with remote storage).
+#[cfg(feature = "sync")]
+mod no_queue {
+    use crate::core::{Error, OutboxEntry, RejectedCommand, Result};
+    use crate::store::{QueueSizes, QueuedCommand};
+
+    /// The outbox, read whole or by stream: empty.
+    pub(super) fn outbox() -> Result<Vec<OutboxEntry>> {
+        Ok(Vec::new())
     }
 
+    /// The queue a sync would push: empty.
+    pub(super) fn queue() -> Result<Vec<QueuedCommand>> {
+        Ok(Vec::new())
+    }
+
+    /// The sizes of the outbox and the rejected inbox: zeros.
+    pub(super) fn sizes() -> Result<QueueSizes> {
+        Ok(QueueSizes::default())
+    }
+
+    /// A sync batch to apply: refused, there is no sync.
+    pub(super) fn apply_sync() -> Result<()> {
+        Err(Error::invalid(
+            "a remote store does not sync: its commands are on the server once executed",
+        ))
+    }
+
+    /// The rejected inbox: empty.
+    pub(super) fn rejected() -> Result<Vec<RejectedCommand>> {
+        Ok(Vec::new())
+    }
+
+    /// Dismissing a rejected command: it was not there.
+    pub(super) fn dismissed() -> Result<bool> {
+        Ok(false)
+    }
+
+    /// The pull checkpoint: never pulled.
+    pub(super) fn pull_checkpoint() -> Result<u64> {
+        Ok(0)
+    }
+}
+
+impl EventLog for LocalStore {
     fn client_id(&self) -> &str {
         forward!(self, store => store.client_id())
+    }
+
+    fn read_stats(&self) -> ReadStats {
+        forward!(self, store => store.read_stats())
     }
 
     fn rate_limited_ms(&self) -> u64 {
@@ -101,8 +161,8 @@ impl EventStore for LocalStore {
         forward!(self, store => store.idempotency_record(key, now).await)
     }
 
-    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        forward!(self, store => store.read_outbox(limit).await)
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
+        forward!(self, store => store.commit(commit).await)
     }
 
     async fn decide_and_commit(
@@ -112,25 +172,31 @@ impl EventStore for LocalStore {
     ) -> Result<Decided> {
         forward!(self, store => store.decide_and_commit(stream, decision).await)
     }
+}
+
+impl CommandQueue for LocalStore {
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        forward_queue!(
+            self,
+            store => store.read_outbox(limit).await,
+            remote => no_queue::outbox()
+        )
+    }
 
     async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
-        forward!(self, store => store.read_outbox_of(streams).await)
-    }
-
-    async fn queue_sizes(&self) -> Result<QueueSizes> {
-        forward!(self, store => store.queue_sizes().await)
-    }
-
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
-        forward!(self, store => store.commit(commit).await)
-    }
-
-    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
-        forward!(self, store => store.apply_sync(batch, projector).await)
+        forward_queue!(
+            self,
+            store => store.read_outbox_of(streams).await,
+            remote => no_queue::outbox()
+        )
     }
 
     async fn read_queue(&self, limit: usize, skip: &HashSet<u64>) -> Result<Vec<QueuedCommand>> {
-        forward!(self, store => store.read_queue(limit, skip).await)
+        forward_queue!(
+            self,
+            store => store.read_queue(limit, skip).await,
+            remote => no_queue::queue()
+        )
     }
 
     async fn apply_sync_and_read_queue(
@@ -140,21 +206,55 @@ impl EventStore for LocalStore {
         limit: usize,
         skip: &HashSet<u64>,
     ) -> Result<Vec<QueuedCommand>> {
-        forward!(self, store => store.apply_sync_and_read_queue(batch, projector, limit, skip).await)
+        forward_queue!(
+            self,
+            store => store.apply_sync_and_read_queue(batch, projector, limit, skip).await,
+            remote => no_queue::apply_sync().map(|()| Vec::new())
+        )
+    }
+
+    async fn queue_sizes(&self) -> Result<QueueSizes> {
+        forward_queue!(
+            self,
+            store => store.queue_sizes().await,
+            remote => no_queue::sizes()
+        )
+    }
+
+    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
+        forward_queue!(
+            self,
+            store => store.apply_sync(batch, projector).await,
+            remote => no_queue::apply_sync()
+        )
     }
 
     async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
-        forward!(self, store => store.rejected().await)
+        forward_queue!(
+            self,
+            store => store.rejected().await,
+            remote => no_queue::rejected()
+        )
     }
 
     async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
-        forward!(self, store => store.dismiss_rejected(command_id).await)
+        forward_queue!(
+            self,
+            store => store.dismiss_rejected(command_id).await,
+            remote => no_queue::dismissed()
+        )
     }
 
     async fn pull_checkpoint(&self) -> Result<u64> {
-        forward!(self, store => store.pull_checkpoint().await)
+        forward_queue!(
+            self,
+            store => store.pull_checkpoint().await,
+            remote => no_queue::pull_checkpoint()
+        )
     }
+}
 
+impl ReadModelStore for LocalStore {
     async fn run_projection(
         &self,
         projector: &Projector,
@@ -192,7 +292,9 @@ impl EventStore for LocalStore {
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
         forward!(self, store => store.unprocessed(checkpoint, pending_upto).await)
     }
+}
 
+impl KeyVault for LocalStore {
     async fn keys(&self) -> Result<KeyStore> {
         forward!(self, store => store.keys().await)
     }

@@ -23,7 +23,7 @@ use super::fetch::FetchTransport;
 use super::store::LocalStore;
 use crate::core::{Engine, Error, Result};
 use crate::protocol::ServerEvent;
-use crate::store::EventStore;
+use crate::store::CommandQueue;
 use crate::sync::{SyncClient, SyncConfig, SyncStatus};
 
 /// The sync client of the JS bindings.

@@ -1,7 +1,8 @@
 //! Event stores: where events, snapshots, idempotency records, the outbox and read models live.
 //!
-//! Each store implements [`EventStore`], which the core defines ([`crate::core::storage`]) and
-//! the engine uses; every store passes the same conformance suite (`tests/conformance/`).
+//! Each store implements the storage traits the core defines ([`crate::core::storage`]) and the
+//! engine uses: [`EventLog`], [`CommandQueue`], [`ReadModelStore`] and [`KeyVault`], together
+//! [`EventStore`]; every store passes the same conformance suite (`tests/conformance/`).
 
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
@@ -13,6 +14,6 @@ pub use memory::{CommitHook, MemoryStore};
 
 pub use crate::core::event::StoredEvent;
 pub use crate::core::storage::{
-    Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, QueuedCommand, ReadStats,
-    SyncBatch, check_no_orphans,
+    CommandQueue, Commit, CommitOutcome, Decided, Decision, EventLog, EventStore, KeyVault,
+    QueueSizes, QueuedCommand, ReadModelStore, ReadStats, SyncBatch, check_no_orphans,
 };

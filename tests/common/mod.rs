@@ -12,7 +12,7 @@ use fieldstream::core::{
     SequentialIds, Sleeper, StreamId,
 };
 use fieldstream::example::{OrderCommand, OrderItem};
-use fieldstream::store::{Commit, EventStore, MemoryStore};
+use fieldstream::store::{Commit, EventLog, MemoryStore};
 use serde::{Deserialize, Serialize};
 
 /// A counter whose `Added` events changed shape: v1 `{"n"}`, v2 `{"amount"}`, v3 `{"amount", "unit"}`.

@@ -12,7 +12,7 @@ use fieldstream::core::{
 use fieldstream::protocol::{
     AppendRequest, AppendResponse, ConflictResponse, ErrorCode, ServerEvent, StreamPage,
 };
-use fieldstream::store::EventStore;
+use fieldstream::store::EventLog;
 use fieldstream::sync::{AppendAnswer, RemoteConfig, RemoteStore, StreamTransport, TransportError};
 use serde_json::json;
 

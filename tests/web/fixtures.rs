@@ -6,7 +6,7 @@ use fieldstream::core::{
     Engine, EngineConfig, EventEnvelope, EventMetadata, ExpectedVersion, StreamId, Timestamp,
 };
 use fieldstream::example::{Order, OrderCommand, OrderItem};
-use fieldstream::store::{Commit, CommitOutcome, EventStore, IndexedDbStore};
+use fieldstream::store::{Commit, CommitOutcome, EventLog, EventStore, IndexedDbStore};
 use serde_json::json;
 
 #[path = "../common/mod.rs"]

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use fieldstream::core::projection::UndoEntry;
 use fieldstream::core::{ExecuteOptions, ProjectionOptions};
 use fieldstream::example::{Order, OrderProjection};
-use fieldstream::store::{EventStore, IndexedDbStore, SyncBatch};
+use fieldstream::store::{CommandQueue, EventLog, IndexedDbStore, SyncBatch};
 use rexie::{Rexie, TransactionMode};
 use serde_json::{Value, json};
 use wasm_bindgen::JsValue;

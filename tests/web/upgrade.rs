@@ -6,7 +6,7 @@ use fieldstream::core::{
     Timestamp,
 };
 use fieldstream::example::{Order, OrderStatus};
-use fieldstream::store::{EventStore, IndexedDbStore, StoredEvent, SyncBatch};
+use fieldstream::store::{CommandQueue, EventLog, IndexedDbStore, StoredEvent, SyncBatch};
 use rexie::{Index, ObjectStore, Rexie, TransactionMode};
 use serde_json::json;
 use std::collections::HashSet;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use fieldstream::core::{Engine, ExecuteOptions, ProjectionOptions};
 use fieldstream::example::{Order, OrderProjection};
 use fieldstream::protocol::{BatchRequest, BatchResponse, EventsPage};
-use fieldstream::store::{EventStore, MemoryStore};
+use fieldstream::store::{CommandQueue, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig, Transport, TransportError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

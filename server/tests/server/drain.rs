@@ -12,7 +12,7 @@ use axum::http::Request;
 use fieldstream::core::{Engine, ExecuteOptions};
 use fieldstream::example::{Order, OrderCommand, OrderItem};
 use fieldstream::protocol::{BatchRequest, BatchResponse, EventsPage, ServerLimits};
-use fieldstream::store::{EventStore, MemoryStore};
+use fieldstream::store::{CommandQueue, EventLog, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig, TraceParent, Transport, TransportError};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;

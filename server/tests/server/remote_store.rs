@@ -381,7 +381,7 @@ async fn a_stream_past_the_read_budget_is_read_page_by_page() {
     assert!(first.events.len() < 30, "one page ends at the budget");
     let store = RemoteStore::new(transport, RemoteConfig::default());
     let stream = fieldstream::core::StreamId::parse("Big-1").unwrap();
-    let events = fieldstream::store::EventStore::read_stream(&store, &stream, 1, 1_000)
+    let events = fieldstream::store::EventLog::read_stream(&store, &stream, 1, 1_000)
         .await
         .unwrap();
     let versions: Vec<u64> = events.iter().map(|event| event.version).collect();

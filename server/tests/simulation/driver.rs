@@ -3,7 +3,7 @@
 //! the progress of a drain that commands join while it runs.
 
 use fieldstream::core::Error;
-use fieldstream::store::EventStore;
+use fieldstream::store::CommandQueue;
 use fieldstream::sync::{RATE_LIMITED_WAITS, SyncConfig};
 
 use super::devices::{Device, server};

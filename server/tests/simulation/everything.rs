@@ -21,7 +21,7 @@ use fieldstream::core::{
     Aggregate, Engine, Error, ExecuteOptions, ExecuteResult, ProjectionOptions, Result, StreamId,
     handler_for,
 };
-use fieldstream::store::{EventStore, MemoryStore};
+use fieldstream::store::{CommandQueue, EventLog, MemoryStore};
 use proptest::prelude::*;
 use serde_json::Value;
 

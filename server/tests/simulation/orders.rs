@@ -9,7 +9,7 @@ use axum::Router;
 use fieldstream::core::{Engine, ExecuteOptions, ProjectionOptions, SequentialIds};
 use fieldstream::example::{Order, OrderCommand, OrderItem, OrderProjection};
 use fieldstream::protocol::ServerEvent;
-use fieldstream::store::{EventStore, MemoryStore};
+use fieldstream::store::{CommandQueue, MemoryStore};
 use fieldstream::sync::{SyncClient, SyncConfig};
 use fieldstream_server::backend::{AnyBackend, SqliteBackend};
 use fieldstream_server::config::{AuthMode, Config};

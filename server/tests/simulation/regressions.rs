@@ -5,7 +5,7 @@
 //! `driver.rs`.
 
 use fieldstream::core::{Error, ExecuteOptions, ExecuteResult, Result, StreamId};
-use fieldstream::store::{Commit, EventStore};
+use fieldstream::store::{CommandQueue, Commit, EventLog};
 use fieldstream::sync::SyncClient;
 use serde_json::{Value, json};
 

@@ -12,7 +12,7 @@ use crate::core::event::{EventEnvelope, EventMetadata, NewEvent};
 use crate::core::idempotency::IdempotencyRecord;
 use crate::core::outbox::OutboxEntry;
 use crate::core::snapshot::{Snapshot, snapshot_due};
-use crate::core::storage::{Commit, CommitOutcome, Decided, EventStore};
+use crate::core::storage::{Commit, CommitOutcome, Decided, EventLog, KeyVault, ReadModelStore};
 use crate::core::stream::{StreamId, check_event_type};
 use crate::core::version::ExpectedVersion;
 
@@ -58,7 +58,7 @@ pub(super) struct CommandContext<'a> {
     command_id: String,
 }
 
-impl<S: EventStore> Engine<S> {
+impl<S: EventLog + ReadModelStore + KeyVault> Engine<S> {
     /// Executes a command on a Rust aggregate.
     pub async fn execute<A: Aggregate>(
         &self,

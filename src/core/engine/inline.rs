@@ -17,11 +17,11 @@ use crate::core::aggregate::{AggregateHandler, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
 use crate::core::snapshot::Snapshot;
-use crate::core::storage::{Commit, Decision, EventStore};
+use crate::core::storage::{Commit, Decision, EventLog, KeyVault, ReadModelStore};
 use crate::core::stream::{StreamHead, StreamId};
 
 /// One command's load and decision, as a [`Decision`] a store runs inside its write.
-pub(super) struct InlineCommand<'a, 'c, S: EventStore> {
+pub(super) struct InlineCommand<'a, 'c, S: EventLog + ReadModelStore + KeyVault> {
     engine: &'a Engine<S>,
     handler: &'a dyn AggregateHandler,
     context: &'a CommandContext<'c>,
@@ -43,7 +43,7 @@ pub(super) struct InlineCommand<'a, 'c, S: EventStore> {
     pub(super) stale_snapshot: bool,
 }
 
-impl<'a, 'c, S: EventStore> InlineCommand<'a, 'c, S> {
+impl<'a, 'c, S: EventLog + ReadModelStore + KeyVault> InlineCommand<'a, 'c, S> {
     /// A command of `context` on the aggregate of `handler`.
     pub(super) fn new(
         engine: &'a Engine<S>,
@@ -92,7 +92,7 @@ fn not_started() -> Error {
     Error::Storage("the store folded events before handing over the snapshot".into())
 }
 
-impl<S: EventStore> Decision for InlineCommand<'_, '_, S> {
+impl<S: EventLog + ReadModelStore + KeyVault> Decision for InlineCommand<'_, '_, S> {
     fn page_size(&self) -> usize {
         self.engine.config.read_page_size.max(1)
     }

@@ -6,7 +6,7 @@ use super::Engine;
 use crate::core::aggregate::{Aggregate, AggregateHandler, State};
 use crate::core::error::{Error, Result};
 use crate::core::event::EventEnvelope;
-use crate::core::storage::EventStore;
+use crate::core::storage::{EventLog, KeyVault, ReadModelStore};
 use crate::core::stream::StreamId;
 
 /// An aggregate's state and the version it includes.
@@ -18,7 +18,7 @@ pub struct Loaded<T> {
     pub version: u64,
 }
 
-impl<S: EventStore> Engine<S> {
+impl<S: EventLog + ReadModelStore + KeyVault> Engine<S> {
     /// Loads a Rust aggregate's current state.
     pub async fn load<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>> {
         let (handler, stream) = self.resolve(A::TYPE, id)?;

@@ -1,4 +1,5 @@
-//! The engine: runs commands against aggregates and keeps their events in an [`EventStore`].
+//! The engine: runs commands against aggregates and keeps their events in a store
+//! (an [`EventLog`], with the [`ReadModelStore`] and [`KeyVault`] of its projections and keys).
 //!
 //! `execute` loads an aggregate (latest snapshot plus the events after it, upcast to their
 //! current shape), decides the command synchronously, and commits the new events with the
@@ -35,7 +36,8 @@ use crate::core::limits::CommandLimits;
 use crate::core::personal::Shredder;
 use crate::core::projection::Projector;
 use crate::core::runtime::{Clock, IdSource, Jitter, RandomIds, RandomJitter, Sleeper};
-use crate::core::storage::EventStore;
+#[cfg(doc)]
+use crate::core::storage::{EventLog, KeyVault, ReadModelStore};
 use crate::core::stream::{StreamId, check_aggregate_type};
 use crate::core::upcast::Upcasters;
 
@@ -91,8 +93,10 @@ impl Default for EngineConfig {
     }
 }
 
-/// Runs commands against aggregates over one [`EventStore`].
-pub struct Engine<S: EventStore> {
+/// Runs commands against aggregates over one store: executing, loading and reading needs its
+/// [`EventLog`], [`ReadModelStore`] and [`KeyVault`]; the rejected inbox and applying a sync also
+/// its [`CommandQueue`](crate::core::storage::CommandQueue).
+pub struct Engine<S> {
     store: S,
     handlers: HashMap<String, Rc<dyn AggregateHandler>>,
     upcasters: Rc<Upcasters>,
@@ -110,7 +114,7 @@ pub struct Engine<S: EventStore> {
     warm: warm::WarmCache,
 }
 
-impl<S: EventStore> Engine<S> {
+impl<S> Engine<S> {
     /// An engine over `store` that tells the time by `clock` and waits with `sleeper`, with
     /// random ids and the default config (`Engine::new` gives it the platform's own).
     pub fn with_runtime(store: S, clock: Rc<dyn Clock>, sleeper: Rc<dyn Sleeper>) -> Self {

@@ -5,9 +5,9 @@ use super::Engine;
 use crate::core::error::{Error, Result};
 use crate::core::outbox::RejectedCommand;
 use crate::core::personal::{KeyUpdate, Shredder, SubjectKey};
-use crate::core::storage::EventStore;
+use crate::core::storage::{EventLog, EventStore, KeyVault, ReadModelStore};
 
-impl<S: EventStore> Engine<S> {
+impl<S: EventLog + ReadModelStore + KeyVault> Engine<S> {
     /// The shredder that seals and opens personal data.
     pub fn shredder(&self) -> &Shredder {
         &self.shredder
@@ -71,28 +71,6 @@ impl<S: EventStore> Engine<S> {
             ring.insert(key);
         }
         Ok(())
-    }
-
-    /// The rejected inbox, oldest first, with its personal data opened (or redacted) and the
-    /// events that caused each rejection upcast, as every read path shows events.
-    pub async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
-        let rejected = self.store.rejected().await?;
-        if !self.shredder.is_active() && self.upcasters.is_empty() {
-            return Ok(rejected);
-        }
-        self.ensure_keys().await?;
-        rejected
-            .into_iter()
-            .map(|entry| {
-                Ok(RejectedCommand {
-                    command: self
-                        .shredder
-                        .reveal_command(&entry.command_id, &entry.command)?,
-                    caused_by: self.upcast_all(entry.caused_by.clone())?,
-                    ..entry
-                })
-            })
-            .collect()
     }
 
     /// Forgets data subject `subject` on this device: deletes its keys, so every read path
@@ -167,5 +145,29 @@ impl<S: EventStore> Engine<S> {
             {}
         }
         Ok(())
+    }
+}
+
+impl<S: EventStore> Engine<S> {
+    /// The rejected inbox, oldest first, with its personal data opened (or redacted) and the
+    /// events that caused each rejection upcast, as every read path shows events.
+    pub async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        let rejected = self.store.rejected().await?;
+        if !self.shredder.is_active() && self.upcasters.is_empty() {
+            return Ok(rejected);
+        }
+        self.ensure_keys().await?;
+        rejected
+            .into_iter()
+            .map(|entry| {
+                Ok(RejectedCommand {
+                    command: self
+                        .shredder
+                        .reveal_command(&entry.command_id, &entry.command)?,
+                    caused_by: self.upcast_all(entry.caused_by.clone())?,
+                    ..entry
+                })
+            })
+            .collect()
     }
 }

@@ -15,7 +15,7 @@ use crate::core::event::{EventEnvelope, EventMetadata};
 use crate::core::outbox::OutboxEntry;
 use crate::core::personal::REDACTED;
 use crate::core::runtime::derived_event_id;
-use crate::core::storage::EventStore;
+use crate::core::storage::{EventLog, KeyVault, ReadModelStore};
 use crate::core::stream::check_event_type;
 
 /// What deciding a pending command again gave.
@@ -38,7 +38,7 @@ pub enum Redecision {
     },
 }
 
-impl<S: EventStore> Engine<S> {
+impl<S: EventLog + ReadModelStore + KeyVault> Engine<S> {
     /// What the aggregate of `entry` wants done with it after a conflict with `server_events`
     /// (handed to it opened and upcast, as every read path shows events).
     pub fn conflict_policy(

@@ -6,12 +6,12 @@
 //! while its budget in time, [`ConflictRetry::max_ms`] from its first conflict, lasts; then the
 //! last conflict is its error. Time spent is the engine clock's since the first conflict, less
 //! the time the store reports waiting out a server's rate limit meanwhile
-//! ([`EventStore::rate_limited_ms`]), and never less than the backoffs asked for: a clock that
+//! ([`EventLog::rate_limited_ms`]), and never less than the backoffs asked for: a clock that
 //! stands still (a test's) still spends the budget, and a store's waits never refill it.
 
 use super::Engine;
 use crate::core::error::{Error, Result};
-use crate::core::storage::EventStore;
+use crate::core::storage::EventLog;
 
 /// How a command that lost a race to another writer is decided again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub(super) struct Retries {
     count: u32,
 }
 
-impl<S: EventStore> Engine<S> {
+impl<S: EventLog> Engine<S> {
     /// Waits out a backoff before the command is decided again after `conflict`, and counts
     /// the retry; gives `conflict` back when the budget is spent.
     pub(super) async fn back_off(&self, retries: &mut Retries, conflict: Error) -> Result<()> {

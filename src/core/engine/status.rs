@@ -10,7 +10,7 @@ use crate::core::error::{Error, Result};
 use crate::core::projection::{
     DeadLetter, ProjectionMode, ProjectionOperation, error_code, error_message,
 };
-use crate::core::storage::EventStore;
+use crate::core::storage::{EventLog, KeyVault, ReadModelStore};
 
 /// Where a projection stands, for the app.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -118,7 +118,7 @@ impl From<&DeadLetter> for DeadLetterStatus {
     }
 }
 
-impl<S: EventStore> Engine<S> {
+impl<S: EventLog + ReadModelStore + KeyVault> Engine<S> {
     /// Where projection `name` stands; `InvalidInput` for an unknown name.
     pub async fn projection_status(&self, name: &str) -> Result<ProjectionStatus> {
         let registered = self.projector.registered(name)?;

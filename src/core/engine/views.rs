@@ -12,7 +12,7 @@ use crate::core::projection::{
     CatchUp, Page, Projection, ProjectionMode, ProjectionOptions, Projector, QuerySpec, namespace,
     retry_delay,
 };
-use crate::core::storage::{EventStore, SyncBatch};
+use crate::core::storage::{EventLog, EventStore, KeyVault, ReadModelStore, SyncBatch};
 
 /// A projection's failed catch-up steps (the store failed, not an event), waiting for a retry.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +49,7 @@ pub struct Subscriptions {
     live: RefCell<Vec<Subscription>>,
 }
 
-impl<S: EventStore> Engine<S> {
+impl<S: EventLog + ReadModelStore + KeyVault> Engine<S> {
     /// The projections the engine runs (to hand to a store that feeds them by itself).
     pub fn projector(&self) -> &Rc<Projector> {
         &self.projector
@@ -143,15 +143,6 @@ impl<S: EventStore> Engine<S> {
                 return Err(error);
             }
         }
-    }
-
-    /// Applies a sync batch and corrects the inline projections in the same write.
-    pub async fn apply_sync(&self, batch: SyncBatch) -> Result<()> {
-        self.ensure_keys().await?;
-        self.save_new_keys().await?;
-        self.store.apply_sync(batch, Some(&self.projector)).await?;
-        self.refresh_subscriptions().await;
-        Ok(())
     }
 
     async fn active_namespace(&self, name: &str) -> Result<(String, Vec<String>)> {
@@ -250,5 +241,16 @@ impl<S: EventStore> Engine<S> {
                 callback(&current);
             }
         }
+    }
+}
+
+impl<S: EventStore> Engine<S> {
+    /// Applies a sync batch and corrects the inline projections in the same write.
+    pub async fn apply_sync(&self, batch: SyncBatch) -> Result<()> {
+        self.ensure_keys().await?;
+        self.save_new_keys().await?;
+        self.store.apply_sync(batch, Some(&self.projector)).await?;
+        self.refresh_subscriptions().await;
+        Ok(())
     }
 }

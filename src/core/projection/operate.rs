@@ -1,10 +1,10 @@
 //! What an operator can do about a projection that failed on events: retry them, or skip one.
 //!
-//! Both run in one write of the store ([`EventStore::operate_projection`]) and change only the
+//! Both run in one write of the store ([`ReadModelStore::operate_projection`]) and change only the
 //! projection's stored state, its dead letters and (for a rebuild) its documents; the next
 //! catch-up step does the work.
 //!
-//! [`EventStore::operate_projection`]: crate::core::storage::EventStore::operate_projection
+//! [`ReadModelStore::operate_projection`]: crate::core::storage::ReadModelStore::operate_projection
 
 use uuid::Uuid;
 

@@ -48,13 +48,13 @@ pub trait Decision {
     fn decide(&mut self) -> Result<Option<Commit>>;
 }
 
-/// What [`EventStore::decide_and_commit`](super::EventStore::decide_and_commit) did.
+/// What [`EventLog::decide_and_commit`](super::EventLog::decide_and_commit) did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decided {
     /// This store cannot decide inside its write: the caller loads and commits in steps.
     InSteps,
     /// The decision wrote nothing.
     Nothing,
-    /// The decision's commit, as [`EventStore::commit`](super::EventStore::commit) says.
+    /// The decision's commit, as [`EventLog::commit`](super::EventLog::commit) says.
     Done(CommitOutcome),
 }

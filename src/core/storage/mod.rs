@@ -1,32 +1,37 @@
 //! What the engine needs of storage, defined here in the core and implemented by the stores
-//! (the `store` module): the [`EventStore`] trait, the [`Commit`] of one command, the [`SyncBatch`]
-//! of one sync round and the [`Decision`] a store runs inside its write.
+//! (the `store` module), split by concern so that a store implements what it supports:
+//! [`EventLog`] (streams, snapshots, idempotency records, commits), [`CommandQueue`] (the outbox
+//! and rejected inbox of a store that syncs), [`ReadModelStore`] (projections and their
+//! documents) and [`KeyVault`] (subject keys of personal data). [`EventStore`] is all four, for
+//! code that needs everything. Also here: the [`Commit`] of one command, the [`SyncBatch`] of one
+//! sync round and the [`Decision`] a store runs inside its write.
 //!
 //! A [`Commit`] is all or nothing: its events, its outbox entry, its snapshot, its idempotency
 //! record and its effect on inline projections land together or not at all; so is a
-//! [`SyncBatch`]. The trait is async without a `Send` bound: WebAssembly in the browser is
+//! [`SyncBatch`]. The traits are async without a `Send` bound: WebAssembly in the browser is
 //! single-threaded, and the IndexedDB store's futures are not `Send`.
 
+mod command_queue;
 mod decision;
+mod keys;
+mod log;
 pub(crate) mod queue;
+mod read_models;
 mod sync;
 
+pub use command_queue::CommandQueue;
 pub use decision::{Decided, Decision};
+pub use keys::KeyVault;
+pub use log::EventLog;
+pub use read_models::ReadModelStore;
 pub use sync::{SyncBatch, check_no_orphans};
 
-use std::collections::HashSet;
 use std::rc::Rc;
 
-use serde_json::Value;
-
-use crate::core::personal::{KeyStore, KeyUpdate};
-use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
+use crate::core::projection::Projector;
 use crate::core::{
-    EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, ProjectionState,
-    RejectedCommand, Result, Snapshot, StreamId, Timestamp,
+    EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry, Snapshot, StreamId,
 };
-
-use crate::core::event::StoredEvent;
 
 /// One atomic write: a command's events with their expected version, and what goes with them.
 ///
@@ -115,152 +120,8 @@ pub enum CommitOutcome {
     DuplicateIdempotencyKey(IdempotencyRecord),
 }
 
-/// What the engine needs of storage.
-#[allow(async_fn_in_trait)]
-pub trait EventStore {
-    /// The id of this client (device and database), made once when the store was created.
-    fn client_id(&self) -> &str;
+/// Everything the engine can ask of storage: the four traits together, for code that needs
+/// them all (a store that syncs). Every type that implements the four implements this.
+pub trait EventStore: EventLog + CommandQueue + ReadModelStore + KeyVault {}
 
-    /// What this store has read and tried so far.
-    fn read_stats(&self) -> ReadStats;
-
-    /// Milliseconds this store has spent waiting out a server's rate limit (`429` with
-    /// `Retry-After`) since it was made: time a command's conflict budget does not count.
-    fn rate_limited_ms(&self) -> u64 {
-        0
-    }
-
-    /// The number of events in `stream` (0 when it does not exist).
-    async fn stream_version(&self, stream: &StreamId) -> Result<u64>;
-
-    /// Up to `limit` events of `stream` with version ≥ `from_version`, in version order.
-    async fn read_stream(
-        &self,
-        stream: &StreamId,
-        from_version: u64,
-        limit: usize,
-    ) -> Result<Vec<EventEnvelope>>;
-
-    /// Up to `limit` events with local sequence number > `after`, in local order.
-    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>>;
-
-    /// The latest snapshot of `stream`, if any.
-    async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
-
-    /// The idempotency record for `key` if it is still live at `now`.
-    async fn idempotency_record(
-        &self,
-        key: &str,
-        now: Timestamp,
-    ) -> Result<Option<IdempotencyRecord>>;
-
-    /// Up to `limit` outbox entries, oldest first.
-    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
-
-    /// The outbox entries of `streams`, oldest first, read without the other streams' entries.
-    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>>;
-
-    /// Up to `limit` outbox entries, oldest first, each with its events, leaving out the entries
-    /// whose `seq` is in `skip` (those a sync has in flight: it knows them already); fails with
-    /// `Storage` when an entry's events are not the ones it names. A store should read them
-    /// together (one transaction over the outbox and the events) and read nothing of a skipped
-    /// entry but its key; the default reads the outbox, then the events from the first entry's
-    /// local sequence number on in one page (each command's events follow its entry's `seq`),
-    /// and each entry that page misses from its stream.
-    async fn read_queue(&self, limit: usize, skip: &HashSet<u64>) -> Result<Vec<QueuedCommand>> {
-        queue::read_queue(self, limit, skip).await
-    }
-
-    /// Applies `batch` as [`EventStore::apply_sync`] does, then reads the queue as
-    /// [`EventStore::read_queue`] does: a sync writes a round's confirmations and reads its next
-    /// push together. A store should do both in one transaction; the default does one after
-    /// the other.
-    async fn apply_sync_and_read_queue(
-        &self,
-        batch: SyncBatch,
-        projector: Option<&Projector>,
-        limit: usize,
-        skip: &HashSet<u64>,
-    ) -> Result<Vec<QueuedCommand>> {
-        self.apply_sync(batch, projector).await?;
-        self.read_queue(limit, skip).await
-    }
-
-    /// How many commands wait in the outbox and in the rejected inbox, counted without reading
-    /// them.
-    async fn queue_sizes(&self) -> Result<QueueSizes>;
-
-    /// Writes a commit atomically, applying it to the inline projections of its projector.
-    ///
-    /// Fails with [`Error::Conflict`](crate::core::Error::Conflict) when the stream is not at
-    /// the expected version, with `InvalidInput` when the commit is malformed (no events and
-    /// no idempotency record, an event id already stored, a snapshot at the wrong version),
-    /// and in every failure writes nothing.
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome>;
-
-    /// Loads `stream` (its latest snapshot, then its events after the version
-    /// [`Decision::start`] answers) into `decision` and commits what it decides, all in one
-    /// atomic write that no other write interleaves; fails as [`EventStore::commit`] does, or
-    /// with the decision's own error, and then writes nothing. The default answers
-    /// [`Decided::InSteps`] without reading.
-    async fn decide_and_commit(
-        &self,
-        stream: &StreamId,
-        decision: &mut dyn Decision,
-    ) -> Result<Decided> {
-        let _ = (stream, decision);
-        Ok(Decided::InSteps)
-    }
-
-    /// Applies what a sync round learned, atomically, then brings the inline projections of
-    /// `projector` up to date in the same write. See [`SyncBatch`] for the rules.
-    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()>;
-
-    /// The rejected inbox, oldest first.
-    async fn rejected(&self) -> Result<Vec<RejectedCommand>>;
-
-    /// Removes a command from the rejected inbox; `false` when it was not there.
-    async fn dismiss_rejected(&self, command_id: &str) -> Result<bool>;
-
-    /// The server position up to which this store has pulled (0 before the first pull).
-    async fn pull_checkpoint(&self) -> Result<u64>;
-
-    /// Runs one catch-up step of projection `name` (at most `limit` events) in one write.
-    async fn run_projection(
-        &self,
-        projector: &Projector,
-        name: &str,
-        limit: usize,
-    ) -> Result<CatchUp>;
-
-    /// Carries out an operator's `operation` on projection `name` (retry its failed events, or
-    /// skip one) in one write; fails with `InvalidInput` for an unknown projection and
-    /// `NotFound` for an event it has no dead letter for, and then writes nothing.
-    async fn operate_projection(
-        &self,
-        projector: &Projector,
-        name: &str,
-        operation: ProjectionOperation,
-    ) -> Result<()>;
-
-    /// The stored state of projection `name`.
-    async fn projection_state(&self, name: &str) -> Result<Option<ProjectionState>>;
-
-    /// The events projection `name` failed on.
-    async fn dead_letters(&self, name: &str) -> Result<Vec<DeadLetter>>;
-
-    /// A document of projection namespace `ns`.
-    async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>>;
-
-    /// A page of the documents of namespace `ns` an index query selects, reading only those.
-    async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page>;
-
-    /// How many events a fold at `checkpoint` and `pending_upto` has not processed yet.
-    async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64>;
-
-    /// The subject keys held and the subjects forgotten (personal data).
-    async fn keys(&self) -> Result<KeyStore>;
-
-    /// Adds keys and forgets subjects (deleting their keys), in one write.
-    async fn update_keys(&self, update: &KeyUpdate) -> Result<()>;
-}
+impl<S: EventLog + CommandQueue + ReadModelStore + KeyVault + ?Sized> EventStore for S {}

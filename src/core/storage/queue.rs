@@ -1,11 +1,11 @@
-//! The default of [`EventStore::read_queue`](super::EventStore::read_queue), built from the
+//! The default of [`CommandQueue::read_queue`](super::CommandQueue::read_queue), built from the
 //! store's other reads: the outbox, then its commands' events.
 
 use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::{EventStore, QueuedCommand};
+use super::{CommandQueue, QueuedCommand};
 use crate::core::{Error, EventEnvelope, OutboxEntry, Result};
 
 /// How many more events than it needs a page of the local log may hold and still be read in
@@ -13,7 +13,7 @@ use crate::core::{Error, EventEnvelope, OutboxEntry, Result};
 const SLACK: u64 = 64;
 
 /// The oldest `limit` outbox entries not in `skip`, with their events.
-pub(super) async fn read_queue<S: EventStore + ?Sized>(
+pub(super) async fn read_queue<S: CommandQueue + ?Sized>(
     store: &S,
     limit: usize,
     skip: &HashSet<u64>,
@@ -81,7 +81,7 @@ fn matches(entry: &OutboxEntry, events: &[EventEnvelope]) -> bool {
 }
 
 /// The stored events of an outbox entry, read from its stream and checked against it.
-async fn stream_events<S: EventStore + ?Sized>(
+async fn stream_events<S: CommandQueue + ?Sized>(
     store: &S,
     entry: &OutboxEntry,
 ) -> Result<Vec<EventEnvelope>> {

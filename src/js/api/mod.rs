@@ -39,7 +39,7 @@ use crate::core::{Engine, EngineConfig, Error, ExecuteOptions, Projection, Resul
 #[cfg(feature = "memory")]
 use crate::store::MemoryStore;
 use crate::store::indexeddb::ChangeSubscription;
-use crate::store::{EventStore, IndexedDbOptions, IndexedDbStore};
+use crate::store::{EventLog, IndexedDbOptions, IndexedDbStore};
 #[cfg(feature = "sync")]
 use crate::sync::{RemoteConfig, RemoteStore};
 

@@ -10,7 +10,7 @@ use crate::core::{Result, Timestamp};
 use crate::js::convert::to_js_json;
 use crate::js::error::to_js_error;
 use crate::js::fields;
-use crate::store::EventStore;
+use crate::store::CommandQueue;
 use crate::sync::SyncStatus;
 
 /// A command in the rejected inbox, as the JS API shows it.

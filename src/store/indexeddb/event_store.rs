@@ -1,5 +1,6 @@
-//! The [`EventStore`] trait of [`IndexedDbStore`]: each method handed to the module that does
-//! its work (reads, commits, the queue, sync batches, projections, keys).
+//! The storage traits of [`IndexedDbStore`] (all four of [`EventStore`](crate::store::EventStore)):
+//! each method handed to the module that does its work (reads, commits, the queue, sync batches,
+//! projections, keys).
 
 use std::collections::HashSet;
 
@@ -13,17 +14,17 @@ use crate::core::{
     Snapshot, StreamId, Timestamp,
 };
 use crate::store::{
-    Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, QueuedCommand, ReadStats,
-    StoredEvent, SyncBatch,
+    CommandQueue, Commit, CommitOutcome, Decided, Decision, EventLog, KeyVault, QueueSizes,
+    QueuedCommand, ReadModelStore, ReadStats, StoredEvent, SyncBatch,
 };
 
-impl EventStore for IndexedDbStore {
-    fn read_stats(&self) -> ReadStats {
-        self.inner.stats.get()
-    }
-
+impl EventLog for IndexedDbStore {
     fn client_id(&self) -> &str {
         &self.inner.client_id
+    }
+
+    fn read_stats(&self) -> ReadStats {
+        self.inner.stats.get()
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
@@ -58,18 +59,6 @@ impl EventStore for IndexedDbStore {
         Ok(record.filter(|record| record.is_live(now)))
     }
 
-    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        reads::outbox(self, limit).await
-    }
-
-    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
-        queries::outbox_of(self, streams).await
-    }
-
-    async fn read_queue(&self, limit: usize, skip: &HashSet<u64>) -> Result<Vec<QueuedCommand>> {
-        queue::read_queue(self, limit, skip).await
-    }
-
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         self.count(|stats| stats.commits += 1);
         commit::write(self, commit, self.inner.abort_after.take()).await
@@ -83,13 +72,19 @@ impl EventStore for IndexedDbStore {
         let abort_after = self.inner.abort_after.take();
         decide::decide_and_write(self, stream, decision, abort_after).await
     }
+}
 
-    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
-        let (last_seq, _) = sync::apply(self, batch, projector, None).await?;
-        if let Some(notices) = self.notices() {
-            notices.announce(last_seq);
-        }
-        Ok(())
+impl CommandQueue for IndexedDbStore {
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        reads::outbox(self, limit).await
+    }
+
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        queries::outbox_of(self, streams).await
+    }
+
+    async fn read_queue(&self, limit: usize, skip: &HashSet<u64>) -> Result<Vec<QueuedCommand>> {
+        queue::read_queue(self, limit, skip).await
     }
 
     async fn apply_sync_and_read_queue(
@@ -106,12 +101,20 @@ impl EventStore for IndexedDbStore {
         Ok(queue.unwrap_or_default())
     }
 
-    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
-        queries::rejected(self).await
-    }
-
     async fn queue_sizes(&self) -> Result<QueueSizes> {
         queries::queue_sizes(self).await
+    }
+
+    async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
+        let (last_seq, _) = sync::apply(self, batch, projector, None).await?;
+        if let Some(notices) = self.notices() {
+            notices.announce(last_seq);
+        }
+        Ok(())
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
+        queries::rejected(self).await
     }
 
     async fn dismiss_rejected(&self, command_id: &str) -> Result<bool> {
@@ -121,7 +124,9 @@ impl EventStore for IndexedDbStore {
     async fn pull_checkpoint(&self) -> Result<u64> {
         queries::meta_number(self, "checkpoint").await
     }
+}
 
+impl ReadModelStore for IndexedDbStore {
     async fn run_projection(
         &self,
         projector: &Projector,
@@ -160,7 +165,9 @@ impl EventStore for IndexedDbStore {
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
         queries::unprocessed(self, checkpoint, pending_upto).await
     }
+}
 
+impl KeyVault for IndexedDbStore {
     async fn keys(&self) -> Result<crate::core::KeyStore> {
         keys::read(self).await
     }

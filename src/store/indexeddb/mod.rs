@@ -1,4 +1,5 @@
-//! `IndexedDbStore`: the [`EventStore`] of browsers and workers, in IndexedDB through rexie.
+//! `IndexedDbStore`: the [`EventStore`](crate::store::EventStore) of browsers and workers, in
+//! IndexedDB through rexie.
 //!
 //! - Events are keyed by `[stream, version]` and written with `add`, so an already-taken
 //!   version fails with `ConstraintError`: that is the conflict, detected with no read.
@@ -49,7 +50,7 @@ use self::errors::storage_error;
 use self::notices::Notices;
 use self::records::from_body;
 use self::writer::Writer;
-use super::EventStore;
+use super::EventLog;
 use crate::core::{Error, Result, StreamId};
 
 /// When a command's commit counts as done.

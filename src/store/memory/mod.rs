@@ -1,4 +1,5 @@
-//! `MemoryStore`: an [`EventStore`] in memory, for tests, simulations, Node.js and edge workers.
+//! `MemoryStore`: an [`EventStore`](crate::store::EventStore) in memory, for tests, simulations,
+//! Node.js and edge workers.
 //!
 //! Cloning a `MemoryStore` gives another handle on the same data, so a simulated client can
 //! "restart" by building a new engine on the store it had.
@@ -19,8 +20,8 @@ use uuid::Uuid;
 use self::data::{Data, Written};
 use self::views::MemoryTx;
 use super::{
-    Commit, CommitOutcome, Decided, Decision, EventStore, QueueSizes, ReadStats, StoredEvent,
-    SyncBatch,
+    CommandQueue, Commit, CommitOutcome, Decided, Decision, EventLog, KeyVault, QueueSizes,
+    ReadModelStore, ReadStats, StoredEvent, SyncBatch,
 };
 use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
@@ -103,13 +104,13 @@ impl Default for MemoryStore {
     }
 }
 
-impl EventStore for MemoryStore {
-    fn read_stats(&self) -> ReadStats {
-        self.stats.get()
-    }
-
+impl EventLog for MemoryStore {
     fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    fn read_stats(&self) -> ReadStats {
+        self.stats.get()
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
@@ -146,28 +147,6 @@ impl EventStore for MemoryStore {
             .get(key)
             .filter(|record| record.is_live(now))
             .cloned())
-    }
-
-    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        Ok(self
-            .data
-            .borrow()
-            .outbox
-            .values()
-            .take(limit)
-            .cloned()
-            .collect())
-    }
-
-    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
-        Ok(self
-            .data
-            .borrow()
-            .outbox
-            .values()
-            .filter(|entry| streams.contains(&entry.stream))
-            .cloned()
-            .collect())
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
@@ -233,6 +212,38 @@ impl EventStore for MemoryStore {
             Some(commit) => self.commit(commit).await.map(Decided::Done),
         }
     }
+}
+
+impl CommandQueue for MemoryStore {
+    async fn read_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .data
+            .borrow()
+            .outbox
+            .values()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn read_outbox_of(&self, streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .data
+            .borrow()
+            .outbox
+            .values()
+            .filter(|entry| streams.contains(&entry.stream))
+            .cloned()
+            .collect())
+    }
+
+    async fn queue_sizes(&self) -> Result<QueueSizes> {
+        let data = self.data.borrow();
+        Ok(QueueSizes {
+            outbox: data.outbox.len(),
+            rejected: data.rejected.len(),
+        })
+    }
 
     async fn apply_sync(&self, batch: SyncBatch, projector: Option<&Projector>) -> Result<()> {
         self.transact(async |tx| {
@@ -243,14 +254,6 @@ impl EventStore for MemoryStore {
             Ok(())
         })
         .await
-    }
-
-    async fn queue_sizes(&self) -> Result<QueueSizes> {
-        let data = self.data.borrow();
-        Ok(QueueSizes {
-            outbox: data.outbox.len(),
-            rejected: data.rejected.len(),
-        })
     }
 
     async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
@@ -267,7 +270,9 @@ impl EventStore for MemoryStore {
     async fn pull_checkpoint(&self) -> Result<u64> {
         Ok(self.data.borrow().checkpoint)
     }
+}
 
+impl ReadModelStore for MemoryStore {
     async fn run_projection(
         &self,
         projector: &Projector,
@@ -313,7 +318,9 @@ impl EventStore for MemoryStore {
     async fn unprocessed(&self, checkpoint: u64, pending_upto: u64) -> Result<u64> {
         Ok(self.data.borrow().unprocessed(checkpoint, pending_upto))
     }
+}
 
+impl KeyVault for MemoryStore {
     async fn keys(&self) -> Result<KeyStore> {
         Ok(self.keys.borrow().clone())
     }

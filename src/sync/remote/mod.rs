@@ -1,5 +1,6 @@
-//! `RemoteStore`: an [`EventStore`] whose streams live on the sync server, for edge workers and
-//! servers that keep nothing of their own.
+//! `RemoteStore`: a store whose streams live on the sync server, for edge workers and servers
+//! that keep nothing of their own. It is an [`EventLog`], a [`ReadModelStore`] and a
+//! [`KeyVault`], and no [`CommandQueue`](crate::store::CommandQueue): it keeps no outbox.
 //!
 //! - **Reads** (`load`, `stateAt`, `history`, and the load before every decision) ask the server
 //!   for the stream (`GET /v1/streams/{stream}`); snapshots are not used.
@@ -17,9 +18,9 @@
 //!   in one instance write once. Another instance does not know them.
 //! - **Rate limits**: a `429` is waited out as its `Retry-After` says and the request sent again,
 //!   within [`RemoteConfig::max_attempts`]; the time waited is reported by
-//!   [`EventStore::rate_limited_ms`], so it does not spend a command's conflict budget.
+//!   [`EventLog::rate_limited_ms`], so it does not spend a command's conflict budget.
 //! - There is no outbox, no rejected inbox and nothing to sync: a command is on the server when
-//!   `execute` resolves.
+//!   `execute` resolves, so this store implements no `CommandQueue`.
 
 mod requests;
 
@@ -36,12 +37,12 @@ use super::{AppendAnswer, StreamTransport};
 use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
 use crate::core::{
-    EngineConfig, Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, OutboxEntry,
-    ProjectionState, RejectedCommand, Result, Snapshot, StreamId, Timestamp,
+    EngineConfig, Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, ProjectionState,
+    Result, Snapshot, StreamId, Timestamp,
 };
 use crate::protocol::{AppendRequest, ClientEvent};
 use crate::store::{
-    Commit, CommitOutcome, EventStore, MemoryStore, QueueSizes, ReadStats, StoredEvent, SyncBatch,
+    Commit, CommitOutcome, EventLog, KeyVault, MemoryStore, ReadModelStore, ReadStats, StoredEvent,
 };
 
 /// An event store whose streams live on a `fieldstream-server`, reached through `T`.
@@ -235,7 +236,7 @@ impl<T: StreamTransport> RemoteStore<T> {
     }
 }
 
-impl<T: StreamTransport> EventStore for RemoteStore<T> {
+impl<T: StreamTransport> EventLog for RemoteStore<T> {
     fn client_id(&self) -> &str {
         self.shared.local.client_id()
     }
@@ -286,18 +287,6 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
         Ok(self.live_record(key, now))
     }
 
-    async fn read_outbox(&self, _limit: usize) -> Result<Vec<OutboxEntry>> {
-        Ok(Vec::new())
-    }
-
-    async fn read_outbox_of(&self, _streams: &[StreamId]) -> Result<Vec<OutboxEntry>> {
-        Ok(Vec::new())
-    }
-
-    async fn queue_sizes(&self) -> Result<QueueSizes> {
-        Ok(QueueSizes::default())
-    }
-
     /// Appends the commit's events to the server (its snapshot and outbox entry are dropped:
     /// a remote store keeps neither), then feeds them to the read models and remembers the
     /// idempotency record.
@@ -319,25 +308,9 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
         self.release(&stream, lock);
         outcome
     }
+}
 
-    async fn apply_sync(&self, _batch: SyncBatch, _projector: Option<&Projector>) -> Result<()> {
-        Err(Error::invalid(
-            "a remote store does not sync: its commands are on the server once executed",
-        ))
-    }
-
-    async fn rejected(&self) -> Result<Vec<RejectedCommand>> {
-        Ok(Vec::new())
-    }
-
-    async fn dismiss_rejected(&self, _command_id: &str) -> Result<bool> {
-        Ok(false)
-    }
-
-    async fn pull_checkpoint(&self) -> Result<u64> {
-        Ok(0)
-    }
-
+impl<T: StreamTransport> ReadModelStore for RemoteStore<T> {
     async fn run_projection(
         &self,
         projector: &Projector,
@@ -383,7 +356,9 @@ impl<T: StreamTransport> EventStore for RemoteStore<T> {
             .unprocessed(checkpoint, pending_upto)
             .await
     }
+}
 
+impl<T: StreamTransport> KeyVault for RemoteStore<T> {
     async fn keys(&self) -> Result<KeyStore> {
         self.shared.local.keys().await
     }
