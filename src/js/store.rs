@@ -75,7 +75,8 @@ macro_rules! forward_queue {
 
 /// What a store without a local queue (the remote store: a command is on the server once
 /// executed) answers for the [`CommandQueue`] of a `WasmStore`: nothing queued, nothing
-/// rejected, nothing pulled, and no sync to apply (`open` refuses `sync` with remote storage).
+/// rejected, nothing pulled, and no sync to apply (`open` makes no sync client for remote
+/// storage: its `sync` URL is the server it writes to).
 #[cfg(feature = "sync")]
 mod no_queue {
     use crate::core::{Error, OutboxEntry, RejectedCommand, Result};
