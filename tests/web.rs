@@ -8,6 +8,8 @@ mod conformance;
 mod fixtures;
 #[path = "web/projection_writes.rs"]
 mod projection_writes;
+#[path = "web/runs.rs"]
+mod runs;
 #[path = "web/undo_upgrade.rs"]
 mod undo_upgrade;
 #[path = "web/upgrade.rs"]

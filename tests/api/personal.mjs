@@ -171,7 +171,8 @@ export const personalCases = [
   },
 ];
 
-/** Changes one character of the sealed phone number of the first stored event. */
+/** Changes one character of the sealed phone number of the first stored event (the first event
+ * of the first run record). */
 async function tamperFirstEvent(name) {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open(name);
@@ -181,10 +182,10 @@ async function tamperFirstEvent(name) {
   const events = db.transaction("events", "readwrite").objectStore("events");
   const cursor = await new Promise((resolve) => { events.openCursor().onsuccess = (e) => resolve(e.target.result); });
   const record = cursor.value;
-  const body = JSON.parse(record.body);
-  const c = body.data.phone.c;
-  body.data.phone.c = (c[0] === "A" ? "B" : "A") + c.slice(1);
-  record.body = JSON.stringify(body);
+  const run = JSON.parse(record.body);
+  const c = run[0].data.phone.c;
+  run[0].data.phone.c = (c[0] === "A" ? "B" : "A") + c.slice(1);
+  record.body = JSON.stringify(run);
   await new Promise((resolve, reject) => {
     const request = cursor.update(record);
     request.onsuccess = resolve;

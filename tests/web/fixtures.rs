@@ -121,3 +121,12 @@ pub async fn append_counter_events(
     }
     written
 }
+
+/// A connection to database `name` at the current layout, changing nothing.
+pub async fn open_as_is(name: &str) -> rexie::Rexie {
+    rexie::Rexie::builder(name)
+        .version(fieldstream::store::indexeddb::LAYOUT_VERSION)
+        .build()
+        .await
+        .unwrap()
+}

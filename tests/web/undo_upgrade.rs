@@ -8,13 +8,13 @@ use fieldstream::core::projection::UndoEntry;
 use fieldstream::core::{ExecuteOptions, ProjectionOptions};
 use fieldstream::example::{Order, OrderProjection};
 use fieldstream::store::{CommandQueue, EventLog, IndexedDbStore, SyncBatch};
-use rexie::{Rexie, TransactionMode};
+use rexie::TransactionMode;
 use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 use super::conformance::projections::{all_orders, foreign, orders_engine, pay, rebuilt};
-use super::fixtures::fresh_name;
+use super::fixtures::{fresh_name, open_as_is};
 
 #[wasm_bindgen_test]
 async fn an_undo_log_of_the_earlier_layout_is_taken_into_bases() {
@@ -103,11 +103,7 @@ async fn seq_of(store: &IndexedDbStore, id: uuid::Uuid) -> u64 {
 
 /// Replaces the `orders@1` undo log with `records` (document key, event seq, value before).
 async fn rewrite_undo_log(name: &str, records: &[(&str, u64, Option<Value>)]) {
-    let db = Rexie::builder(name)
-        .version(fieldstream::store::indexeddb::LAYOUT_VERSION)
-        .build()
-        .await
-        .unwrap();
+    let db = open_as_is(name).await;
     let tx = db
         .transaction(&["undo"], TransactionMode::ReadWrite)
         .unwrap();

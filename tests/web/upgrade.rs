@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use super::fixtures::{envelope, fresh_name, order_engine};
+use super::fixtures::{envelope, fresh_name, open_as_is, order_engine};
 
 #[wasm_bindgen_test]
 async fn a_layout_1_database_is_migrated_in_place_without_being_blocked() {
@@ -60,6 +60,11 @@ async fn a_layout_6_database_keeps_its_queue_and_confirms_it_after_the_upgrade()
     assert_eq!(places, [(1, 1, Some(7)), (2, 2, None)]);
     assert_eq!(events[0].event.recorded_at, Some(Timestamp(5_000)));
     assert_records_keep_their_ids(&name, &events).await;
+    assert_eq!(
+        log_counts(&name).await,
+        (2, 2, 1),
+        "sequence, events, pending"
+    );
     assert_eq!(store.pull_checkpoint().await.unwrap(), 7);
     assert_eq!(
         store.rejected().await.unwrap(),
@@ -88,6 +93,7 @@ async fn a_layout_6_database_keeps_its_queue_and_confirms_it_after_the_upgrade()
     store.apply_sync(batch, None).await.unwrap();
     let events = store.read_all(0, 100).await.unwrap();
     assert_eq!(events[1].event, confirmed, "confirmed in place");
+    assert_eq!(log_counts(&name).await, (2, 2, 0));
     assert!(store.read_outbox(10).await.unwrap().is_empty());
     let engine = order_engine(store.clone());
     let loaded = engine.load::<Order>("six").await.unwrap();
@@ -98,7 +104,8 @@ async fn a_layout_6_database_keeps_its_queue_and_confirms_it_after_the_upgrade()
     drop(old.connection);
 }
 
-/// Asserts that every event's record sits at its key and names its id beside its body.
+/// Asserts that every event's record (a run of one event after an upgrade) sits at its key
+/// and names its id beside its body.
 async fn assert_records_keep_their_ids(name: &str, events: &[StoredEvent]) {
     let db = open_as_is(name).await;
     let tx = db
@@ -112,10 +119,39 @@ async fn assert_records_keep_their_ids(name: &str, events: &[StoredEvent]) {
             &JsValue::from_f64(event.version as f64),
         );
         let record = store.get(key.into()).await.unwrap().unwrap();
-        let id = js_sys::Reflect::get(&record, &"id".into()).unwrap();
-        assert_eq!(id.as_string(), Some(event.id.to_string()));
+        let ids = js_sys::Reflect::get(&record, &"ids".into()).unwrap();
+        let ids: Vec<String> = js_sys::Array::from(&ids)
+            .iter()
+            .filter_map(|id| id.as_string())
+            .collect();
+        assert_eq!(ids, [event.id.to_string()]);
     }
     db.close();
+}
+
+/// The `seq` record of `meta`: the local sequence counter, and how many events and pending
+/// events the log holds.
+async fn log_counts(name: &str) -> (u64, u64, u64) {
+    let db = open_as_is(name).await;
+    let tx = db
+        .transaction(&["meta"], TransactionMode::ReadOnly)
+        .unwrap();
+    let record = tx
+        .store("meta")
+        .unwrap()
+        .get("seq".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let number = |key: &str| {
+        js_sys::Reflect::get(&record, &key.into())
+            .unwrap()
+            .as_f64()
+            .unwrap() as u64
+    };
+    let counts = (number("value"), number("events"), number("pending"));
+    db.close();
+    counts
 }
 
 /// Which of `names` the `events` store has as indexes.
@@ -133,15 +169,6 @@ async fn has_indexes(name: &str, names: &[&str]) -> Vec<bool> {
 /// A record's `body`: the value as JSON text.
 fn text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap()
-}
-
-/// A connection at the database's current version, changing nothing.
-async fn open_as_is(name: &str) -> Rexie {
-    Rexie::builder(name)
-        .version(fieldstream::store::indexeddb::LAYOUT_VERSION)
-        .build()
-        .await
-        .unwrap()
 }
 
 /// A database as layout 6 wrote it: `Order-six` created (confirmed at position 7, its time and

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use wasm_bindgen::JsValue;
 
-use super::records::{event_key, from_body, idempotency_record, outbox_record};
+use super::records::{from_body, idempotency_record, outbox_record};
 use super::schema::BY_EXPIRY;
 use super::txn::WriteTx;
 use super::writer::failed;
@@ -57,19 +57,10 @@ pub async fn base_version(tx: &WriteTx, commit: &Commit, known_head: Option<u64>
             }
             head
         }
+        // The first run of a stream is keyed by version 1, so a stream created twice fails
+        // its `add` with `ConstraintError`: the conflict, with no read.
         (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), _) => 0,
-        (ExpectedVersion::Exact(n), _) => {
-            let present = tx
-                .events
-                .get_key(event_key(stream, n))
-                .map_err(|e| failed("committing", &e))?
-                .await;
-            if present.map_err(|e| failed("committing", &e))?.is_none() {
-                return Err(conflict(tx.head(stream).await?));
-            }
-            n
-        }
-        (ExpectedVersion::Any | ExpectedVersion::StreamExists, _) => {
+        (ExpectedVersion::Exact(_) | ExpectedVersion::Any | ExpectedVersion::StreamExists, _) => {
             let actual = tx.head(stream).await?;
             if !commit.expected.admits(actual) {
                 return Err(conflict(actual));
@@ -89,8 +80,8 @@ pub async fn base_version(tx: &WriteTx, commit: &Commit, known_head: Option<u64>
     Ok(base)
 }
 
-/// Issues a commit's writes after `base`; returns its events as stored. `abort_after` (a test
-/// hook) stops after that many events.
+/// Issues a commit's writes after `base` (its events as one run record); returns its events as
+/// stored. `abort_after` (a test hook) keeps only that many events.
 pub fn write_commit(
     tx: &WriteTx,
     commit: Commit,
@@ -105,15 +96,17 @@ pub fn write_commit(
         outbox,
         ..
     } = commit;
-    let mut stored = Vec::with_capacity(events.len());
-    for (offset, mut event) in events.into_iter().enumerate() {
-        if abort_after == Some(offset) {
-            break;
-        }
-        event.stream = stream.clone();
-        event.version = base + 1 + offset as u64;
-        stored.push(tx.add_event(&event)?);
-    }
+    let placed: Vec<EventEnvelope> = events
+        .into_iter()
+        .take(abort_after.unwrap_or(usize::MAX))
+        .enumerate()
+        .map(|(offset, mut event)| {
+            event.stream = stream.clone();
+            event.version = base + 1 + offset as u64;
+            event
+        })
+        .collect();
+    let stored = tx.add_events(placed)?;
     if let Some(snapshot) = &snapshot {
         tx.put_keyed(
             &tx.snapshots,

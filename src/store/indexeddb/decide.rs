@@ -11,10 +11,11 @@ use wasm_bindgen::JsValue;
 
 use super::IndexedDbStore;
 use super::commit::{check_shape, write_in};
-use super::records::{MAX_KEY_NUMBER, from_body, stored_event, stream_head, stream_range};
+use super::records::from_body;
 use super::txn::WriteTx;
 use super::writer::failed;
-use crate::core::{EventEnvelope, Result, Snapshot, StreamHead, StreamId};
+use super::{run_reads, runs};
+use crate::core::{Result, Snapshot, StreamHead, StreamId};
 use crate::store::{Decided, Decision};
 
 fn reading(error: idb::Error) -> crate::core::Error {
@@ -36,7 +37,7 @@ pub(super) async fn decide_and_write(
     }
     tx.ready().await?;
     let newest = newest.await?;
-    let head = stream_head(newest.as_ref())?;
+    let head = runs::head(newest.as_ref())?;
     if warm == Some(head) {
         decision.resume()?;
     } else {
@@ -89,23 +90,28 @@ async fn fold(
     if from > head.version {
         return decision.fold(Vec::new());
     }
-    if let (true, Some(newest)) = (from == head.version, newest) {
-        store.count(|stats| stats.page(1));
-        return decision.fold(vec![stored_event(&newest)?]);
-    }
     let page_size = decision.page_size().max(1);
+    // The newest run, already in hand, holds every event from `from` on when it starts there
+    // or before: it is folded in pages as a read would give them, ending with a short one.
+    if let Some(newest) =
+        newest.filter(|newest| runs::bounds(newest).is_ok_and(|(first, _)| first <= from))
+    {
+        let mut events = runs::stream_events(std::slice::from_ref(&newest), from, usize::MAX)?;
+        store.count(|stats| stats.page(events.len()));
+        loop {
+            let rest = events.split_off(events.len().min(page_size));
+            let full = events.len() == page_size;
+            decision.fold(events)?;
+            if !full {
+                return Ok(());
+            }
+            events = rest;
+        }
+    }
     loop {
-        let range = stream_range(stream.as_str(), from, MAX_KEY_NUMBER)?;
-        let limit = u32::try_from(page_size).unwrap_or(u32::MAX);
-        let records = tx
-            .events
-            .get_all(Some(idb::Query::from(range)), Some(limit))
-            .map_err(reading)?
-            .await
-            .map_err(reading)?;
-        store.count(|stats| stats.page(records.len()));
-        let count = records.len();
-        let page: Vec<EventEnvelope> = records.iter().map(stored_event).collect::<Result<_>>()?;
+        let page = run_reads::read_stream(&tx.events, stream.as_str(), from, page_size).await?;
+        store.count(|stats| stats.page(page.len()));
+        let count = page.len();
         decision.fold(page)?;
         if count < page_size {
             return Ok(());

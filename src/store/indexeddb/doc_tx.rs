@@ -7,9 +7,9 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 
 use super::at_rest::{doc_place, undo_place};
-use super::records::{
-    array_key, body, field, from_body, number, object, prefix_range, stored_event,
-};
+use super::records::{array_key, body, field, from_body, number, object, prefix_range};
+use super::run_reads::{self, RunKey};
+use super::runs;
 use super::schema::{BY_PENDING, BY_POSITION, BY_PROJECTION};
 use super::txn::{WriteTx, fail};
 use crate::core::projection::{DeadLetter, DocTx, IndexValue, UndoEntry};
@@ -32,19 +32,6 @@ fn index_element(ns: &str, index: &str, value: &IndexValue, key: &str) -> JsValu
     ])
 }
 
-async fn stored_events(request: idb::request::GetAllStoreRequest) -> Result<Vec<StoredEvent>> {
-    let records = request.await.map_err(fail)?;
-    records
-        .iter()
-        .map(|record| {
-            Ok(StoredEvent {
-                seq: number(record, "seq")?,
-                event: stored_event(record)?,
-            })
-        })
-        .collect()
-}
-
 fn above(value: u64) -> Result<Query> {
     idb::KeyRange::lower_bound(&JsValue::from_f64(value as f64), Some(true))
         .map(Query::from)
@@ -55,10 +42,6 @@ fn only(name: &str) -> Result<Query> {
     idb::KeyRange::only(&JsValue::from_str(name))
         .map(Query::from)
         .map_err(fail)
-}
-
-fn limit(limit: usize) -> Option<u32> {
-    Some(u32::try_from(limit).unwrap_or(u32::MAX))
 }
 
 impl DocTx for WriteTx {
@@ -277,35 +260,29 @@ impl DocTx for WriteTx {
 
     async fn confirmed_after(&self, position: u64, count: usize) -> Result<Vec<StoredEvent>> {
         let index = self.events.index(BY_POSITION).map_err(fail)?;
-        stored_events(
-            index
-                .get_all(Some(above(position)?), limit(count))
-                .map_err(fail)?,
-        )
-        .await
+        run_reads::read_after(&index, RunKey::Position, position, count).await
     }
 
     async fn pending_after(&self, seq: u64, count: usize) -> Result<Vec<StoredEvent>> {
         let index = self.events.index(BY_PENDING).map_err(fail)?;
-        stored_events(
-            index
-                .get_all(Some(above(seq)?), limit(count))
-                .map_err(fail)?,
-        )
-        .await
+        run_reads::read_after(&index, RunKey::Pending, seq, count).await
     }
 
     async fn pending_count_upto(&self, seq: u64) -> Result<u64> {
+        // The pending runs that end after `seq` are few (those committed after the fold that
+        // asks); the rest is the log's count of pending events.
         let index = self.events.index(BY_PENDING).map_err(fail)?;
-        let range = idb::KeyRange::upper_bound(&JsValue::from_f64(seq as f64), Some(false))
+        let later = index
+            .get_all(Some(above(seq)?), None)
+            .map_err(fail)?
+            .await
             .map_err(fail)?;
-        Ok(u64::from(
-            index
-                .count(Some(Query::from(range)))
-                .map_err(fail)?
-                .await
-                .map_err(fail)?,
-        ))
+        let mut after = 0;
+        for record in &later {
+            let last = number(record, "seq")?;
+            after += last - seq.max(runs::first_seq(record)? - 1);
+        }
+        Ok(self.counts().pending.saturating_sub(after))
     }
 
     async fn first_pending_seq(&self) -> Result<Option<u64>> {
@@ -315,15 +292,10 @@ impl DocTx for WriteTx {
             .map_err(fail)?
             .await
             .map_err(fail)?;
-        first
-            .first()
-            .map(|record| number(record, "seq"))
-            .transpose()
+        first.first().map(runs::first_seq).transpose()
     }
 
     async fn event_count(&self) -> Result<u64> {
-        Ok(u64::from(
-            self.events.count(None).map_err(fail)?.await.map_err(fail)?,
-        ))
+        Ok(self.counts().events)
     }
 }

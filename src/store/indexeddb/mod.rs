@@ -1,8 +1,9 @@
 //! `IndexedDbStore`: the [`EventStore`](crate::store::EventStore) of browsers and workers, in
 //! IndexedDB through rexie.
 //!
-//! - Events are keyed by `[stream, version]` and written with `add`, so an already-taken
-//!   version fails with `ConstraintError`: that is the conflict, detected with no read.
+//! - A commit's events are one record, a run (`runs.rs`), keyed by `[stream, first version]`
+//!   and written with `add`: a stream created twice fails with `ConstraintError`, and a
+//!   commit's expected version is checked against the stream's newest run in its transaction.
 //! - A command's events, outbox entry, snapshot and idempotency record go in one readwrite
 //!   transaction; nothing but IndexedDB requests is awaited inside it (IndexedDB commits a
 //!   transaction as soon as control returns to the event loop with no request pending).
@@ -20,6 +21,7 @@
 
 mod at_rest;
 mod commit;
+mod confirm;
 mod decide;
 mod doc_tx;
 mod errors;
@@ -32,6 +34,8 @@ mod queries;
 mod queue;
 mod reads;
 mod records;
+mod run_reads;
+mod runs;
 mod schema;
 mod sync;
 mod txn;

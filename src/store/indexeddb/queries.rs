@@ -8,6 +8,7 @@ use super::IndexedDbStore;
 use super::at_rest::doc_place;
 use super::errors::{idb_error, storage_error};
 use super::records::{array_key, field, from_body, number};
+use super::runs;
 use super::schema::{
     BY_COMMAND, BY_PENDING, BY_POSITION, BY_PROJECTION, BY_STREAM, DEAD_LETTERS, DOCS, EVENTS, IX,
     META, OUTBOX, REJECTED,
@@ -43,7 +44,8 @@ pub async fn dead_letters(store: &IndexedDbStore, name: &str) -> Result<Vec<Dead
     records.iter().map(from_body).collect()
 }
 
-/// Events a fold at `checkpoint` and `pending_upto` has not processed.
+/// Events a fold at `checkpoint` and `pending_upto` has not processed, counted from the runs
+/// that hold them (a read as long as the fold's lag, in runs).
 pub async fn unprocessed(
     store: &IndexedDbStore,
     checkpoint: u64,
@@ -52,17 +54,24 @@ pub async fn unprocessed(
     let tx = store.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
     let events = tx.store(EVENTS).map_err(read)?;
     let mut total = 0;
-    for (index, after) in [(BY_POSITION, checkpoint), (BY_PENDING, pending_upto)] {
+    for (index, key, after) in [
+        (BY_POSITION, "position", checkpoint),
+        (BY_PENDING, "pending", pending_upto),
+    ] {
         let range = rexie::KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))
             .map_err(|e| idb_error("reading", &e))?;
-        total += u64::from(
-            events
-                .index(index)
-                .map_err(read)?
-                .count(Some(range))
-                .await
-                .map_err(read)?,
-        );
+        // Each run's keys are consecutive: those above `after` are counted from its last one.
+        for record in events
+            .index(index)
+            .map_err(read)?
+            .get_all(Some(range), None)
+            .await
+            .map_err(read)?
+        {
+            let last = number(&record, key)?;
+            let first = last + 1 - runs::len(&record)?;
+            total += last - after.max(first - 1);
+        }
     }
     Ok(total)
 }

@@ -1,7 +1,7 @@
 //! The outbox as a sync push sends it: the oldest entries and their events, read in one
-//! transaction over the outbox and the events (one `getAll` for the entries, one over
-//! the local log's page that holds their events, and a stream read only for an entry that page
-//! misses).
+//! transaction over the outbox and the events (one `getAll` for the entries, one over the runs
+//! of the local log's page that holds their events, and a stream read only for an entry that
+//! page misses).
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +9,8 @@ use idb::{ObjectStore, Query};
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
-use super::records::{MAX_KEY_NUMBER, from_body, number, stored_event, stream_range};
+use super::records::{from_body, number};
+use super::run_reads::{self, RunKey};
 use super::schema::{BY_SEQ, EVENTS, OUTBOX};
 use super::writer::failed;
 use super::{IndexedDbStore, page_limit};
@@ -63,19 +64,11 @@ pub async fn read_in(
     outbox.truncate(limit);
     let mut read: HashMap<Uuid, EventEnvelope> = HashMap::new();
     if let Some((after, count)) = log_page(&outbox) {
-        let range = idb::KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))
-            .map_err(read_failed)?;
-        let page = events
-            .index(BY_SEQ)
-            .map_err(read_failed)?
-            .get_all(Some(Query::from(range)), Some(page_limit(count)))
-            .map_err(read_failed)?
-            .await
-            .map_err(read_failed)?;
+        let by_seq = events.index(BY_SEQ).map_err(read_failed)?;
+        let page = run_reads::read_after(&by_seq, RunKey::Seq, after, count).await?;
         store.count(|stats| stats.page(page.len()));
-        for record in &page {
-            let event = stored_event(record)?;
-            read.insert(event.id, event);
+        for stored in page {
+            read.insert(stored.event.id, stored.event);
         }
     }
     let mut queue = Vec::with_capacity(outbox.len());
@@ -84,16 +77,13 @@ pub async fn read_in(
             Some(events) => events,
             None => {
                 let from = entry.expected_version + 1;
-                let range = stream_range(entry.stream.as_str(), from, MAX_KEY_NUMBER)?;
-                let page = events
-                    .get_all(
-                        Some(Query::from(range)),
-                        Some(page_limit(entry.event_ids.len())),
-                    )
-                    .map_err(read_failed)?
-                    .await
-                    .map_err(read_failed)?;
-                let stream = page.iter().map(stored_event).collect::<Result<Vec<_>>>()?;
+                let stream = run_reads::read_stream(
+                    events,
+                    entry.stream.as_str(),
+                    from,
+                    entry.event_ids.len(),
+                )
+                .await?;
                 checked(&entry, stream)?
             }
         };

@@ -2,11 +2,12 @@
 //! stream's head and pages, the whole log in local order, the oldest outbox entries.
 
 use rexie::{Direction, TransactionMode};
-use wasm_bindgen::JsValue;
 
-use super::errors::{self, storage_error};
-use super::records::{MAX_KEY_NUMBER, from_body, number, stored_event, stream_range};
+use super::errors::storage_error;
+use super::records::{MAX_KEY_NUMBER, from_body, number, stream_range};
+use super::run_reads::{self, RunKey};
 use super::schema::{BY_SEQ, EVENTS, OUTBOX};
+use super::writer::failed;
 use super::{IndexedDbStore, page_limit};
 use crate::core::{EventEnvelope, OutboxEntry, Result, StoredEvent, StreamId};
 
@@ -14,7 +15,11 @@ fn read_failed(error: rexie::Error) -> crate::core::Error {
     storage_error("reading", &error)
 }
 
-/// The version of `stream`'s newest event (0 when it has none).
+fn idb_failed(error: idb::Error) -> crate::core::Error {
+    failed("reading", &error)
+}
+
+/// The version of `stream`'s newest event (0 when it has none): the last of its newest run.
 pub async fn stream_version(store: &IndexedDbStore, stream: &StreamId) -> Result<u64> {
     let tx = store.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
     let events = tx.store(EVENTS).map_err(read_failed)?;
@@ -24,7 +29,7 @@ pub async fn stream_version(store: &IndexedDbStore, stream: &StreamId) -> Result
         .await
         .map_err(read_failed)?;
     last.first()
-        .map_or(Ok(0), |(_, record)| number(record, "version"))
+        .map_or(Ok(0), |(_, record)| number(record, "last"))
 }
 
 /// Up to `limit` events of `stream` from version `from_version` on.
@@ -34,38 +39,22 @@ pub async fn stream(
     from_version: u64,
     limit: usize,
 ) -> Result<Vec<EventEnvelope>> {
-    let tx = store.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
-    let events = tx.store(EVENTS).map_err(read_failed)?;
-    let range = stream_range(stream.as_str(), from_version.max(1), MAX_KEY_NUMBER)?;
-    let page = events
-        .get_all(Some(range), Some(page_limit(limit)))
-        .await
-        .map_err(read_failed)?;
+    let tx = store.writer()?.read(&[EVENTS])?;
+    let events = tx.object_store(EVENTS).map_err(idb_failed)?;
+    let page = run_reads::read_stream(&events, stream.as_str(), from_version, limit).await?;
     store.count(|stats| stats.page(page.len()));
-    page.iter().map(stored_event).collect()
+    Ok(page)
 }
 
-/// Up to `limit` events with a local sequence number above `after`, in local order.
+/// Up to `limit` events with a local sequence number above `after`, in local order: the runs
+/// whose last sequence number is above it, without the events at or before it.
 pub async fn all(store: &IndexedDbStore, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-    let tx = store.transaction(&[EVENTS], TransactionMode::ReadOnly)?;
+    let tx = store.writer()?.read(&[EVENTS])?;
     let by_seq = tx
-        .store(EVENTS)
+        .object_store(EVENTS)
         .and_then(|events| events.index(BY_SEQ))
-        .map_err(read_failed)?;
-    let range = rexie::KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))
-        .map_err(|error| errors::idb_error("reading events", &error))?;
-    let page = by_seq
-        .get_all(Some(range), Some(page_limit(limit)))
-        .await
-        .map_err(read_failed)?;
-    page.iter()
-        .map(|record| {
-            Ok(StoredEvent {
-                seq: number(record, "seq")?,
-                event: stored_event(record)?,
-            })
-        })
-        .collect()
+        .map_err(idb_failed)?;
+    run_reads::read_after(&by_seq, RunKey::Seq, after, limit).await
 }
 
 /// The oldest `limit` outbox entries.

@@ -7,11 +7,9 @@
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
-use crate::core::{
-    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result, StreamHead, Timestamp,
-};
+use crate::core::{Error, IdempotencyRecord, OutboxEntry, Result};
 
 /// The largest integer a JS number holds exactly: the upper bound of version ranges.
 pub const MAX_KEY_NUMBER: f64 = 9_007_199_254_740_991.0;
@@ -68,75 +66,6 @@ pub fn number(record: &JsValue, key: &str) -> Result<u64> {
         .as_f64()
         .map(|n| n as u64)
         .ok_or_else(|| Error::Codec(format!("record property {key:?} is not a number").into()))
-}
-
-/// The record of an event, with its local sequence number: `position` when confirmed,
-/// `pending` (the sequence number again) while pending, so each has its own sparse index.
-pub fn event_record(event: &EventEnvelope, seq: u64) -> Result<JsValue> {
-    let state = match event.position {
-        Some(position) => ("position", JsValue::from_f64(position as f64)),
-        None => ("pending", JsValue::from_f64(seq as f64)),
-    };
-    Ok(object(&[
-        ("stream", JsValue::from_str(event.stream.as_str())),
-        ("version", JsValue::from_f64(event.version as f64)),
-        ("seq", JsValue::from_f64(seq as f64)),
-        ("id", JsValue::from_str(&event.id.to_string())),
-        state,
-        ("body", body(event)?),
-    ]))
-}
-
-/// The event a record holds: its body, with the server's position and time from the record's
-/// own properties when it was confirmed after it was written (a confirmation sets those and
-/// leaves the body as it was).
-pub fn stored_event(record: &JsValue) -> Result<EventEnvelope> {
-    let mut event: EventEnvelope = from_body(record)?;
-    if let Some(position) = field(record, "position")?.as_f64() {
-        event.position = Some(position as u64);
-    }
-    if let Some(recorded_at) = field(record, "recordedAt")?.as_f64() {
-        event.recorded_at = Some(Timestamp(recorded_at as i64));
-    }
-    Ok(event)
-}
-
-/// Confirms the pending event `record` holds in place: the server's `position` and time become
-/// its properties and `pending` goes, while the body stays as it was written.
-pub fn confirm_record(record: &JsValue, position: u64, recorded_at: Option<Timestamp>) {
-    // Setting and deleting properties of a record read from IndexedDB (a plain object) cannot
-    // fail.
-    let _ = Reflect::set(
-        record,
-        &JsValue::from_str("position"),
-        &JsValue::from_f64(position as f64),
-    );
-    let _ = Reflect::delete_property(
-        record.unchecked_ref::<Object>(),
-        &JsValue::from_str("pending"),
-    );
-    if let Some(recorded_at) = recorded_at {
-        let _ = Reflect::set(
-            record,
-            &JsValue::from_str("recordedAt"),
-            &JsValue::from_f64(recorded_at.0 as f64),
-        );
-    }
-}
-
-/// The head of a stream whose newest event record is `record` (read from its key fields only).
-pub fn stream_head(record: Option<&JsValue>) -> Result<StreamHead> {
-    let Some(record) = record else {
-        return Ok(StreamHead::of(None));
-    };
-    let id = field(record, "id")?
-        .as_string()
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| Error::Codec("an event record without a valid id".into()))?;
-    Ok(StreamHead {
-        version: number(record, "version")?,
-        event_id: Some(id),
-    })
 }
 
 /// `[a, b, …]` as a JS array key.

@@ -16,19 +16,23 @@
 //! | 5 | `outbox` records gain a top-level `stream` and the index `by_stream` (old records are backfilled from their body) |
 //! | 6 | `idempotency` records gain a top-level `expiresAt` and the index `by_expiry`, so expired records are purged without reading the live ones (old records are backfilled from their body) |
 //! | 7 | a confirmation sets an event record's `position` and `recordedAt` beside its body instead of rewriting the body (no JSON is parsed or written to confirm an event); indexes are declared with every flag, so an upgrade keeps the ones it does not change |
+//! | 8 | one record per run of events (what one commit writes to one stream, `runs.rs`) instead of one per event: `last` and `ids` beside the key, `seq`, `pending` and `position` the run's last, `body` the JSON array of its events; `by_id` is a multi-entry index on `ids`; the `seq` record of `meta` counts the events and pending events (old records become runs of one event) |
 
 use rexie::{Index, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
 
 use super::errors::{idb_error, storage_error};
 use super::records::{
-    event_key, event_record, field, from_body, idempotency_record, number, object, outbox_record,
-    stored_event,
+    event_key, field, from_body, idempotency_record, number, object, outbox_record,
 };
-use crate::core::{Error, IdempotencyRecord, OutboxEntry, Result};
+use super::runs;
+use super::txn::{Counts, seq_record};
+use crate::core::{
+    Error, EventEnvelope, IdempotencyRecord, OutboxEntry, Result, StoredEvent, Timestamp,
+};
 
 /// The layout this code reads and writes.
-pub const LAYOUT_VERSION: u32 = 7;
+pub const LAYOUT_VERSION: u32 = 8;
 
 /// Object store names.
 pub const EVENTS: &str = "events";
@@ -42,7 +46,7 @@ pub const IDEMPOTENCY: &str = "idempotency";
 pub const META: &str = "meta";
 /// Index of `events` by local sequence number.
 pub const BY_SEQ: &str = "by_seq";
-/// Index of `events` by event id.
+/// Index of `events` by event id (multi-entry: every id of a run).
 pub const BY_ID: &str = "by_id";
 /// Index of confirmed `events` by server position.
 pub const BY_POSITION: &str = "by_position";
@@ -74,7 +78,9 @@ pub async fn open_layout(name: &str, version: u32) -> Result<Rexie> {
     let mut events = ObjectStore::new(EVENTS)
         .key_path_array(["stream", "version"])
         .add_index(index(BY_SEQ, "seq", true));
-    if version >= 2 {
+    if version >= 8 {
+        events = events.add_index(Index::new(BY_ID, "ids").unique(true).multi_entry(true));
+    } else if version >= 2 {
         events = events.add_index(index(BY_ID, "id", true));
     }
     if version >= 3 {
@@ -159,8 +165,8 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
             "the database has layout {layout}, newer than this code's {LAYOUT_VERSION}; update the app"
         ).into()));
     }
-    if layout < 3 {
-        rewrite_event_records(&events).await?;
+    if layout < 8 {
+        rewrite_event_records(&events, &meta).await?;
     }
     if layout < 5 {
         rewrite_outbox_records(&tx.store(OUTBOX).map_err(fail)?).await?;
@@ -196,11 +202,12 @@ pub async fn migrate_and_identify(db: &Rexie, new_client_id: String) -> Result<S
     Ok(client_id)
 }
 
-/// Layouts 1 and 2 → 3: rewrites every event record in the current shape (top-level `id`, and
-/// `position` or `pending`) from its body and sequence number, page by page.
-async fn rewrite_event_records(events: &rexie::Store) -> Result<()> {
+/// Layouts 1 to 7 → 8: rewrites every event record as a run of one event, page by page, and
+/// counts the events and pending events into the `seq` record of `meta`.
+async fn rewrite_event_records(events: &rexie::Store, meta: &rexie::Store) -> Result<()> {
     let fail = |error: rexie::Error| storage_error("rewriting event records", &error);
     let mut after: Option<JsValue> = None;
+    let mut counts = Counts::default();
     loop {
         let range = match &after {
             None => None,
@@ -211,16 +218,44 @@ async fn rewrite_event_records(events: &rexie::Store) -> Result<()> {
         };
         let page = events.get_all(range, Some(500)).await.map_err(fail)?;
         let Some(last) = page.last() else {
-            return Ok(());
+            break;
         };
         let (stream, version) = (field(last, "stream")?, number(last, "version")?);
         after = Some(event_key(&stream.as_string().unwrap_or_default(), version));
         for record in &page {
-            let event = stored_event(record)?;
-            let current = event_record(&event, number(record, "seq")?)?;
-            events.put(&current, None).await.map_err(fail)?;
+            let stored = StoredEvent {
+                seq: number(record, "seq")?,
+                event: old_event(record)?,
+            };
+            counts.events += 1;
+            counts.pending += u64::from(stored.event.position.is_none());
+            events
+                .put(&runs::run_record(&[stored])?, None)
+                .await
+                .map_err(fail)?;
         }
     }
+    let last_seq = match meta.get(JsValue::from_str("seq")).await.map_err(fail)? {
+        Some(record) => number(&record, "value")?,
+        None => 0,
+    };
+    meta.put(&seq_record(last_seq, counts), None)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// The event a record of layouts 1 to 7 holds: its body, with the server's position and time
+/// from the record's own properties when it was confirmed after it was written.
+fn old_event(record: &JsValue) -> Result<EventEnvelope> {
+    let mut event: EventEnvelope = from_body(record)?;
+    if let Some(position) = field(record, "position")?.as_f64() {
+        event.position = Some(position as u64);
+    }
+    if let Some(recorded_at) = field(record, "recordedAt")?.as_f64() {
+        event.recorded_at = Some(Timestamp(recorded_at as i64));
+    }
+    Ok(event)
 }
 
 /// Layouts 1 to 4 → 5: gives every outbox record its top-level `stream`, from its body.

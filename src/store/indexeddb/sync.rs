@@ -1,24 +1,22 @@
 //! A sync batch in one IndexedDB transaction: drops, acknowledgements, pulled events, rebased
 //! commits, the pull checkpoint, and the inline projections' correction, all or nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use js_sys::Reflect;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 use super::commit::{base_version, check_shape, write_commit};
 use super::records::{
-    body, confirm_record, field, from_body, idempotency_record, number, object, stored_event,
-    stream_range,
+    MAX_KEY_NUMBER, body, from_body, idempotency_record, number, object, stream_range,
 };
-use super::schema::{BY_COMMAND, BY_ID, BY_PENDING, BY_STREAM, meta_record};
+use super::schema::{BY_COMMAND, BY_STREAM, meta_record};
 use super::txn::WriteTx;
 use super::writer::failed;
-use super::{IndexedDbStore, queue};
+use super::{IndexedDbStore, confirm, queue, run_reads, runs};
 use crate::core::OutboxEntry;
 use crate::core::projection::Projector;
-use crate::core::{Error, EventEnvelope, ExpectedVersion, IdempotencyRecord, Result};
+use crate::core::{Error, IdempotencyRecord, Result, StoredEvent};
 use crate::store::check_no_orphans;
 use crate::store::{QueuedCommand, SyncBatch};
 
@@ -83,23 +81,7 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
     batch.check_positions(checkpoint)?;
     let mut dropped: HashSet<Uuid> = HashSet::new();
     for (stream, from) in &batch.drop_pending {
-        let range = stream_range(stream.as_str(), *from, super::records::MAX_KEY_NUMBER)?;
-        let records = tx
-            .events
-            .get_all(Some(idb::Query::from(range.clone())), None)
-            .map_err(fail)?
-            .await
-            .map_err(fail)?;
-        for record in &records {
-            let event = stored_event(record)?;
-            if event.position.is_some() {
-                return Err(Error::InvalidInput(format!(
-                    "{stream} holds a confirmed event at or after version {from}"
-                )));
-            }
-            dropped.insert(event.id);
-        }
-        tx.events.delete(idb::Query::from(range)).map_err(fail)?;
+        drop_from(tx, stream.as_str(), *from, &mut dropped).await?;
         drop_snapshot_from(tx, stream.as_str(), *from).await?;
     }
     if !dropped.is_empty() {
@@ -124,10 +106,7 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
             .delete(JsValue::from_f64(*seq as f64))
             .map_err(fail)?;
     }
-    let held = held_records(tx, &batch.confirmed).await?;
-    for (event, held) in batch.confirmed.iter().cloned().zip(held) {
-        confirm(tx, event, held, &dropped).await?;
-    }
+    confirm::confirm(tx, &batch.confirmed, &dropped).await?;
     for commit in batch.commits.iter().cloned() {
         let base = base_version(tx, &commit, None).await?;
         write_commit(tx, commit, base, None)?;
@@ -182,68 +161,6 @@ async fn write_batch(tx: &WriteTx, batch: SyncBatch, projector: Option<&Projecto
     Ok(())
 }
 
-/// The stored record of each of `confirmed` (`None` for events this device does not hold). The
-/// events a drain confirms are mostly this device's oldest pending ones: one read of that many
-/// pending records finds them, and only the others are looked up by id, every lookup issued
-/// before the first answer is awaited.
-async fn held_records(tx: &WriteTx, confirmed: &[EventEnvelope]) -> Result<Vec<Option<JsValue>>> {
-    if confirmed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let count = u32::try_from(confirmed.len()).unwrap_or(u32::MAX);
-    let oldest = tx
-        .events
-        .index(BY_PENDING)
-        .map_err(fail)?
-        .get_all(None, Some(count))
-        .map_err(fail)?
-        .await
-        .map_err(fail)?;
-    let mut pending: HashMap<String, JsValue> = HashMap::with_capacity(oldest.len());
-    for record in oldest {
-        if let Some(id) = record_id(&record) {
-            pending.insert(id, record);
-        }
-    }
-    let by_id = tx.events.index(BY_ID).map_err(fail)?;
-    let lookups = confirmed
-        .iter()
-        .map(|event| {
-            let id = event.id.to_string();
-            match pending.remove(&id) {
-                Some(record) => Ok(Lookup::Found(Some(record))),
-                None => Ok(Lookup::Asked(
-                    by_id
-                        .get(JsValue::from_str(&id))
-                        .map_err(fail)?
-                        .into_future(),
-                )),
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut held = Vec::with_capacity(lookups.len());
-    for lookup in lookups {
-        held.push(match lookup {
-            Lookup::Found(record) => record,
-            Lookup::Asked(request) => request.await.map_err(fail)?,
-        });
-    }
-    Ok(held)
-}
-
-/// The event id a record keeps beside its body.
-fn record_id(record: &JsValue) -> Option<String> {
-    Reflect::get(record, &JsValue::from_str("id"))
-        .ok()
-        .and_then(|id| id.as_string())
-}
-
-/// A record found in the page of pending events, or asked for by id.
-enum Lookup<F> {
-    Found(Option<JsValue>),
-    Asked(F),
-}
-
 /// Deletes the snapshot of `stream` when it folded an event at or after version `from`: those
 /// events are being dropped, and a state folded from them must never stand in for the log.
 async fn drop_snapshot_from(tx: &WriteTx, stream: &str, from: u64) -> Result<()> {
@@ -263,52 +180,36 @@ async fn drop_snapshot_from(tx: &WriteTx, stream: &str, from: u64) -> Result<()>
     Ok(())
 }
 
-/// Stores one event the server holds, whose record `held` was read in this transaction: ours
-/// becomes confirmed in place (its body untouched), any other is added.
-async fn confirm(
+/// Drops the pending events of `stream` from version `from` on, adding their ids to
+/// `dropped`; fails with `InvalidInput` when one of them is confirmed. A run that starts before
+/// `from` keeps its events before it.
+async fn drop_from(
     tx: &WriteTx,
-    event: EventEnvelope,
-    held: Option<JsValue>,
-    dropped: &HashSet<Uuid>,
+    stream: &str,
+    from: u64,
+    dropped: &mut HashSet<Uuid>,
 ) -> Result<()> {
-    let position = event
-        .position
-        .ok_or_else(|| Error::invalid("a confirmed event needs its position"))?;
-    match held.filter(|_| !dropped.contains(&event.id)) {
-        Some(record) => {
-            let place = field(&record, "stream")?;
-            if place.as_string().as_deref() != Some(event.stream.as_str())
-                || number(&record, "version")? != event.version
-            {
-                return Err(Error::InvalidInput(format!(
-                    "event {} is held at another place",
-                    event.id
-                )));
-            }
-            if let Some(existing) = field(&record, "position")?.as_f64() {
-                if existing as u64 != position {
-                    return Err(Error::InvalidInput(format!(
-                        "event {} has another position",
-                        event.id
-                    )));
-                }
-                return Ok(());
-            }
-            confirm_record(&record, position, event.recorded_at);
-            tx.events.put(&record, None).map_err(fail)?;
-            Ok(())
+    let mut count = 0;
+    for record in run_reads::read_runs(&tx.events, stream, from, None).await? {
+        let held = runs::events(&record)?;
+        let (kept, gone): (Vec<StoredEvent>, Vec<StoredEvent>) = held
+            .into_iter()
+            .partition(|stored| stored.event.version < from);
+        if !gone.is_empty() && !runs::is_pending(&record)? {
+            return Err(Error::InvalidInput(format!(
+                "{stream} holds a confirmed event at or after version {from}"
+            )));
         }
-        None => {
-            let head = tx.head(event.stream.as_str()).await?;
-            if event.version != head + 1 {
-                return Err(Error::Conflict {
-                    stream: event.stream.to_string(),
-                    expected: ExpectedVersion::Exact(event.version.saturating_sub(1)),
-                    actual: head,
-                });
-            }
-            tx.add_event(&event)?;
-            Ok(())
+        count += gone.len() as i64;
+        dropped.extend(gone.iter().map(|stored| stored.event.id));
+        if !kept.is_empty() {
+            tx.events
+                .put(&runs::run_record(&kept)?, None)
+                .map_err(fail)?;
         }
     }
+    let range = stream_range(stream, from, MAX_KEY_NUMBER)?;
+    tx.events.delete(idb::Query::from(range)).map_err(fail)?;
+    tx.recount(-count, -count);
+    Ok(())
 }

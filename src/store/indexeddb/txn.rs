@@ -9,10 +9,10 @@ use wasm_bindgen::JsValue;
 use super::IndexedDbStore;
 use super::at_rest::AtRest;
 use super::prefetch::StatesAhead;
-use super::records::{MAX_KEY_NUMBER, event_record, keyed_record, number, stream_range};
+use super::records::{MAX_KEY_NUMBER, field, keyed_record, number, object, stream_range};
+use super::runs;
 use super::schema::{
     DEAD_LETTERS, DOCS, EVENTS, IDEMPOTENCY, META, OUTBOX, PROJECTIONS, REJECTED, SNAPSHOTS, UNDO,
-    meta_record,
 };
 use super::writer::{Ending, Watch, failed};
 use crate::core::{EventEnvelope, Result, StoredEvent};
@@ -57,7 +57,28 @@ pub struct WriteTx {
     /// The read of the local sequence counter, until [`WriteTx::ready`] has its answer.
     seq_read: RefCell<Option<PendingGet>>,
     last_seq: Cell<u64>,
-    first_new_seq: Cell<Option<u64>>,
+    counts: Cell<Counts>,
+    counts_changed: Cell<bool>,
+}
+
+/// What the `seq` record of `meta` keeps beside the local sequence counter: how many events
+/// the log holds and how many of them are pending, so that neither is counted by reading runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    /// Events in the log.
+    pub events: u64,
+    /// Pending events in the log.
+    pub pending: u64,
+}
+
+/// The `seq` record of `meta`: the local sequence counter and the log's [`Counts`].
+pub fn seq_record(last_seq: u64, counts: Counts) -> JsValue {
+    object(&[
+        ("key", JsValue::from_str("seq")),
+        ("value", JsValue::from_f64(last_seq as f64)),
+        ("events", JsValue::from_f64(counts.events as f64)),
+        ("pending", JsValue::from_f64(counts.pending as f64)),
+    ])
 }
 
 impl WriteTx {
@@ -94,7 +115,8 @@ impl WriteTx {
             states_ahead: StatesAhead::default(),
             seq_read: RefCell::new(None),
             last_seq: Cell::new(0),
-            first_new_seq: Cell::new(None),
+            counts: Cell::new(Counts::default()),
+            counts_changed: Cell::new(false),
         };
         let read = tx.meta.get(JsValue::from_str("seq")).map_err(fail)?;
         *tx.seq_read.borrow_mut() = Some(read.into_future());
@@ -112,15 +134,39 @@ impl WriteTx {
         let Some(read) = self.seq_read.borrow_mut().take() else {
             return Ok(());
         };
-        let last_seq = match read.await.map_err(fail)? {
-            Some(record) => number(&record, "value")?,
-            None => 0,
-        };
-        self.last_seq.set(last_seq);
+        if let Some(record) = read.await.map_err(fail)? {
+            let count = |name| -> Result<u64> {
+                Ok(field(&record, name)?.as_f64().map_or(0, |n| n as u64))
+            };
+            self.last_seq.set(number(&record, "value")?);
+            self.counts.set(Counts {
+                events: count("events")?,
+                pending: count("pending")?,
+            });
+        }
         Ok(())
     }
 
-    /// The version of the newest event of `stream`, as this transaction sees it.
+    /// How many events, and pending events, the log holds as this transaction sees it.
+    pub fn counts(&self) -> Counts {
+        self.counts.get()
+    }
+
+    /// Records that this transaction changed the log's counts by `events` and `pending`.
+    pub fn recount(&self, events: i64, pending: i64) {
+        let Counts {
+            events: all,
+            pending: held,
+        } = self.counts.get();
+        self.counts.set(Counts {
+            events: all.saturating_add_signed(events),
+            pending: held.saturating_add_signed(pending),
+        });
+        self.counts_changed.set(true);
+    }
+
+    /// The version of the newest event of `stream`, as this transaction sees it (the last of
+    /// its newest run).
     pub async fn head(&self, stream: &str) -> Result<u64> {
         let range = stream_range(stream, 0, MAX_KEY_NUMBER)?;
         let cursor = self
@@ -131,12 +177,12 @@ impl WriteTx {
             .map_err(fail)?;
         match cursor {
             None => Ok(0),
-            Some(cursor) => number(&cursor.value().map_err(fail)?, "version"),
+            Some(cursor) => number(&cursor.value().map_err(fail)?, "last"),
         }
     }
 
-    /// Issues the read of `stream`'s newest event record; the future answers it (`None` for
-    /// a stream without events).
+    /// Issues the read of `stream`'s newest run record; the future answers it (`None` for a
+    /// stream without events).
     pub fn head_record(
         &self,
         stream: &str,
@@ -155,24 +201,35 @@ impl WriteTx {
         })
     }
 
-    /// Adds a new event under the next local sequence number.
-    pub fn add_event(&self, event: &EventEnvelope) -> Result<StoredEvent> {
+    /// Adds `events` (consecutive versions of one stream) under the next local sequence
+    /// numbers, as one run record, or one per state when their states differ.
+    pub fn add_events(&self, events: Vec<EventEnvelope>) -> Result<Vec<StoredEvent>> {
         if self.seq_read.borrow().is_some() {
             return Err(crate::core::Error::Storage(
                 "an event was added before the sequence counter was read".into(),
             ));
         }
-        let seq = self.last_seq.get() + 1;
-        self.last_seq.set(seq);
-        self.first_new_seq
-            .set(Some(self.first_new_seq.get().unwrap_or(seq)));
-        self.events
-            .add(&event_record(event, seq)?, None)
-            .map_err(fail)?;
-        Ok(StoredEvent {
-            seq,
-            event: event.clone(),
-        })
+        let first = self.last_seq.get() + 1;
+        let stored: Vec<StoredEvent> = events
+            .into_iter()
+            .enumerate()
+            .map(|(offset, event)| StoredEvent {
+                seq: first + offset as u64,
+                event,
+            })
+            .collect();
+        let Some(last) = stored.last() else {
+            return Ok(stored);
+        };
+        self.last_seq.set(last.seq);
+        let pending = stored.iter().filter(|s| s.event.position.is_none()).count();
+        self.recount(stored.len() as i64, pending as i64);
+        for run in runs::split(stored.clone()) {
+            self.events
+                .add(&runs::run_record(&run)?, None)
+                .map_err(fail)?;
+        }
+        Ok(stored)
     }
 
     /// Stores `value` under `key` in the object store `store` whose key path is `key_name`.
@@ -194,15 +251,14 @@ impl WriteTx {
         self.last_seq.get()
     }
 
-    /// Writes the local sequence counter back if events were added, commits at once (every
-    /// request has been issued), and waits for the end.
+    /// Writes the local sequence counter and the log's counts back if they changed, commits at
+    /// once (every request has been issued), and waits for the end.
     pub async fn finish(self) -> Ending {
-        if self.first_new_seq.get().is_some() {
+        if self.counts_changed.get() {
             // A failure here aborts the transaction, which the watch then reports.
-            let _ = self.meta.put(
-                &meta_record("seq", JsValue::from_f64(self.last_seq.get() as f64)),
-                None,
-            );
+            let _ = self
+                .meta
+                .put(&seq_record(self.last_seq.get(), self.counts.get()), None);
         }
         // Committing only saves the wait for the browser's auto-commit; if it throws (the
         // transaction already ended), the watch reports how it ended.
