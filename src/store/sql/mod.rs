@@ -20,6 +20,7 @@ mod docs;
 mod queue;
 mod schema;
 mod sync;
+mod tails;
 mod traits;
 
 use std::cell::{Cell, RefCell};

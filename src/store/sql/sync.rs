@@ -10,41 +10,12 @@ use uuid::Uuid;
 
 use super::chunks::{self, Chunk};
 use super::connection::SqlConnection;
+use super::tails::{Slot, Tail, Tails};
 use super::{SqlTx, schema};
 use crate::core::{
-    Error, EventEnvelope, ExpectedVersion, OutboxEntry, RejectedCommand, Result, StoredEvent,
-    StreamId,
+    Error, EventEnvelope, ExpectedVersion, RejectedCommand, Result, StoredEvent, StreamId,
 };
 use crate::store::{SyncBatch, check_no_orphans};
-
-/// One event of a tail.
-struct Slot {
-    seq: u64,
-    event: EventEnvelope,
-    outbox: Option<OutboxEntry>,
-    /// Whether a row started here (kept, so that a row confirmed whole stays one row).
-    starts: bool,
-    /// Whether this batch added it.
-    added: bool,
-}
-
-/// A stream's events from some version on, and the rows they were read from.
-struct Tail {
-    /// How many events lie before the first slot.
-    base: u64,
-    old: Vec<Chunk>,
-    slots: Vec<Slot>,
-}
-
-impl Tail {
-    fn head(&self) -> u64 {
-        self.base + self.slots.len() as u64
-    }
-
-    fn slot_of(&self, id: &Uuid) -> Option<usize> {
-        self.slots.iter().position(|slot| slot.event.id == *id)
-    }
-}
 
 /// The pull checkpoint.
 pub fn checkpoint<C: SqlConnection>(conn: &C) -> Result<u64> {
@@ -61,7 +32,9 @@ impl<C: SqlConnection> SqlTx<'_, C> {
         let mut tails = self.load_tails(&batch)?;
         let dropped = self.drop_pending(&batch, &mut tails)?;
         for seq in &batch.drop_outbox {
-            self.drop_outbox(*seq, &mut tails)?;
+            if !tails.drop_entry(*seq) {
+                self.drop_outbox_row(*seq)?;
+            }
         }
         let mut taken: HashSet<Uuid> = batch.confirmed.iter().map(|event| event.id).collect();
         for event in &batch.confirmed {
@@ -71,10 +44,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
             if commit.events.is_empty() {
                 return Err(Error::invalid("a rebased commit needs events"));
             }
-            let tail = tails
-                .get_mut(&commit.stream)
-                .expect("loaded for every commit");
-            let head = tail.head();
+            let head = tails.get(&commit.stream).map_or(0, Tail::head);
             if !commit.expected.admits(head) {
                 return Err(Error::Conflict {
                     stream: commit.stream.to_string(),
@@ -93,8 +63,8 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                 ));
             }
             for event in &commit.events {
-                let held = tails.values().any(|tail| tail.slot_of(&event.id).is_some())
-                    || self.held_outside(&event.id, &tails)?;
+                let held =
+                    tails.find(&event.id).is_some() || self.held_outside(&event.id, &tails)?;
                 if held || !taken.insert(event.id) {
                     return Err(Error::InvalidInput(format!(
                         "event id {} is already stored",
@@ -102,27 +72,27 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                     )));
                 }
             }
-            let tail = tails
-                .get_mut(&commit.stream)
-                .expect("loaded for every commit");
             let chunk = self
-                .new_chunk(commit.clone(), tail.head())
+                .new_chunk(commit.clone(), head)
                 .expect("a rebased commit has events");
             let stored: Vec<StoredEvent> = chunk.clone().stored().collect();
             let mut outbox = chunk.outbox;
             for (i, stored) in stored.iter().enumerate() {
-                tail.slots.push(Slot {
-                    seq: stored.seq,
-                    event: stored.event.clone(),
-                    outbox: outbox.take(),
-                    starts: i == 0,
-                    added: true,
-                });
+                tails.push(
+                    &commit.stream,
+                    Slot {
+                        seq: stored.seq,
+                        event: stored.event.clone(),
+                        outbox: outbox.take(),
+                        starts: i == 0,
+                        added: true,
+                    },
+                );
             }
             self.write_extras(commit, &stored)?;
         }
         let mut stranded = Vec::new();
-        for tail in tails.into_values() {
+        for tail in tails.into_tails() {
             stranded.extend(self.write_tail(tail)?);
         }
         self.keep_stranded(stranded)?;
@@ -146,7 +116,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
     }
 
     /// Reads the tail of every stream the batch names.
-    fn load_tails(&self, batch: &SyncBatch) -> Result<BTreeMap<StreamId, Tail>> {
+    fn load_tails(&self, batch: &SyncBatch) -> Result<Tails> {
         let mut from: BTreeMap<&StreamId, u64> = BTreeMap::new();
         let mut wants: Vec<(&StreamId, u64)> = Vec::new();
         for (stream, version) in &batch.drop_pending {
@@ -162,41 +132,21 @@ impl<C: SqlConnection> SqlTx<'_, C> {
             let at = from.entry(stream).or_insert(version);
             *at = (*at).min(version);
         }
-        let mut tails = BTreeMap::new();
+        let mut tails = Tails::default();
         for (stream, version) in from {
             let head = chunks::version_of(self.conn, stream)?;
             let old = chunks::stream_from(self.conn, stream, version.min(head + 1), usize::MAX)?;
-            let base = old.first().map_or(head, |chunk| chunk.first_version - 1);
-            let slots =
-                old.iter()
-                    .flat_map(|chunk| {
-                        (chunk.first_seq..).zip(&chunk.events).enumerate().map(
-                            |(i, (seq, event))| Slot {
-                                seq,
-                                event: event.clone(),
-                                outbox: chunk.outbox.clone().filter(|_| i == 0),
-                                starts: i == 0,
-                                added: false,
-                            },
-                        )
-                    })
-                    .collect();
-            tails.insert(stream.clone(), Tail { base, old, slots });
+            tails.insert(stream.clone(), Tail::read(old, head));
         }
         Ok(tails)
     }
 
     /// Removes pending events (step 1); answers whether any was removed.
-    fn drop_pending(
-        &self,
-        batch: &SyncBatch,
-        tails: &mut BTreeMap<StreamId, Tail>,
-    ) -> Result<bool> {
+    fn drop_pending(&self, batch: &SyncBatch, tails: &mut Tails) -> Result<bool> {
         let mut dropped: HashSet<Uuid> = HashSet::new();
         for (stream, from) in &batch.drop_pending {
-            let tail = &tails[stream];
-            let cut = from.saturating_sub(tail.base + 1) as usize;
-            for slot in tail.slots.iter().skip(cut) {
+            let tail = tails.get(stream).expect("loaded for every stream named");
+            for slot in tail.slots.iter().filter(|slot| slot.event.version >= *from) {
                 if slot.event.position.is_some() {
                     return Err(Error::InvalidInput(format!(
                         "{stream} holds a confirmed event at or after version {from}"
@@ -212,36 +162,22 @@ impl<C: SqlConnection> SqlTx<'_, C> {
             |id| dropped.contains(id),
         )?;
         for (stream, from) in &batch.drop_pending {
-            let tail = tails.get_mut(stream).expect("loaded above");
-            let cut = from.saturating_sub(tail.base + 1) as usize;
-            tail.slots.truncate(cut);
+            tails.truncate(stream, *from);
             self.drop_snapshot_from(stream, *from)?;
         }
         Ok(!dropped.is_empty())
     }
 
-    /// Removes an outbox entry (step 2).
-    fn drop_outbox(&self, seq: u64, tails: &mut BTreeMap<StreamId, Tail>) -> Result<()> {
-        for tail in tails.values_mut() {
-            if let Some(slot) = tail.slots.iter_mut().find(|slot| slot.seq == seq) {
-                slot.outbox = None;
-                return Ok(());
-            }
-        }
-        self.drop_outbox_row(seq)
-    }
-
     /// Confirms an event in place or adds it (step 3).
-    fn confirm(&self, event: &EventEnvelope, tails: &mut BTreeMap<StreamId, Tail>) -> Result<()> {
+    fn confirm(&self, event: &EventEnvelope, tails: &mut Tails) -> Result<()> {
         let position = event
             .position
             .ok_or_else(|| Error::invalid("a confirmed event needs its position"))?;
-        let in_tail = tails
-            .iter()
-            .find_map(|(stream, tail)| tail.slot_of(&event.id).map(|i| (stream.clone(), i)));
-        if let Some((stream, i)) = in_tail {
-            let tail = tails.get_mut(&stream).expect("found above");
-            let held = &mut tail.slots[i].event;
+        if let Some((stream, version)) = tails.find(&event.id).cloned() {
+            let slot = tails
+                .slot_mut(&stream, version)
+                .expect("the index names slots of the tails");
+            let held = &mut slot.event;
             if held.stream != event.stream || held.version != event.version {
                 return Err(Error::InvalidInput(format!(
                     "event {} is held at another place",
@@ -266,9 +202,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                 event.id
             )))
         } else {
-            let tail = tails
-                .get_mut(&event.stream)
-                .expect("loaded for every event");
+            let tail = tails.get(&event.stream).expect("loaded for every event");
             let head = tail.head();
             if event.version != head + 1 {
                 return Err(Error::Conflict {
@@ -282,19 +216,20 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                     && last.seq == self.last_seq.get()
                     && last.event.position.is_some_and(|p| p + 1 == position)
             });
-            tail.slots.push(Slot {
+            let slot = Slot {
                 seq: self.next_seq(),
                 event: event.clone(),
                 outbox: None,
                 starts: !joins,
                 added: true,
-            });
+            };
+            tails.push(&event.stream, slot);
             Ok(())
         }
     }
 
     /// Whether event `id` is stored outside the loaded tails (where the slots say).
-    fn held_outside(&self, id: &Uuid, tails: &BTreeMap<StreamId, Tail>) -> Result<bool> {
+    fn held_outside(&self, id: &Uuid, tails: &Tails) -> Result<bool> {
         Ok(self
             .held_at(id)?
             .is_some_and(|(stream, version)| tails.get(&stream).is_none_or(|t| version <= t.base)))
