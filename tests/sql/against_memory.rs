@@ -198,6 +198,14 @@ fn sync_batches_read_as_in_memory() {
             ..Default::default()
         };
         both(&memory, &sql, |side| side.sync(redo.clone())).await;
+        // A batch that fails after its first writes leaves nothing of them behind.
+        let late = SyncBatch {
+            drop_outbox: vec![4],
+            commits: vec![command("Order-c", 0, 1, "cmd-late")],
+            checkpoint: Some(7),
+            ..Default::default()
+        };
+        both(&memory, &sql, |side| side.sync(late.clone())).await;
         // Dropping the events of a command left in the outbox is refused as a conflict.
         let stranding = SyncBatch {
             drop_pending: vec![(stream("Order-a"), 4)],

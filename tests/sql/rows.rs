@@ -97,3 +97,39 @@ fn a_conflicting_commit_writes_nothing() {
         assert_eq!(store.stream_version(&stream).await.unwrap(), 2);
     });
 }
+
+#[test]
+fn an_engine_command_of_one_event_writes_two_rows() {
+    use fieldstream::core::{Engine, ExecuteOptions};
+    use fieldstream::example::{Order, OrderCommand, OrderItem};
+    futures::executor::block_on(async {
+        let store = SqlStore::open(Sqlite::memory()).unwrap();
+        let mut engine = Engine::new(store.clone());
+        engine.register::<Order>().unwrap();
+        let item = |n: u32| OrderItem {
+            product_id: format!("p-{n}"),
+            quantity: 1,
+            unit_price: 10,
+        };
+        let create = OrderCommand::CreateOrder {
+            customer_id: "c".into(),
+            items: vec![item(0)],
+        };
+        engine
+            .execute::<Order>("o-1", &create, ExecuteOptions::default())
+            .await
+            .unwrap();
+        let before = store.rows_written();
+        let commands = 100;
+        for n in 0..commands {
+            let add = OrderCommand::AddItem { item: item(n + 1) };
+            engine
+                .execute::<Order>("o-1", &add, ExecuteOptions::default())
+                .await
+                .unwrap();
+        }
+        let per_event = (store.rows_written() - before) as f64 / commands as f64;
+        println!("rows written per event through the engine, 1 event/command: {per_event}");
+        assert!(per_event <= 2.0, "{per_event} rows per event");
+    });
+}

@@ -10,10 +10,10 @@ use uuid::Uuid;
 use super::SqlTx;
 use super::connection::{Columns, Row, SqlConnection, SqlValue};
 use super::schema::COMMITS_INDEXES;
-use crate::core::{Error, EventEnvelope, OutboxEntry, Result, StoredEvent, StreamId};
+use crate::core::{Error, EventEnvelope, OutboxEntry, Result, Snapshot, StoredEvent, StreamId};
 
 /// The columns a [`Chunk`] is read from, in order.
-pub const COLUMNS: &str = "stream, first_version, first_seq, events, outbox";
+pub const COLUMNS: &str = "stream, first_version, first_seq, events, outbox, snapshot";
 
 /// One row of `commits`.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,8 @@ pub struct Chunk {
     pub events: Vec<EventEnvelope>,
     /// The outbox entry of the command whose first event this row starts with.
     pub outbox: Option<OutboxEntry>,
+    /// The stream's snapshot taken at one of these events (the last that had one).
+    pub snapshot: Option<Snapshot>,
 }
 
 impl Chunk {
@@ -45,6 +47,10 @@ impl Chunk {
             outbox: row
                 .opt_text(4)?
                 .map(serde_json::from_str::<OutboxEntry>)
+                .transpose()?,
+            snapshot: row
+                .opt_text(5)?
+                .map(serde_json::from_str::<Snapshot>)
                 .transpose()?,
         })
     }
@@ -89,6 +95,11 @@ impl Chunk {
                 .map(serde_json::to_string)
                 .transpose()?
                 .into(),
+            self.snapshot
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?
+                .into(),
         ])
     }
 }
@@ -118,6 +129,18 @@ pub fn head<C: SqlConnection>(conn: &C, stream: &StreamId) -> Result<Option<Chun
         "SELECT {COLUMNS} FROM commits WHERE stream = ?1 ORDER BY first_version DESC LIMIT 1"
     );
     Ok(chunks(conn.query(&sql, &[stream.as_str().into()])?)?.pop())
+}
+
+/// The latest snapshot of `stream`: the one of its last row that has one.
+pub fn latest_snapshot<C: SqlConnection>(conn: &C, stream: &StreamId) -> Result<Option<Snapshot>> {
+    let rows = conn.query(
+        "SELECT snapshot FROM commits WHERE stream = ?1 AND snapshot IS NOT NULL
+         ORDER BY first_version DESC LIMIT 1",
+        &[stream.as_str().into()],
+    )?;
+    rows.first()
+        .map(|row| Ok(serde_json::from_str(row.text(0)?)?))
+        .transpose()
 }
 
 /// The number of events in `stream`.
@@ -302,8 +325,8 @@ impl<C: SqlConnection> SqlTx<'_, C> {
     pub(super) fn insert_chunk(&self, chunk: &Chunk) -> Result<()> {
         self.write(
             "INSERT INTO commits (stream, first_version, last_version, first_seq, last_seq,
-                first_position, last_position, ids, events, outbox)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                first_position, last_position, ids, events, outbox, snapshot)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             &chunk.params()?,
             COMMITS_INDEXES,
         )?;
@@ -317,7 +340,8 @@ impl<C: SqlConnection> SqlTx<'_, C> {
         let moved = old.first_position() != new.first_position() || old.first_seq != new.first_seq;
         self.write(
             "UPDATE commits SET last_version = ?3, first_seq = ?4, last_seq = ?5,
-                first_position = ?6, last_position = ?7, ids = ?8, events = ?9, outbox = ?10
+                first_position = ?6, last_position = ?7, ids = ?8, events = ?9, outbox = ?10,
+                snapshot = ?11
              WHERE stream = ?1 AND first_version = ?2",
             &new.params()?,
             if moved { COMMITS_INDEXES } else { 0 },

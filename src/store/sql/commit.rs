@@ -1,12 +1,12 @@
-//! A commit in SQL: its checks, then its one `commits` row and what goes with it (snapshot,
-//! idempotency record), all inside the caller's transaction.
+//! A commit in SQL: its checks, then its one `commits` row (events, outbox entry, snapshot)
+//! and its idempotency record, all inside the caller's transaction.
 
 use std::collections::HashSet;
 
 use super::chunks::{self, Chunk};
 use super::connection::{Columns, SqlConnection};
 use super::{SqlTx, schema};
-use crate::core::{Error, IdempotencyRecord, Result, Snapshot, StoredEvent, StreamId, Timestamp};
+use crate::core::{Error, IdempotencyRecord, Result, StoredEvent, Timestamp};
 use crate::store::Commit;
 
 /// What a commit did.
@@ -20,17 +20,6 @@ pub enum Written {
 /// The idempotency record stored under `key`, live or not.
 pub fn idempotency<C: SqlConnection>(conn: &C, key: &str) -> Result<Option<IdempotencyRecord>> {
     let rows = conn.query("SELECT body FROM idempotency WHERE key = ?1", &[key.into()])?;
-    rows.first()
-        .map(|row| Ok(serde_json::from_str(row.text(0)?)?))
-        .transpose()
-}
-
-/// The snapshot of `stream`, if any.
-pub fn snapshot<C: SqlConnection>(conn: &C, stream: &StreamId) -> Result<Option<Snapshot>> {
-    let rows = conn.query(
-        "SELECT body FROM snapshots WHERE stream = ?1",
-        &[stream.as_str().into()],
-    )?;
     rows.first()
         .map(|row| Ok(serde_json::from_str(row.text(0)?)?))
         .transpose()
@@ -96,6 +85,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
             stream,
             mut events,
             outbox,
+            snapshot,
             ..
         } = commit;
         if events.is_empty() {
@@ -118,13 +108,24 @@ impl<C: SqlConnection> SqlTx<'_, C> {
             first_seq,
             events,
             outbox,
+            snapshot,
         })
     }
 
-    /// Writes a commit's snapshot and idempotency record, its events being `stored`.
+    /// Writes a commit's idempotency record, its events being `stored`, and its snapshot when
+    /// it has no events (else the snapshot is a column of the events' row).
     pub(super) fn write_extras(&self, commit: &Commit, stored: &[StoredEvent]) -> Result<()> {
-        if let Some(snapshot) = &commit.snapshot {
-            self.put_snapshot(snapshot)?;
+        if let Some(snapshot) = commit.snapshot.as_ref().filter(|_| stored.is_empty()) {
+            self.write(
+                "UPDATE commits SET snapshot = ?2 WHERE stream = ?1 AND first_version = (
+                    SELECT max(first_version) FROM commits WHERE stream = ?1
+                 )",
+                &[
+                    snapshot.stream.as_str().into(),
+                    serde_json::to_string(snapshot)?.into(),
+                ],
+                0,
+            )?;
         }
         if let Some(record) = &commit.idempotency {
             let mut record = record.clone();
@@ -135,32 +136,6 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                 _ => (0, 0),
             };
             self.put_idempotency(&record)?;
-        }
-        Ok(())
-    }
-
-    /// Stores (replaces) a stream's snapshot.
-    fn put_snapshot(&self, snapshot: &Snapshot) -> Result<()> {
-        self.write(
-            "INSERT INTO snapshots (stream, body) VALUES (?1, ?2)
-             ON CONFLICT (stream) DO UPDATE SET body = excluded.body",
-            &[
-                snapshot.stream.as_str().into(),
-                serde_json::to_string(snapshot)?.into(),
-            ],
-            0,
-        )?;
-        Ok(())
-    }
-
-    /// Deletes the snapshot of `stream` when it folded version `from` or later.
-    pub(super) fn drop_snapshot_from(&self, stream: &StreamId, from: u64) -> Result<()> {
-        if snapshot(self.conn, stream)?.is_some_and(|snapshot| snapshot.version >= from) {
-            self.write(
-                "DELETE FROM snapshots WHERE stream = ?1",
-                &[stream.as_str().into()],
-                0,
-            )?;
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The SQL layout of a [`SqlStore`](super::SqlStore), created on open, and its `meta` values.
 //!
 //! A command's events are one row of `commits`, keyed by `(stream, first_version)`, whatever
-//! their number; its outbox entry is a column of that row. The one secondary index,
+//! their number; its outbox entry and the snapshot taken with it are columns of that row (a
+//! stream's latest snapshot is the one of its last row that has one). The one secondary index,
 //! `commits_by_order` on `(first_position, first_seq)`, finds pending rows in local order
 //! (their position is `NULL`) and confirmed rows in server order. Every other table is keyed
 //! by its primary key alone (`WITHOUT ROWID` or an integer key), so a row written there is
@@ -9,7 +10,7 @@
 //!
 //! | Layout | Change |
 //! |---|---|
-//! | 1 | `meta`, `commits` (+ `commits_by_order`), `snapshots`, `idempotency`, `rejected`, `keys`, `docs`, `doc_index`, `undo`, `projections`, `dead_letters` |
+//! | 1 | `meta`, `commits` (+ `commits_by_order`), `idempotency`, `rejected`, `keys`, `docs`, `doc_index`, `undo`, `projections`, `dead_letters` |
 
 use super::connection::{Columns, SqlConnection, SqlValue};
 use crate::core::{Error, Result};
@@ -34,10 +35,10 @@ const TABLES: &[&str] = &[
         ids TEXT NOT NULL,
         events TEXT NOT NULL,
         outbox TEXT,
+        snapshot TEXT,
         PRIMARY KEY (stream, first_version)
     ) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS commits_by_order ON commits (first_position, first_seq)",
-    "CREATE TABLE IF NOT EXISTS snapshots (stream TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS idempotency (
         key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, body TEXT NOT NULL
     ) WITHOUT ROWID",

@@ -77,6 +77,8 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                 .expect("a rebased commit has events");
             let stored: Vec<StoredEvent> = chunk.clone().stored().collect();
             let mut outbox = chunk.outbox;
+            let last = stored.len() - 1;
+            let mut snapshot = chunk.snapshot;
             for (i, stored) in stored.iter().enumerate() {
                 tails.push(
                     &commit.stream,
@@ -84,6 +86,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                         seq: stored.seq,
                         event: stored.event.clone(),
                         outbox: outbox.take(),
+                        snapshot: if i == last { snapshot.take() } else { None },
                         starts: i == 0,
                         added: true,
                     },
@@ -163,7 +166,6 @@ impl<C: SqlConnection> SqlTx<'_, C> {
         )?;
         for (stream, from) in &batch.drop_pending {
             tails.truncate(stream, *from);
-            self.drop_snapshot_from(stream, *from)?;
         }
         Ok(!dropped.is_empty())
     }
@@ -220,6 +222,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                 seq: self.next_seq(),
                 event: event.clone(),
                 outbox: None,
+                snapshot: None,
                 starts: !joins,
                 added: true,
             };
@@ -273,6 +276,9 @@ impl<C: SqlConnection> SqlTx<'_, C> {
             match new.last_mut() {
                 Some(chunk) if follows && !slot.starts && slot.outbox.is_none() => {
                     chunk.events.push(slot.event);
+                    if slot.snapshot.is_some() {
+                        chunk.snapshot = slot.snapshot;
+                    }
                 }
                 _ => new.push(Chunk {
                     stream: slot.event.stream.clone(),
@@ -280,6 +286,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                     first_seq: slot.seq,
                     events: vec![slot.event],
                     outbox: slot.outbox,
+                    snapshot: slot.snapshot,
                 }),
             }
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 use super::chunks::Chunk;
-use crate::core::{EventEnvelope, OutboxEntry, StreamId};
+use crate::core::{EventEnvelope, OutboxEntry, Snapshot, StreamId};
 
 /// One event of a tail.
 pub struct Slot {
@@ -17,6 +17,8 @@ pub struct Slot {
     pub event: EventEnvelope,
     /// The outbox entry of the command it is the first event of.
     pub outbox: Option<OutboxEntry>,
+    /// The snapshot taken at this event.
+    pub snapshot: Option<Snapshot>,
     /// Whether a row started here (kept, so that a row confirmed whole stays one row).
     pub starts: bool,
     /// Whether this batch added it.
@@ -47,6 +49,10 @@ impl Tail {
                         seq,
                         event: event.clone(),
                         outbox: chunk.outbox.clone().filter(|_| i == 0),
+                        snapshot: chunk
+                            .snapshot
+                            .clone()
+                            .filter(|_| i + 1 == chunk.events.len()),
                         starts: i == 0,
                         added: false,
                     })

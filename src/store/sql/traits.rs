@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::commit::{Written, idempotency, snapshot};
+use super::commit::{Written, idempotency};
 use super::connection::{Columns, SqlConnection};
 use super::{SqlStore, chunks, docs, queue, run_now, sync};
 use crate::core::personal::{KeyStore, KeyUpdate};
@@ -52,7 +52,7 @@ impl<C: SqlConnection> SqlStore<C> {
         if resumed {
             decision.resume()?;
         } else {
-            let mut from = decision.start(snapshot(tx.conn, stream)?)? + 1;
+            let mut from = decision.start(chunks::latest_snapshot(tx.conn, stream)?)? + 1;
             let page_size = decision.page_size().max(1);
             loop {
                 let page = chunks::read_stream(tx.conn, stream, from, page_size)?;
@@ -104,7 +104,7 @@ impl<C: SqlConnection> EventLog for SqlStore<C> {
     }
 
     async fn latest_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
-        snapshot(self.connection(), stream)
+        chunks::latest_snapshot(self.connection(), stream)
     }
 
     async fn idempotency_record(
@@ -217,26 +217,28 @@ impl<C: SqlConnection> ReadModelStore for SqlStore<C> {
     }
 }
 
+/// The key store, one row of `keys`.
+fn keys<C: SqlConnection>(conn: &C) -> Result<KeyStore> {
+    let rows = conn.query("SELECT body FROM keys WHERE id = 1", &[])?;
+    match rows.first() {
+        Some(row) => Ok(serde_json::from_str(row.text(0)?)?),
+        None => Ok(KeyStore::default()),
+    }
+}
+
 impl<C: SqlConnection> KeyVault for SqlStore<C> {
     async fn keys(&self) -> Result<KeyStore> {
-        let rows = self
-            .connection()
-            .query("SELECT body FROM keys WHERE id = 1", &[])?;
-        match rows.first() {
-            Some(row) => Ok(serde_json::from_str(row.text(0)?)?),
-            None => Ok(KeyStore::default()),
-        }
+        keys(self.connection())
     }
 
     async fn update_keys(&self, update: &KeyUpdate) -> Result<()> {
-        let mut keys = self.keys().await?;
-        keys.apply(update);
-        let body = serde_json::to_string(&keys)?;
         self.transact(|tx| {
+            let mut held = keys(tx.conn)?;
+            held.apply(update);
             tx.write(
                 "INSERT INTO keys (id, body) VALUES (1, ?1)
                  ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                &[body.into()],
+                &[serde_json::to_string(&held)?.into()],
                 0,
             )?;
             Ok(())
