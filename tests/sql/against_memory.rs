@@ -94,10 +94,11 @@ async fn view<S: EventStore>(store: &S) -> String {
 }
 
 /// Runs `step` on both stores and compares what they read and whether it failed.
-async fn both<F, Fut>(memory: &MemoryStore, sql: &SqlStore<Sqlite>, step: F)
+async fn both<F, Fut, T>(memory: &MemoryStore, sql: &SqlStore<Sqlite>, step: F)
 where
     F: Fn(Side) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<T, String>>,
+    T: PartialEq + std::fmt::Debug,
 {
     let on_memory = step(Side::Memory(memory.clone())).await;
     let on_sql = step(Side::Sql(sql.clone())).await;
@@ -120,12 +121,15 @@ impl Side {
         done.map(|_| ()).map_err(|error| error.code().to_owned())
     }
 
-    async fn sync(self, batch: SyncBatch) -> Result<(), String> {
+    /// Applies `batch` and reads the next push (what a sync round does), in one write.
+    async fn sync(self, batch: SyncBatch) -> Result<String, String> {
+        let skip = HashSet::from([4]);
         let done = match self {
-            Side::Memory(store) => store.apply_sync(batch, None).await,
-            Side::Sql(store) => store.apply_sync(batch, None).await,
+            Side::Memory(store) => store.apply_sync_and_read_queue(batch, None, 2, &skip).await,
+            Side::Sql(store) => store.apply_sync_and_read_queue(batch, None, 2, &skip).await,
         };
-        done.map_err(|error| error.code().to_owned())
+        done.map(|queue| format!("{queue:?}"))
+            .map_err(|error| error.code().to_owned())
     }
 }
 

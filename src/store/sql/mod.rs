@@ -11,7 +11,17 @@
 //! against the stored rows. Only one `SqlStore` may write a database at a time.
 //!
 //! The store counts the rows it writes as a Durable Object bills them ([`SqlStore::rows_written`]):
-//! each table row, plus an index entry for each write that changes an indexed column.
+//! each table row, plus an index entry for each write that changes an indexed column. A
+//! command's commit writes 2 (its row and its index entry) whatever its number of events,
+//! with its outbox entry and snapshot; an idempotency record adds 1 and inline projections
+//! their documents, index entries and undo records. Confirming a command's row in a sync
+//! rewrites it once (2 more: the row and its moved index entry).
+//!
+//! Reads that scan rather than seek, kept off the paths of a command: opening (the highest
+//! sequence number), the first write (the id digests), [`EventLog::read_all`](crate::store::EventLog::read_all)
+//! (the log is in sequence order only within its pending and its confirmed part), the event
+//! count at the start of a projection rebuild, the purge of expired idempotency records and
+//! the exact check of an event id whose digest matched.
 
 mod chunks;
 mod commit;

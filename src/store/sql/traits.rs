@@ -142,6 +142,22 @@ impl<C: SqlConnection> CommandQueue for SqlStore<C> {
         queue::read_queue(self.connection(), limit, skip)
     }
 
+    async fn apply_sync_and_read_queue(
+        &self,
+        batch: SyncBatch,
+        projector: Option<&Projector>,
+        limit: usize,
+        skip: &HashSet<u64>,
+    ) -> Result<Vec<QueuedCommand>> {
+        self.transact(|tx| {
+            tx.apply_sync(batch)?;
+            if let Some(projector) = projector {
+                run_now(projector.after_sync(tx))?;
+            }
+            queue::read_queue(tx.conn, limit, skip)
+        })
+    }
+
     async fn queue_sizes(&self) -> Result<QueueSizes> {
         queue::sizes(self.connection())
     }
