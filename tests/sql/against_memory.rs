@@ -12,7 +12,7 @@ use serde_json::json;
 use super::Sqlite;
 use crate::conformance::event;
 
-fn stream(name: &str) -> StreamId {
+pub(super) fn stream(name: &str) -> StreamId {
     StreamId::parse(name).unwrap()
 }
 
@@ -41,7 +41,7 @@ pub fn command(name: &str, expected: u64, count: u64, command_id: &str) -> Commi
 }
 
 /// `event` as the server confirms it, at `position`.
-fn confirmed(event: &EventEnvelope, position: u64) -> EventEnvelope {
+pub(super) fn confirmed(event: &EventEnvelope, position: u64) -> EventEnvelope {
     EventEnvelope {
         position: Some(position),
         recorded_at: Some(Timestamp(1_000 + position as i64)),
@@ -50,14 +50,14 @@ fn confirmed(event: &EventEnvelope, position: u64) -> EventEnvelope {
 }
 
 /// A foreign event of `name` at `version`, confirmed at `position`.
-fn foreign(name: &str, version: u64, position: u64) -> EventEnvelope {
+pub(super) fn foreign(name: &str, version: u64, position: u64) -> EventEnvelope {
     let mut event = event(name, version);
     event.version = version;
     confirmed(&event, position)
 }
 
 /// Everything both stores must agree on.
-async fn view<S: EventStore>(store: &S) -> String {
+pub(super) async fn view<S: EventStore>(store: &S) -> String {
     let mut out = Vec::new();
     out.push(format!("{:?}", store.read_all(0, 1_000).await.unwrap()));
     for name in ["Order-a", "Order-b", "Order-c"] {
@@ -94,7 +94,7 @@ async fn view<S: EventStore>(store: &S) -> String {
 }
 
 /// Runs `step` on both stores and compares what they read and whether it failed.
-async fn both<F, Fut, T>(memory: &MemoryStore, sql: &SqlStore<Sqlite>, step: F)
+pub(super) async fn both<F, Fut, T>(memory: &MemoryStore, sql: &SqlStore<Sqlite>, step: F)
 where
     F: Fn(Side) -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
@@ -107,13 +107,13 @@ where
 }
 
 /// One of the two stores.
-enum Side {
+pub(super) enum Side {
     Memory(MemoryStore),
     Sql(SqlStore<Sqlite>),
 }
 
 impl Side {
-    async fn commit(self, commit: Commit) -> Result<(), String> {
+    pub(super) async fn commit(self, commit: Commit) -> Result<(), String> {
         let done = match self {
             Side::Memory(store) => store.commit(commit).await,
             Side::Sql(store) => store.commit(commit).await,
@@ -122,7 +122,7 @@ impl Side {
     }
 
     /// Applies `batch` and reads the next push (what a sync round does), in one write.
-    async fn sync(self, batch: SyncBatch) -> Result<String, String> {
+    pub(super) async fn sync(self, batch: SyncBatch) -> Result<String, String> {
         let skip = HashSet::from([4]);
         let done = match self {
             Side::Memory(store) => store.apply_sync_and_read_queue(batch, None, 2, &skip).await,

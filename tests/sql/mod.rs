@@ -115,3 +115,4 @@ impl Drop for TempFile {
 mod against_memory;
 mod reopen;
 mod rows;
+mod sync_properties;
