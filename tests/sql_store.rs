@@ -8,7 +8,7 @@ mod sql;
 
 use fieldstream::store::SqlStore;
 
-use sql::Sqlite;
+use sql::{Floats, Sqlite};
 
 /// A fresh store on a database in memory.
 fn fresh() -> SqlStore<Sqlite> {
@@ -25,4 +25,12 @@ mod suite {
     fn every_case_has_a_test() {
         conformance::every_case_has_a_test::<SqlStore<Sqlite>>();
     }
+}
+
+/// The conformance suite on `SqlStore` over a connection that hands numbers over as floats,
+/// as workerd does.
+mod suite_with_floats {
+    use super::*;
+
+    conformance::each_case!(conformance::blocking_case_tests; SqlStore::open(Floats(Sqlite::memory())).unwrap());
 }

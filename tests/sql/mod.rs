@@ -96,6 +96,37 @@ impl SqlConnection for Sqlite {
     }
 }
 
+/// A connection that hands every number over as a float, both ways, as workerd's
+/// `ctx.storage.sql` does (a JS number).
+pub struct Floats(pub Sqlite);
+
+fn float(value: &SqlValue) -> SqlValue {
+    match value {
+        SqlValue::Integer(n) => SqlValue::Real(*n as f64),
+        other => other.clone(),
+    }
+}
+
+impl SqlConnection for Floats {
+    fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>> {
+        let params: Vec<SqlValue> = params.iter().map(float).collect();
+        let rows = self.0.query(sql, &params)?;
+        Ok(rows
+            .iter()
+            .map(|row| row.iter().map(float).collect())
+            .collect())
+    }
+
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64> {
+        let params: Vec<SqlValue> = params.iter().map(float).collect();
+        self.0.execute(sql, &params)
+    }
+
+    fn transaction<T>(&self, work: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        self.0.transaction(|_| work(self))
+    }
+}
+
 /// A database file of its own in the temporary folder, removed when dropped.
 pub struct TempFile(pub std::path::PathBuf);
 

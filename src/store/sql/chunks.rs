@@ -119,8 +119,13 @@ fn chunks(rows: Vec<Row>) -> Result<Vec<Chunk>> {
     rows.iter().map(Chunk::from_row).collect()
 }
 
-fn limit(n: usize) -> SqlValue {
-    SqlValue::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+/// A `LIMIT` of `n` rows: -1 (no limit) past what a float holds exactly, as workerd hands
+/// every number over as a float.
+pub fn limit(n: usize) -> SqlValue {
+    match i64::try_from(n) {
+        Ok(n) if n <= 1 << 53 => SqlValue::Integer(n),
+        _ => SqlValue::Integer(-1),
+    }
 }
 
 /// The last row of `stream`.

@@ -96,9 +96,7 @@ pub fn query<C: SqlConnection>(conn: &C, ns: &str, query: &Query) -> Result<Page
         params.push(index_param(value));
     }
     sql.push_str(&format!(" ORDER BY value, key LIMIT ?{}", params.len() + 1));
-    params.push(SqlValue::Integer(
-        query.limit.saturating_add(1).min(i64::MAX as usize) as i64,
-    ));
+    params.push(chunks::limit(query.limit.saturating_add(1)));
     let mut docs = Vec::new();
     let mut last = None;
     for row in conn.query(&sql, &params)? {

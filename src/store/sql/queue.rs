@@ -36,9 +36,8 @@ fn outbox_rows<C: SqlConnection>(conn: &C, limit: usize) -> Result<Vec<Chunk>> {
         "SELECT {COLUMNS} FROM commits WHERE first_position IS NULL AND outbox IS NOT NULL
          ORDER BY first_seq LIMIT ?1"
     );
-    let max = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut rows: Vec<Chunk> = conn
-        .query(&sql, &[max.into()])?
+        .query(&sql, &[super::chunks::limit(limit)])?
         .iter()
         .map(Chunk::from_row)
         .collect::<Result<_>>()?;
