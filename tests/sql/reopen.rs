@@ -105,3 +105,16 @@ fn a_reopened_store_keeps_everything() {
         );
     });
 }
+
+#[test]
+fn a_newer_layout_is_refused() {
+    let file = TempFile::new("layout");
+    drop(SqlStore::open(Sqlite::file(&file.0)).unwrap());
+    let conn = Sqlite::file(&file.0);
+    conn.0
+        .execute("UPDATE meta SET value = '99' WHERE key = 'layout'", [])
+        .unwrap();
+    let error = SqlStore::open(conn).err().expect("refused");
+    assert_eq!(error.code(), "storage");
+    assert!(error.to_string().contains("layout 99"), "{error}");
+}
