@@ -146,4 +146,5 @@ impl Drop for TempFile {
 mod against_memory;
 mod reopen;
 mod rows;
+mod speed;
 mod sync_properties;

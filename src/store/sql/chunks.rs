@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::SqlTx;
 use super::connection::{Columns, Row, SqlConnection, SqlValue};
 use super::schema::COMMITS_INDEXES;
-use crate::core::{Error, EventEnvelope, OutboxEntry, Result, Snapshot, StoredEvent, StreamId};
+use crate::core::{
+    Error, EventEnvelope, OutboxEntry, Result, Snapshot, StoredEvent, StreamHead, StreamId,
+};
 
 /// The columns a [`Chunk`] is read from, in order.
 pub const COLUMNS: &str = "stream, first_version, first_seq, events, outbox, snapshot";
@@ -128,12 +130,25 @@ pub fn limit(n: usize) -> SqlValue {
     }
 }
 
-/// The last row of `stream`.
-pub fn head<C: SqlConnection>(conn: &C, stream: &StreamId) -> Result<Option<Chunk>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM commits WHERE stream = ?1 ORDER BY first_version DESC LIMIT 1"
-    );
-    Ok(chunks(conn.query(&sql, &[stream.as_str().into()])?)?.pop())
+/// Where `stream` ends, read from its last row's range and ids (no event is parsed).
+pub fn head<C: SqlConnection>(conn: &C, stream: &StreamId) -> Result<StreamHead> {
+    let rows = conn.query(
+        "SELECT last_version, ids FROM commits WHERE stream = ?1
+         ORDER BY first_version DESC LIMIT 1",
+        &[stream.as_str().into()],
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(StreamHead::of(None));
+    };
+    let ids = row.text(1)?;
+    let last = ids.rsplit(',').next().unwrap_or(ids);
+    Ok(StreamHead {
+        version: row.int(0)?,
+        event_id: Some(
+            Uuid::parse_str(last)
+                .map_err(|error| Error::Storage(format!("a stored event id: {error}").into()))?,
+        ),
+    })
 }
 
 /// The latest snapshot of `stream`: the one of its last row that has one.

@@ -26,8 +26,9 @@ pub fn idempotency<C: SqlConnection>(conn: &C, key: &str) -> Result<Option<Idemp
 }
 
 impl<C: SqlConnection> SqlTx<'_, C> {
-    /// Checks and writes a commit.
-    pub(super) fn commit(&self, commit: &Commit) -> Result<Written> {
+    /// Checks and writes a commit; `head` is the stream's version when the caller has just read
+    /// it in this transaction.
+    pub(super) fn commit(&self, commit: &Commit, head: Option<u64>) -> Result<Written> {
         if commit.events.is_empty() && commit.idempotency.is_none() {
             return Err(Error::invalid(
                 "a commit needs events or an idempotency record",
@@ -43,7 +44,10 @@ impl<C: SqlConnection> SqlTx<'_, C> {
                 }
             }
         }
-        let actual = chunks::version_of(self.conn, &commit.stream)?;
+        let actual = match head {
+            Some(head) => head,
+            None => chunks::version_of(self.conn, &commit.stream)?,
+        };
         if !commit.expected.admits(actual) {
             return Err(Error::Conflict {
                 stream: commit.stream.to_string(),

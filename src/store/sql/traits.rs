@@ -11,7 +11,7 @@ use crate::core::personal::{KeyStore, KeyUpdate};
 use crate::core::projection::{CatchUp, DeadLetter, Page, ProjectionOperation, Projector, Query};
 use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
-    Snapshot, StreamHead, StreamId, Timestamp,
+    Snapshot, StreamId, Timestamp,
 };
 use crate::store::{
     CommandQueue, Commit, CommitOutcome, Decided, Decision, EventLog, KeyVault, QueueSizes,
@@ -19,9 +19,15 @@ use crate::store::{
 };
 
 impl<C: SqlConnection> SqlStore<C> {
-    /// Commits inside the current transaction and runs the inline projections.
-    fn commit_in(&self, tx: &super::SqlTx<'_, C>, commit: &Commit) -> Result<CommitOutcome> {
-        match tx.commit(commit)? {
+    /// Commits inside the current transaction and runs the inline projections; `head` as
+    /// [`SqlTx::commit`](super::SqlTx) takes it.
+    fn commit_in(
+        &self,
+        tx: &super::SqlTx<'_, C>,
+        commit: &Commit,
+        head: Option<u64>,
+    ) -> Result<CommitOutcome> {
+        match tx.commit(commit, head)? {
             Written::Duplicate(record) => Ok(CommitOutcome::DuplicateIdempotencyKey(record)),
             Written::Events(stored) => {
                 if let Some(projector) = &commit.projector {
@@ -41,15 +47,8 @@ impl<C: SqlConnection> SqlStore<C> {
         stream: &StreamId,
         decision: &mut dyn Decision,
     ) -> Result<Decided> {
-        let warm = decision.warm_head();
-        let resumed = match warm {
-            Some(warm) => {
-                let head = chunks::head(tx.conn, stream)?;
-                StreamHead::of(head.as_ref().and_then(|c| c.events.last())) == warm
-            }
-            None => false,
-        };
-        if resumed {
+        let head = chunks::head(tx.conn, stream)?;
+        if decision.warm_head() == Some(head) {
             decision.resume()?;
         } else {
             let mut from = decision.start(chunks::latest_snapshot(tx.conn, stream)?)? + 1;
@@ -69,7 +68,8 @@ impl<C: SqlConnection> SqlStore<C> {
             None => Ok(Decided::Nothing),
             Some(commit) => {
                 self.count(|stats| stats.commits += 1);
-                self.commit_in(tx, &commit).map(Decided::Done)
+                let known = (commit.stream == *stream).then_some(head.version);
+                self.commit_in(tx, &commit, known).map(Decided::Done)
             }
         }
     }
@@ -117,7 +117,7 @@ impl<C: SqlConnection> EventLog for SqlStore<C> {
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome> {
         self.count(|stats| stats.commits += 1);
-        self.transact(|tx| self.commit_in(tx, &commit))
+        self.transact(|tx| self.commit_in(tx, &commit, None))
     }
 
     async fn decide_and_commit(
