@@ -118,3 +118,41 @@ fn a_newer_layout_is_refused() {
     assert_eq!(error.code(), "storage");
     assert!(error.to_string().contains("layout 99"), "{error}");
 }
+
+#[test]
+fn a_reopened_store_never_reuses_a_sequence_number() {
+    use super::against_memory::{command, confirmed};
+    use fieldstream::store::{Commit, CommitOutcome};
+    futures::executor::block_on(async {
+        let file = TempFile::new("seq");
+        let committed = |outcome: CommitOutcome| match outcome {
+            CommitOutcome::Committed(events) => events,
+            other => panic!("{other:?}"),
+        };
+        {
+            let store = SqlStore::open(Sqlite::file(&file.0)).unwrap();
+            let a = committed(store.commit(command("Order-a", 0, 2, "a")).await.unwrap());
+            store.commit(command("Order-b", 0, 2, "b")).await.unwrap();
+            // Command a confirmed, command b dropped: no pending row shows seq 4 any more.
+            let batch = SyncBatch {
+                drop_pending: vec![(StreamId::parse("Order-b").unwrap(), 1)],
+                drop_outbox: vec![1, 3],
+                confirmed: vec![confirmed(&a[0], 1), confirmed(&a[1], 2)],
+                checkpoint: Some(2),
+                ..SyncBatch::default()
+            };
+            store.apply_sync(batch, None).await.unwrap();
+        }
+        let store = SqlStore::open(Sqlite::file(&file.0)).unwrap();
+        let next: Commit = command("Order-c", 0, 1, "c");
+        store.commit(next).await.unwrap();
+        let seqs: Vec<u64> = store
+            .read_all(0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|stored| stored.seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 2, 5]);
+    });
+}

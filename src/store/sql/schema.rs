@@ -90,7 +90,13 @@ pub fn create<C: SqlConnection>(conn: &C, fresh_id: &str) -> Result<(String, u64
                 fresh_id.to_owned()
             }
         };
-        let stored = conn.query("SELECT max(last_seq) FROM commits", &[])?;
+        // Rows are made confirmed only by sync batches, which keep `last_seq` in `meta`; the
+        // newest pending row holds the highest number used since.
+        let stored = conn.query(
+            "SELECT last_seq FROM commits WHERE first_position IS NULL
+             ORDER BY first_seq DESC LIMIT 1",
+            &[],
+        )?;
         let in_rows = stored.first().map(|row| row.opt_int(0)).transpose()?;
         let floor = get(conn, "last_seq")?.and_then(|text| text.parse::<u64>().ok());
         let last_seq = in_rows.flatten().unwrap_or(0).max(floor.unwrap_or(0));

@@ -30,7 +30,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
         let current = checkpoint(self.conn)?;
         batch.check_positions(current)?;
         let mut tails = self.load_tails(&batch)?;
-        let dropped = self.drop_pending(&batch, &mut tails)?;
+        self.drop_pending(&batch, &mut tails)?;
         for seq in &batch.drop_outbox {
             if !tails.drop_entry(*seq) {
                 self.drop_outbox_row(*seq)?;
@@ -102,7 +102,9 @@ impl<C: SqlConnection> SqlTx<'_, C> {
         if let Some(new) = batch.checkpoint.filter(|new| *new > current) {
             self.set_meta("checkpoint", &new.to_string())?;
         }
-        if dropped {
+        // Kept for reopening: a pending row made confirmed or dropped no longer shows it.
+        let noted = schema::get(self.conn, "last_seq")?.and_then(|text| text.parse::<u64>().ok());
+        if noted.is_none_or(|noted| noted < self.last_seq.get()) {
             self.set_meta("last_seq", &self.last_seq.get().to_string())?;
         }
         for command in &batch.rejected {
@@ -144,8 +146,8 @@ impl<C: SqlConnection> SqlTx<'_, C> {
         Ok(tails)
     }
 
-    /// Removes pending events (step 1); answers whether any was removed.
-    fn drop_pending(&self, batch: &SyncBatch, tails: &mut Tails) -> Result<bool> {
+    /// Removes pending events (step 1).
+    fn drop_pending(&self, batch: &SyncBatch, tails: &mut Tails) -> Result<()> {
         let mut dropped: HashSet<Uuid> = HashSet::new();
         for (stream, from) in &batch.drop_pending {
             let tail = tails.get(stream).expect("loaded for every stream named");
@@ -167,7 +169,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
         for (stream, from) in &batch.drop_pending {
             tails.truncate(stream, *from);
         }
-        Ok(!dropped.is_empty())
+        Ok(())
     }
 
     /// Confirms an event in place or adds it (step 3).
