@@ -17,8 +17,10 @@
 //! their documents, index entries and undo records. Confirming a command's row in a sync
 //! rewrites it once (2 more: the row and its moved index entry).
 //!
-//! Reads that scan rather than seek, kept off the paths of a command: opening (the highest
-//! sequence number), the first write (the id digests), [`EventLog::read_all`](crate::store::EventLog::read_all)
+//! A sync round also writes its pull checkpoint and the highest sequence number to `meta`.
+//!
+//! Reads that scan rather than seek, kept off the paths of a command: the first write (the id
+//! digests), [`EventLog::read_all`](crate::store::EventLog::read_all)
 //! (the log is in sequence order only within its pending and its confirmed part), the event
 //! count at the start of a projection rebuild, the purge of expired idempotency records and
 //! the exact check of an event id whose digest matched.
