@@ -144,6 +144,7 @@ impl Drop for TempFile {
 }
 
 mod against_memory;
+mod at_rest;
 mod reopen;
 mod rows;
 mod speed;

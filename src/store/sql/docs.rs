@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::SqlTx;
+use super::at_rest::{AtRest, doc_place, undo_place};
 use super::chunks;
 use super::connection::{Columns, Row, SqlConnection, SqlValue};
 use crate::core::projection::query::{Condition, Cursor, Doc, Page, Query};
@@ -32,13 +33,20 @@ fn json<T: serde::de::DeserializeOwned>(rows: &[Row]) -> Result<Option<T>> {
         .transpose()
 }
 
-/// A document of namespace `ns`.
-pub fn doc<C: SqlConnection>(conn: &C, ns: &str, key: &str) -> Result<Option<Value>> {
+/// A document of namespace `ns`, opened when sealed at rest.
+pub fn doc<C: SqlConnection>(
+    conn: &C,
+    at_rest: &AtRest,
+    ns: &str,
+    key: &str,
+) -> Result<Option<Value>> {
     let rows = conn.query(
         "SELECT body FROM docs WHERE ns = ?1 AND key = ?2",
         &[ns.into(), key.into()],
     )?;
-    json(&rows)
+    rows.first()
+        .map(|row| at_rest.open(&doc_place(ns, key), row.text(0)?))
+        .transpose()
 }
 
 /// The index entries a document has.
@@ -75,7 +83,12 @@ pub fn dead_letters<C: SqlConnection>(conn: &C, name: &str) -> Result<Vec<DeadLe
 }
 
 /// The documents an index query selects, reading only index entries in its range.
-pub fn query<C: SqlConnection>(conn: &C, ns: &str, query: &Query) -> Result<Page> {
+pub fn query<C: SqlConnection>(
+    conn: &C,
+    at_rest: &AtRest,
+    ns: &str,
+    query: &Query,
+) -> Result<Page> {
     let mut sql = String::from("SELECT value, key FROM doc_index WHERE ns = ?1 AND ix = ?2");
     let mut params: Vec<SqlValue> = vec![ns.into(), query.index.as_str().into()];
     let lower = match (&query.after, &query.condition) {
@@ -111,7 +124,7 @@ pub fn query<C: SqlConnection>(conn: &C, ns: &str, query: &Query) -> Result<Page
                 next: last.map(|cursor: Cursor| cursor.encode()),
             });
         }
-        let body = doc(conn, ns, &key)?.unwrap_or(Value::Null);
+        let body = doc(conn, at_rest, ns, &key)?.unwrap_or(Value::Null);
         docs.push(Doc {
             key: key.clone(),
             doc: body,
@@ -145,7 +158,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
 
 impl<C: SqlConnection> DocTx for SqlTx<'_, C> {
     async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>> {
-        doc(self.conn, ns, key)
+        doc(self.conn, self.at_rest, ns, key)
     }
 
     fn put_doc(
@@ -169,7 +182,7 @@ impl<C: SqlConnection> DocTx for SqlTx<'_, C> {
             &[
                 ns.into(),
                 key.into(),
-                serde_json::to_string(body)?.into(),
+                self.at_rest.seal(&doc_place(ns, key), body)?.into(),
                 serde_json::to_string(&stored)?.into(),
             ],
             0,
@@ -202,21 +215,27 @@ impl<C: SqlConnection> DocTx for SqlTx<'_, C> {
         )?;
         rows.iter()
             .map(|row| {
+                let (seq, key) = (row.int(0)?, row.text(1)?.to_owned());
+                let place = undo_place(ns, seq, &key);
                 Ok(UndoEntry {
                     ns: ns.to_owned(),
-                    seq: row.int(0)?,
-                    key: row.text(1)?.to_owned(),
-                    before: row.opt_text(2)?.map(serde_json::from_str).transpose()?,
+                    seq,
+                    before: row
+                        .opt_text(2)?
+                        .map(|text| self.at_rest.open(&place, text))
+                        .transpose()?,
+                    key,
                 })
             })
             .collect()
     }
 
     fn put_undo(&self, entry: &UndoEntry) -> Result<()> {
+        let place = undo_place(&entry.ns, entry.seq, &entry.key);
         let before = entry
             .before
             .as_ref()
-            .map(serde_json::to_string)
+            .map(|before| self.at_rest.seal(&place, before))
             .transpose()?;
         self.write(
             "INSERT INTO undo (ns, seq, key, before) VALUES (?1, ?2, ?3, ?4)
@@ -256,7 +275,10 @@ impl<C: SqlConnection> DocTx for SqlTx<'_, C> {
                             ns: ns.to_owned(),
                             seq: 0,
                             key: key.clone(),
-                            before: row.opt_text(0)?.map(serde_json::from_str).transpose()?,
+                            before: row
+                                .opt_text(0)?
+                                .map(|text| self.at_rest.open(&undo_place(ns, 0, key), text))
+                                .transpose()?,
                         })
                     })
                     .transpose()?,

@@ -17,6 +17,9 @@
 //! their documents, index entries and undo records. Confirming a command's row in a sync
 //! rewrites it once (2 more: the row and its moved index entry).
 //!
+//! Opened with a key ([`SqlStore::open_sealed`]), the store seals its key store, documents and
+//! undo records at rest.
+//!
 //! A sync round also writes its pull checkpoint and the highest sequence number to `meta`.
 //!
 //! Reads that scan rather than seek, kept off the paths of a command: the first write (the id
@@ -25,6 +28,7 @@
 //! count at the start of a projection rebuild, the purge of expired idempotency records and
 //! the exact check of an event id whose digest matched.
 
+mod at_rest;
 mod chunks;
 mod commit;
 mod connection;
@@ -47,6 +51,8 @@ use uuid::Uuid;
 pub use self::connection::{Row, SqlConnection, SqlValue};
 pub use self::schema::LAYOUT;
 
+use self::at_rest::AtRest;
+
 use super::ReadStats;
 use crate::core::{Error, Result};
 
@@ -59,6 +65,7 @@ pub struct SqlStore<C: SqlConnection> {
     ids: Rc<RefCell<Option<HashSet<u64>>>>,
     rows_written: Rc<Cell<u64>>,
     stats: Rc<Cell<ReadStats>>,
+    at_rest: Rc<AtRest>,
 }
 
 impl<C: SqlConnection> Clone for SqlStore<C> {
@@ -70,6 +77,7 @@ impl<C: SqlConnection> Clone for SqlStore<C> {
             ids: self.ids.clone(),
             rows_written: self.rows_written.clone(),
             stats: self.stats.clone(),
+            at_rest: self.at_rest.clone(),
         }
     }
 }
@@ -83,7 +91,23 @@ impl<C: SqlConnection> SqlStore<C> {
 
     /// Opens the store on `conn`; a new database takes `client_id`, an existing one keeps its own.
     pub fn open_with_client_id(conn: C, client_id: impl Into<String>) -> Result<Self> {
-        let (client_id, last_seq) = schema::create(&conn, &client_id.into())?;
+        Self::open_with(conn, client_id.into(), None)
+    }
+
+    /// Opens the store on `conn`, sealing its key store and read models at rest under `key`
+    /// (see [`SqlStore::at_rest_salt`]).
+    pub fn open_sealed(conn: C, key: &[u8; 32]) -> Result<Self> {
+        Self::open_with(conn, Uuid::new_v4().to_string(), Some(key))
+    }
+
+    /// The salt the host derives this database's at-rest key with (from its secret), made on
+    /// the first call and kept in the database.
+    pub fn at_rest_salt(conn: &C) -> Result<Vec<u8>> {
+        at_rest::salt(conn)
+    }
+
+    fn open_with(conn: C, client_id: String, key: Option<&[u8; 32]>) -> Result<Self> {
+        let (client_id, last_seq) = schema::create(&conn, &client_id)?;
         Ok(SqlStore {
             conn: Rc::new(conn),
             client_id: client_id.into(),
@@ -91,6 +115,7 @@ impl<C: SqlConnection> SqlStore<C> {
             ids: Rc::default(),
             rows_written: Rc::default(),
             stats: Rc::default(),
+            at_rest: Rc::new(AtRest::new(key)),
         })
     }
 
@@ -127,6 +152,7 @@ impl<C: SqlConnection> SqlStore<C> {
                 last_seq: Cell::new(self.last_seq.get()),
                 new_ids: RefCell::default(),
                 filter,
+                at_rest: &self.at_rest,
             };
             let value = work(&tx)?;
             Ok((
@@ -175,6 +201,7 @@ pub(crate) struct SqlTx<'a, C> {
     last_seq: Cell<u64>,
     new_ids: RefCell<HashSet<u64>>,
     filter: &'a HashSet<u64>,
+    at_rest: &'a AtRest,
 }
 
 impl<C: SqlConnection> SqlTx<'_, C> {

@@ -22,8 +22,11 @@ pub const LAYOUT: u64 = 1;
 /// column also writes this many index entries.
 pub const COMMITS_INDEXES: u64 = 1;
 
+const META: &str =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID";
+
 const TABLES: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    META,
     "CREATE TABLE IF NOT EXISTS commits (
         stream TEXT NOT NULL,
         first_version INTEGER NOT NULL,
@@ -102,6 +105,13 @@ pub fn create<C: SqlConnection>(conn: &C, fresh_id: &str) -> Result<(String, u64
         let last_seq = in_rows.flatten().unwrap_or(0).max(floor.unwrap_or(0));
         Ok((client_id, last_seq))
     })
+}
+
+/// Creates the `meta` table if it does not exist yet (what a value read before the store is
+/// opened needs).
+pub fn create_meta<C: SqlConnection>(conn: &C) -> Result<()> {
+    conn.execute(META, &[])?;
+    Ok(())
 }
 
 /// A `meta` value.

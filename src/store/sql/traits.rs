@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::at_rest::{AtRest, KEY_STORE};
 use super::commit::{Written, idempotency};
 use super::connection::{Columns, SqlConnection};
 use super::{SqlStore, chunks, docs, queue, run_now, sync};
@@ -216,13 +217,13 @@ impl<C: SqlConnection> ReadModelStore for SqlStore<C> {
     }
 
     async fn get_doc(&self, ns: &str, key: &str) -> Result<Option<Value>> {
-        let doc = docs::doc(self.connection(), ns, key)?;
+        let doc = docs::doc(self.connection(), &self.at_rest, ns, key)?;
         self.count(|stats| stats.docs_read += 1);
         Ok(doc)
     }
 
     async fn query_docs(&self, ns: &str, query: &Query) -> Result<Page> {
-        let page = docs::query(self.connection(), ns, query)?;
+        let page = docs::query(self.connection(), &self.at_rest, ns, query)?;
         self.count(|stats| stats.docs_read += page.docs.len() as u64);
         Ok(page)
     }
@@ -233,28 +234,28 @@ impl<C: SqlConnection> ReadModelStore for SqlStore<C> {
     }
 }
 
-/// The key store, one row of `keys`.
-fn keys<C: SqlConnection>(conn: &C) -> Result<KeyStore> {
+/// The key store, one row of `keys`, opened when sealed at rest.
+fn keys<C: SqlConnection>(conn: &C, at_rest: &AtRest) -> Result<KeyStore> {
     let rows = conn.query("SELECT body FROM keys WHERE id = 1", &[])?;
     match rows.first() {
-        Some(row) => Ok(serde_json::from_str(row.text(0)?)?),
+        Some(row) => at_rest.open(KEY_STORE, row.text(0)?),
         None => Ok(KeyStore::default()),
     }
 }
 
 impl<C: SqlConnection> KeyVault for SqlStore<C> {
     async fn keys(&self) -> Result<KeyStore> {
-        keys(self.connection())
+        keys(self.connection(), &self.at_rest)
     }
 
     async fn update_keys(&self, update: &KeyUpdate) -> Result<()> {
         self.transact(|tx| {
-            let mut held = keys(tx.conn)?;
+            let mut held = keys(tx.conn, tx.at_rest)?;
             held.apply(update);
             tx.write(
                 "INSERT INTO keys (id, body) VALUES (1, ?1)
                  ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                &[serde_json::to_string(&held)?.into()],
+                &[tx.at_rest.seal(KEY_STORE, &held)?.into()],
                 0,
             )?;
             Ok(())
