@@ -1,6 +1,7 @@
 //! Random runs of commands and sync batches (confirmations whole and in part, pulls, rebases,
-//! entries dropped or left behind, batches refused) on `SqlStore` and on `MemoryStore` side by
-//! side: every step must end the same way on both and leave them reading the same.
+//! entries dropped or left behind, batches refused, event ids taken) on `SqlStore` and on
+//! `MemoryStore` side by side, the SQL one now and then reopened on its file: every step must
+//! end the same way on both and leave them reading the same.
 
 use fieldstream::core::{
     EventEnvelope, ExpectedVersion, RejectedCommand, RejectionReason, Timestamp,
@@ -9,8 +10,8 @@ use fieldstream::store::{CommandQueue, EventLog, MemoryStore, SqlStore, SyncBatc
 use proptest::prelude::*;
 use serde_json::json;
 
-use super::Sqlite;
-use super::against_memory::{both, command, confirmed, foreign, stream};
+use super::against_memory::{both, command, confirmed, foreign, stream, view};
+use super::{Sqlite, TempFile};
 
 const STREAMS: [&str; 3] = ["Order-a", "Order-b", "Order-c"];
 
@@ -75,6 +76,11 @@ async fn step(
             let expected = if c % 7 == 0 { version + 1 } else { version };
             let mut commit = command(name, expected, 1 + b as u64 % 4, &format!("cmd-{n}"));
             commit.expected = ExpectedVersion::Exact(expected);
+            // Now and then an event id already stored, in this stream or another.
+            let all = memory.read_all(0, usize::MAX).await.unwrap();
+            if let (1, Some(taken)) = (c % 5, all.get(b as usize % all.len().max(1))) {
+                commit.events.last_mut().expect("one event at least").id = taken.event.id;
+            }
             both(memory, sql, |side| side.commit(commit.clone())).await;
         }
         1 => {
@@ -172,9 +178,16 @@ proptest! {
     #[test]
     fn sync_runs_read_as_in_memory(steps in proptest::collection::vec(any::<(u8, u8, u8, u8)>(), 1..40)) {
         futures::executor::block_on(async {
+            let file = TempFile::new("sync-run");
             let memory = MemoryStore::with_client_id("c");
-            let sql = SqlStore::open_with_client_id(Sqlite::memory(), "c").unwrap();
+            let mut sql = SqlStore::open_with_client_id(Sqlite::file(&file.0), "c").unwrap();
             for (n, seeds) in steps.into_iter().enumerate() {
+                if seeds.0 % 5 == 4 {
+                    // The object evicted and started again on its database.
+                    sql = SqlStore::open(Sqlite::file(&file.0)).unwrap();
+                    assert_eq!(view(&sql).await, view(&memory).await);
+                    continue;
+                }
                 step(&memory, &sql, n, seeds).await;
             }
         });
