@@ -7,10 +7,14 @@
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 mod memory;
+#[cfg(feature = "sql")]
+pub mod sql;
 
 #[cfg(target_arch = "wasm32")]
 pub use indexeddb::{Durability, IndexedDbOptions, IndexedDbStore};
 pub use memory::{CommitHook, MemoryStore};
+#[cfg(feature = "sql")]
+pub use sql::{Row, SqlConnection, SqlStore, SqlValue};
 
 pub use crate::core::event::StoredEvent;
 pub use crate::core::storage::{
