@@ -54,20 +54,17 @@ export function deleteDatabase(name) {
   });
 }
 
-/** How many records the `events` store of database `name` holds (any library's layout). */
+/** How many events the `events` store of database `name` holds (any library's layout: a
+ * record is one event, or a run of events that names their `ids`, as fieldstream's are). */
 export async function countEvents(name) {
-  const db = await new Promise((resolve, reject) => {
-    const request = indexedDB.open(name);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
+  const db = await openExisting(name);
   try {
     if (!db.objectStoreNames.contains("events")) return 0;
-    return await new Promise((resolve, reject) => {
-      const request = db.transaction("events").objectStore("events").count();
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
+    const events = db.transaction("events").objectStore("events");
+    const [first] = await result(events.getAll(null, 1));
+    if (!Array.isArray(first?.ids)) return await result(events.count());
+    const runs = await result(events.getAll());
+    return runs.reduce((count, run) => count + run.ids.length, 0);
   } finally {
     db.close();
   }
