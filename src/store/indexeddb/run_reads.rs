@@ -25,18 +25,20 @@ pub async fn read_stream(
     limit: usize,
 ) -> Result<Vec<EventEnvelope>> {
     let from = from.max(1);
-    let records = read_runs(events, stream, from, u32::try_from(limit).ok()).await?;
+    let to = from.saturating_add(limit.saturating_sub(1) as u64);
+    let records = read_runs(events, stream, from, Some(to)).await?;
     stream_events(&records, from, limit)
 }
 
-/// The run records of `stream` that hold its events from version `from` on: the one that
-/// holds `from` when it starts before it, and at most `limit` runs from `from` on (all of them
-/// without a limit), both asked for before either answer is awaited.
+/// The run records of `stream` that hold its events from version `from` to `to` (to its end
+/// without `to`): the one that holds `from` when it starts before it, and those that start
+/// within the range (a stream's versions have no gaps, so these hold every event of it), both
+/// asked for before either answer is awaited.
 pub async fn read_runs(
     events: &ObjectStore,
     stream: &str,
     from: u64,
-    limit: Option<u32>,
+    to: Option<u64>,
 ) -> Result<Vec<JsValue>> {
     let before = match from {
         0 | 1 => None,
@@ -58,9 +60,10 @@ pub async fn read_runs(
             )
         }
     };
-    let range = stream_range(stream, from.max(1), MAX_KEY_NUMBER)?;
+    let upper = to.map_or(MAX_KEY_NUMBER, |to| (to as f64).min(MAX_KEY_NUMBER));
+    let range = stream_range(stream, from.max(1), upper)?;
     let after = events
-        .get_all(Some(Query::from(range)), limit)
+        .get_all(Some(Query::from(range)), None)
         .map_err(read_failed)?
         .into_future();
     let mut records = Vec::new();
