@@ -17,8 +17,11 @@ import { deleteDatabase, openExisting, result } from "./raw-idb.js";
 
 const counts = { requests: 0, sent: 0, received: 0, byPath: {} };
 const original = globalThis.fetch.bind(globalThis);
+// Counts the protocol's requests only (paths under /v1/): the package's own fetch of its wasm
+// module is not part of a drain.
 globalThis.fetch = async (input, init) => {
-  const url = new URL(typeof input === "string" ? input : input.url, location.href);
+  const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+  if (!url.pathname.startsWith("/v1/")) return original(input, init);
   const key = `${init?.method ?? "GET"} ${url.pathname}`;
   counts.requests += 1;
   counts.byPath[key] = (counts.byPath[key] ?? 0) + 1;
