@@ -39,6 +39,8 @@ use crate::core::{Engine, EngineConfig, Error, ExecuteOptions, Projection, Resul
 #[cfg(feature = "memory")]
 use crate::store::MemoryStore;
 use crate::store::indexeddb::ChangeSubscription;
+#[cfg(feature = "sql")]
+use crate::store::sql::SqlStore;
 use crate::store::{EventLog, IndexedDbOptions, IndexedDbStore};
 #[cfg(feature = "sync")]
 use crate::sync::{RemoteConfig, RemoteStore};
@@ -190,6 +192,8 @@ impl JsStore {
             #[cfg(feature = "sync")]
             sync,
             conflict_retry,
+            #[cfg(feature = "sql")]
+            sql,
         } = options::read(&options)?;
         #[cfg_attr(not(feature = "sync"), allow(unused_mut))]
         let mut config = EngineConfig::default();
@@ -222,6 +226,16 @@ impl JsStore {
                     transport = transport.with_timeout(timeout_ms);
                 }
                 LocalStore::Remote(RemoteStore::new(transport, RemoteConfig::default()))
+            }
+            #[cfg(feature = "sql")]
+            Storage::DurableObject => {
+                let Some(conn) = sql else {
+                    return Err(fields::invalid(
+                        "options.sql",
+                        "is needed by storage \"durable-object\"",
+                    ));
+                };
+                LocalStore::DurableObject(SqlStore::open(conn)?)
             }
         };
         config.conflict_retry = conflict_retry;
