@@ -200,8 +200,9 @@ export interface OpenOptions {
    * Or "durable-object" (inside a Cloudflare Durable Object of a SQLite-backed class; needs
    * `sql: this.ctx.storage`): events, snapshots, idempotency records, read models and the outbox
    * live in the object's SQLite, each command decided and committed in one storage transaction;
-   * the object is the one writer of its data, so open one store per object. It does not sync
-   * yet (no `sync` option). */
+   * the object is the one writer of its data, so open one store per object and keep it (a
+   * second `open()` on the same storage is a `ValidationError` until the first is closed). It
+   * does not sync yet (no `sync` option). */
   storage?: "indexeddb" | "memory" | "remote" | "durable-object";
   /** With storage "durable-object": the Durable Object's `ctx.storage`. */
   sql?: DurableObjectSqlStorage;

@@ -3,11 +3,14 @@
 //! `ctx.storage.transactionSync`), on which `storage: "durable-object"` runs a
 //! [`SqlStore`](crate::store::sql::SqlStore).
 //!
+//! One store at a time writes an object's database (a [`Claim`]): a second `open()` on the same
+//! `ctx.storage` is refused until the first store is closed.
+//!
 //! One crossing per statement: its text and bindings go over as one argument list and its
 //! rows come back as one array of arrays (`cursor.raw().toArray()`). workerd hands every
 //! number back as a float and blobs as `ArrayBuffer`s.
 
-use js_sys::{Array, ArrayBuffer, Function, Object, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Function, Object, Uint8Array, WeakSet};
 use wasm_bindgen::closure::ScopedClosure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -22,6 +25,56 @@ const MAX_SAFE: i64 = (1 << 53) - 1;
 /// What the transaction callback throws when the work in it failed, so that workerd rolls the
 /// transaction back; the work's own error is kept on the Rust side.
 const ROLLBACK: &str = "fieldstream: rolled back";
+
+thread_local! {
+    /// The `ctx.storage` objects a store is open on (several objects may share one isolate).
+    static OPEN: WeakSet = WeakSet::new();
+}
+
+/// A store's hold on a Durable Object's storage: a store keeps the highest sequence number and
+/// the event ids it wrote in memory, so two stores writing one database would disagree. Given
+/// back when dropped, unless kept (then [`release`] gives it back).
+pub struct Claim {
+    storage: Object,
+    kept: bool,
+}
+
+impl Claim {
+    /// Claims the storage of `conn`; refused while another store holds it.
+    pub fn new(conn: &JsSqlConnection) -> Result<Claim> {
+        let storage: Object = conn.storage.clone().unchecked_into();
+        if OPEN.with(|open| open.has(&storage)) {
+            return Err(fields::invalid(
+                "options.sql",
+                "already has an open store: open one store per Durable Object (e.g. once, kept \
+                 in a field) for all its requests, or close the first one",
+            ));
+        }
+        OPEN.with(|open| open.add(&storage));
+        Ok(Claim {
+            storage,
+            kept: false,
+        })
+    }
+
+    /// Keeps the claim past this value, for the store that was opened.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.kept {
+            OPEN.with(|open| open.delete(&self.storage));
+        }
+    }
+}
+
+/// Gives back the claim kept on the storage of `conn` (the store on it closed).
+pub fn release(conn: &JsSqlConnection) {
+    OPEN.with(|open| open.delete(conn.storage.unchecked_ref()));
+}
 
 /// A Durable Object's SQL storage (`ctx.storage`), as a [`SqlConnection`].
 pub struct JsSqlConnection {

@@ -3,9 +3,11 @@
 // in its synchronous SQLite. Commands apply and a refusal comes back as a DomainError; 20
 // concurrent commands on one order through one object all apply with contiguous versions (one
 // writer); the events, an idempotency key and a read-model document survive disposing
-// miniflare and starting another instance on the same persist folder. A second object, opened
-// on a wrapper of `ctx.storage` that keeps each cursor, reports the rows workerd counts as
-// written (`rowsWritten`) per event at 1 and 100 events per command.
+// miniflare and starting another instance on the same persist folder; a statement failing in a
+// command's transaction rolls the command back; a second store on the same storage is refused
+// while the first is open. Another object, opened on a wrapper of `ctx.storage` that keeps each
+// cursor, reports the rows workerd counts as written (`rowsWritten`) per event at 1 and 100
+// events per command.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -100,6 +102,16 @@ export class Orders extends DurableObject {
         return Response.json(await store.get("orders", url.searchParams.get("key")));
       case "/query":
         return Response.json(await store.query("orders", { index: url.searchParams.get("index"), equals: url.searchParams.get("equals") }));
+      case "/second":
+        // A second store on the same ctx.storage while the first is open, then after closing it.
+        return Response.json(await outcome(async () => {
+          await lib.open({ storage: "durable-object", sql: this.ctx.storage });
+          return {};
+        }));
+      case "/close":
+        await store.close();
+        this.#store = undefined;
+        return Response.json({});
       case "/fault":
         this.fault = body.fault;
         return Response.json({});
@@ -251,4 +263,17 @@ test("rows written per event, as workerd counts them, at 1 and 100 events per co
   assert.ok(figures[1] > 0, "the writes were counted");
   assert.ok(figures[1] <= 2, `${figures[1]} rows per event at 1 event per command`);
   assert.ok(figures[100] <= 2, `${figures[100]} rows per event at 100 events per command`);
+});
+
+test("one store at a time on an object's storage: a second open is refused until the first closes", async () => {
+  const refused = await post("/second", {});
+  assert.equal(refused.outcome, "failed", JSON.stringify(refused));
+  assert.equal(refused.name, "ValidationError");
+  assert.match(refused.message, /options\.sql.*already has an open store/);
+  await post("/close", {});
+  // The request opens the store again (closed above), then asks for a second one.
+  assert.equal((await post("/second", {})).outcome, "failed");
+  await post("/close", {});
+  assert.equal((await get("/load", { aggregate: "Order", id: "o-1" })).version, 3);
+  assert.equal((await execute("o-3", { type: "CreateOrder", customerId: "c-3", items: items() })).version, 1);
 });
