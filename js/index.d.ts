@@ -156,6 +156,21 @@ export interface SyncOptions {
 /** Gives the sync server's bearer token; `refresh` is true after the server refused the last one. */
 export type TokenProvider = (ask: { refresh: boolean }) => string | Promise<string>;
 
+/** What storage "durable-object" uses of a Durable Object's `ctx.storage` (a SQLite-backed
+ * class): its synchronous SQL and transactions. */
+export interface DurableObjectSqlStorage {
+  /** The object's SQLite database. */
+  sql: {
+    /** Runs one statement with its bindings; the cursor's rows are read whole. */
+    exec(query: string, ...bindings: unknown[]): {
+      raw(): { toArray(): unknown[][] };
+      readonly rowsWritten: number;
+    };
+  };
+  /** Runs `callback` in one transaction: rolled back when it throws. */
+  transactionSync<T>(callback: () => T): T;
+}
+
 /** The options of `open()`. */
 export interface OpenOptions {
   /** The database name (default "fieldstream"). */
@@ -180,8 +195,17 @@ export interface OpenOptions {
    *   the key returns the first result, also when both run at once; another store or worker
    *   instance does not know it;
    * - nothing to sync: `sync()` resolves all zero, `status().online` is true; `sync.token`
-   *   and `sync.timeoutMs` apply to every request, the other sync options are ignored. */
-  storage?: "indexeddb" | "memory" | "remote";
+   *   and `sync.timeoutMs` apply to every request, the other sync options are ignored.
+   *
+   * Or "durable-object" (inside a Cloudflare Durable Object of a SQLite-backed class; needs
+   * `sql: this.ctx.storage`): events, snapshots, idempotency records, read models and the outbox
+   * live in the object's SQLite, each command decided and committed in one storage transaction;
+   * the object is the one writer of its data, so open one store per object and keep it (a
+   * second `open()` on the same storage is a `ValidationError` until the first is closed). It
+   * does not sync yet (no `sync` option). */
+  storage?: "indexeddb" | "memory" | "remote" | "durable-object";
+  /** With storage "durable-object": the Durable Object's `ctx.storage`. */
+  sql?: DurableObjectSqlStorage;
   /** IndexedDB commits: "relaxed" (default) or "strict" (flushed to disk first). */
   durability?: "relaxed" | "strict";
   /** IndexedDB only: seals the key store of personal data, read-model documents and their undo

@@ -8,6 +8,8 @@
 mod api;
 mod convert;
 pub mod domain;
+#[cfg(feature = "sql")]
+mod durable_object;
 mod error;
 #[cfg(feature = "sync")]
 mod fetch;

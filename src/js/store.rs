@@ -1,5 +1,6 @@
 //! The store behind a `WasmStore`: in memory (with the cargo feature `memory`), IndexedDB, or
-//! remote (the sync server's streams, with the cargo feature `sync`).
+//! remote (the sync server's streams, with the cargo feature `sync`), or a Durable Object's
+//! SQLite (with the cargo feature `sql`).
 
 use std::collections::HashSet;
 
@@ -11,10 +12,14 @@ use crate::core::{
     EventEnvelope, IdempotencyRecord, OutboxEntry, ProjectionState, RejectedCommand, Result,
     Snapshot, StreamId, Timestamp,
 };
+#[cfg(feature = "sql")]
+use crate::js::durable_object::JsSqlConnection;
 #[cfg(feature = "sync")]
 use crate::js::fetch::FetchTransport;
 #[cfg(feature = "memory")]
 use crate::store::MemoryStore;
+#[cfg(feature = "sql")]
+use crate::store::sql::SqlStore;
 use crate::store::{
     CommandQueue, Commit, CommitOutcome, Decided, Decision, EventLog, IndexedDbStore, KeyVault,
     QueueSizes, QueuedCommand, ReadModelStore, ReadStats, StoredEvent, SyncBatch,
@@ -33,6 +38,9 @@ pub enum LocalStore {
     /// Edge workers and servers: streams on the sync server, read models in memory.
     #[cfg(feature = "sync")]
     Remote(RemoteStore<FetchTransport>),
+    /// A Cloudflare Durable Object: its SQLite storage (`ctx.storage.sql`).
+    #[cfg(feature = "sql")]
+    DurableObject(SqlStore<JsSqlConnection>),
 }
 
 impl LocalStore {
@@ -40,7 +48,7 @@ impl LocalStore {
     pub fn indexed_db(&self) -> Option<&IndexedDbStore> {
         match self {
             LocalStore::IndexedDb(store) => Some(store),
-            #[cfg(any(feature = "memory", feature = "sync"))]
+            #[cfg(any(feature = "memory", feature = "sync", feature = "sql"))]
             _ => None,
         }
     }
@@ -55,6 +63,8 @@ macro_rules! forward {
             LocalStore::IndexedDb($store) => $call,
             #[cfg(feature = "sync")]
             LocalStore::Remote($store) => $call,
+            #[cfg(feature = "sql")]
+            LocalStore::DurableObject($store) => $call,
         }
     };
 }
@@ -69,6 +79,8 @@ macro_rules! forward_queue {
             LocalStore::IndexedDb($store) => $call,
             #[cfg(feature = "sync")]
             LocalStore::Remote(_) => $answer,
+            #[cfg(feature = "sql")]
+            LocalStore::DurableObject($store) => $call,
         }
     };
 }

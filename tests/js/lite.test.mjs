@@ -1,5 +1,5 @@
-// The browser's default module, pkg/lite/ (built without the cargo features `memory`, `sync` and
-// `personal`), loaded in Node.js through the package's own API code: it refuses every option
+// The browser's default module, pkg/lite/ (built without the cargo features `memory`, `sync`,
+// `personal` and `sql`), loaded in Node.js through the package's own API code: it refuses every option
 // that needs one of them with a ValidationError naming it. And the browser entry's choice of
 // module (js/load/needs.js). Chromium runs stores on it: tests/browser/modules.test.mjs.
 import assert from "node:assert/strict";
@@ -28,11 +28,14 @@ test("the lite module refuses storage \"memory\", asked for or the default witho
   await assert.rejects(open({ aggregates }), naming('options.storage "memory"'));
 });
 
-test("the lite module refuses sync, remote storage, a secret and personal data by name", async () => {
+test("the lite module refuses sync, remote and Durable Object storage, a secret and personal data by name", async () => {
   // Node.js has no IndexedDB: the options are refused as they are read, before any store opens.
   const storage = "indexeddb";
   await assert.rejects(open({ storage, sync: { url: "http://127.0.0.1:9" } }), naming("options.sync"));
   await assert.rejects(open({ storage: "remote", sync: { url: "http://127.0.0.1:9" } }), naming('options.storage "remote"'));
+  const sql = { sql: { exec() {} }, transactionSync() {} };
+  await assert.rejects(open({ storage: "durable-object", sql }), naming('options.storage "durable-object"'));
+  await assert.rejects(open({ storage, sql }), naming("options.sql"));
   const personalData = { OrderCreated: { subject: "customerId", fields: ["items"] } };
   await assert.rejects(
     open({ storage, aggregates: { Order: { ...orderAggregate(DomainError), personalData } } }),
@@ -54,6 +57,8 @@ test("the browser entry loads the full module only for options that need it", ()
   assert.equal(needsFull({ name: "app" }), true);
   assert.equal(needsFull({ sync: { url: "https://example.test" } }), true);
   assert.equal(needsFull({ storage: "remote" }), true);
+  assert.equal(needsFull({ storage: "durable-object", sql: {} }), true);
+  assert.equal(needsFull({ storage: "indexeddb", sql: {} }), true);
   assert.equal(needsFull({ secret: "s" }), true);
   assert.equal(needsFull({ aggregates: { Order: { ...orderAggregate(DomainError), personalData: {} } } }), true);
   assert.equal(needsFull({ storage: "indexeddb", aggregates: null }), false);

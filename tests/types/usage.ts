@@ -202,3 +202,25 @@ function conflictRetry(): ConflictRetryOptions[] {
 }
 
 void conflictRetry();
+
+import type { DurableObjectSqlStorage } from "fieldstream";
+
+/** A Durable Object's store: its ctx.storage, shaped as workerd's SQLite-backed storage. */
+async function durableObject(ctx: { storage: DurableObjectSqlStorage }) {
+  const store = await open({
+    storage: "durable-object",
+    sql: ctx.storage,
+    aggregates: {
+      Order: {
+        initialState: () => ({ status: "None" }),
+        decide: () => [{ type: "OrderCreated", data: {} }],
+        evolve: () => ({ status: "Pending" }),
+      },
+    },
+  });
+  await store.execute("Order", "o-1", { type: "CreateOrder" }, { idempotencyKey: "k" });
+  // @ts-expect-error: sql is the storage object, not a connection string
+  await open({ storage: "durable-object", sql: "file.db" });
+}
+
+void durableObject;

@@ -28,6 +28,8 @@ use wasm_bindgen_futures::future_to_promise;
 use self::options::SyncOptions;
 use self::options::{ProjectionIndexes, Storage, StoreOptions};
 use super::convert::{from_js, to_js_json};
+#[cfg(feature = "sql")]
+use super::durable_object;
 use super::error::to_js_error;
 #[cfg(feature = "sync")]
 use super::fetch::FetchTransport;
@@ -39,6 +41,8 @@ use crate::core::{Engine, EngineConfig, Error, ExecuteOptions, Projection, Resul
 #[cfg(feature = "memory")]
 use crate::store::MemoryStore;
 use crate::store::indexeddb::ChangeSubscription;
+#[cfg(feature = "sql")]
+use crate::store::sql::SqlStore;
 use crate::store::{EventLog, IndexedDbOptions, IndexedDbStore};
 #[cfg(feature = "sync")]
 use crate::sync::{RemoteConfig, RemoteStore};
@@ -166,6 +170,10 @@ impl JsStore {
             if let Some(store) = self.engine.store().indexed_db() {
                 store.close();
             }
+            #[cfg(feature = "sql")]
+            if let LocalStore::DurableObject(store) = self.engine.store() {
+                durable_object::release(store.connection());
+            }
         }
         Promise::resolve(&JsValue::UNDEFINED)
     }
@@ -190,9 +198,14 @@ impl JsStore {
             #[cfg(feature = "sync")]
             sync,
             conflict_retry,
+            #[cfg(feature = "sql")]
+            sql,
         } = options::read(&options)?;
         #[cfg_attr(not(feature = "sync"), allow(unused_mut))]
         let mut config = EngineConfig::default();
+        // Held while the store opens, given back if it fails to.
+        #[cfg(feature = "sql")]
+        let mut claim = None;
         let store = match storage {
             #[cfg(feature = "memory")]
             Storage::Memory => LocalStore::Memory(MemoryStore::new()),
@@ -222,6 +235,17 @@ impl JsStore {
                     transport = transport.with_timeout(timeout_ms);
                 }
                 LocalStore::Remote(RemoteStore::new(transport, RemoteConfig::default()))
+            }
+            #[cfg(feature = "sql")]
+            Storage::DurableObject => {
+                let Some(conn) = sql else {
+                    return Err(fields::invalid(
+                        "options.sql",
+                        "is needed by storage \"durable-object\"",
+                    ));
+                };
+                claim = Some(durable_object::Claim::new(&conn)?);
+                LocalStore::DurableObject(SqlStore::open(conn)?)
             }
         };
         config.conflict_retry = conflict_retry;
@@ -270,6 +294,10 @@ impl JsStore {
                 Ok::<_, Error>((Rc::new(client), options))
             })
             .transpose()?;
+        #[cfg(feature = "sql")]
+        if let Some(claim) = claim {
+            claim.keep();
+        }
         Ok(JsStore {
             driver,
             engine,

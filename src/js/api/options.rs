@@ -1,7 +1,8 @@
 //! The options object of `open()`: checked whole before anything is opened, each error naming
 //! the option at fault. An option that needs a cargo feature this module was built without
 //! (`sync`, storage "remote"; `personal`: a secret, personal data) fails here with a
-//! `ValidationError` naming it.
+//! `ValidationError` naming it; so does `sql: ctx.storage`, storage "durable-object", without
+//! the feature `sql`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -12,6 +13,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::core::projection::ProjectionOptions;
 use crate::core::{ConflictRetry, Result, Upcasters};
 use crate::js::domain::{JsAggregate, JsProjection, read_upcasters};
+#[cfg(feature = "sql")]
+use crate::js::durable_object::JsSqlConnection;
 use crate::js::fields;
 use crate::store::Durability;
 
@@ -26,6 +29,9 @@ pub enum Storage {
     /// The sync server's streams, read models in memory (edge workers, servers); needs `sync.url`.
     #[cfg(feature = "sync")]
     Remote,
+    /// A Cloudflare Durable Object's SQLite storage; needs `sql` (its `ctx.storage`).
+    #[cfg(feature = "sql")]
+    DurableObject,
 }
 
 /// The `sync` option: the server to sync with.
@@ -67,6 +73,9 @@ pub struct StoreOptions {
     pub sync: Option<SyncOptions>,
     /// How commands are decided again after another writer committed first.
     pub conflict_retry: ConflictRetry,
+    /// The Durable Object's storage, for storage "durable-object".
+    #[cfg(feature = "sql")]
+    pub sql: Option<JsSqlConnection>,
 }
 
 const OPTIONS: &[&str] = &[
@@ -79,6 +88,7 @@ const OPTIONS: &[&str] = &[
     "upcasters",
     "sync",
     "conflictRetry",
+    "sql",
 ];
 
 /// Reads and checks the options of `open()`.
@@ -115,10 +125,22 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
                 "sync",
             ));
         }
+        #[cfg(feature = "sql")]
+        Some("durable-object") => Storage::DurableObject,
+        #[cfg(not(feature = "sql"))]
+        Some("durable-object") => {
+            return Err(fields::missing_feature(
+                "options.storage \"durable-object\"",
+                "sql",
+            ));
+        }
         Some(other) => {
             return Err(fields::invalid(
                 "options.storage",
-                format!("must be \"indexeddb\", \"memory\" or \"remote\", not {other:?}"),
+                format!(
+                    "must be \"indexeddb\", \"memory\", \"remote\" or \"durable-object\", \
+                     not {other:?}"
+                ),
             ));
         }
     };
@@ -179,6 +201,12 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
     if fields::get(&object, "sync").is_some() {
         return Err(fields::missing_feature("options.sync", "sync"));
     }
+    #[cfg(feature = "sql")]
+    let sql = read_sql(&object, storage)?;
+    #[cfg(not(feature = "sql"))]
+    if fields::get(&object, "sql").is_some() {
+        return Err(fields::missing_feature("options.sql", "sql"));
+    }
     Ok(StoreOptions {
         name,
         storage,
@@ -190,7 +218,38 @@ pub fn read(options: &JsValue) -> Result<StoreOptions> {
         #[cfg(feature = "sync")]
         sync,
         conflict_retry: read_conflict_retry(fields::get(&object, "conflictRetry"))?,
+        #[cfg(feature = "sql")]
+        sql,
     })
+}
+
+/// The `sql` option: the Durable Object's `ctx.storage`, given exactly with storage
+/// "durable-object" (which does not sync yet).
+#[cfg(feature = "sql")]
+fn read_sql(object: &Object, storage: Storage) -> Result<Option<JsSqlConnection>> {
+    let value = fields::get(object, "sql");
+    if storage != Storage::DurableObject {
+        return match value {
+            Some(_) => Err(fields::invalid(
+                "options.sql",
+                "is the storage of storage \"durable-object\", which was not asked for",
+            )),
+            None => Ok(None),
+        };
+    }
+    let Some(value) = value else {
+        return Err(fields::invalid(
+            "options.storage",
+            "\"durable-object\" needs options.sql: the Durable Object's ctx.storage",
+        ));
+    };
+    if fields::get(object, "sync").is_some() {
+        return Err(fields::invalid(
+            "options.sync",
+            "is not supported with storage \"durable-object\" yet",
+        ));
+    }
+    JsSqlConnection::new(&value, "options.sql").map(Some)
 }
 
 /// The `conflictRetry` option: `{ maxMs, baseMs, maxDelayMs }`, each optional.
