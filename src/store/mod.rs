@@ -4,6 +4,8 @@
 //! engine uses: [`EventLog`], [`CommandQueue`], [`ReadModelStore`] and [`KeyVault`], together
 //! [`EventStore`]; every store passes the same conformance suite (`tests/conformance/`).
 
+#[cfg(any(target_arch = "wasm32", feature = "sql"))]
+mod at_rest;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 mod memory;

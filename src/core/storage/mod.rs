@@ -67,6 +67,22 @@ impl Commit {
             projector: None,
         }
     }
+
+    /// Checks the commit's snapshot, if it has one, against where its events end when they
+    /// follow version `base`: it must be of the commit's stream at its last version; fails with
+    /// `InvalidInput` otherwise.
+    pub fn check_snapshot(&self, base: u64) -> crate::core::Result<()> {
+        let last = base + self.events.len() as u64;
+        match &self.snapshot {
+            Some(snapshot) if snapshot.stream != self.stream || snapshot.version != last => {
+                Err(crate::core::Error::InvalidInput(format!(
+                    "snapshot of {} at version {} does not match the commit's last version {last} of {}",
+                    snapshot.stream, snapshot.version, self.stream
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Counters of what a store has read and tried, for tests and diagnostics.

@@ -68,15 +68,7 @@ pub async fn base_version(tx: &WriteTx, commit: &Commit, known_head: Option<u64>
             actual
         }
     };
-    let last = base + commit.events.len() as u64;
-    if let Some(snapshot) = &commit.snapshot {
-        if snapshot.stream != commit.stream || snapshot.version != last {
-            return Err(Error::InvalidInput(format!(
-                "snapshot of {} at version {} does not match the commit's last version {last} of {stream}",
-                snapshot.stream, snapshot.version
-            )));
-        }
-    }
+    commit.check_snapshot(base)?;
     Ok(base)
 }
 

@@ -189,15 +189,7 @@ impl Data {
                 )));
             }
         }
-        if let Some(snapshot) = &commit.snapshot {
-            let last = actual + commit.events.len() as u64;
-            if snapshot.stream != commit.stream || snapshot.version != last {
-                return Err(Error::InvalidInput(format!(
-                    "snapshot of {} at version {} does not match the commit's last version {last} of {}",
-                    snapshot.stream, snapshot.version, commit.stream
-                )));
-            }
-        }
+        commit.check_snapshot(actual)?;
         Ok(None)
     }
 
