@@ -1,8 +1,9 @@
 // The edge-worker entry of the fieldstream package (Cloudflare's workerd and other runtimes
-// that forbid compiling WebAssembly from bytes): the full module's .wasm is imported as a
-// module, which the runtime compiles at deploy time, and instantiated synchronously.
-import wasm from "../pkg/fieldstream_bg.wasm";
-import * as bindings from "../pkg/fieldstream.js";
+// that forbid compiling WebAssembly from bytes): the edge module's .wasm (the full module and the
+// Durable Object store, storage "durable-object") is imported as a module, which the runtime
+// compiles at deploy time, and instantiated synchronously.
+import wasm from "../pkg/edge/fieldstream_bg.wasm";
+import * as bindings from "../pkg/edge/fieldstream.js";
 import { useModules } from "./api.js";
 import { bind } from "./load/bind.js";
 import { startSync } from "./sync.js";

@@ -12,14 +12,15 @@ pub fn invalid(path: &str, what: impl std::fmt::Display) -> Error {
 }
 
 /// The error for `option`, which needs cargo feature `feature` that this module was built
-/// without (the package's browser entry loads the full module for such options).
-#[cfg(not(all(feature = "sync", feature = "personal")))]
+/// without (the package's browser entry loads the full module for such options; storage
+/// "durable-object" is in the workerd entry's module only).
+#[cfg(not(all(feature = "sync", feature = "personal", feature = "sql")))]
 pub fn missing_feature(option: &str, feature: &str) -> Error {
     invalid(
         option,
         format!(
-            "needs fieldstream's full module (cargo feature `{feature}`); this one was built \
-             without it"
+            "needs a fieldstream module built with cargo feature `{feature}` (the full one, or \
+             for `sql` the workerd entry's); this one was built without it"
         ),
     )
 }

@@ -18,7 +18,7 @@ useModules(async () => lite);
 
 const naming = (option) => (error) => {
   assert.ok(error instanceof ValidationError, `a ValidationError, not ${error}`);
-  assert.ok(error.message.includes(`${option} needs fieldstream's full module (cargo feature`), error.message);
+  assert.ok(error.message.includes(`${option} needs a fieldstream module built with cargo feature`), error.message);
   return true;
 };
 

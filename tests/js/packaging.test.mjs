@@ -41,7 +41,8 @@ test("the tarball holds the built package, its types and its licence, and nothin
   const installed = join(app, "node_modules", "fieldstream");
   const files = readdirSync(installed, { recursive: true }).map(String).sort();
   for (const file of ["js/index.d.ts", "js/errors.d.ts", "js/projections.d.ts", "js/browser.js", "js/node.js", "js/workerd.js", "pkg/fieldstream_bg.wasm",
-    "pkg/lite/fieldstream_bg.wasm", "pkg/lite/fieldstream.js", "LICENSE"]) {
+    "pkg/lite/fieldstream_bg.wasm", "pkg/lite/fieldstream.js", "pkg/edge/fieldstream_bg.wasm", "pkg/edge/fieldstream.js",
+    "LICENSE"]) {
     assert.ok(files.includes(file), `${file} is in the tarball`);
   }
   assert.deepEqual(files.filter((file) => /^(src|server|tests|target)\//.test(file)), []);
