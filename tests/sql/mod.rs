@@ -150,5 +150,4 @@ mod against_memory;
 mod at_rest;
 mod reopen;
 mod rows;
-mod speed;
 mod sync_properties;

@@ -68,6 +68,22 @@ impl Commit {
         }
     }
 
+    /// Checks what a commit must hold whatever the store: events or an idempotency record, and
+    /// events with an outbox entry; fails with `InvalidInput` otherwise.
+    pub fn check_shape(&self) -> crate::core::Result<()> {
+        if self.events.is_empty() && self.idempotency.is_none() {
+            return Err(crate::core::Error::invalid(
+                "a commit needs events or an idempotency record",
+            ));
+        }
+        if self.outbox.is_some() && self.events.is_empty() {
+            return Err(crate::core::Error::invalid(
+                "an outbox entry needs at least one event",
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the commit's snapshot, if it has one, against where its events end when they
     /// follow version `base`: it must be of the commit's stream at its last version; fails with
     /// `InvalidInput` otherwise.

@@ -22,14 +22,7 @@ use crate::store::{Commit, CommitOutcome};
 
 /// Checks what can be checked without the database.
 pub fn check_shape(commit: &Commit) -> Result<()> {
-    if commit.events.is_empty() && commit.idempotency.is_none() {
-        return Err(Error::invalid(
-            "a commit needs events or an idempotency record",
-        ));
-    }
-    if commit.outbox.is_some() && commit.events.is_empty() {
-        return Err(Error::invalid("an outbox entry needs at least one event"));
-    }
+    commit.check_shape()?;
     let mut ids = HashSet::new();
     if let Some(event) = commit.events.iter().find(|event| !ids.insert(event.id)) {
         return Err(Error::InvalidInput(format!(

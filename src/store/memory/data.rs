@@ -154,14 +154,7 @@ impl Data {
         commit: &Commit,
         taken_ids: &HashSet<Uuid>,
     ) -> Result<Option<IdempotencyRecord>> {
-        if commit.events.is_empty() && commit.idempotency.is_none() {
-            return Err(Error::invalid(
-                "a commit needs events or an idempotency record",
-            ));
-        }
-        if commit.outbox.is_some() && commit.events.is_empty() {
-            return Err(Error::invalid("an outbox entry needs at least one event"));
-        }
+        commit.check_shape()?;
         if let Some(record) = &commit.idempotency {
             if let Some(existing) = self.idempotency.get(&record.key) {
                 if existing.is_live(record.created_at) {

@@ -29,14 +29,7 @@ impl<C: SqlConnection> SqlTx<'_, C> {
     /// Checks and writes a commit; `head` is the stream's version when the caller has just read
     /// it in this transaction.
     pub(super) fn commit(&self, commit: &Commit, head: Option<u64>) -> Result<Written> {
-        if commit.events.is_empty() && commit.idempotency.is_none() {
-            return Err(Error::invalid(
-                "a commit needs events or an idempotency record",
-            ));
-        }
-        if commit.outbox.is_some() && commit.events.is_empty() {
-            return Err(Error::invalid("an outbox entry needs at least one event"));
-        }
+        commit.check_shape()?;
         if let Some(record) = &commit.idempotency {
             if let Some(existing) = idempotency(self.conn, &record.key)? {
                 if existing.is_live(record.created_at) {
